@@ -1,0 +1,1 @@
+"""A small demo of target-middleware."""

@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+print("target-middleware demo: coming soon")
