@@ -1,0 +1,19 @@
+"""Applying Adobe Target offers to an HTML document: every action type, Target's selector dialect, two engines."""
+
+from __future__ import annotations
+
+from .actions import ActionType, SkipReason
+from .apply import ENGINES, ActionReport, ApplyResult, apply_actions, apply_offer
+from .selectors import InvalidSelector, compile_selector
+
+__all__ = [
+    "ENGINES",
+    "ActionReport",
+    "ActionType",
+    "ApplyResult",
+    "InvalidSelector",
+    "SkipReason",
+    "apply_actions",
+    "apply_offer",
+    "compile_selector",
+]
