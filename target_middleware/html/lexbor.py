@@ -40,6 +40,12 @@ class LexborDocument:
                 unique.append(node)
         return unique
 
+    def query_first(self, css: str) -> LexborNode | None:
+        try:
+            return self._tree.css_first(css)
+        except SelectolaxError as exc:
+            raise InvalidSelector(f"{css!r}: {exc}") from None
+
     def tag(self, node: LexborNode) -> str:
         return node.tag or ""
 

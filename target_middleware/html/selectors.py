@@ -53,6 +53,7 @@ class Queryable(Protocol[N]):
     """What selection needs from a document engine."""
 
     def query(self, css: str, context: N | None) -> list[N]: ...
+    def query_first(self, css: str) -> N | None: ...
     def set_attr(self, node: N, name: str, value: str) -> None: ...
     def del_attr(self, node: N, name: str) -> None: ...
 
@@ -175,6 +176,9 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
     """Every element the selector hits, in document order (raises InvalidSelector from the engine)."""
     if selector.shadow:
         return []
+    if selector.first_only:
+        first = doc.query_first(selector.segments[0].css)
+        return [] if first is None else [first]
     context: N | None = None
     nodes: list[N] = []
     for segment in selector.segments:
@@ -196,6 +200,4 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
                 return []
             nodes = [nodes[segment.eq]]
         context = nodes[0]
-    if selector.first_only:
-        return nodes[:1]
     return nodes
