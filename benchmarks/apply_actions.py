@@ -22,11 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bs4 import BeautifulSoup  # noqa: E402
-from selectolax.lexbor import LexborHTMLParser  # noqa: E402
-from pages import ACTIONS, shop_page  # noqa: E402
+from bs4 import BeautifulSoup
+from pages import ACTIONS, shop_page
+from selectolax.lexbor import LexborHTMLParser
 
-from target_middleware import apply_actions  # noqa: E402
+from target_middleware import apply_actions
 
 SIZES = {"15 KB": 15_000, "100 KB": 100_000, "1 MB": 1_000_000}
 

@@ -17,7 +17,8 @@ HEAD = """<!DOCTYPE html>
 <li><a href="/">Home</a></li><li><a href="/tents">Tents</a></li><li><a href="/packs">Packs</a></li>
 <li><a href="/sale" class="sale">Sale</a></li></ul></nav></header>
 <div class="wrapper"><section class="hero" id="hero"><h1 class="title">Gear for every trail</h1>
-<p class="lead">Free shipping over $50 &amp; 30-day returns.</p><a class="btn cta" href="/sale">Shop the sale</a></section>
+<p class="lead">Free shipping over $50 &amp; 30-day returns.</p>
+<a class="btn cta" href="/sale">Shop the sale</a></section>
 """
 
 CARD = """<div class="card product" data-sku="SKU-{i}"><img class="thumb" src="/img/p{i}.jpg" alt="Product {i}">
