@@ -1,0 +1,146 @@
+"""Which mboxes a request asks Target for: route rules in Starlette's path syntax, matched before the app runs.
+
+Starlette sets ``scope["route"]`` only after routing, that is inside the app, too late to start a decision
+concurrently with it; so rules are matched on the raw path here, with Starlette's own path compiler.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from re import Pattern
+from typing import Any
+
+from starlette.convertors import Convertor
+from starlette.requests import Request
+from starlette.routing import compile_path
+
+__all__ = ["MboxRule", "RouteMatch", "Rules", "resolve_params"]
+
+ParamsSource = Mapping[str, Any] | Callable[[Request], Mapping[str, Any] | Awaitable[Mapping[str, Any]]] | None
+
+
+def _compiled(pattern: str, what: str) -> tuple[Pattern[str], dict[str, Convertor[Any]]]:
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError(f"{what} must be a non-empty string like '/products/{{sku}}'")
+    try:
+        regex, _, convertors = compile_path(pattern)
+    except (AssertionError, ValueError) as exc:  # starlette asserts on unknown convertors and duplicates
+        raise ValueError(f"invalid {what} {pattern!r}: {exc}") from None
+    return regex, convertors
+
+
+@dataclass(frozen=True, slots=True)
+class MboxRule:
+    """The mboxes to decide for requests whose path matches ``path`` (Starlette syntax: ``/p/{sku}``, ``{x:path}``).
+
+    ``params`` and ``profile_params`` are a mapping or a (sync or async) callable of the request. ``html_selectors``
+    says where each mbox's form-based ``html`` offer goes (a selector; at.js defaults to ``head``). ``methods``,
+    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match.
+    """
+
+    path: str
+    mboxes: Sequence[str]
+    params: ParamsSource = None
+    profile_params: ParamsSource = None
+    methods: Iterable[str] = ("GET",)
+    host: str | None = None
+    exclude: Sequence[str] = ()
+    html_selectors: Mapping[str, str] = field(default_factory=dict)
+    _path: Pattern[str] = field(init=False, repr=False, compare=False)
+    _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
+    _host: Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _exclude: tuple[Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _methods: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        path, convertors = _compiled(self.path, "path")
+        if not self.path.startswith("/"):
+            raise ValueError(f"path {self.path!r} must start with '/'")
+        if isinstance(self.mboxes, str) or not self.mboxes:
+            raise ValueError(f"rule {self.path!r}: mboxes must be a non-empty list of mbox names")
+        for name in self.mboxes:
+            if not isinstance(name, str) or not name.strip() or len(name) > 250:
+                raise ValueError(f"rule {self.path!r}: invalid mbox name {name!r}")
+        for what, source in (("params", self.params), ("profile_params", self.profile_params)):
+            if source is not None and not isinstance(source, Mapping) and not callable(source):
+                raise ValueError(f"rule {self.path!r}: {what} must be a mapping or a callable of the request")
+        methods = frozenset(m.upper() for m in ([self.methods] if isinstance(self.methods, str) else self.methods))
+        if not methods:
+            raise ValueError(f"rule {self.path!r}: methods must not be empty")
+        object.__setattr__(self, "mboxes", tuple(self.mboxes))
+        object.__setattr__(self, "html_selectors", dict(self.html_selectors))
+        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_convertors", convertors)
+        object.__setattr__(self, "_host", _compiled(self.host, "host")[0] if self.host else None)
+        object.__setattr__(self, "_exclude", tuple(_compiled(p, "exclude pattern")[0] for p in self.exclude))
+        object.__setattr__(self, "_methods", methods)
+
+    def match(self, method: str, path: str, host: str) -> dict[str, Any] | None:
+        """The path parameters when this rule applies to the request, else None."""
+        if method not in self._methods:
+            return None
+        found = self._path.match(path)
+        if found is None:
+            return None
+        if self._host is not None and not self._host.match(host.split(":", 1)[0]):
+            return None
+        if any(pattern.match(path) for pattern in self._exclude):
+            return None
+        return {key: self._convertors[key].convert(value) for key, value in found.groupdict().items()}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    rule: MboxRule
+    path_params: dict[str, Any]
+
+
+class Rules:
+    """An ordered list of rules; the first that matches wins."""
+
+    __slots__ = ("_rules",)
+
+    def __init__(self, rules: Iterable[MboxRule]) -> None:
+        self._rules = tuple(rules)
+        for rule in self._rules:
+            if not isinstance(rule, MboxRule):
+                raise ValueError(f"rules must be MboxRule objects, got {type(rule).__name__}")
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def match(self, scope: Mapping[str, Any]) -> RouteMatch | None:
+        method = scope.get("method", "GET")
+        path = scope.get("path", "/")
+        host = ""
+        for rule in self._rules:
+            if rule.host is not None and not host:
+                host = _host_header(scope)
+            params = rule.match(method, path, host)
+            if params is not None:
+                return RouteMatch(rule, params)
+        return None
+
+
+def _host_header(scope: Mapping[str, Any]) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == b"host":
+            return str(value.decode("latin-1"))
+    server = scope.get("server")
+    return str(server[0]) if server else ""
+
+
+async def resolve_params(source: ParamsSource, request: Request) -> dict[str, Any]:
+    """A rule's params for this request: the mapping, or what the callable returns (awaited when async)."""
+    if source is None:
+        return {}
+    if isinstance(source, Mapping):
+        return dict(source)
+    value = source(request)
+    if inspect.isawaitable(value):
+        value = await value
+    if not isinstance(value, Mapping):
+        raise TypeError(f"params callable returned {type(value).__name__}, not a mapping")
+    return dict(value)
