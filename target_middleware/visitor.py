@@ -66,9 +66,9 @@ def cluster_of_tnt_id(tnt_id: str) -> str | None:
 
 
 def cluster_of_edge_host(edge_host: str) -> str | None:
-    """``mboxedge28.tt.omtrdc.net`` -> ``28``: four labels, the first prefixed with ``mboxedge``."""
+    """``mboxedge28.tt.omtrdc.net`` -> ``28``: ``mboxedge<cluster>`` under Target's own domain only."""
     labels = edge_host.split(".")
-    if len(labels) != 4 or not labels[0].startswith("mboxedge"):
+    if len(labels) != 4 or labels[1:] != ["tt", "omtrdc", "net"] or not labels[0].startswith("mboxedge"):
         return None
     cluster = labels[0].removeprefix("mboxedge")
     return cluster if is_valid_cluster(cluster) else None
