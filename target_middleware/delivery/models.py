@@ -221,12 +221,17 @@ def _page_load(value: object, where: str) -> PageLoadResult | None:
     return None if value is None else PageLoadResult(*_parts(_obj(value, where), where))
 
 
+def _section(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = body.get(key)
+    return {} if value is None else _obj(value, key)
+
+
 def parse_response(data: object) -> DeliveryResponse:
     """A Delivery API 200 body (decoded JSON) as a typed value; ``ResponseParseError`` if it does not fit."""
     body = _obj(data, "$")
-    execute = _obj(body.get("execute") or {}, "execute")
-    prefetch = _obj(body.get("prefetch") or {}, "prefetch")
-    visitor_id = _obj(body.get("id") or {}, "id")
+    execute = _section(body, "execute")
+    prefetch = _section(body, "prefetch")
+    visitor_id = _section(body, "id")
     views = []
     for i, data_view in enumerate(_list(prefetch.get("views"), "prefetch.views")):
         obj = _obj(data_view, f"prefetch.views[{i}]")
