@@ -197,12 +197,8 @@ def _metric(data: object, where: str) -> Metric:
 
 
 def _parts(obj: Mapping[str, Any], where: str) -> tuple[tuple[Option, ...], tuple[Metric, ...], str | None]:
-    options = tuple(
-        _option(o, f"{where}.options[{i}]") for i, o in enumerate(_list(obj.get("options"), where))
-    )
-    metrics = tuple(
-        _metric(m, f"{where}.metrics[{i}]") for i, m in enumerate(_list(obj.get("metrics"), where))
-    )
+    options = tuple(_option(o, f"{where}.options[{i}]") for i, o in enumerate(_list(obj.get("options"), where)))
+    metrics = tuple(_metric(m, f"{where}.metrics[{i}]") for i, m in enumerate(_list(obj.get("metrics"), where)))
     return options, metrics, _str(obj.get("state"), f"{where}.state")
 
 
@@ -211,9 +207,7 @@ def _mboxes(value: object, where: str) -> tuple[MboxResult, ...]:
     for i, data in enumerate(_list(value, where)):
         obj = _obj(data, f"{where}[{i}]")
         name = _str(obj.get("name"), f"{where}[{i}].name") or ""
-        result.append(
-            MboxResult(name, _int(obj.get("index"), f"{where}[{i}].index"), *_parts(obj, f"{where}[{i}]"))
-        )
+        result.append(MboxResult(name, _int(obj.get("index"), f"{where}[{i}].index"), *_parts(obj, f"{where}[{i}]")))
     return tuple(result)
 
 
@@ -242,10 +236,7 @@ def parse_response(data: object) -> DeliveryResponse:
                 *_parts(obj, f"prefetch.views[{i}]"),
             )
         )
-    notes = [
-        _obj(n, f"notifications[{i}]")
-        for i, n in enumerate(_list(body.get("notifications"), "notifications"))
-    ]
+    notes = [_obj(n, f"notifications[{i}]") for i, n in enumerate(_list(body.get("notifications"), "notifications"))]
     return DeliveryResponse(
         status=_int(body.get("status"), "status"),
         request_id=_str(body.get("requestId"), "requestId"),

@@ -1,0 +1,125 @@
+"""What Target decided for one request, and what of it lands on the page.
+
+:class:`Decisions` is what the app sees (json offers for its templates, response tokens); :func:`page_plan`
+turns the decided options into the actions the middleware applies: ``actions`` options as they are, ``html``
+options into the selector configured for their mbox (at.js ``applyOffer`` defaults to ``head``), click metrics as
+marks, and the first ``redirect`` as the URL to send the visitor to. ``json`` is data for the app, never rendered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoadResult
+from .delivery.offers import OffersResult
+
+__all__ = ["Decisions", "PagePlan", "TargetRequest", "checked_redirect", "page_plan"]
+
+DEFAULT_HTML_SELECTOR = "head"
+_CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """Target's answer for this request's mboxes."""
+
+    result: OffersResult
+
+    def json_offers(self, mbox: str | None = None) -> list[Any]:
+        """The content of every ``json`` option, for one mbox or for all of them (page load included)."""
+        found: list[Any] = []
+        for name, options in _options(self.result):
+            if mbox is None or name == mbox:
+                found.extend(o.content for o in options if o.type is OptionType.JSON)
+        return found
+
+    @property
+    def response_tokens(self) -> tuple[Mapping[str, Any], ...]:
+        return self.result.response_tokens
+
+    @property
+    def mboxes(self) -> tuple[MboxResult, ...]:
+        return self.result.mboxes
+
+    @property
+    def page_load(self) -> PageLoadResult | None:
+        return self.result.page_load
+
+
+@dataclass(frozen=True, slots=True)
+class PagePlan:
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    redirect: str | None = None
+
+
+def _options(result: OffersResult) -> list[tuple[str | None, tuple[Option, ...]]]:
+    found: list[tuple[str | None, tuple[Option, ...]]] = []
+    page_load = result.page_load
+    if page_load is not None:
+        found.append((None, page_load.options))
+    found.extend((m.name, m.options) for m in result.mboxes)
+    return found
+
+
+def page_plan(result: OffersResult, html_selectors: Mapping[str, str], global_mbox: str) -> PagePlan:
+    """The actions to apply to the page, in the order Target sent them, and the redirect if any."""
+    plan = PagePlan()
+    sections: list[tuple[str, tuple[Option, ...], tuple[Any, ...]]] = []
+    if result.page_load is not None:
+        sections.append((global_mbox, result.page_load.options, result.page_load.metrics))
+    sections.extend((m.name, m.options, m.metrics) for m in result.mboxes)
+    for name, options, metrics in sections:
+        for option in options:
+            if option.type is OptionType.REDIRECT and isinstance(option.content, str):
+                return PagePlan(redirect=option.content)
+            if option.type is OptionType.ACTIONS:
+                plan.actions.extend(
+                    {"type": a.type, "selector": a.selector, "cssSelector": a.css_selector, "content": a.content}
+                    for a in option.content
+                )
+            elif option.type is OptionType.HTML:
+                selector = html_selectors.get(name, DEFAULT_HTML_SELECTOR)
+                plan.actions.append({"type": "setHtml", "selector": selector, "content": option.content})
+        for metric in metrics:
+            if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
+                plan.actions.append({"type": "click", "selector": metric.selector, "eventToken": metric.event_token})
+    return plan
+
+
+def checked_redirect(url: str, allowed_hosts: Collection[str] | None) -> str | None:
+    """``url`` when it is an absolute http(s) URL safe to put in a Location header (and an allowed host)."""
+    if not url or len(url) > 8192 or any(ch in _CONTROL for ch in url):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not host:
+        return None
+    if allowed_hosts is not None and host.lower() not in allowed_hosts:
+        return None
+    return url.strip()
+
+
+class TargetRequest:
+    """The decision in flight for one request, as the app sees it (``request.state.target``)."""
+
+    __slots__ = ("_deadline", "_future")
+
+    def __init__(self, future: asyncio.Future[OffersResult], deadline: float) -> None:
+        self._future, self._deadline = future, deadline
+
+    async def decisions(self) -> Decisions | None:
+        """Target's decisions, awaited within what is left of the request's budget; None when they failed."""
+        remaining = self._deadline - time.perf_counter()
+        try:
+            result = await asyncio.wait_for(asyncio.shield(self._future), max(remaining, 0.0))
+        except Exception:
+            return None
+        return Decisions(result)

@@ -1,0 +1,271 @@
+"""TargetMiddleware: personalize the HTML of configured routes before the first byte leaves (pure ASGI).
+
+For a request on a route with a rule, the decision starts before the app is called (on an I/O thread when it goes
+over the network), the app's response start is held, an eligible HTML body is buffered, and when the app is done
+the decision is awaited within what is left of the budget and applied. Anything that goes wrong on our side sends
+the original bytes, status and headers, is logged once and counted. Exceptions of the app propagate untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers
+from starlette.requests import Request, cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .decisions import TargetRequest
+from .delivery.client import TargetClient
+from .delivery.context import PageContext
+from .delivery.decider import DecisioningMethod
+from .delivery.offers import OffersRequest, OffersResult
+from .delivery.params import Mbox
+from .iothread import IOThread
+from .personalize import Personalizer, eligible
+from .routing import MboxRule, RouteMatch, Rules, resolve_params
+from .visitor import Visitor
+
+__all__ = ["TargetMiddleware", "TargetStats"]
+
+logger = logging.getLogger(__name__)
+
+# Pages asked for by Target's authoring tools, or with personalization switched off, pass through.
+BYPASS_PARAMETERS = (b"mboxDisable", b"adobe_authoring_enabled", b"mboxEdit")
+
+
+class TargetStats(Counter[str]):
+    """Outcomes by name (``applied``, ``unchanged``, ``timeout``, ``error``, ``breaker-open``, ...)."""
+
+
+class CircuitBreaker:
+    """After ``failures`` failed decisions in a row, stop asking for ``cooldown`` seconds, then try one again."""
+
+    __slots__ = ("_cooldown", "_failures", "_open_until", "_streak")
+
+    def __init__(self, failures: int, cooldown: float) -> None:
+        self._failures, self._cooldown = failures, cooldown
+        self._streak = 0
+        self._open_until = 0.0
+
+    def allow(self) -> bool:
+        return self._streak < self._failures or time.monotonic() >= self._open_until
+
+    def failed(self) -> None:
+        self._streak += 1
+        if self._streak >= self._failures:
+            self._open_until = time.monotonic() + self._cooldown
+
+    def succeeded(self) -> None:
+        self._streak = 0
+
+
+class TargetMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        client: TargetClient,
+        rules: Iterable[MboxRule],
+        timeout: float = 0.15,
+        max_body_size: int = 4 * 1024 * 1024,
+        offload_size: int = 256 * 1024,
+        engine: str | None = None,
+        cookie_domain: str | None = None,
+        cookie_http_only: bool = False,
+        redirect_hosts: Iterable[str] | None = None,
+        redirect_keep_query: bool = False,
+        click_endpoint: str | None = None,
+        debug_header: bool = False,
+        breaker_failures: int = 5,
+        breaker_cooldown: float = 10.0,
+        io_thread: bool | None = None,
+        stats: TargetStats | None = None,
+    ) -> None:
+        if not callable(getattr(client, "get_offers", None)):
+            raise ValueError("client must be a TargetClient (or have its get_offers)")
+        if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
+            raise ValueError("timeout is the decision budget per request in seconds, a positive number")
+        for name, value in (("max_body_size", max_body_size), ("offload_size", offload_size)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of bytes")
+        if not isinstance(breaker_failures, int) or breaker_failures < 1 or breaker_cooldown < 0:
+            raise ValueError("breaker_failures must be >= 1 and breaker_cooldown >= 0 seconds")
+        self.app = app
+        self.client = client
+        self.rules = Rules(rules)
+        self.timeout = float(timeout)
+        self.max_body_size = max_body_size
+        self.stats = TargetStats() if stats is None else stats
+        self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)
+        self.personalizer = Personalizer(
+            engine=engine,
+            offload_size=offload_size,
+            cookie_domain=cookie_domain,
+            cookie_http_only=cookie_http_only,
+            redirect_hosts=redirect_hosts,
+            redirect_keep_query=redirect_keep_query,
+            click_endpoint=click_endpoint,
+            debug_header=debug_header,
+            global_mbox=getattr(client, "global_mbox", "target-global-mbox"),
+        )
+        local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
+        self._io = IOThread() if (not local if io_thread is None else io_thread) else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        match = self.rules.match(scope)
+        if match is None or _bypassed(scope):
+            await self.app(scope, receive, send)
+            return
+        if not self.breaker.allow():
+            self.stats["breaker-open"] += 1
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        decision = await self._start(scope, match)
+        if decision is None:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["target"] = TargetRequest(decision, started + self.timeout)
+        responder = _Responder(self, scope, match, decision, started)
+        try:
+            await self.app(scope, receive, responder.send(send))
+        finally:
+            if not decision.done():
+                decision.cancel()
+        await responder.flush(send)
+
+    async def _start(self, scope: Scope, match: RouteMatch) -> asyncio.Future[OffersResult] | None:
+        """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""
+        try:
+            request = Request({**scope, "path_params": match.path_params})
+            params = await resolve_params(match.rule.params, request)
+            profile = await resolve_params(match.rule.profile_params, request)
+            params.update({f"profile.{key}": value for key, value in profile.items()})
+            headers = Headers(scope=scope)
+            client = scope.get("client")
+            offers = OffersRequest(
+                mboxes=[Mbox(name, params) for name in match.rule.mboxes],
+                page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
+            )
+            visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
+            coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)
+        except Exception as exc:
+            logger.warning("Target decision for %s could not start (%s); page sent as it is", match.rule.path, exc)
+            self.stats["error"] += 1
+            return None
+        if self._io is not None:
+            return self._io.submit(coroutine)
+        future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(await coroutine)
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def _bypassed(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return bool(query) and any(name in query for name in BYPASS_PARAMETERS)
+
+
+class _Responder:
+    """One response: holds the start, buffers an eligible body, and sends it personalized or as it came."""
+
+    __slots__ = ("body", "decision", "done", "match", "middleware", "scope", "size", "start", "started", "streaming")
+
+    def __init__(
+        self,
+        middleware: TargetMiddleware,
+        scope: Scope,
+        match: RouteMatch,
+        decision: asyncio.Future[OffersResult],
+        started: float,
+    ) -> None:
+        self.middleware, self.scope, self.match = middleware, scope, match
+        self.decision, self.started = decision, started
+        self.start: Message | None = None
+        self.body: list[bytes] = []
+        self.size = 0
+        self.streaming = False  # the response goes through as it came
+        self.done = False
+
+    def send(self, send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            kind = message["type"]
+            if self.streaming:
+                await send(message)
+            elif kind == "http.response.start":
+                if eligible(message, self.scope["method"], self.middleware.max_body_size):
+                    # Don't send the start until the body says whether (and how) the headers change.
+                    self.start = message
+                else:
+                    self.middleware.stats["not-eligible"] += 1
+                    self.streaming = True
+                    await send(message)
+            elif kind == "http.response.body" and self.start is not None:
+                chunk = message.get("body", b"")
+                self.body.append(chunk)
+                self.size += len(chunk)
+                if self.size > self.middleware.max_body_size:
+                    self.middleware.stats["too-large"] += 1
+                    await self._pass_through(send, more_body=message.get("more_body", False))
+                elif not message.get("more_body", False):
+                    self.done = True
+            else:  # pathsend, debug, trailers...: what came before goes first, as it was
+                await self._pass_through(send, more_body=True, last=message)
+
+        return wrapped
+
+    async def _pass_through(self, send: Send, *, more_body: bool, last: Message | None = None) -> None:
+        self.streaming = True
+        if self.start is not None:
+            await send(self.start)
+            if self.body or last is None:
+                await send({"type": "http.response.body", "body": b"".join(self.body), "more_body": more_body})
+        self.start, self.body = None, []
+        if last is not None:
+            await send(last)
+
+    async def flush(self, send: Send) -> None:
+        """After the app: await the decision within the budget and send the page, personalized or not."""
+        if self.start is None:
+            return
+        if not self.done:  # the app stopped mid-body: send what it sent
+            await self._pass_through(send, more_body=False)
+            return
+        middleware = self.middleware
+        flushed = time.perf_counter()
+        body = b"".join(self.body)
+        remaining = self.started + middleware.timeout - time.perf_counter()
+        try:
+            result = await asyncio.wait_for(asyncio.shield(self.decision), max(remaining, 0.0))
+        except Exception as exc:  # timeout, error, parse error: the page goes out as it is
+            status = "timeout" if isinstance(exc, TimeoutError) else str(getattr(exc, "status", "error"))
+            logger.warning("Target decision for %s failed (%s); original page sent", self.match.rule.path, status)
+            middleware.stats[status] += 1
+            middleware.breaker.failed()
+            await self._pass_through(send, more_body=False)
+            return
+        middleware.breaker.succeeded()
+        try:
+            start, body, outcome = await middleware.personalizer.personalize(
+                self.scope, self.start, body, result, self.match.rule, started=flushed
+            )
+        except Exception:
+            logger.warning("Target offers for %s could not be applied; original page sent", self.match.rule.path)
+            logger.debug("apply failure", exc_info=True)
+            middleware.stats["apply-error"] += 1
+            await self._pass_through(send, more_body=False)
+            return
+        middleware.stats[outcome] += 1
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})

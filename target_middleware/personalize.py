@@ -1,0 +1,163 @@
+"""Which responses may be rewritten, and the rewrite itself: offers applied to the body, headers made right."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio.to_thread
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message, Scope
+
+from .decisions import checked_redirect, page_plan
+from .delivery.offers import OffersResult
+from .html import ApplyResult, apply_actions
+from .routing import MboxRule
+
+__all__ = ["Personalizer", "eligible"]
+
+logger = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# A rewritten body no longer matches validators or ranges computed for the original.
+STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
+_NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
+
+
+def eligible(start: Message, method: str, max_body_size: int) -> bool:
+    """A 200 HTML answer to a GET with a Content-Length within the cap, not encoded, not a range or attachment."""
+    if start.get("status") != 200 or method not in ("GET",):
+        return False
+    headers = MutableHeaders(scope=start)
+    content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type not in HTML_TYPES:
+        return False
+    if "content-encoding" in headers or "content-range" in headers:
+        return False
+    if headers.get("content-disposition", "").lower().startswith("attachment"):
+        return False
+    # No Content-Length means a stream: it goes through as it comes, its first bytes not held back.
+    length = headers.get("content-length")
+    return bool(length) and length.isdigit() and int(length) <= max_body_size
+
+
+class Personalizer:
+    """The part of the middleware that knows Target and HTML; the ASGI plumbing stays in middleware.py."""
+
+    def __init__(
+        self,
+        *,
+        engine: str | None,
+        offload_size: int,
+        cookie_domain: str | None,
+        cookie_http_only: bool,
+        redirect_hosts: Iterable[str] | None,
+        redirect_keep_query: bool,
+        click_endpoint: str | None,
+        debug_header: bool,
+        global_mbox: str,
+    ) -> None:
+        if cookie_domain is not None and not re.fullmatch(r"\.?[A-Za-z0-9.-]{1,253}", cookie_domain):
+            raise ValueError(f"cookie_domain {cookie_domain!r} is not a domain name")
+        self.engine = engine
+        self.offload_size = offload_size
+        self.cookie_domain = cookie_domain
+        self.cookie_http_only = cookie_http_only
+        self.redirect_hosts = None if redirect_hosts is None else frozenset(h.lower() for h in redirect_hosts)
+        self.redirect_keep_query = redirect_keep_query
+        self.click_endpoint = click_endpoint
+        self.debug_header = debug_header
+        self.global_mbox = global_mbox
+
+    async def personalize(
+        self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
+    ) -> tuple[Message, bytes, str]:
+        """The response to send (start message, body) and the outcome's name.
+
+        ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
+        """
+        plan = page_plan(result, rule.html_selectors, self.global_mbox)
+        if plan.redirect is not None:
+            url = checked_redirect(plan.redirect, self.redirect_hosts)
+            if url is not None:
+                return self._redirect(scope, start, result, url, started), b"", "redirect"
+            logger.warning("Target redirect offer for %s refused: not an allowed http(s) URL", rule.path)
+        headers = MutableHeaders(scope=start)
+        outcome = "unchanged"
+        applied: ApplyResult | None = None
+        if plan.actions:
+            apply = functools.partial(
+                apply_actions,
+                body,
+                plan.actions,
+                engine=self.engine,
+                nonce=_nonce(scope, headers),
+                charset=_charset(headers),
+                click_endpoint=self.click_endpoint,
+            )
+            # A large page would hold the event loop for milliseconds: parse it on a worker thread.
+            applied = await anyio.to_thread.run_sync(apply) if len(body) > self.offload_size else apply()
+            if applied.changed:
+                body = applied.encode()
+                for name in STALE_HEADERS:
+                    del headers[name]
+                headers["content-length"] = str(len(body))
+                outcome = "applied"
+        self._visitor_headers(scope, headers, result, started)
+        if self.debug_header and applied is not None:
+            headers["x-target-actions"] = _debug(applied)
+        return start, body, outcome
+
+    def _redirect(self, scope: Scope, start: Message, result: OffersResult, url: str, started: float) -> Message:
+        if self.redirect_keep_query and scope.get("query_string") and not urlsplit(url).query:
+            url = urlunsplit(urlsplit(url)._replace(query=scope["query_string"].decode("latin-1")))
+        message: Message = {"type": "http.response.start", "status": 302, "headers": []}
+        headers = MutableHeaders(scope=message)
+        headers["location"] = url
+        headers["content-length"] = "0"
+        self._visitor_headers(scope, headers, result, started)
+        headers["cache-control"] = "no-store"
+        return message
+
+    def _visitor_headers(self, scope: Scope, headers: MutableHeaders, result: OffersResult, started: float) -> None:
+        """The visitor's cookies, and what keeps shared caches from giving one visitor's page to another."""
+        secure = scope.get("scheme") in ("https", "wss")
+        for cookie in result.cookies:
+            value = cookie.header(path="/", domain=self.cookie_domain, secure=secure)
+            headers.append("set-cookie", value + ("; HttpOnly" if self.cookie_http_only else ""))
+        vary = headers.get("vary", "")
+        if "cookie" not in vary.lower() and vary.strip() != "*":
+            headers["vary"] = f"{vary}, Cookie" if vary else "Cookie"
+        cache = [d.strip() for d in headers.get("cache-control", "").split(",") if d.strip()]
+        cache = [d for d in cache if d.lower() not in ("public",) and not d.lower().startswith("s-maxage")]
+        if not any(d.lower() in ("private", "no-store") for d in cache):
+            cache.insert(0, "private")
+        headers["cache-control"] = ", ".join(cache)
+        headers.append("server-timing", f"target;dur={(time.perf_counter() - started) * 1000:.1f}")
+
+
+def _charset(headers: MutableHeaders) -> str | None:
+    match = _CHARSET.search(headers.get("content-type", ""))
+    return match.group(1) if match else None
+
+
+def _nonce(scope: Scope, headers: MutableHeaders) -> str | None:
+    """The page's CSP nonce: from its Content-Security-Policy header, else ``request.state.csp_nonce``."""
+    match = _NONCE.search(headers.get("content-security-policy", ""))
+    if match:
+        return match.group(1)
+    state: Any = scope.get("state") or {}
+    nonce = state.get("csp_nonce") if isinstance(state, dict) else None
+    return nonce if isinstance(nonce, str) else None
+
+
+def _debug(applied: ApplyResult) -> str:
+    outcomes = [f"{r.index}:{r.type}=applied" for r in applied.applied]
+    outcomes += [f"{r.index}:{r.type}={r.reason}" for r in applied.skipped]
+    return ", ".join(sorted(outcomes, key=lambda o: int(o.split(":", 1)[0])))[:4000]
