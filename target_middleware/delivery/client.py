@@ -1,0 +1,251 @@
+"""TargetClient: Adobe Target's Delivery API over one shared httpx.AsyncClient, or a local decider."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import math
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ..visitor import Visitor
+from . import transport
+from .context import PageContext
+from .decider import DecisioningMethod, LocalDecider, LocalDecision, merge_responses, remote_part
+from .errors import LocalDecisionError
+from .models import parse_response
+from .offers import OffersRequest, OffersResult, as_mboxes
+from .params import GLOBAL_MBOX, Mbox, build_request
+
+__all__ = ["NotificationsCallback", "TargetClient"]
+
+logger = logging.getLogger(__name__)
+
+NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None]
+
+_CLIENT_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_HOST = re.compile(r"(?=.{1,253}(?::\d{1,5})?$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?")
+_NOTIFICATION_BATCH = 50
+
+
+class TargetClient:
+    """Target's Delivery API, asyncio-native. Create one per app and share it; ``aclose()`` (or
+    ``async with``) when done. Nothing about one visitor is stored here: the visitor travels with
+    each call.
+
+    ``timeout`` is in seconds and bounds each call in total. ``decisioning`` picks where decisions are made:
+    ``server-side`` (the edge), ``on-device`` (``decider``, in process) or ``hybrid`` (``decider``, and the
+    edge for the mboxes it names as remote). Display notifications a local decision owes are sent in the
+    background, or handed to ``on_notifications`` when it is given (e.g. with no Target account at hand).
+    """
+
+    def __init__(
+        self,
+        client_code: str,
+        organization_id: str,
+        *,
+        server_domain: str | None = None,
+        secure: bool = True,
+        timeout: float = 3.0,
+        property_token: str | None = None,
+        environment_id: int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        global_mbox: str = GLOBAL_MBOX,
+        send_ip_address: bool = False,
+        max_connections: int = 100,
+        decisioning: DecisioningMethod | str = DecisioningMethod.SERVER_SIDE,
+        decider: LocalDecider | None = None,
+        on_notifications: NotificationsCallback | None = None,
+    ) -> None:
+        if not isinstance(client_code, str) or not _CLIENT_CODE.fullmatch(client_code):
+            raise ValueError("client_code must be 1-64 letters, digits, '_' or '-'")
+        if not isinstance(organization_id, str) or not organization_id.strip():
+            raise ValueError("organization_id is required")
+        if server_domain is not None and not _HOST.fullmatch(server_domain):
+            raise ValueError("server_domain must be a host name, optionally with a port")
+        if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        self.client_code = client_code
+        self.organization_id = organization_id
+        self.decisioning = DecisioningMethod(decisioning)
+        if self.decisioning is not DecisioningMethod.SERVER_SIDE and decider is None:
+            raise ValueError(f"decisioning={self.decisioning.value!r} needs a decider")
+        self.timeout = float(timeout)
+        self.global_mbox = global_mbox
+        self._server_domain = server_domain
+        self._scheme = "https" if secure else "http"
+        self._property_token = property_token
+        self._environment_id = environment_id
+        self._send_ip = send_ip_address
+        self._max_connections = max_connections
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._decider = decider
+        self._on_notifications = on_notifications
+        self._background: set[asyncio.Task[None]] = set()
+        self._query = f"?imsOrgId={quote(organization_id, safe='')}&sessionId="
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            limits = httpx.Limits(
+                max_connections=self._max_connections, max_keepalive_connections=self._max_connections
+            )
+            self._http = httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=self.timeout)
+        return self._http
+
+    def url_for(self, visitor: Visitor) -> str:
+        """The Delivery API URL: ``server_domain``, else the visitor's edge cluster, else the client host."""
+        host = self._server_domain or visitor.edge_host or f"{self.client_code}.tt.omtrdc.net"
+        return f"{self._scheme}://{host}/rest/v1/delivery{self._query}{quote(visitor.session_id, safe='')}"
+
+    async def _post(self, body: Mapping[str, Any], visitor: Visitor, deadline: float) -> Any:
+        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return await transport.post_json(self._client(), self.url_for(visitor), payload, deadline=deadline)
+
+    async def aclose(self) -> None:
+        if self._background:
+            await asyncio.wait(self._background, timeout=self.timeout)
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> TargetClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- deciding ----------------------------------------------------------------------------------
+
+    async def get_offers(
+        self,
+        request: OffersRequest | Sequence[Mbox | str],
+        *,
+        visitor: Visitor | None = None,
+        page: PageContext | None = None,
+        timeout: float | None = None,
+    ) -> OffersResult:
+        """One decision for every mbox of a page view. Raises a ``DeliveryError`` (see ``errors``)."""
+        if not isinstance(request, OffersRequest):
+            request = OffersRequest(mboxes=request)
+        visitor = visitor or Visitor.new()
+        page = page or request.page
+        deadline = self.timeout if timeout is None else timeout
+        body = build_request(
+            execute=as_mboxes(request.mboxes),
+            prefetch=as_mboxes(request.prefetch),
+            prefetch_page_load=request.prefetch_page_load,
+            visitor=visitor,
+            context=page.to_json(send_ip_address=self._send_ip),
+            global_mbox=self.global_mbox,
+            property_token=self._property_token,
+            environment_id=self._environment_id,
+        )
+        if self.decisioning is DecisioningMethod.SERVER_SIDE:
+            answer = await self._post(body, visitor, deadline)
+        else:
+            answer = await self._decide_locally(body, visitor, page, deadline)
+        response = parse_response(answer if answer is not None else {})
+        after = visitor.updated(tnt_id=response.tnt_id, edge_host=response.edge_host)
+        return OffersResult(
+            response=response,
+            visitor=after,
+            mbox_cookie=after.mbox_cookie(),
+            edge_cluster_cookie=after.edge_cluster_cookie(),
+            decisioning=self.decisioning,
+            request=body,
+        )
+
+    async def _decide_locally(
+        self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float
+    ) -> Any:
+        assert self._decider is not None
+        try:
+            decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
+            answer, owed, remote = (
+                decision.response,
+                list(decision.notifications),
+                list(decision.remote_mboxes),
+            )
+        except Exception as exc:
+            if self.decisioning is DecisioningMethod.HYBRID:
+                logger.warning("local decision failed (%s); asking the edge instead", exc.__class__.__name__)
+                return await self._post(body, visitor, deadline)
+            raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
+        if owed:
+            self._owe(owed, visitor, page)
+        if self.decisioning is DecisioningMethod.HYBRID and remote:
+            remote_body = remote_part(body, set(remote), self.global_mbox)
+            if remote_body is not None:
+                edge_answer = await self._post(remote_body, visitor, deadline)
+                return merge_responses(answer, edge_answer or {})
+        return answer
+
+    # -- notifications -----------------------------------------------------------------------------
+
+    async def send_notifications(
+        self,
+        notifications: Sequence[Mapping[str, Any]],
+        *,
+        visitor: Visitor | None = None,
+        page: PageContext | None = None,
+        timeout: float | None = None,
+    ) -> tuple[str, ...]:
+        """Tell Target what was displayed or clicked (prefetched offers). Returns the acknowledged ids."""
+        if not notifications:
+            raise ValueError("no notifications to send")
+        for note in notifications:
+            if not isinstance(note, Mapping) or not {"id", "type", "timestamp"} <= note.keys():
+                raise ValueError("each notification needs id, type and timestamp")
+        visitor = visitor or Visitor.new()
+        body: dict[str, Any] = {
+            "requestId": uuid.uuid4().hex,
+            "context": (page or PageContext()).to_json(send_ip_address=self._send_ip),
+            "notifications": [dict(n) for n in notifications],
+        }
+        if visitor.tnt_id:
+            body["id"] = {"tntId": visitor.tnt_id}
+        if self._property_token:
+            body["property"] = {"token": self._property_token}
+        answer = await self._post(body, visitor, self.timeout if timeout is None else timeout)
+        return parse_response(answer if answer is not None else {}).notification_ids
+
+    def _owe(self, notifications: list[Mapping[str, Any]], visitor: Visitor, page: PageContext) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver_owed(notifications, visitor, page))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _deliver_owed(
+        self, notifications: list[Mapping[str, Any]], visitor: Visitor, page: PageContext
+    ) -> None:
+        try:
+            if self._on_notifications is not None:
+                outcome = self._on_notifications(notifications)
+                if inspect.isawaitable(outcome):
+                    await outcome
+                return
+            for start in range(0, len(notifications), _NOTIFICATION_BATCH):
+                batch = notifications[start : start + _NOTIFICATION_BATCH]
+                await self.send_notifications(batch, visitor=visitor, page=page)
+        except Exception as exc:
+            logger.warning("display notifications were not delivered: %s", exc.__class__.__name__)
+
+    # -- at.js -------------------------------------------------------------------------------------
+
+    async def get_offer(self, options: Mapping[str, Any]) -> None:
+        """``adobe.target.getOffer`` parity: ``success(actions)`` or ``error(status, error)``."""
+        from .atjs import run_get_offer
+
+        await run_get_offer(self, options)

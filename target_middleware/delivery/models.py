@@ -1,0 +1,292 @@
+"""Typed values of a Delivery API response, parsed strictly at the edge of the system.
+
+``parse_response`` turns the JSON of a 200 answer (the edge's or the on-device decider's) into a
+``DeliveryResponse``, or raises ``ResponseParseError`` saying where it does not fit the schema. Unknown fields
+are ignored, as the spec allows them to be added; the raw JSON is kept on the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from .errors import ResponseParseError
+
+__all__ = [
+    "Action",
+    "DeliveryResponse",
+    "MboxResult",
+    "Metric",
+    "MetricType",
+    "Option",
+    "OptionType",
+    "PageLoadResult",
+    "ViewResult",
+    "parse_response",
+]
+
+_T = TypeVar("_T")
+
+
+class OptionType(StrEnum):
+    HTML = "html"
+    JSON = "json"
+    REDIRECT = "redirect"
+    DYNAMIC = "dynamic"
+    ACTIONS = "actions"
+
+
+class MetricType(StrEnum):
+    CLICK = "click"
+    DISPLAY = "display"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    type: str
+    selector: str | None
+    css_selector: str | None
+    content: Any  # str, a JSON object, or None (remove)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    type: OptionType
+    content: Any  # str for html/redirect/dynamic, JSON for json, tuple[Action, ...] for actions
+    event_token: str | None
+    response_tokens: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    type: MetricType
+    selector: str | None
+    event_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MboxResult:
+    name: str
+    index: int | None
+    options: tuple[Option, ...]
+    metrics: tuple[Metric, ...]
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageLoadResult:
+    options: tuple[Option, ...]
+    metrics: tuple[Metric, ...]
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewResult:
+    name: str | None
+    key: str | None
+    options: tuple[Option, ...]
+    metrics: tuple[Metric, ...]
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResponse:
+    status: int | None
+    request_id: str | None
+    client: str | None
+    tnt_id: str | None
+    edge_host: str | None
+    execute_mboxes: tuple[MboxResult, ...]
+    execute_page_load: PageLoadResult | None
+    prefetch_mboxes: tuple[MboxResult, ...]
+    prefetch_page_load: PageLoadResult | None
+    prefetch_views: tuple[ViewResult, ...]
+    prefetch_metrics: tuple[Metric, ...]
+    notification_ids: tuple[str, ...]
+    raw: Mapping[str, Any]
+
+    @property
+    def response_tokens(self) -> tuple[Mapping[str, Any], ...]:
+        """Every option's response tokens, in response order (as the SDKs' ``responseTokens``)."""
+        groups: list[Sequence[Option]] = [m.options for m in self.execute_mboxes]
+        for page_load in (self.execute_page_load, self.prefetch_page_load):
+            if page_load is not None:
+                groups.append(page_load.options)
+        groups.extend(m.options for m in self.prefetch_mboxes)
+        groups.extend(v.options for v in self.prefetch_views)
+        return tuple(o.response_tokens for options in groups for o in options if o.response_tokens)
+
+
+class _Misfit(Exception):
+    """Raised deep in the parse; the path is filled in on the way out (no path strings on the happy path)."""
+
+    def __init__(self, what: str, *path: str) -> None:
+        super().__init__(what)
+        self.what = what
+        self.path = list(path)
+
+
+_OPTION_TYPES = {member.value: member for member in OptionType}
+_METRIC_TYPES = {member.value: member for member in MetricType}
+
+
+def _obj(value: object) -> Mapping[str, Any]:
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    raise _Misfit("expected an object")
+
+
+def _list(value: object, key: str) -> Sequence[Any]:
+    if value is None:
+        return ()
+    if type(value) is not list:
+        raise _Misfit("expected an array", key)
+    return value
+
+
+def _str(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None or type(value) is str:
+        return value
+    raise _Misfit("expected a string", key)
+
+
+def _int(obj: Mapping[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None or type(value) is int:
+        return value
+    raise _Misfit("expected an integer", key)
+
+
+def _each(items: Sequence[Any], key: str, parse: Callable[[Any], _T]) -> tuple[_T, ...]:
+    try:
+        return tuple([parse(item) for item in items])
+    except _Misfit:
+        pass
+    for i, item in enumerate(items):  # the slow path, only to say where it failed
+        try:
+            parse(item)
+        except _Misfit as misfit:
+            misfit.path.append(f"{key}[{i}]")
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _action(data: object) -> Action:
+    obj = _obj(data)
+    kind = _str(obj, "type")
+    if not kind:
+        raise _Misfit("missing", "type")
+    content = obj.get("content")
+    if content is not None and not isinstance(content, str | Mapping):
+        raise _Misfit("expected a string or an object", "content")
+    return Action(kind, _str(obj, "selector"), _str(obj, "cssSelector"), content)
+
+
+def _option(data: object) -> Option:
+    obj = _obj(data)
+    kind = _OPTION_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
+    if kind is None:
+        raise _Misfit("unknown option type", "type")
+    content = obj.get("content")
+    if kind is OptionType.ACTIONS:
+        content = _each(_list(content, "content"), "content", _action)
+    elif kind is not OptionType.JSON and type(content) is not str:
+        raise _Misfit(f"expected a string for a {kind} option", "content")
+    tokens = obj.get("responseTokens")
+    if tokens is None:
+        tokens = {}
+    elif type(tokens) is not dict:
+        raise _Misfit("expected an object", "responseTokens")
+    return Option(kind, content, _str(obj, "eventToken"), tokens)
+
+
+def _metric(data: object) -> Metric:
+    obj = _obj(data)
+    kind = _METRIC_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
+    if kind is None:
+        raise _Misfit("unknown metric type", "type")
+    return Metric(kind, _str(obj, "selector"), _str(obj, "eventToken"))
+
+
+def _parts(obj: Mapping[str, Any]) -> tuple[tuple[Option, ...], tuple[Metric, ...], str | None]:
+    options = _each(_list(obj.get("options"), "options"), "options", _option)
+    metrics = _each(_list(obj.get("metrics"), "metrics"), "metrics", _metric)
+    return options, metrics, _str(obj, "state")
+
+
+def _mbox(data: object) -> MboxResult:
+    obj = _obj(data)
+    return MboxResult(_str(obj, "name") or "", _int(obj, "index"), *_parts(obj))
+
+
+def _view(data: object) -> ViewResult:
+    obj = _obj(data)
+    return ViewResult(_str(obj, "name"), _str(obj, "key"), *_parts(obj))
+
+
+def _page_load(section: Mapping[str, Any]) -> PageLoadResult | None:
+    value = section.get("pageLoad")
+    if value is None:
+        return None
+    return _within("pageLoad", lambda: PageLoadResult(*_parts(_obj(value))))
+
+
+def _section(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = body.get(key)
+    if value is None:
+        return {}
+    return _within(key, lambda: _obj(value))
+
+
+def _within(key: str, parse: Callable[[], _T]) -> _T:
+    try:
+        return parse()
+    except _Misfit as misfit:
+        misfit.path.append(key)
+        raise
+
+
+def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
+    execute = _section(body, "execute")
+    prefetch = _section(body, "prefetch")
+    tnt_id = _within("id", lambda: _str(_section(body, "id"), "tntId"))
+    execute_mboxes = _within(
+        "execute", lambda: _each(_list(execute.get("mboxes"), "mboxes"), "mboxes", _mbox)
+    )
+    execute_page_load = _within("execute", lambda: _page_load(execute))
+    prefetch_mboxes = _within(
+        "prefetch", lambda: _each(_list(prefetch.get("mboxes"), "mboxes"), "mboxes", _mbox)
+    )
+    prefetch_page_load = _within("prefetch", lambda: _page_load(prefetch))
+    views = _within("prefetch", lambda: _each(_list(prefetch.get("views"), "views"), "views", _view))
+    metrics = _within(
+        "prefetch", lambda: _each(_list(prefetch.get("metrics"), "metrics"), "metrics", _metric)
+    )
+    notes = _each(_list(body.get("notifications"), "notifications"), "notifications", _obj)
+    return DeliveryResponse(
+        status=_int(body, "status"),
+        request_id=_str(body, "requestId"),
+        client=_str(body, "client"),
+        tnt_id=tnt_id,
+        edge_host=_str(body, "edgeHost"),
+        execute_mboxes=execute_mboxes,
+        execute_page_load=execute_page_load,
+        prefetch_mboxes=prefetch_mboxes,
+        prefetch_page_load=prefetch_page_load,
+        prefetch_views=views,
+        prefetch_metrics=metrics,
+        notification_ids=tuple(str(n["id"]) for n in notes if n.get("id") is not None),
+        raw=body,
+    )
+
+
+def parse_response(data: object) -> DeliveryResponse:
+    """A Delivery API 200 body (decoded JSON) as a typed value; ``ResponseParseError`` if it does not fit."""
+    try:
+        return _parse(_obj(data))
+    except _Misfit as misfit:
+        where = ".".join(reversed(misfit.path)).replace(".[", "[") or "$"
+        raise ResponseParseError(f"response does not fit the schema at {where}: {misfit.what}") from None

@@ -1,0 +1,175 @@
+"""at.js parameters mapped into a DeliveryRequest, the way ``adobe.target.getOffer`` maps them.
+
+``profile.x`` -> ``profileParameters.x``; ``mbox3rdPartyId`` -> ``id.thirdPartyId``; ``at_property``
+-> ``property.token``; ``orderId``/``orderTotal``/``productPurchasedId`` -> ``order``;
+``productId``/``categoryId`` -> ``product``; everything else -> ``parameters``.
+The global mbox becomes ``pageLoad``.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..visitor import Visitor
+
+__all__ = ["GLOBAL_MBOX", "MappedParams", "Mbox", "build_request", "map_params"]
+
+GLOBAL_MBOX = "target-global-mbox"
+_MAX_PARAMS = 50
+_MAX_NAME = 128
+_MAX_VALUE = 5000
+_SPECIAL = frozenset(
+    {
+        "mbox3rdPartyId",
+        "at_property",
+        "orderId",
+        "orderTotal",
+        "productPurchasedId",
+        "productId",
+        "categoryId",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Mbox:
+    """One mbox to decide, with its at.js-style params (string, number or bool values)."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError("an mbox needs a non-empty name")
+        if not isinstance(self.params, Mapping):
+            raise ValueError("mbox params must be a mapping")
+
+
+@dataclass(frozen=True, slots=True)
+class MappedParams:
+    details: dict[str, Any]  # RequestDetails: parameters, profileParameters, order, product
+    third_party_id: str | None = None
+    property_token: str | None = None
+
+
+def _text(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        text = str(value)
+        if len(text) > _MAX_VALUE:
+            raise ValueError(f"param {name!r}: value longer than {_MAX_VALUE} characters")
+        return text
+    raise ValueError(f"param {name!r}: expected a string, number or bool, got {type(value).__name__}")
+
+
+def _order_total(value: str) -> float:
+    try:
+        total = float(value)
+    except ValueError:
+        raise ValueError("param 'orderTotal' is not a number") from None
+    if not math.isfinite(total) or total < 0:
+        raise ValueError("param 'orderTotal' must be a finite number >= 0")
+    return total
+
+
+def map_params(params: Mapping[str, Any]) -> MappedParams:
+    """Split at.js params into the request's places. Bad names or values are a ValueError."""
+    parameters: dict[str, str] = {}
+    profile: dict[str, str] = {}
+    order: dict[str, Any] = {}
+    product: dict[str, str] = {}
+    third_party_id = property_token = None
+    for name, raw in params.items():
+        if not isinstance(name, str) or not name or len(name) > _MAX_NAME + len("profile."):
+            raise ValueError(f"param name {name!r} is empty, too long or not a string")
+        if raw is None:
+            continue
+        value = raw if type(raw) is str and len(raw) <= _MAX_VALUE else _text(name, raw)
+        if name not in _SPECIAL and not name.startswith("profile."):
+            if len(name) > _MAX_NAME:
+                raise ValueError(f"param name {name[:20]!r}... is longer than {_MAX_NAME} characters")
+            parameters[name] = value
+        elif name.startswith("profile."):
+            key = name.removeprefix("profile.")
+            if not key or key.startswith("profile."):
+                raise ValueError(f"param name {name!r} is not a valid profile parameter")
+            profile[key] = value
+        elif name == "mbox3rdPartyId":
+            third_party_id = value[:128]
+        elif name == "at_property":
+            property_token = value
+        elif name == "orderId":
+            order["id"] = value[:250]
+        elif name == "orderTotal":
+            order["total"] = _order_total(value)
+        elif name == "productPurchasedId":
+            order["purchasedProductIds"] = [p.strip() for p in value.split(",") if p.strip()]
+        elif name == "productId":
+            product["id"] = value[:128]
+        elif name == "categoryId":
+            product["categoryId"] = value[:128]
+    if len(parameters) > _MAX_PARAMS or len(profile) > _MAX_PARAMS:
+        raise ValueError(f"at most {_MAX_PARAMS} parameters and {_MAX_PARAMS} profile parameters")
+    places = {"parameters": parameters, "profileParameters": profile, "order": order, "product": product}
+    return MappedParams({k: v for k, v in places.items() if v}, third_party_id, property_token)
+
+
+def _section(mboxes: Sequence[Mbox], global_mbox: str, ids: dict[str, str | None]) -> dict[str, Any]:
+    section: dict[str, Any] = {}
+    regional: list[dict[str, Any]] = []
+    for mbox in mboxes:
+        mapped = map_params(mbox.params)
+        if mapped.third_party_id:
+            ids["thirdPartyId"] = mapped.third_party_id
+        if mapped.property_token:
+            ids["property"] = mapped.property_token
+        if mbox.name == global_mbox:
+            section["pageLoad"] = mapped.details
+        else:
+            regional.append({"index": len(regional), "name": mbox.name, **mapped.details})
+    if regional:
+        section["mboxes"] = regional
+    return section
+
+
+def build_request(
+    *,
+    execute: Sequence[Mbox],
+    prefetch: Sequence[Mbox] = (),
+    prefetch_page_load: bool = False,
+    visitor: Visitor,
+    context: dict[str, Any],
+    global_mbox: str = GLOBAL_MBOX,
+    property_token: str | None = None,
+    environment_id: int | None = None,
+) -> dict[str, Any]:
+    """The DeliveryRequest JSON for one visitor's page view: one request for every mbox."""
+    ids: dict[str, str | None] = {"thirdPartyId": visitor.third_party_id, "property": property_token}
+    request: dict[str, Any] = {"requestId": uuid.uuid4().hex, "context": context}
+    execute_section = _section(execute, global_mbox, ids)
+    prefetch_section = _section(prefetch, global_mbox, ids)
+    if prefetch_page_load:
+        prefetch_section.setdefault("pageLoad", {})
+    if execute_section:
+        request["execute"] = execute_section
+    if prefetch_section:
+        request["prefetch"] = prefetch_section
+    visitor_id: dict[str, str] = {}
+    if visitor.tnt_id:
+        visitor_id["tntId"] = visitor.tnt_id
+    if ids["thirdPartyId"]:
+        visitor_id["thirdPartyId"] = ids["thirdPartyId"]
+    if visitor.marketing_cloud_visitor_id:
+        visitor_id["marketingCloudVisitorId"] = visitor.marketing_cloud_visitor_id
+    if visitor_id:
+        request["id"] = visitor_id
+    if ids["property"]:
+        request["property"] = {"token": ids["property"]}
+    if environment_id is not None:
+        request["environmentId"] = environment_id
+    return request

@@ -1,0 +1,87 @@
+"""One POST to the Delivery API under a total deadline; httpx and json errors translated in this one place.
+
+httpx's own timeouts are per phase (connect, each read, ...): a server that trickles a byte a second never
+trips them. The deadline here covers the whole exchange, connect to last byte, and nothing is
+retried inside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import anyio
+import httpx
+import sniffio
+
+from .errors import (
+    DeliveryTimeout,
+    ResponseParseError,
+    UpstreamConnectError,
+    UpstreamStatusError,
+)
+
+__all__ = ["post_json"]
+
+logger = logging.getLogger(__name__)
+
+# Our own headers, built here: nothing from the inbound request is ever copied into them.
+HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+async def _send(client: httpx.AsyncClient, url: str, body: bytes, deadline: float) -> httpx.Response:
+    # asyncio.timeout costs a few microseconds; anyio's cancel scope covers trio too.
+    if sniffio.current_async_library() == "asyncio":
+        async with asyncio.timeout(deadline):
+            return await client.post(url, content=body, headers=HEADERS, timeout=deadline)
+    with anyio.fail_after(deadline):
+        return await client.post(url, content=body, headers=HEADERS, timeout=deadline)
+
+
+def _error_body(content: bytes) -> str | None:
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])[:500]
+    return None
+
+
+def decode(response: httpx.Response) -> Any:
+    """The decoded JSON of a 200, None for a 204; the error tree for anything else."""
+    status = response.status_code
+    if status == 204:
+        return None
+    if status != 200:
+        message = _error_body(response.content)
+        raise UpstreamStatusError(
+            f"Target answered HTTP {status}" + (f": {message}" if message else ""),
+            status_code=status,
+            upstream_message=message,
+        )
+    try:
+        body = json.loads(response.content)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both
+        raise ResponseParseError(f"Target's 200 body is not JSON ({exc.__class__.__name__})") from None
+    if isinstance(body, dict) and "status" in body and "message" in body:
+        # at.js treats any body with both fields as an error, whatever the HTTP status said
+        message = body["message"] if isinstance(body["message"], str) else None
+        code = body["status"] if isinstance(body["status"], int) else status
+        raise UpstreamStatusError(
+            f"Target answered an error body with status {code}", status_code=code, upstream_message=message
+        )
+    return body
+
+
+async def post_json(client: httpx.AsyncClient, url: str, body: bytes, *, deadline: float) -> Any:
+    """POST ``body`` to ``url``; the decoded JSON answer, within ``deadline`` seconds in total."""
+    try:
+        response = await _send(client, url, body, deadline)
+    except (TimeoutError, httpx.TimeoutException):
+        raise DeliveryTimeout(f"no complete answer from Target within {deadline:g} s") from None
+    except httpx.HTTPError as exc:
+        raise UpstreamConnectError(f"could not talk to Target: {exc.__class__.__name__}") from exc
+    return decode(response)

@@ -1,0 +1,206 @@
+"""The visitor as Target knows it: the ``mbox`` and ``mboxEdgeCluster`` cookies, validated.
+
+The ``mbox`` cookie is written the way at.js and Adobe's server SDKs write it,
+``session#<id>#<expires>|PC#<tntId>#<expires>`` URI-encoded, so a page served by us and at.js in the browser
+share one visitor. Every value read from a cookie is untrusted: anything that does not fit is dropped, because
+the edge cluster ends up in a host name and the ids end up in a request URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+__all__ = [
+    "EDGE_CLUSTER_COOKIE",
+    "MBOX_COOKIE",
+    "PC_MAX_AGE",
+    "SESSION_MAX_AGE",
+    "CookieValue",
+    "Visitor",
+    "edge_host_for",
+    "is_valid_cluster",
+    "is_valid_session_id",
+    "is_valid_tnt_id",
+]
+
+logger = logging.getLogger(__name__)
+
+MBOX_COOKIE = "mbox"
+EDGE_CLUSTER_COOKIE = "mboxEdgeCluster"
+SESSION_MAX_AGE = 1860  # 31 minutes, as at.js and the SDKs
+PC_MAX_AGE = 63_244_800  # 732 days
+MAX_COOKIE_LENGTH = 1024  # a real mbox cookie is under 200 characters
+
+_CLUSTER = re.compile(r"[0-9A-Za-z]{1,16}")
+# The spec: 1-128 printable characters, no space, '?' or '/'. We also refuse the cookie's own separators and
+# the characters that would need quoting inside a cookie, so a session id always round-trips unchanged.
+_SESSION_ID = re.compile(r"[!$&'()*+\-.0-9:<=>@A-Z\[\]^_`a-z{}~]{1,128}")
+# uuid-ish id, optionally '.<cluster>_<node>' (the location hint): a dot only as the hint delimiter.
+_TNT_ID = re.compile(r"[0-9A-Za-z_\-]{1,100}(?:\.[0-9A-Za-z]{1,16}_[0-9A-Za-z]{1,16})?")
+_TNT_HINT = re.compile(r"[^.]+\.([0-9A-Za-z]{1,16})_[0-9A-Za-z]{1,16}")
+
+
+def is_valid_cluster(value: str) -> bool:
+    return _CLUSTER.fullmatch(value) is not None
+
+
+def is_valid_session_id(value: str) -> bool:
+    return _SESSION_ID.fullmatch(value) is not None
+
+
+def is_valid_tnt_id(value: str) -> bool:
+    return len(value) <= 128 and _TNT_ID.fullmatch(value) is not None
+
+
+def cluster_of_tnt_id(tnt_id: str) -> str | None:
+    """The location hint in ``<uuid>.<cluster>_<node>``, or None."""
+    match = _TNT_HINT.fullmatch(tnt_id)
+    return match.group(1) if match else None
+
+
+def cluster_of_edge_host(edge_host: str) -> str | None:
+    """``mboxedge28.tt.omtrdc.net`` -> ``28``: ``mboxedge<cluster>`` under Target's own domain only."""
+    labels = edge_host.split(".")
+    if len(labels) != 4 or labels[1:] != ["tt", "omtrdc", "net"] or not labels[0].startswith("mboxedge"):
+        return None
+    cluster = labels[0].removeprefix("mboxedge")
+    return cluster if is_valid_cluster(cluster) else None
+
+
+def edge_host_for(cluster: str) -> str:
+    if not is_valid_cluster(cluster):
+        raise ValueError("invalid edge cluster")
+    return f"mboxedge{cluster}.tt.omtrdc.net"
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class CookieValue:
+    """A cookie to write: the app (or the middleware) turns it into ``Set-Cookie``."""
+
+    name: str
+    value: str
+    max_age: int
+
+    def header(self, *, path: str = "/", domain: str | None = None, secure: bool = False) -> str:
+        parts = [f"{self.name}={self.value}", f"Max-Age={self.max_age}", f"Path={path}", "SameSite=Lax"]
+        if domain:
+            parts.append(f"Domain={domain}")
+        if secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+
+def _parse_mbox_cookie(raw: str, now: float) -> dict[str, str]:
+    """The live parts of an ``mbox`` cookie, ``{"session": id, "PC": tntId}``; expired or bad ones dropped."""
+    if len(raw) > MAX_COOKIE_LENGTH:
+        return {}
+    value = unquote(raw)
+    now_s = math.ceil(now)
+    parts: dict[str, str] = {}
+    for part in value.split("|"):
+        pieces = part.split("#")
+        if len(pieces) != 3:
+            continue
+        name, content, expires = pieces
+        if not expires.isdigit() or now_s > int(expires):
+            continue
+        parts[name] = content
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """One visitor's identity, per request. Nothing here is shared between visitors.
+
+    ``edge_cluster`` is validated (``[0-9A-Za-z]{1,16}``); it comes from the tntId's location hint, else from
+    the ``mboxEdgeCluster`` cookie.
+    """
+
+    session_id: str
+    tnt_id: str | None = None
+    edge_cluster: str | None = None
+    third_party_id: str | None = None
+    marketing_cloud_visitor_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_valid_session_id(self.session_id):
+            raise ValueError("invalid session id")
+        if self.tnt_id is not None and not is_valid_tnt_id(self.tnt_id):
+            raise ValueError("invalid tntId")
+        if self.edge_cluster is not None and not is_valid_cluster(self.edge_cluster):
+            raise ValueError("invalid edge cluster")
+
+    @classmethod
+    def new(cls) -> Visitor:
+        return cls(session_id=new_session_id())
+
+    @classmethod
+    def from_cookies(cls, cookies: Mapping[str, str], *, now: float | None = None) -> Visitor:
+        """The visitor named by the request's cookies; a fresh session when they say nothing usable."""
+        now = time.time() if now is None else now
+        parts = _parse_mbox_cookie(cookies.get(MBOX_COOKIE, ""), now)
+        session_id = parts.get("session", "")
+        if not is_valid_session_id(session_id):
+            if session_id:
+                logger.debug("dropped an invalid session id from the mbox cookie")
+            session_id = new_session_id()
+        tnt_id: str | None = parts.get("PC")
+        if tnt_id is not None and not is_valid_tnt_id(tnt_id):
+            logger.debug("dropped an invalid tntId from the mbox cookie")
+            tnt_id = None
+        cluster = cluster_of_tnt_id(tnt_id) if tnt_id else None
+        if cluster is None:
+            hint = cookies.get(EDGE_CLUSTER_COOKIE, "")
+            if is_valid_cluster(hint):
+                cluster = hint
+            elif hint:
+                logger.debug("dropped an invalid mboxEdgeCluster cookie")
+        return cls(session_id=session_id, tnt_id=tnt_id, edge_cluster=cluster)
+
+    @property
+    def edge_host(self) -> str | None:
+        return edge_host_for(self.edge_cluster) if self.edge_cluster else None
+
+    def mbox_cookie(self, *, now: float | None = None) -> CookieValue:
+        """The ``mbox`` cookie to write: session for 31 minutes, PC (the tntId) for 732 days."""
+        now = time.time() if now is None else now
+        session_expires = math.ceil(now) + SESSION_MAX_AGE
+        parts = [f"session#{self.session_id}#{session_expires}"]
+        expires = session_expires
+        if self.tnt_id:
+            expires = math.ceil(now) + PC_MAX_AGE
+            parts.append(f"PC#{self.tnt_id}#{expires}")
+        max_age = expires - math.ceil(now)  # the longest part's lifetime: 63,244,800 with a PC, else 1860
+        return CookieValue(MBOX_COOKIE, quote("|".join(parts), safe=""), max_age)
+
+    def edge_cluster_cookie(self) -> CookieValue | None:
+        if not self.edge_cluster:
+            return None
+        return CookieValue(EDGE_CLUSTER_COOKIE, self.edge_cluster, SESSION_MAX_AGE)
+
+    def updated(self, *, tnt_id: str | None, edge_host: str | None) -> Visitor:
+        """This visitor after a Delivery API answer: its new tntId and cluster, when they are valid."""
+        new_tnt = tnt_id if tnt_id and is_valid_tnt_id(tnt_id) else self.tnt_id
+        cluster = (cluster_of_tnt_id(new_tnt) if new_tnt else None) or (
+            cluster_of_edge_host(edge_host) if edge_host else None
+        )
+        if new_tnt == self.tnt_id and (cluster or self.edge_cluster) == self.edge_cluster:
+            return self  # the usual returning visitor: nothing new to validate
+        return Visitor(
+            session_id=self.session_id,
+            tnt_id=new_tnt,
+            edge_cluster=cluster or self.edge_cluster,
+            third_party_id=self.third_party_id,
+            marketing_cloud_visitor_id=self.marketing_cloud_visitor_id,
+        )

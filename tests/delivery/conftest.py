@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from target_middleware.delivery import TargetClient
+
+from .edge import ScriptedEdge, start_edge, stop_edge
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+OPENAPI = SHARED / "adobe-target" / "openapi"
+
+
+@pytest.fixture(scope="session")
+def edge_server() -> Iterator[ScriptedEdge]:
+    edge, server, thread = start_edge()
+    yield edge
+    stop_edge(edge, server, thread)
+
+
+@pytest.fixture
+def edge(edge_server: ScriptedEdge) -> ScriptedEdge:
+    edge_server.scenario = "html"
+    edge_server.requests.clear()
+    return edge_server
+
+
+@pytest.fixture
+async def client(edge: ScriptedEdge) -> AsyncIterator[TargetClient]:
+    async with TargetClient(
+        "acme", "ABC123@AdobeOrg", server_domain=edge.domain, secure=False, timeout=1.0
+    ) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def openapi_dir() -> Path:
+    if not (OPENAPI / "delivery" / "api.yaml").is_file():
+        pytest.skip("../shared/adobe-target/openapi is not there")
+    return OPENAPI

@@ -1,0 +1,162 @@
+"""The mbox / mboxEdgeCluster cookies: exact format, round trips, expiry, hostile values."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from target_middleware.visitor import (
+    PC_MAX_AGE,
+    SESSION_MAX_AGE,
+    Visitor,
+    cluster_of_edge_host,
+    edge_host_for,
+    is_valid_session_id,
+)
+
+NOW = 1_700_000_000.25
+
+
+def test_writes_the_atjs_format_uri_encoded() -> None:
+    visitor = Visitor(session_id="f9cb23dc", tnt_id="abc.35_0")
+    cookie = visitor.mbox_cookie(now=NOW)
+    expected = f"session#f9cb23dc#{1_700_000_001 + SESSION_MAX_AGE}|PC#abc.35_0#{1_700_000_001 + PC_MAX_AGE}"
+    assert cookie.name == "mbox"
+    assert cookie.value == quote(expected, safe="")
+    assert cookie.max_age == PC_MAX_AGE
+
+
+def test_session_only_cookie_lives_31_minutes() -> None:
+    cookie = Visitor(session_id="s1").mbox_cookie(now=NOW)
+    assert cookie.max_age == SESSION_MAX_AGE
+    assert "PC" not in cookie.value
+
+
+def test_round_trip() -> None:
+    visitor = Visitor(session_id="s-1", tnt_id="5f2a.28_0")
+    cookies = {visitor.mbox_cookie(now=NOW).name: visitor.mbox_cookie(now=NOW).value}
+    again = Visitor.from_cookies(cookies, now=NOW + 60)
+    assert again == Visitor(session_id="s-1", tnt_id="5f2a.28_0", edge_cluster="28")
+
+
+def test_reads_the_unencoded_form_atjs_writes() -> None:
+    raw = "session#abc#1700001000|PC#t1.7_0#1800000000"
+    visitor = Visitor.from_cookies({"mbox": raw}, now=NOW)
+    assert (visitor.session_id, visitor.tnt_id, visitor.edge_cluster) == ("abc", "t1.7_0", "7")
+
+
+def test_expired_parts_are_dropped() -> None:
+    raw = "session#old#1700000000|PC#t1.7_0#1700000001"
+    visitor = Visitor.from_cookies({"mbox": raw}, now=NOW)
+    assert visitor.session_id != "old"  # ceil(now) > 1700000000: expired, a new session
+    assert visitor.tnt_id == "t1.7_0"  # ceil(now) == expiry: still live
+    later = Visitor.from_cookies({"mbox": raw}, now=NOW + 1)
+    assert later.tnt_id is None
+
+
+def test_edge_cluster_from_cookie_when_tnt_has_none() -> None:
+    visitor = Visitor.from_cookies({"mbox": "PC#plainid#1800000000", "mboxEdgeCluster": "31"}, now=NOW)
+    assert visitor.tnt_id == "plainid"
+    assert visitor.edge_cluster == "31"
+    assert visitor.edge_host == "mboxedge31.tt.omtrdc.net"
+    assert visitor.edge_cluster_cookie() is not None
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "evil.com#",
+        "evil.com",
+        "31/../x",
+        "a" * 17,
+        "",
+        "31 ",
+        "31\r\nSet-Cookie: x=1",
+        "%33%31",
+        "mboxedge31.evil.com",
+    ],
+)
+def test_hostile_cluster_cookie_is_dropped(hostile: str) -> None:
+    visitor = Visitor.from_cookies({"mboxEdgeCluster": hostile}, now=NOW)
+    assert visitor.edge_cluster is None
+    assert visitor.edge_host is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "session#a#b#c|PC#x#1800000000#extra",  # wrong number of pieces
+        "session;a;1800000000",  # wrong separators
+        "session#a#soon|PC#b#never",  # non-integer expiry
+        "session#a b#1800000000",  # space in the session id
+        "session#a/b#1800000000",  # slash
+        "session#a?b#1800000000",  # question mark
+        "PC#evil.com#1800000000",  # dot not delimiting a hint
+        "PC#x.evil.com#1800000000",
+        "PC#x.1_0<script>#1800000000",
+        "session#" + "a" * 129 + "#1800000000",  # too long
+        "session#ok#1800000000" + "|junk" * 300,  # a cookie far too long is ignored whole
+    ],
+)
+def test_hostile_mbox_cookie_never_reaches_the_visitor(raw: str) -> None:
+    for value in (raw, quote(raw, safe="")):
+        visitor = Visitor.from_cookies({"mbox": value}, now=NOW)
+        assert is_valid_session_id(visitor.session_id)
+        assert visitor.session_id not in ("a", "a b", "a/b", "a?b", "ok")
+        assert visitor.tnt_id is None
+        assert visitor.edge_cluster is None
+
+
+def test_tnt_hint_only_names_a_target_edge() -> None:
+    odd = Visitor.from_cookies({"mbox": "PC#x.evil_com#1800000000"}, now=NOW)
+    assert odd.edge_host == "mboxedgeevil.tt.omtrdc.net"  # odd but still one of Target's hosts
+    for raw in ("PC#x.evil.com_1#1800000000", "PC#x.1_0.evil.com#1800000000", "PC#x.@evil.com_1#1800000000"):
+        visitor = Visitor.from_cookies({"mbox": raw}, now=NOW)
+        assert visitor.tnt_id is None
+        assert visitor.edge_host is None
+
+
+def test_new_session_ids_are_valid_and_distinct() -> None:
+    ids = {Visitor.from_cookies({}).session_id for _ in range(50)}
+    assert len(ids) == 50
+    assert all(is_valid_session_id(i) for i in ids)
+
+
+def test_constructor_validates() -> None:
+    with pytest.raises(ValueError, match="session"):
+        Visitor(session_id="has space")
+    with pytest.raises(ValueError, match="cluster"):
+        Visitor(session_id="s", edge_cluster="evil.com#")
+    with pytest.raises(ValueError, match="cluster"):
+        edge_host_for("evil.com")
+
+
+def test_updated_takes_valid_answers_only() -> None:
+    visitor = Visitor(session_id="s")
+    assert visitor.updated(tnt_id="n.12_3", edge_host=None).edge_cluster == "12"
+    assert visitor.updated(tnt_id="nohint", edge_host="mboxedge28.tt.omtrdc.net").edge_cluster == "28"
+    bad = visitor.updated(tnt_id="evil.com", edge_host="mboxedgeevil.com.attacker.net")
+    assert bad.tnt_id is None
+    assert bad.edge_cluster is None
+    assert cluster_of_edge_host("mboxedge1.dev.tt.omtrdc.net") is None  # five labels
+
+
+def test_set_cookie_header() -> None:
+    header = Visitor(session_id="s").mbox_cookie(now=NOW).header(secure=True)
+    assert header.startswith("mbox=session%23s%23")
+    assert "Max-Age=1860" in header
+    assert header.endswith("Secure")
+
+
+@given(st.text(max_size=300), st.text(max_size=40))
+def test_any_cookie_gives_a_valid_visitor(mbox: str, cluster: str) -> None:
+    visitor = Visitor.from_cookies({"mbox": mbox, "mboxEdgeCluster": cluster})
+    assert is_valid_session_id(visitor.session_id)
+    if visitor.edge_host is not None:
+        assert visitor.edge_host.endswith(".tt.omtrdc.net")
+        assert visitor.edge_host.count(".") == 3
+    cookie = visitor.mbox_cookie()
+    assert Visitor.from_cookies({"mbox": cookie.value}).session_id == visitor.session_id
