@@ -195,6 +195,8 @@ class Visitor:
         cluster = (cluster_of_tnt_id(new_tnt) if new_tnt else None) or (
             cluster_of_edge_host(edge_host) if edge_host else None
         )
+        if new_tnt == self.tnt_id and (cluster or self.edge_cluster) == self.edge_cluster:
+            return self  # the usual returning visitor: nothing new to validate
         return Visitor(
             session_id=self.session_id,
             tnt_id=new_tnt,

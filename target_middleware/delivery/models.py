@@ -7,10 +7,10 @@ are ignored, as the spec allows them to be added; the raw JSON is kept on the va
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import ResponseParseError
 
@@ -26,6 +26,8 @@ __all__ = [
     "ViewResult",
     "parse_response",
 ]
+
+_T = TypeVar("_T")
 
 
 class OptionType(StrEnum):
@@ -117,141 +119,174 @@ class DeliveryResponse:
         return tuple(o.response_tokens for options in groups for o in options if o.response_tokens)
 
 
-def _fail(where: str, what: str) -> ResponseParseError:
-    return ResponseParseError(f"response does not fit the schema at {where}: {what}")
+class _Misfit(Exception):
+    """Raised deep in the parse; the path is filled in on the way out (no path strings on the happy path)."""
+
+    def __init__(self, what: str, *path: str) -> None:
+        super().__init__(what)
+        self.what = what
+        self.path = list(path)
 
 
-def _obj(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(where, "expected an object")
-    return value
+_OPTION_TYPES = {member.value: member for member in OptionType}
+_METRIC_TYPES = {member.value: member for member in MetricType}
 
 
-def _list(value: object, where: str) -> Sequence[Any]:
+def _obj(value: object) -> Mapping[str, Any]:
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    raise _Misfit("expected an object")
+
+
+def _list(value: object, key: str) -> Sequence[Any]:
     if value is None:
         return ()
-    if not isinstance(value, list):
-        raise _fail(where, "expected an array")
+    if type(value) is not list:
+        raise _Misfit("expected an array", key)
     return value
 
 
-def _str(value: object, where: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise _fail(where, "expected a string")
-    return value
+def _str(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None or type(value) is str:
+        return value
+    raise _Misfit("expected a string", key)
 
 
-def _int(value: object, where: str) -> int | None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise _fail(where, "expected an integer")
-    return value
+def _int(obj: Mapping[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None or type(value) is int:
+        return value
+    raise _Misfit("expected an integer", key)
 
 
-def _action(data: object, where: str) -> Action:
-    obj = _obj(data, where)
-    kind = _str(obj.get("type"), f"{where}.type")
+def _each(items: Sequence[Any], key: str, parse: Callable[[Any], _T]) -> tuple[_T, ...]:
+    try:
+        return tuple([parse(item) for item in items])
+    except _Misfit:
+        pass
+    for i, item in enumerate(items):  # the slow path, only to say where it failed
+        try:
+            parse(item)
+        except _Misfit as misfit:
+            misfit.path.append(f"{key}[{i}]")
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _action(data: object) -> Action:
+    obj = _obj(data)
+    kind = _str(obj, "type")
     if not kind:
-        raise _fail(f"{where}.type", "missing")
+        raise _Misfit("missing", "type")
     content = obj.get("content")
     if content is not None and not isinstance(content, str | Mapping):
-        raise _fail(f"{where}.content", "expected a string or an object")
-    return Action(
-        kind,
-        _str(obj.get("selector"), f"{where}.selector"),
-        _str(obj.get("cssSelector"), f"{where}.cssSelector"),
-        content,
-    )
+        raise _Misfit("expected a string or an object", "content")
+    return Action(kind, _str(obj, "selector"), _str(obj, "cssSelector"), content)
 
 
-def _option(data: object, where: str) -> Option:
-    obj = _obj(data, where)
-    try:
-        kind = OptionType(str(obj.get("type")))
-    except ValueError:
-        raise _fail(f"{where}.type", "unknown option type") from None
+def _option(data: object) -> Option:
+    obj = _obj(data)
+    kind = _OPTION_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
+    if kind is None:
+        raise _Misfit("unknown option type", "type")
     content = obj.get("content")
     if kind is OptionType.ACTIONS:
-        content = tuple(_action(a, f"{where}.content[{i}]") for i, a in enumerate(_list(content, where)))
-    elif kind is not OptionType.JSON and not isinstance(content, str):
-        raise _fail(f"{where}.content", f"expected a string for a {kind} option")
+        content = _each(_list(content, "content"), "content", _action)
+    elif kind is not OptionType.JSON and type(content) is not str:
+        raise _Misfit(f"expected a string for a {kind} option", "content")
     tokens = obj.get("responseTokens")
-    return Option(
-        kind,
-        content,
-        _str(obj.get("eventToken"), f"{where}.eventToken"),
-        _obj(tokens, f"{where}.responseTokens") if tokens is not None else {},
-    )
+    if tokens is None:
+        tokens = {}
+    elif type(tokens) is not dict:
+        raise _Misfit("expected an object", "responseTokens")
+    return Option(kind, content, _str(obj, "eventToken"), tokens)
 
 
-def _metric(data: object, where: str) -> Metric:
-    obj = _obj(data, where)
-    try:
-        kind = MetricType(str(obj.get("type")))
-    except ValueError:
-        raise _fail(f"{where}.type", "unknown metric type") from None
-    return Metric(
-        kind,
-        _str(obj.get("selector"), f"{where}.selector"),
-        _str(obj.get("eventToken"), f"{where}.eventToken"),
-    )
+def _metric(data: object) -> Metric:
+    obj = _obj(data)
+    kind = _METRIC_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
+    if kind is None:
+        raise _Misfit("unknown metric type", "type")
+    return Metric(kind, _str(obj, "selector"), _str(obj, "eventToken"))
 
 
-def _parts(obj: Mapping[str, Any], where: str) -> tuple[tuple[Option, ...], tuple[Metric, ...], str | None]:
-    options = tuple(_option(o, f"{where}.options[{i}]") for i, o in enumerate(_list(obj.get("options"), where)))
-    metrics = tuple(_metric(m, f"{where}.metrics[{i}]") for i, m in enumerate(_list(obj.get("metrics"), where)))
-    return options, metrics, _str(obj.get("state"), f"{where}.state")
+def _parts(obj: Mapping[str, Any]) -> tuple[tuple[Option, ...], tuple[Metric, ...], str | None]:
+    options = _each(_list(obj.get("options"), "options"), "options", _option)
+    metrics = _each(_list(obj.get("metrics"), "metrics"), "metrics", _metric)
+    return options, metrics, _str(obj, "state")
 
 
-def _mboxes(value: object, where: str) -> tuple[MboxResult, ...]:
-    result = []
-    for i, data in enumerate(_list(value, where)):
-        obj = _obj(data, f"{where}[{i}]")
-        name = _str(obj.get("name"), f"{where}[{i}].name") or ""
-        result.append(MboxResult(name, _int(obj.get("index"), f"{where}[{i}].index"), *_parts(obj, f"{where}[{i}]")))
-    return tuple(result)
+def _mbox(data: object) -> MboxResult:
+    obj = _obj(data)
+    return MboxResult(_str(obj, "name") or "", _int(obj, "index"), *_parts(obj))
 
 
-def _page_load(value: object, where: str) -> PageLoadResult | None:
-    return None if value is None else PageLoadResult(*_parts(_obj(value, where), where))
+def _view(data: object) -> ViewResult:
+    obj = _obj(data)
+    return ViewResult(_str(obj, "name"), _str(obj, "key"), *_parts(obj))
+
+
+def _page_load(section: Mapping[str, Any]) -> PageLoadResult | None:
+    value = section.get("pageLoad")
+    if value is None:
+        return None
+    return _within("pageLoad", lambda: PageLoadResult(*_parts(_obj(value))))
 
 
 def _section(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = body.get(key)
-    return {} if value is None else _obj(value, key)
+    if value is None:
+        return {}
+    return _within(key, lambda: _obj(value))
+
+
+def _within(key: str, parse: Callable[[], _T]) -> _T:
+    try:
+        return parse()
+    except _Misfit as misfit:
+        misfit.path.append(key)
+        raise
+
+
+def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
+    execute = _section(body, "execute")
+    prefetch = _section(body, "prefetch")
+    tnt_id = _within("id", lambda: _str(_section(body, "id"), "tntId"))
+    execute_mboxes = _within(
+        "execute", lambda: _each(_list(execute.get("mboxes"), "mboxes"), "mboxes", _mbox)
+    )
+    execute_page_load = _within("execute", lambda: _page_load(execute))
+    prefetch_mboxes = _within(
+        "prefetch", lambda: _each(_list(prefetch.get("mboxes"), "mboxes"), "mboxes", _mbox)
+    )
+    prefetch_page_load = _within("prefetch", lambda: _page_load(prefetch))
+    views = _within("prefetch", lambda: _each(_list(prefetch.get("views"), "views"), "views", _view))
+    metrics = _within(
+        "prefetch", lambda: _each(_list(prefetch.get("metrics"), "metrics"), "metrics", _metric)
+    )
+    notes = _each(_list(body.get("notifications"), "notifications"), "notifications", _obj)
+    return DeliveryResponse(
+        status=_int(body, "status"),
+        request_id=_str(body, "requestId"),
+        client=_str(body, "client"),
+        tnt_id=tnt_id,
+        edge_host=_str(body, "edgeHost"),
+        execute_mboxes=execute_mboxes,
+        execute_page_load=execute_page_load,
+        prefetch_mboxes=prefetch_mboxes,
+        prefetch_page_load=prefetch_page_load,
+        prefetch_views=views,
+        prefetch_metrics=metrics,
+        notification_ids=tuple(str(n["id"]) for n in notes if n.get("id") is not None),
+        raw=body,
+    )
 
 
 def parse_response(data: object) -> DeliveryResponse:
     """A Delivery API 200 body (decoded JSON) as a typed value; ``ResponseParseError`` if it does not fit."""
-    body = _obj(data, "$")
-    execute = _section(body, "execute")
-    prefetch = _section(body, "prefetch")
-    visitor_id = _section(body, "id")
-    views = []
-    for i, data_view in enumerate(_list(prefetch.get("views"), "prefetch.views")):
-        obj = _obj(data_view, f"prefetch.views[{i}]")
-        views.append(
-            ViewResult(
-                _str(obj.get("name"), f"prefetch.views[{i}].name"),
-                _str(obj.get("key"), f"prefetch.views[{i}].key"),
-                *_parts(obj, f"prefetch.views[{i}]"),
-            )
-        )
-    notes = [_obj(n, f"notifications[{i}]") for i, n in enumerate(_list(body.get("notifications"), "notifications"))]
-    return DeliveryResponse(
-        status=_int(body.get("status"), "status"),
-        request_id=_str(body.get("requestId"), "requestId"),
-        client=_str(body.get("client"), "client"),
-        tnt_id=_str(visitor_id.get("tntId"), "id.tntId"),
-        edge_host=_str(body.get("edgeHost"), "edgeHost"),
-        execute_mboxes=_mboxes(execute.get("mboxes"), "execute.mboxes"),
-        execute_page_load=_page_load(execute.get("pageLoad"), "execute.pageLoad"),
-        prefetch_mboxes=_mboxes(prefetch.get("mboxes"), "prefetch.mboxes"),
-        prefetch_page_load=_page_load(prefetch.get("pageLoad"), "prefetch.pageLoad"),
-        prefetch_views=tuple(views),
-        prefetch_metrics=tuple(
-            _metric(m, f"prefetch.metrics[{i}]")
-            for i, m in enumerate(_list(prefetch.get("metrics"), "prefetch.metrics"))
-        ),
-        notification_ids=tuple(str(n.get("id")) for n in notes if n.get("id") is not None),
-        raw=body,
-    )
+    try:
+        return _parse(_obj(data))
+    except _Misfit as misfit:
+        where = ".".join(reversed(misfit.path)).replace(".[", "[") or "$"
+        raise ResponseParseError(f"response does not fit the schema at {where}: {misfit.what}") from None

@@ -22,6 +22,17 @@ GLOBAL_MBOX = "target-global-mbox"
 _MAX_PARAMS = 50
 _MAX_NAME = 128
 _MAX_VALUE = 5000
+_SPECIAL = frozenset(
+    {
+        "mbox3rdPartyId",
+        "at_property",
+        "orderId",
+        "orderTotal",
+        "productPurchasedId",
+        "productId",
+        "categoryId",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +89,12 @@ def map_params(params: Mapping[str, Any]) -> MappedParams:
             raise ValueError(f"param name {name!r} is empty, too long or not a string")
         if raw is None:
             continue
-        value = _text(name, raw)
-        if name.startswith("profile."):
+        value = raw if type(raw) is str and len(raw) <= _MAX_VALUE else _text(name, raw)
+        if name not in _SPECIAL and not name.startswith("profile."):
+            if len(name) > _MAX_NAME:
+                raise ValueError(f"param name {name[:20]!r}... is longer than {_MAX_NAME} characters")
+            parameters[name] = value
+        elif name.startswith("profile."):
             key = name.removeprefix("profile.")
             if not key or key.startswith("profile."):
                 raise ValueError(f"param name {name!r} is not a valid profile parameter")
@@ -98,10 +113,6 @@ def map_params(params: Mapping[str, Any]) -> MappedParams:
             product["id"] = value[:128]
         elif name == "categoryId":
             product["categoryId"] = value[:128]
-        else:
-            if len(name) > _MAX_NAME:
-                raise ValueError(f"param name {name[:20]!r}... is longer than {_MAX_NAME} characters")
-            parameters[name] = value
     if len(parameters) > _MAX_PARAMS or len(profile) > _MAX_PARAMS:
         raise ValueError(f"at most {_MAX_PARAMS} parameters and {_MAX_PARAMS} profile parameters")
     places = {"parameters": parameters, "profileParameters": profile, "order": order, "product": product}
