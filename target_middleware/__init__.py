@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .decisions import Decisions
 from .delivery import (
     DecisioningMethod,
     DeliveryError,
@@ -16,7 +17,10 @@ from .delivery import (
     ResponseParseError,
     TargetClient,
 )
+from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
+from .middleware import TargetMiddleware, TargetStats
+from .routing import MboxRule
 from .visitor import Visitor
 
 __version__ = "0.1.0"
@@ -26,20 +30,25 @@ __all__ = [
     "ActionType",
     "ApplyResult",
     "DecisioningMethod",
+    "Decisions",
     "DeliveryError",
     "DeliveryFailed",
     "DeliveryTimeout",
     "LocalDecider",
     "LocalDecision",
     "Mbox",
+    "MboxRule",
     "OffersRequest",
     "OffersResult",
     "PageContext",
     "ResponseParseError",
     "SkipReason",
     "TargetClient",
+    "TargetMiddleware",
+    "TargetStats",
     "Visitor",
     "__version__",
     "apply_actions",
     "apply_offer",
+    "target_decisions",
 ]

@@ -23,6 +23,7 @@ class IOThread:
     def __init__(self, name: str = "target-io") -> None:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
@@ -34,9 +35,13 @@ class IOThread:
                 def run() -> None:
                     asyncio.set_event_loop(loop)
                     loop.call_soon(ready.set)
-                    loop.run_forever()
+                    try:
+                        loop.run_forever()
+                    finally:
+                        loop.close()
 
-                threading.Thread(target=run, name=self._name, daemon=True).start()
+                self._thread = threading.Thread(target=run, name=self._name, daemon=True)
+                self._thread.start()
                 ready.wait()
                 self._loop = loop
             return self._loop
@@ -49,5 +54,7 @@ class IOThread:
     def close(self) -> None:
         with self._lock:
             loop, self._loop = self._loop, None
-        if loop is not None:
+            thread, self._thread = self._thread, None
+        if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)

@@ -118,7 +118,7 @@ class TargetMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, self._on_shutdown(send) if scope["type"] == "lifespan" else send)
             return
         match = self.rules.match(scope)
         if match is None or _bypassed(scope):
@@ -138,10 +138,33 @@ class TargetMiddleware:
         responder = _Responder(self, scope, match, decision, started)
         try:
             await self.app(scope, receive, responder.send(send))
+            await responder.flush(send)
         finally:
-            if not decision.done():
+            if not decision.done():  # a page that went out without it: stop asking
                 decision.cancel()
-        await responder.flush(send)
+
+    def _on_shutdown(self, send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.aclose()
+            await send(message)
+
+        return wrapped
+
+    async def aclose(self) -> None:
+        """Close the client's connections (on the loop that opened them) and stop the I/O thread.
+
+        Called at the app's lifespan shutdown; call it yourself when the server runs without lifespan.
+        """
+        try:
+            if self._io is not None:
+                await self._io.submit(self.client.aclose())
+            else:
+                await self.client.aclose()
+        except Exception:
+            logger.warning("closing the Target client failed", exc_info=True)
+        if self._io is not None:
+            self._io.close()
 
     async def _start(self, scope: Scope, match: RouteMatch) -> asyncio.Future[OffersResult] | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""

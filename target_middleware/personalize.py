@@ -31,7 +31,7 @@ _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 
 
 def eligible(start: Message, method: str, max_body_size: int) -> bool:
-    """A 200 HTML answer to a GET with a Content-Length within the cap, not encoded, not a range or attachment."""
+    """A 200 HTML answer to a GET with a Content-Length within the cap: not encoded, not a file, range or attachment."""
     if start.get("status") != 200 or method not in ("GET",):
         return False
     headers = MutableHeaders(scope=start)
@@ -42,9 +42,12 @@ def eligible(start: Message, method: str, max_body_size: int) -> bool:
         return False
     if headers.get("content-disposition", "").lower().startswith("attachment"):
         return False
+    # A file (FileResponse, static files) offers byte ranges; rewritten, its ranges would point at other bytes.
+    if headers.get("accept-ranges", "").lower() == "bytes":
+        return False
     # No Content-Length means a stream: it goes through as it comes, its first bytes not held back.
-    length = headers.get("content-length")
-    return bool(length) and length.isdigit() and int(length) <= max_body_size
+    length = headers.get("content-length", "")
+    return length.isdigit() and int(length) <= max_body_size
 
 
 class Personalizer:

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 
 
 @contextmanager
-def serve(app: ASGIApp, *, lifespan: str = "off") -> Iterator[str]:
+def serve(app: ASGIApp, *, lifespan: str = "on") -> Iterator[str]:
     """Serve ``app`` and yield its base URL; the server stops when the block ends."""
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan, ws="none", timeout_graceful_shutdown=1

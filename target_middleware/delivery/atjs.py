@@ -130,9 +130,7 @@ def to_atjs_actions(options: Sequence[Option], metrics: Sequence[Metric] = ()) -
                 actions.extend(_action(a.type, a.selector, a.css_selector, a.content))
     for metric in metrics:
         if metric.type is MetricType.CLICK and metric.selector:
-            actions.append(
-                {"action": "trackClick", "selector": metric.selector, "clickTrackId": metric.event_token}
-            )
+            actions.append({"action": "trackClick", "selector": metric.selector, "clickTrackId": metric.event_token})
         elif metric.type is MetricType.CLICK:
             actions.append({"action": "signalClick", "clickTrackId": metric.event_token})
     return actions

@@ -168,9 +168,7 @@ class TargetClient:
             request=body,
         )
 
-    async def _decide_locally(
-        self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float
-    ) -> Any:
+    async def _decide_locally(self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float) -> Any:
         assert self._decider is not None
         try:
             decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
@@ -227,9 +225,7 @@ class TargetClient:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _deliver_owed(
-        self, notifications: list[Mapping[str, Any]], visitor: Visitor, page: PageContext
-    ) -> None:
+    async def _deliver_owed(self, notifications: list[Mapping[str, Any]], visitor: Visitor, page: PageContext) -> None:
         try:
             if self._on_notifications is not None:
                 outcome = self._on_notifications(notifications)

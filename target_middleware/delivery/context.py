@@ -53,9 +53,7 @@ class PageContext:
     time_offset_minutes: float | None = None
 
     @classmethod
-    def from_headers(
-        cls, url: str | None, headers: Mapping[str, str], *, client_ip: str | None = None
-    ) -> PageContext:
+    def from_headers(cls, url: str | None, headers: Mapping[str, str], *, client_ip: str | None = None) -> PageContext:
         """Lift the facts Target uses out of inbound headers (case-insensitive mapping, or lower-case keys).
 
         ``client_ip`` should be the peer address the app trusts; X-Forwarded-For is not read here.

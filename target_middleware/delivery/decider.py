@@ -36,9 +36,7 @@ class LocalDecider(Protocol):
     def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> LocalDecision: ...
 
 
-def remote_part(
-    request: Mapping[str, Any], remote: Collection[str], global_mbox: str
-) -> dict[str, Any] | None:
+def remote_part(request: Mapping[str, Any], remote: Collection[str], global_mbox: str) -> dict[str, Any] | None:
     """The request cut down to the mboxes in ``remote`` (indexes kept); None when none was asked."""
     result = {k: v for k, v in request.items() if k not in ("execute", "prefetch")}
     asked = False
@@ -76,9 +74,7 @@ def merge_responses(local: Mapping[str, Any], remote: Mapping[str, Any]) -> dict
         if remote_mboxes:
             replaced = {m.get("index") for m in remote_mboxes}
             kept = [
-                m
-                for m in section.get("mboxes", ())
-                if not isinstance(m, Mapping) or m.get("index") not in replaced
+                m for m in section.get("mboxes", ()) if not isinstance(m, Mapping) or m.get("index") not in replaced
             ]
             section["mboxes"] = sorted([*kept, *remote_mboxes], key=_index_key)
         merged[section_name] = section

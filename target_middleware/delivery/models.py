@@ -253,18 +253,12 @@ def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
     execute = _section(body, "execute")
     prefetch = _section(body, "prefetch")
     tnt_id = _within("id", lambda: _str(_section(body, "id"), "tntId"))
-    execute_mboxes = _within(
-        "execute", lambda: _each(_list(execute.get("mboxes"), "mboxes"), "mboxes", _mbox)
-    )
+    execute_mboxes = _within("execute", lambda: _each(_list(execute.get("mboxes"), "mboxes"), "mboxes", _mbox))
     execute_page_load = _within("execute", lambda: _page_load(execute))
-    prefetch_mboxes = _within(
-        "prefetch", lambda: _each(_list(prefetch.get("mboxes"), "mboxes"), "mboxes", _mbox)
-    )
+    prefetch_mboxes = _within("prefetch", lambda: _each(_list(prefetch.get("mboxes"), "mboxes"), "mboxes", _mbox))
     prefetch_page_load = _within("prefetch", lambda: _page_load(prefetch))
     views = _within("prefetch", lambda: _each(_list(prefetch.get("views"), "views"), "views", _view))
-    metrics = _within(
-        "prefetch", lambda: _each(_list(prefetch.get("metrics"), "metrics"), "metrics", _metric)
-    )
+    metrics = _within("prefetch", lambda: _each(_list(prefetch.get("metrics"), "metrics"), "metrics", _metric))
     notes = _each(_list(body.get("notifications"), "notifications"), "notifications", _obj)
     return DeliveryResponse(
         status=_int(body, "status"),

@@ -82,8 +82,4 @@ class OffersResult:
 
     @property
     def cookies(self) -> tuple[CookieValue, ...]:
-        return (
-            (self.mbox_cookie,)
-            if self.edge_cluster_cookie is None
-            else (self.mbox_cookie, self.edge_cluster_cookie)
-        )
+        return (self.mbox_cookie,) if self.edge_cluster_cookie is None else (self.mbox_cookie, self.edge_cluster_cookie)

@@ -88,9 +88,7 @@ async def test_get_offer_success_gets_atjs_actions(client: TargetClient, edge: S
         "value": "/sale",
     }
     assert actions[-1] == {"action": "trackClick", "selector": "#cta", "clickTrackId": "click-token"}
-    assert edge.requests[0].body["execute"]["mboxes"] == [
-        {"index": 0, "name": "hero", "parameters": {"a": "1"}}
-    ]
+    assert edge.requests[0].body["execute"]["mboxes"] == [{"index": 0, "name": "hero", "parameters": {"a": "1"}}]
 
 
 async def test_get_offer_global_mbox_goes_to_page_load(client: TargetClient, edge: ScriptedEdge) -> None:
@@ -136,9 +134,7 @@ async def test_400_keeps_the_error_body_message(client: TargetClient, edge: Scri
     assert info.value.status is ErrorStatus.ERROR
 
 
-async def test_total_deadline_holds_against_a_trickling_body(
-    client: TargetClient, edge: ScriptedEdge
-) -> None:
+async def test_total_deadline_holds_against_a_trickling_body(client: TargetClient, edge: ScriptedEdge) -> None:
     # each chunk arrives well within httpx's per-read timeout; only a total deadline stops this
     edge.scenario = "endless"
     started = time.monotonic()
@@ -150,9 +146,7 @@ async def test_total_deadline_holds_against_a_trickling_body(
 
 async def test_connection_refused_is_error_not_raise() -> None:
     port = refused_port()
-    async with TargetClient(
-        "acme", "ABC@AdobeOrg", server_domain=f"127.0.0.1:{port}", secure=False
-    ) as client:
+    async with TargetClient("acme", "ABC@AdobeOrg", server_domain=f"127.0.0.1:{port}", secure=False) as client:
         rec = await _get_offer(client)
         assert rec.calls[0][1][0] == "error"
         assert isinstance(rec.calls[0][1][1], UpstreamConnectError)

@@ -19,9 +19,7 @@ def test_parses_execute_and_prefetch() -> None:
             "id": {"tntId": "t.1_0"},
             "edgeHost": "mboxedge1.tt.omtrdc.net",
             "execute": {
-                "pageLoad": {
-                    "options": [{"type": "actions", "content": [{"type": "remove", "selector": "#x"}]}]
-                },
+                "pageLoad": {"options": [{"type": "actions", "content": [{"type": "remove", "selector": "#x"}]}]},
                 "mboxes": [
                     {
                         "index": 0,

@@ -103,9 +103,7 @@ async def test_every_request_validates(validator: Any, client: TargetClient, edg
         environment_id=7,
     )
     async with geo_client:
-        await geo_client.get_offer(
-            {"mbox": "x", "success": lambda a: None, "error": lambda s, e: None, "page": page}
-        )
+        await geo_client.get_offer({"mbox": "x", "success": lambda a: None, "error": lambda s, e: None, "page": page})
     assert len(edge.requests) == 3
     for recorded in edge.requests:
         errors = [e.message for e in validator.iter_errors(recorded.body)]
@@ -123,9 +121,7 @@ def test_notification_example_validates(validator: Any, openapi_dir: Path) -> No
 
 
 def test_mobile_example_parses(openapi_dir: Path) -> None:
-    response = parse_response(
-        json.loads(_example(openapi_dir, "responseForPrefetchViewsForMobileChannel.json"))
-    )
+    response = parse_response(json.loads(_example(openapi_dir, "responseForPrefetchViewsForMobileChannel.json")))
     assert response.tnt_id == "abcdefghijkl00014.1_1"
     assert [v.name for v in response.prefetch_views] == ["webView1", "webView2"]
     first = response.prefetch_views[0].options[0]

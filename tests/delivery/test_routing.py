@@ -32,9 +32,7 @@ async def test_each_visitor_goes_to_its_own_cluster_and_nothing_leaks() -> None:
         first = await client.get_offers(["m"], visitor=Visitor.from_cookies({"mboxEdgeCluster": "35"}))
         second = await client.get_offers(["m"], visitor=Visitor.from_cookies({}))
         third = await client.get_offers(["m"], visitor=Visitor.from_cookies({"mbox": "PC#x.7_1#9999999999"}))
-        hostile = await client.get_offers(
-            ["m"], visitor=Visitor.from_cookies({"mboxEdgeCluster": "evil.com#"})
-        )
+        hostile = await client.get_offers(["m"], visitor=Visitor.from_cookies({"mboxEdgeCluster": "evil.com#"}))
     hosts = [r.url.host for r in seen]
     assert hosts == [
         "mboxedge35.tt.omtrdc.net",
@@ -59,13 +57,9 @@ async def test_each_visitor_goes_to_its_own_cluster_and_nothing_leaks() -> None:
 async def test_server_domain_always_wins() -> None:
     seen: list[httpx.Request] = []
     async with _edge(seen) as http:
-        client = TargetClient(
-            "acme", "O@AdobeOrg", http_client=http, server_domain="target.example.com", secure=False
-        )
+        client = TargetClient("acme", "O@AdobeOrg", http_client=http, server_domain="target.example.com", secure=False)
         await client.get_offers(["m"], visitor=Visitor.from_cookies({"mboxEdgeCluster": "35"}))
-    assert str(seen[0].url).startswith(
-        "http://target.example.com/rest/v1/delivery?imsOrgId=O%40AdobeOrg&sessionId="
-    )
+    assert str(seen[0].url).startswith("http://target.example.com/rest/v1/delivery?imsOrgId=O%40AdobeOrg&sessionId=")
     assert seen[0].headers["content-type"] == "application/json"
 
 
