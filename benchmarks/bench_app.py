@@ -1,0 +1,66 @@
+"""The apps the middleware benchmark serves; BENCH_MODE picks one, BENCH_EDGE names the slow edge."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pages import ACTIONS, shop_page
+
+from target_middleware import MboxRule, TargetClient, TargetMiddleware
+from target_middleware.testing import actions_option, static_client
+
+PAGE = shop_page(100_000)
+MODE = os.environ.get("BENCH_MODE", "bare")
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse(PAGE)
+
+
+async def slow_page(request: Request) -> Response:
+    await asyncio.sleep(0.05)
+    return HTMLResponse(PAGE)
+
+
+async def busy_page(request: Request) -> Response:
+    end = time.perf_counter() + 0.05
+    while time.perf_counter() < end:  # 50 ms of CPU without awaiting
+        pass
+    return HTMLResponse(PAGE)
+
+
+async def edge(request: Request) -> Response:
+    body = await request.json()
+    await asyncio.sleep(0.05)
+    mboxes = [
+        {"index": m["index"], "name": m["name"], "options": [actions_option(*ACTIONS)]}
+        for m in body.get("execute", {}).get("mboxes", [])
+    ]
+    return JSONResponse({"status": 200, "id": {"tntId": "bench0000.35_0"}, "execute": {"mboxes": mboxes}})
+
+
+routes = [Route("/page", page), Route("/slow", slow_page), Route("/busy", busy_page)]
+app = Starlette(routes=routes)
+if MODE == "edge":
+    app = Starlette(routes=[Route("/rest/v1/delivery", edge, methods=["POST"])])
+elif MODE == "no-rule":
+    app.add_middleware(TargetMiddleware, client=static_client({}), rules=[MboxRule("/personalized", mboxes=["hero"])])
+elif MODE == "on-device":
+    app.add_middleware(
+        TargetMiddleware,
+        client=static_client({"hero": [actions_option(*ACTIONS)]}),
+        rules=[MboxRule("/{p:path}", mboxes=["hero"])],
+    )
+elif MODE == "remote":
+    client = TargetClient("bench", "B@AdobeOrg", server_domain=os.environ["BENCH_EDGE"], secure=False, timeout=1.0)
+    app.add_middleware(TargetMiddleware, client=client, rules=[MboxRule("/{p:path}", mboxes=["hero"])], timeout=0.5)

@@ -1,0 +1,133 @@
+"""What the middleware costs a real server: uvicorn on 127.0.0.1, a bounded load, the bare app beside it.
+
+    python benchmarks/middleware.py [--requests N] [--concurrency C]
+
+Prints throughput and p50/p99 per case, each beside the bare app measured in the same run:
+(a) a route with no rule; (b) a 100 KB page with 5 actions decided on-device; (c) a remote edge that answers in
+50 ms while the app takes 50 ms, awaiting and CPU-bound. The server is pinned to CPU 0 and the load to CPU 1
+where taskset exists. Run by hand; the machine is noisy, so medians and ratios, not absolutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(mode: str, *, cpu: int = 0, edge: str = "") -> Iterator[int]:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--log-level", "warning"]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", str(cpu), *command]
+    env = {**os.environ, "BENCH_MODE": mode, "BENCH_EDGE": edge, "PYTHONPATH": f"{ROOT}:{HERE}"}
+    process = subprocess.Popen(command, cwd=HERE, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server {mode} did not start") from None
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _worker(port: int, path: str, count: int, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    try:
+        for _ in range(count):
+            start = time.perf_counter()
+            writer.write(request)
+            headers = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in headers.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+    finally:
+        writer.close()
+
+
+def load(port: int, path: str, requests: int, concurrency: int) -> tuple[float, float, float]:
+    """(requests per second, p50 ms, p99 ms) for ``requests`` keep-alive GETs, ``concurrency`` at a time."""
+
+    async def run() -> tuple[float, list[float]]:
+        latencies: list[float] = []
+        await _worker(port, path, 20, [])  # warm up
+        start = time.perf_counter()
+        per = requests // concurrency
+        await asyncio.gather(*(_worker(port, path, per, latencies) for _ in range(concurrency)))
+        return time.perf_counter() - start, latencies
+
+    if shutil.which("taskset"):
+        os.sched_setaffinity(0, {1})
+    elapsed, latencies = asyncio.run(run())
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    return len(latencies) / elapsed, p50, p99
+
+
+def row(label: str, figures: tuple[float, float, float], bare: tuple[float, float, float] | None) -> None:
+    rps, p50, p99 = figures
+    ratio = f"{rps / bare[0]:6.2f}x" if bare else "      -"
+    added = f"{p50 - bare[1]:+8.2f}" if bare else "       -"
+    print(f"{label:<44} {rps:9.0f} {ratio} {p50:9.2f} {added} {p99:9.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    n, c = args.requests, args.concurrency
+    print(f"{'case':<44} {'req/s':>9} {'x bare':>7} {'p50 ms':>9} {'+p50 ms':>8} {'p99 ms':>9}")
+    with server("bare") as port:
+        bare = load(port, "/page", n, c)
+        bare_slow = load(port, "/slow", max(200, n // 10), 1)
+        bare_busy = load(port, "/busy", max(100, n // 20), 1)
+    with server("no-rule") as port:
+        no_rule = load(port, "/page", n, c)
+    with server("on-device") as port:
+        on_device = load(port, "/page", n, c)
+    with server("edge", cpu=1) as edge_port, server("remote", edge=f"127.0.0.1:{edge_port}") as port:
+        remote_slow = load(port, "/slow", max(200, n // 10), 1)
+        remote_busy = load(port, "/busy", max(100, n // 20), 1)
+    row("bare app, 100 KB page", bare, None)
+    row("(a) middleware, route with no rule", no_rule, bare)
+    row("(b) on-device decision, 5 actions applied", on_device, bare)
+    row("bare app that awaits 50 ms", bare_slow, None)
+    row("(c) + remote edge taking 50 ms", remote_slow, bare_slow)
+    row("bare app computing 50 ms (async, no await)", bare_busy, None)
+    row("(c) + remote edge taking 50 ms", remote_busy, bare_busy)
+
+
+if __name__ == "__main__":
+    main()
