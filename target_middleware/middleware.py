@@ -27,6 +27,7 @@ from .delivery.offers import OffersRequest, OffersResult
 from .delivery.params import Mbox
 from .iothread import IOThread
 from .personalize import Personalizer, eligible
+from .qa import qa_mode_from_query, trace_from_query
 from .routing import MboxRule, RouteMatch, Rules, resolve_params
 from .visitor import Visitor
 
@@ -81,6 +82,8 @@ class TargetMiddleware:
         redirect_keep_query: bool = False,
         click_endpoint: str | None = None,
         debug_header: bool = False,
+        qa_mode: bool = False,
+        trace: bool = False,
         breaker_failures: int = 5,
         breaker_cooldown: float = 10.0,
         io_thread: bool | None = None,
@@ -100,6 +103,7 @@ class TargetMiddleware:
         self.rules = Rules(rules)
         self.timeout = float(timeout)
         self.max_body_size = max_body_size
+        self.qa_mode, self.trace = qa_mode, trace
         self.stats = TargetStats() if stats is None else stats
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)
         self.personalizer = Personalizer(
@@ -175,9 +179,12 @@ class TargetMiddleware:
             params.update({f"profile.{key}": value for key, value in profile.items()})
             headers = Headers(scope=scope)
             client = scope.get("client")
+            query = scope.get("query_string", b"").decode("latin-1")
             offers = OffersRequest(
                 mboxes=[Mbox(name, params) for name in match.rule.mboxes],
                 page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
+                qa_mode=qa_mode_from_query(query) if self.qa_mode and query else None,
+                trace=trace_from_query(query) if self.trace and query else None,
             )
             visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
             coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)

@@ -334,3 +334,29 @@ def test_invalid_configuration_fails_at_construction() -> None:
             TargetMiddleware(app, client=client, rules=[], **bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="TargetClient"):
         TargetMiddleware(app, client=object(), rules=[])  # type: ignore[arg-type]
+
+
+async def test_qa_links_and_trace_reach_target_only_when_enabled_and_private_headers_never(edge: ScriptedEdge) -> None:
+    edge.scenario = "actions"
+    query = "/?at_preview_token=tok&at_preview_index=1_1&mboxTrace=window&authorization=auth"
+    headers = {"authorization": "Bearer secret", "x-forwarded-for": "10.1.2.3", "cookie": "sid=private; mbox=x"}
+    for enabled in (False, True):
+        edge.requests.clear()
+        client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=1.0)
+        app = make_app(client, qa_mode=enabled, trace=enabled)
+        with serve(app) as url:
+            assert (await get(url + query, headers=headers)).status_code == 200
+        [recorded] = edge.requests
+        if enabled:
+            assert recorded.body["qaMode"] == {
+                "token": "tok",
+                "previewIndexes": [{"activityIndex": 1, "experienceIndex": 1}],
+            }
+            assert recorded.body["trace"] == {"authorizationToken": "auth"}
+        else:
+            assert "qaMode" not in recorded.body
+            assert "trace" not in recorded.body
+        sent = {k.lower() for k in recorded.headers}
+        assert not sent & {"authorization", "cookie", "x-forwarded-for"}
+        assert "secret" not in str(recorded.body)
+        assert "private" not in str(recorded.body)

@@ -153,6 +153,10 @@ class TargetClient:
             property_token=self._property_token,
             environment_id=self._environment_id,
         )
+        if request.qa_mode:
+            body["qaMode"] = dict(request.qa_mode)
+        if request.trace:
+            body["trace"] = dict(request.trace)
         if self.decisioning is DecisioningMethod.SERVER_SIDE:
             answer = await self._post(body, visitor, deadline)
         else:

@@ -37,6 +37,8 @@ class OffersRequest:
     mboxes: Sequence[Mbox | str] = ()
     prefetch: Sequence[Mbox | str] = ()
     prefetch_page_load: bool = False
+    qa_mode: Mapping[str, Any] | None = None  # DeliveryRequest.qaMode: QA links, only when the app allows them
+    trace: Mapping[str, Any] | None = None  # DeliveryRequest.trace: {"authorizationToken": ...}
     page: PageContext = field(default_factory=PageContext)
 
     def __post_init__(self) -> None:
