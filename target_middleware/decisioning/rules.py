@@ -1,0 +1,226 @@
+"""json-logic, compiled once per artifact into plain Python closures.
+
+Target's rule conditions are json-logic (https://jsonlogic.com). Interpreting the JSON tree for every rule of
+every decision costs more than the rest of a decision together, so each condition is compiled, when the
+artifact loads, into nested closures that read the context directly. Semantics follow json-logic-js, i.e.
+JavaScript: loose ``==`` (``"5" == 5``), ``in`` as substring or array membership, three-operand ``<``/``<=``
+as "between", and JavaScript truthiness (json-logic's variant: an empty list is false).
+
+An operator we do not know makes the condition fail to compile (:class:`RuleError`); the artifact loader then
+keeps the rule but makes it never match, and logs it once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["Condition", "RuleError", "compile_condition", "loose_equals", "truthy"]
+
+Condition = Callable[[Mapping[str, Any]], Any]
+
+
+class RuleError(ValueError):
+    """A condition this evaluator cannot compile."""
+
+
+def truthy(value: Any) -> bool:
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    if isinstance(value, list | dict | str):
+        return len(value) > 0
+    return bool(value)
+
+
+def _to_number(value: Any) -> float:
+    """JavaScript ToNumber, for the primitives JSON has."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool | int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return 0.0
+        try:
+            return float(int(text, 16)) if text.lower().startswith("0x") else float(text)
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+def loose_equals(a: Any, b: Any) -> bool:
+    """JavaScript ``==`` restricted to JSON values."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    if isinstance(a, list | dict) or isinstance(b, list | dict):
+        if isinstance(a, list | dict) and isinstance(b, list | dict):
+            return a is b
+        # An object against a primitive compares its string form, as JavaScript does for arrays.
+        obj, prim = (a, b) if isinstance(a, list | dict) else (b, a)
+        text = ",".join("" if x is None else _js_string(x) for x in obj) if isinstance(obj, list) else None
+        return text is not None and loose_equals(text, prim)
+    return _to_number(a) == _to_number(b)
+
+
+def _js_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _less(a: Any, b: Any, *, or_equal: bool) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a <= b if or_equal else a < b
+    x, y = _to_number(a), _to_number(b)
+    return x <= y if or_equal else x < y  # NaN compares false either way, as in JavaScript
+
+
+def _strict_equals(a: Any, b: Any) -> bool:
+    """JavaScript ``===``: numbers by value (1 === 1.0), everything else by type and value."""
+    a_num = isinstance(a, int | float) and not isinstance(a, bool)
+    b_num = isinstance(b, int | float) and not isinstance(b, bool)
+    if a_num or b_num:
+        return a_num and b_num and a == b
+    return type(a) is type(b) and a == b
+
+
+def _contains(needle: Any, haystack: Any) -> bool:
+    if isinstance(haystack, str):
+        return _js_string(needle) in haystack if needle is not None else False
+    if isinstance(haystack, list):
+        return any(_strict_equals(item, needle) for item in haystack)
+    return False
+
+
+def _compile_var(args: Any) -> Condition:
+    if not isinstance(args, list):
+        args = [args]
+    path = args[0] if args else ""
+    default = args[1] if len(args) > 1 else None
+    if path is None or path == "":
+        return lambda ctx: ctx
+    parts = tuple(str(path).split("."))
+
+    def var(ctx: Mapping[str, Any]) -> Any:
+        node: Any = ctx
+        for part in parts:
+            if isinstance(node, Mapping):
+                if part not in node:
+                    return default
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return default
+        return default if node is None else node
+
+    return var
+
+
+def _compile_comparison(op: str, args: list[Condition]) -> Condition:
+    or_equal = op in ("<=", ">=")
+    if op in (">", ">="):
+        if len(args) != 2:
+            raise RuleError(f"{op} takes two operands")
+        a, b = args
+        return lambda ctx: _less(b(ctx), a(ctx), or_equal=or_equal)
+    if len(args) == 3:
+        lo, mid, hi = args
+
+        def between(ctx: Mapping[str, Any]) -> bool:
+            m = mid(ctx)
+            return _less(lo(ctx), m, or_equal=or_equal) and _less(m, hi(ctx), or_equal=or_equal)
+
+        return between
+    if len(args) != 2:
+        raise RuleError(f"{op} takes two or three operands")
+    a, b = args
+    return lambda ctx: _less(a(ctx), b(ctx), or_equal=or_equal)
+
+
+def _compile_and(args: list[Condition]) -> Condition:
+    def and_(ctx: Mapping[str, Any]) -> Any:
+        value: Any = None
+        for arg in args:
+            value = arg(ctx)
+            if not truthy(value):
+                return value
+        return value
+
+    return and_
+
+
+def _compile_or(args: list[Condition]) -> Condition:
+    def or_(ctx: Mapping[str, Any]) -> Any:
+        value: Any = None
+        for arg in args:
+            value = arg(ctx)
+            if truthy(value):
+                return value
+        return value
+
+    return or_
+
+
+def _compile_if(args: list[Condition]) -> Condition:
+    def if_(ctx: Mapping[str, Any]) -> Any:
+        i = 0
+        while i + 1 < len(args):
+            if truthy(args[i](ctx)):
+                return args[i + 1](ctx)
+            i += 2
+        return args[i](ctx) if i < len(args) else None
+
+    return if_
+
+
+def _binary(args: list[Condition], fn: Callable[[Any, Any], bool]) -> Condition:
+    if len(args) != 2:
+        raise RuleError("operator takes two operands")
+    a, b = args
+    return lambda ctx: fn(a(ctx), b(ctx))
+
+
+def compile_condition(node: Any) -> Condition:
+    """Compile a json-logic expression; raise :class:`RuleError` for what is not supported."""
+    if isinstance(node, list):
+        items = [compile_condition(item) for item in node]
+        return lambda ctx: [item(ctx) for item in items]
+    if not isinstance(node, dict):
+        return lambda ctx: node
+    if len(node) != 1:
+        raise RuleError("a json-logic operation has exactly one key")
+    ((op, raw_args),) = node.items()
+    if op == "var":
+        return _compile_var(raw_args)
+    args = [compile_condition(arg) for arg in (raw_args if isinstance(raw_args, list) else [raw_args])]
+    if op in ("<", "<=", ">", ">="):
+        return _compile_comparison(op, args)
+    if op == "and":
+        return _compile_and(args)
+    if op == "or":
+        return _compile_or(args)
+    if op in ("if", "?:"):
+        return _compile_if(args)
+    if op == "!":
+        first = args[0]
+        return lambda ctx: not truthy(first(ctx))
+    if op == "!!":
+        first = args[0]
+        return lambda ctx: truthy(first(ctx))
+    simple: dict[str, Callable[[Any, Any], bool]] = {
+        "==": loose_equals,
+        "!=": lambda a, b: not loose_equals(a, b),
+        "===": _strict_equals,
+        "!==": lambda a, b: not _strict_equals(a, b),
+        "in": _contains,
+    }
+    if op in simple:
+        return _binary(args, simple[op])
+    raise RuleError(f"unsupported json-logic operator {op!r}")
