@@ -79,6 +79,11 @@ class DecisioningEngine:
         self._clock = clock
 
     @property
+    def source(self) -> Artifact | ArtifactSource:
+        """What the engine decides from: a fixed artifact, or a source that may refresh it."""
+        return self._source
+
+    @property
     def artifact(self) -> Artifact:
         current = self._source if isinstance(self._source, Artifact) else self._source.artifact
         if current is None:

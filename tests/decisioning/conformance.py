@@ -52,6 +52,9 @@ def cases() -> list[Case]:
     return found
 
 
+CASES_BY_ID = {case.id: case for case in cases()}
+
+
 def mock_clock(mock_date: Mapping[str, int] | None) -> float | None:
     if not mock_date:
         return None
