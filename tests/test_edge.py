@@ -6,14 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
+from decisioning.conformance import ARTIFACTS, CASES_BY_ID, Case, check, engine_for, run
+from servers import serve
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from target_middleware.decisioning import ArtifactSource, DecisioningEngine, load_artifact
 from target_middleware.edge import create_edge_app
-
-from decisioning.conformance import ARTIFACTS, CASES_BY_ID, Case, check, engine_for, run
-from servers import serve
 
 CASES = list(CASES_BY_ID.values())
 DELIVERY = "/rest/v1/delivery"
@@ -42,7 +41,8 @@ def suites_edge() -> Iterator[tuple[str, dict[str, list[dict[str, Any]]]]]:
     mounts = []
     for case in CASES:
         sink = sent.setdefault(case.id, [])
-        mounts.append(Mount(f"/case/{case.id}", app=create_edge_app(engine_for(case), on_notifications=sink.append)))
+        edge = create_edge_app(engine_for(case), on_notifications=sink.append)
+        mounts.append(Mount(f"/case/{case.id}", app=edge))
     with serve(Starlette(routes=mounts)) as base:
         yield base, sent
 
@@ -90,8 +90,10 @@ async def _post(app: Starlette, body: Any, **kwargs: Any) -> httpx.Response:
         ({"context": {"channel": "web"}, "execute": {"mboxes": [{"index": 1}]}}, "name"),
         ({"context": {"channel": "web"}, "execute": {"mboxes": [{"name": "a", "index": "1"}]}}, "index"),
         ({"context": {"channel": "web"}, "id": {"tntId": "x" * 129}}, "tntId"),
-        ({"context": {"channel": "web"}, "execute": {"pageLoad": {"parameters": {"profile.a": "1"}}}}, "profile"),
-        ({"context": {"channel": "web"}, "notifications": [{"id": "n", "type": "view", "timestamp": 1}]}, "type"),
+        ({"context": {"channel": "web"}, "execute": {"pageLoad": {"parameters": {"profile.a": "1"}}}},
+         "profile"),
+        ({"context": {"channel": "web"}, "notifications": [{"id": "n", "type": "view", "timestamp": 1}]},
+         "type"),
     ],
 )
 async def test_bad_requests_get_400_with_status_and_message(app: Starlette, body: Any, where: str) -> None:
