@@ -192,7 +192,7 @@ def compile_condition(node: Any) -> Condition:
     if isinstance(node, list):
         items = [compile_condition(item) for item in node]
         return lambda ctx: [item(ctx) for item in items]
-    if not isinstance(node, dict):
+    if not isinstance(node, dict) or not node:
         return lambda ctx: node
     if len(node) != 1:
         raise RuleError("a json-logic operation has exactly one key")
