@@ -44,6 +44,8 @@ class Rule:
     raw_condition: Any
     consequence: Mapping[str, Any]
     meta: Mapping[str, Any]
+    response_tokens: Mapping[str, Any] = field(default_factory=dict)
+    """The rule's meta values that the artifact whitelists as response tokens."""
 
     def allows_property(self, token: str | None) -> bool:
         """Rules without property tokens apply everywhere; the others only for one of their tokens."""
@@ -73,7 +75,13 @@ def _names(payload: Mapping[str, Any], key: str) -> frozenset[str]:
     return frozenset(str(v) for v in value)
 
 
-def _rule(raw: Any, where: str) -> Rule:
+META_TOKEN_KEYS = (
+    "activity.id", "activity.name", "activity.type", "experience.id", "experience.name", "location.id",
+    "location.name", "location.type", "offer.id", "offer.name", "option.id", "option.name",
+)
+
+
+def _rule(raw: Any, where: str, whitelist: frozenset[str]) -> Rule:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("consequence"), Mapping):
         raise ArtifactError(f"malformed rule in {where}")
     raw_meta = raw.get("meta")
@@ -92,10 +100,11 @@ def _rule(raw: Any, where: str) -> Rule:
         raw_condition=raw.get("condition", True),
         consequence=raw["consequence"],
         meta=meta,
+        response_tokens={key: meta[key] for key in META_TOKEN_KEYS if key in whitelist and key in meta},
     )
 
 
-def _rule_table(rules: Any, kind: str) -> dict[str, tuple[Rule, ...]]:
+def _rule_table(rules: Any, kind: str, whitelist: frozenset[str]) -> dict[str, tuple[Rule, ...]]:
     table = (rules or {}).get(kind) or {}
     if not isinstance(table, Mapping):
         raise ArtifactError(f"artifact rules.{kind} must be an object")
@@ -103,7 +112,7 @@ def _rule_table(rules: Any, kind: str) -> dict[str, tuple[Rule, ...]]:
     for name, items in table.items():
         if not isinstance(items, list):
             raise ArtifactError(f"artifact rules.{kind}.{name} must be a list")
-        result[str(name)] = tuple(_rule(item, f"{kind}.{name}") for item in items)
+        result[str(name)] = tuple(_rule(item, f"{kind}.{name}", whitelist) for item in items)
     return result
 
 
@@ -124,18 +133,19 @@ def parse_artifact(payload: Mapping[str, Any]) -> Artifact:
     if rules is not None and not isinstance(rules, Mapping):
         raise ArtifactError("artifact field 'rules' must be an object")
     meta = payload.get("meta")
+    whitelist = _names(payload, "responseTokens")
     return Artifact(
         version=version,
         meta=meta if isinstance(meta, Mapping) else {},
         global_mbox=str(payload.get("globalMbox") or DEFAULT_GLOBAL_MBOX),
         geo_targeting_enabled=bool(payload.get("geoTargetingEnabled")),
-        response_tokens=_names(payload, "responseTokens"),
+        response_tokens=whitelist,
         remote_mboxes=_names(payload, "remoteMboxes"),
         local_mboxes=_names(payload, "localMboxes"),
         remote_views=_names(payload, "remoteViews"),
         local_views=_names(payload, "localViews"),
-        mbox_rules=_rule_table(rules, "mboxes"),
-        view_rules=_rule_table(rules, "views"),
+        mbox_rules=_rule_table(rules, "mboxes", whitelist),
+        view_rules=_rule_table(rules, "views", whitelist),
         payload=payload,
     )
 

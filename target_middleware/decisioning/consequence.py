@@ -25,10 +25,6 @@ __all__ = [
     "with_response_tokens",
 ]
 
-_META_TOKEN_KEYS = (
-    "activity.id", "activity.name", "activity.type", "experience.id", "experience.name", "location.id",
-    "location.name", "location.type", "offer.id", "offer.name", "option.id", "option.name",
-)
 _GEO_TOKENS = (("geo.city", "city"), ("geo.country", "country"), ("geo.state", "region"),
                ("geo.latitude", "latitude"), ("geo.longitude", "longitude"))
 _MACRO = re.compile(r"\$\{([a-zA-Z0-9_.]*?)\}")
@@ -72,9 +68,8 @@ def geo_response_tokens(whitelist: frozenset[str], geo: Mapping[str, Any]) -> di
 def with_response_tokens(
     response: dict[str, Any], rule: Rule, whitelist: frozenset[str], request_tokens: Mapping[str, Any]
 ) -> dict[str, Any]:
-    from_meta = {key: rule.meta[key] for key in _META_TOKEN_KEYS if key in whitelist and key in rule.meta}
     for option in response.get("options") or []:
-        option["responseTokens"] = {**from_meta, **request_tokens}
+        option["responseTokens"] = {**rule.response_tokens, **request_tokens}
     return response
 
 
@@ -86,7 +81,7 @@ def _macro_value(key: str, rule: Rule, details: Mapping[str, Any]) -> str | None
     name = ".".join(part for part in parts if part != "mbox")
     params = details.get("parameters") or {}
     for source in (rule.meta, details, params):
-        if isinstance(source, Mapping) and source.get(name) is not None:
+        if isinstance(source, dict | Mapping) and source.get(name) is not None:
             value = source[name]
             if isinstance(value, bool):
                 return "true" if value else "false"  # JavaScript's String(), as Target's own engines print
@@ -112,7 +107,7 @@ def replace_macros(response: dict[str, Any], rule: Rule, details: Mapping[str, A
         elif option.get("type") == "actions" and isinstance(option.get("content"), list):
             option["content"] = [
                 {**action, "content": _replace(action.get("content"), rule, details)}
-                if isinstance(action, Mapping) and "content" in action else action
+                if isinstance(action, dict | Mapping) and "content" in action else action
                 for action in option["content"]
             ]
     return response
@@ -124,9 +119,18 @@ def instantiate(rule: Rule) -> dict[str, Any]:
     Strings are immutable and shared; only structured content (json offers, action lists) is deep-copied.
     """
     result = dict(rule.consequence)
-    result["options"] = [
-        {k: (v if isinstance(v, str) else copy.deepcopy(v)) for k, v in option.items()}
-        for option in rule.consequence.get("options") or ()
-    ]
+    result["options"] = [_clone(option) for option in rule.consequence.get("options") or ()]
     result["metrics"] = [dict(metric) for metric in rule.consequence.get("metrics") or ()]
     return result
+
+
+def _clone(value: Any) -> Any:
+    """A copy of decoded JSON (dicts, lists, scalars): several times faster than copy.deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _clone(v) for k, v in value.items()}
+    if kind is list:
+        return [_clone(v) for v in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)

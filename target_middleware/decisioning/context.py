@@ -5,16 +5,15 @@
 URL parts come from the Public Suffix List shipped with ``publicsuffixlist`` (private suffixes included, so
 ``us-east-1.elasticbeanstalk.com`` is a top-level domain); browser and platform from ``ua-parser``'s bundled
 regexes, or from client hints when there is no user agent. Both parses are cached in bounded LRUs keyed by the
-URL or the user agent, never by visitor.
+URL or the user agent, never by visitor. Cached parts are shared by requests: the engine only reads them, and
+the trace copies them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,7 +58,7 @@ def _url_parts(url: str) -> Mapping[str, Any]:
             if subdomain == "www" or subdomain.startswith("www."):
                 subdomain = subdomain[4:]
             parts.update(domain=registrable, subdomain=subdomain, topLevelDomain=suffix)
-    return MappingProxyType(_with_lowercase(parts))
+    return _with_lowercase(parts)
 
 
 def url_context(url: Any) -> Mapping[str, Any]:
@@ -86,12 +85,12 @@ def _user_from_agent(user_agent: str) -> Mapping[str, Any]:
     agent, os = (result.user_agent, result.os) if result is not None else (None, None)
     family = agent.family.lower() if agent is not None else "other"
     version = int(agent.major) if agent is not None and agent.major and agent.major.isdigit() else -1
-    return MappingProxyType({
+    return {
         "browserType": "unknown" if family == "other" else family,
         "platform": _platform(os.family if os is not None else ""),
         "locale": "en",
         "browserVersion": version,
-    })
+    }
 
 
 def _user_from_hints(hints: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -109,14 +108,15 @@ def _user_from_hints(hints: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def user_context(user_agent: Any, client_hints: Any = None) -> Mapping[str, Any]:
     """``user``: browserType, browserVersion (major, -1 when unknown), platform, locale."""
-    if not user_agent and isinstance(client_hints, Mapping) and client_hints.get("browserUAWithMajorVersion"):
-        return _user_from_hints(client_hints)
+    hints = client_hints if isinstance(client_hints, dict | Mapping) else {}
+    if not user_agent and hints.get("browserUAWithMajorVersion"):
+        return _user_from_hints(hints)
     return _user_from_agent(user_agent if isinstance(user_agent, str) else "")
 
 
 def geo_context(geo: Any) -> dict[str, Any]:
     """``geo``: country, region, city, latitude, longitude, from a Delivery API ``context.geo``."""
-    if not isinstance(geo, Mapping):
+    if not isinstance(geo, dict | Mapping):
         return {}
     pairs = (("country", "countryCode"), ("region", "stateCode"), ("city", "city"),
              ("latitude", "latitude"), ("longitude", "longitude"))
@@ -125,9 +125,10 @@ def geo_context(geo: Any) -> dict[str, Any]:
 
 def time_context(now_ms: int) -> dict[str, Any]:
     """current_timestamp (ms), current_time ("HHmm", UTC) and current_day (1 = Monday … 7 = Sunday)."""
-    now = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC)
-    return {"current_timestamp": now_ms, "current_time": f"{now.hour:02d}{now.minute:02d}",
-            "current_day": now.isoweekday()}
+    minutes = now_ms // 60_000
+    day = ((now_ms // 86_400_000) + 3) % 7 + 1  # 1970-01-01 was a Thursday (4)
+    return {"current_timestamp": now_ms, "current_time": f"{minutes // 60 % 24:02d}{minutes % 60:02d}",
+            "current_day": day}
 
 
 def _unflatten(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def _lowercase_twins(obj: dict[str, Any]) -> dict[str, Any]:
 def mbox_context(details: Mapping[str, Any] | None) -> dict[str, Any]:
     """``mbox``: the params of an mbox (or view, or pageLoad), dotted names nested, with ``_lc`` twins."""
     params = details.get("parameters") if details else None
-    if not isinstance(params, Mapping) or not params:
+    if not isinstance(params, dict | Mapping) or not params:
         return {}
     return _lowercase_twins(_unflatten(params))
 
@@ -168,7 +169,7 @@ def mbox_context(details: Mapping[str, Any] | None) -> dict[str, Any]:
 def base_context(request_context: Mapping[str, Any], now_ms: int, geo: Mapping[str, Any]) -> dict[str, Any]:
     """The request-wide part of the rule context."""
     address = request_context.get("address")
-    address = address if isinstance(address, Mapping) else {}
+    address = address if isinstance(address, dict | Mapping) else {}
     ctx = time_context(now_ms)
     ctx["user"] = user_context(request_context.get("userAgent"), request_context.get("clientHints"))
     ctx["page"] = url_context(address.get("url"))

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .artifact import Artifact
 from .context import geo_context
-from .procedure import DecisionRun
+from .procedure import DecisionRun, new_id
 from .source import ArtifactSource
 from .trace import profile_trace
 
@@ -104,14 +103,14 @@ class DecisioningEngine:
         views_without_names = False
         for mode in ("execute", "prefetch"):
             part = request.get(mode)
-            if not isinstance(part, Mapping):
+            if not isinstance(part, dict | Mapping):
                 continue
             for item in part.get("mboxes") or ():
-                name = item.get("name") if isinstance(item, Mapping) else None
+                name = item.get("name") if isinstance(item, dict | Mapping) else None
                 if name and (name in artifact.remote_mboxes or name not in artifact.local_mboxes):
                     mboxes.add(name)
             for item in part.get("views") or ():
-                name = item.get("name") if isinstance(item, Mapping) else None
+                name = item.get("name") if isinstance(item, dict | Mapping) else None
                 if not name:
                     views_without_names = True
                 elif name in artifact.remote_views or name not in artifact.local_views:
@@ -125,7 +124,7 @@ class DecisioningEngine:
         started = time.perf_counter()
         artifact = self.artifact
         remote_mboxes, remote_views = self.remote_names(request)
-        request_id = request.get("requestId") or uuid.uuid4().hex
+        request_id = request.get("requestId") or new_id()
         context = request.get("context")
         visitor = request.get("id")
         trace_base = None
@@ -133,12 +132,12 @@ class DecisioningEngine:
             trace_base = {
                 "clientCode": self.client_code, "sessionId": session_id,
                 "artifact": self._artifact_trace(artifact),
-                "profile": profile_trace(visitor if isinstance(visitor, Mapping) else None),
+                "profile": profile_trace(visitor if isinstance(visitor, dict | Mapping) else None),
             }
         run = DecisionRun(
             client_code=self.client_code, artifact=artifact, request=request,
             now_ms=int(self._clock() * 1000),
-            geo=self._geo(artifact, context if isinstance(context, Mapping) else {}),
+            geo=self._geo(artifact, context if isinstance(context, dict | Mapping) else {}),
             trace_base=trace_base,
         )
         response: dict[str, Any] = {
@@ -149,7 +148,7 @@ class DecisioningEngine:
         }
         for mode in ("execute", "prefetch"):
             part = request.get(mode)
-            if isinstance(part, Mapping):
+            if isinstance(part, dict | Mapping):
                 response[mode] = run.mode(mode, part)
         telemetry: tuple[dict[str, Any], ...] = ()
         if self.telemetry_enabled:
@@ -164,7 +163,7 @@ class DecisioningEngine:
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
         geo = request_context.get("geo")
-        geo = dict(geo) if isinstance(geo, Mapping) else {}
+        geo = dict(geo) if isinstance(geo, dict | Mapping) else {}
         lookup_needed = artifact.geo_targeting_enabled and not geo_context(geo) and geo.get("ipAddress")
         if lookup_needed and self._geo_lookup is not None:
             try:

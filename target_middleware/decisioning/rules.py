@@ -13,6 +13,7 @@ keeps the rule but makes it never match, and logs it once.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,11 +27,16 @@ class RuleError(ValueError):
 
 
 def truthy(value: Any) -> bool:
+    if value is True or value is False:
+        return value
     if isinstance(value, float) and math.isnan(value):
         return False
     if isinstance(value, list | dict | str):
         return len(value) > 0
     return bool(value)
+
+
+_SAME_TYPE_FAST = (str, int, float)
 
 
 def _to_number(value: Any) -> float:
@@ -52,6 +58,8 @@ def _to_number(value: Any) -> float:
 
 def loose_equals(a: Any, b: Any) -> bool:
     """JavaScript ``==`` restricted to JSON values."""
+    if type(a) is type(b) and type(a) in _SAME_TYPE_FAST:
+        return bool(a == b)
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, str) and isinstance(b, str):
@@ -74,7 +82,12 @@ def _js_string(value: Any) -> str:
     return str(value)
 
 
+_NUMBER = (int, float)
+
+
 def _less(a: Any, b: Any, *, or_equal: bool) -> bool:
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return bool(a <= b if or_equal else a < b)
     if isinstance(a, str) and isinstance(b, str):
         return a <= b if or_equal else a < b
     x, y = _to_number(a), _to_number(b)
@@ -98,6 +111,9 @@ def _contains(needle: Any, haystack: Any) -> bool:
     return False
 
 
+_MISSING = object()
+
+
 def _compile_var(args: Any) -> Condition:
     if not isinstance(args, list):
         args = [args]
@@ -106,14 +122,19 @@ def _compile_var(args: Any) -> Condition:
     if path is None or path == "":
         return lambda ctx: ctx
     parts = tuple(str(path).split("."))
+    if len(parts) <= 2:
+        return _compile_short_var(parts, default)
+    return _compile_var_loop(parts, default)
 
+
+def _compile_var_loop(parts: tuple[str, ...], default: Any) -> Condition:
     def var(ctx: Mapping[str, Any]) -> Any:
         node: Any = ctx
         for part in parts:
-            if isinstance(node, Mapping):
-                if part not in node:
+            if type(node) is dict or isinstance(node, Mapping):
+                node = node.get(part, _MISSING)
+                if node is _MISSING:
                     return default
-                node = node[part]
             elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]
             else:
@@ -121,6 +142,31 @@ def _compile_var(args: Any) -> Condition:
         return default if node is None else node
 
     return var
+
+
+def _compile_short_var(parts: tuple[str, ...], default: Any) -> Condition:
+    """``allocation`` or ``page.domain``: the paths rules use, without the general loop."""
+    slow = _compile_var_loop(parts, default)
+    if len(parts) == 1:
+        (key,) = parts
+
+        def var1(ctx: Mapping[str, Any]) -> Any:
+            if type(ctx) is not dict:
+                return slow(ctx)
+            value = ctx.get(key)
+            return default if value is None else value
+
+        return var1
+    outer, inner = parts
+
+    def var2(ctx: Mapping[str, Any]) -> Any:
+        node = ctx.get(outer) if type(ctx) is dict else None
+        if type(node) is not dict:
+            return slow(ctx)
+        value = node.get(inner)
+        return default if value is None else value
+
+    return var2
 
 
 def _compile_comparison(op: str, args: list[Condition]) -> Condition:
@@ -149,7 +195,9 @@ def _compile_and(args: list[Condition]) -> Condition:
         value: Any = None
         for arg in args:
             value = arg(ctx)
-            if not truthy(value):
+            if value is True:
+                continue
+            if value is False or not truthy(value):
                 return value
         return value
 
@@ -187,6 +235,48 @@ def _binary(args: list[Condition], fn: Callable[[Any, Any], bool]) -> Condition:
     return lambda ctx: fn(a(ctx), b(ctx))
 
 
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _generic_order(op: str, a: Any, b: Any) -> bool:
+    if op in ("<", "<="):
+        return _less(a, b, or_equal=op == "<=")
+    return _less(b, a, or_equal=op == ">=")
+
+
+def _compile_var_vs_literal(op: str, raw_args: Any) -> Condition | None:
+    """The shape almost every artifact condition has, ``{op: [literal, {"var": path}]}``, as one closure."""
+    if not isinstance(raw_args, list) or len(raw_args) != 2:
+        return None
+    first, second = raw_args
+    is_var = [isinstance(x, dict) and len(x) == 1 and "var" in x for x in raw_args]
+    is_literal = [x is None or isinstance(x, str | int | float) for x in raw_args]
+    if is_var[1] and is_literal[0]:
+        var, literal, literal_first = _compile_var(second["var"]), first, True
+    elif is_var[0] and is_literal[1]:
+        var, literal, literal_first = _compile_var(first["var"]), second, False
+    else:
+        return None
+    if op == "==":
+        if isinstance(literal, str):
+            return lambda ctx: (v == literal) if type(v := var(ctx)) is str else loose_equals(v, literal)
+        return lambda ctx: loose_equals(var(ctx), literal)
+    fn = _ORDER[op]
+    if type(literal) in _NUMBER:
+        if literal_first:
+            def ordered(ctx: Mapping[str, Any]) -> bool:
+                v = var(ctx)
+                return bool(fn(literal, v)) if type(v) in _NUMBER else _generic_order(op, literal, v)
+        else:
+            def ordered(ctx: Mapping[str, Any]) -> bool:
+                v = var(ctx)
+                return bool(fn(v, literal)) if type(v) in _NUMBER else _generic_order(op, v, literal)
+        return ordered
+    if literal_first:
+        return lambda ctx: _generic_order(op, literal, var(ctx))
+    return lambda ctx: _generic_order(op, var(ctx), literal)
+
+
 def compile_condition(node: Any) -> Condition:
     """Compile a json-logic expression; raise :class:`RuleError` for what is not supported."""
     if isinstance(node, list):
@@ -199,6 +289,10 @@ def compile_condition(node: Any) -> Condition:
     ((op, raw_args),) = node.items()
     if op == "var":
         return _compile_var(raw_args)
+    if op in ("==", "<", "<=", ">", ">="):
+        specialized = _compile_var_vs_literal(op, raw_args)
+        if specialized is not None:
+            return specialized
     args = [compile_condition(arg) for arg in (raw_args if isinstance(raw_args, list) else [raw_args])]
     if op in ("<", "<=", ">", ">="):
         return _compile_comparison(op, args)

@@ -19,7 +19,7 @@ from .conformance import ARTIFACTS
 
 
 def test_the_checked_example() -> None:
-    # NOTES.md §4: someClientId.125873.338e…a0.28_0.0 hashes to 1237814844, i.e. 48.44 (the trace suite's value).
+    # NOTES.md §4: someClientId.125873.338e…a0.28_0.0 hashes to 1237814844, i.e. 48.44 (the trace suite).
     assert allocation("someClientId", 125873, "338e3c1e51f7416a8e1ccba4f81acea0.28_0") == 48.44
 
 

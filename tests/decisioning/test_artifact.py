@@ -31,7 +31,8 @@ def test_unknown_major_version_is_a_clear_error() -> None:
 @needs_artifacts
 def test_large_artifact_compiles_every_rule() -> None:
     artifact = load_artifact(ARTIFACTS / "LARGE_PRODUCTION_LIKE_ARTIFACT.json")
-    rules = [rule for table in (artifact.mbox_rules, artifact.view_rules) for rs in table.values() for rule in rs]
+    tables = (artifact.mbox_rules, artifact.view_rules)
+    rules = [rule for table in tables for rs in table.values() for rule in rs]
     assert len(rules) > 100
     assert artifact.meta["clientCode"] == "targettesting"
 
@@ -72,5 +73,8 @@ def test_property_tokens() -> None:
         {"ruleKey": "2", "activityId": 2, "condition": True, "consequence": {}},
     ]}}}
     scoped, everywhere = parse_artifact(payload).mbox_rules["m"]
-    assert scoped.allows_property("p") and not scoped.allows_property("q") and not scoped.allows_property(None)
-    assert everywhere.allows_property(None) and everywhere.allows_property("q")
+    assert scoped.allows_property("p")
+    assert not scoped.allows_property("q")
+    assert not scoped.allows_property(None)
+    assert everywhere.allows_property(None)
+    assert everywhere.allows_property("q")

@@ -68,9 +68,12 @@ def test_user_from_client_hints_without_user_agent() -> None:
 def test_mbox_params_nest_dotted_names_with_lowercase_twins() -> None:
     ctx = mbox_context({"parameters": {"favorite.color": "Red", "a..b": "X", "plain": "V", ".x": "y"}})
     assert ctx["favorite"] == {"color": "Red", "color_lc": "red"}
-    assert ctx["a..b"] == "X" and ctx["a..b_lc"] == "x"
-    assert ctx["plain_lc"] == "v" and ctx[".x"] == "y"
-    assert mbox_context({}) == {} and mbox_context(None) == {}
+    assert ctx["a..b"] == "X"
+    assert ctx["a..b_lc"] == "x"
+    assert ctx["plain_lc"] == "v"
+    assert ctx[".x"] == "y"
+    assert mbox_context({}) == {}
+    assert mbox_context(None) == {}
 
 
 def test_time_is_utc() -> None:
@@ -85,5 +88,7 @@ def test_geo_and_base_context() -> None:
     assert geo == {"country": "US", "region": "CA", "city": "SF", "latitude": 1.5}
     ctx = base_context({"address": {"url": "http://a.example.com/x", "referringUrl": "https://g.com/"},
                         "userAgent": "curl/8"}, 0, geo)
-    assert ctx["page"]["domain"] == "example.com" and ctx["referring"]["domain"] == "g.com"
-    assert ctx["geo"] == geo and ctx["current_time"] == "0000"
+    assert ctx["page"]["domain"] == "example.com"
+    assert ctx["referring"]["domain"] == "g.com"
+    assert ctx["geo"] == geo
+    assert ctx["current_time"] == "0000"

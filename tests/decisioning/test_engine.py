@@ -31,14 +31,18 @@ def test_remote_mboxes_are_reported_for_hybrid() -> None:
     assert decision.remote_mboxes == ("never-heard-of", "remote-only-mbox-a")
     assert decision.response["status"] == 206
     local = engine("TEST_ARTIFACT_FEATURE_FLAG").decide(request("mbox-feature-flags"))
-    assert local.remote_mboxes == () and local.response["status"] == 200
+    assert local.remote_mboxes == ()
+    assert local.response["status"] == 200
 
 
 def test_execute_owes_display_notifications_prefetch_does_not() -> None:
-    executed = engine("TEST_ARTIFACT_AB_SIMPLE", clock=lambda: 1_600_000_000.0).decide(request("mbox-magician"))
+    eng = engine("TEST_ARTIFACT_AB_SIMPLE", clock=lambda: 1_600_000_000.0)
+    executed = eng.decide(request("mbox-magician"))
     (note,) = executed.notifications
-    assert note["type"] == "display" and note["mbox"] == {"name": "mbox-magician"}
-    assert note["timestamp"] == 1_600_000_000_000 and len(note["tokens"]) == 1
+    assert note["type"] == "display"
+    assert note["mbox"] == {"name": "mbox-magician"}
+    assert note["timestamp"] == 1_600_000_000_000
+    assert len(note["tokens"]) == 1
     option = executed.response["execute"]["mboxes"][0]["options"][0]
     assert "eventToken" not in option
     assert option["responseTokens"]["activity.decisioningMethod"] == "on-device"
@@ -51,7 +55,9 @@ def test_notification_request_shape() -> None:
     req = request("mbox-magician")
     decision = engine("TEST_ARTIFACT_AB_SIMPLE", telemetry_enabled=False).decide(req)
     body = notification_request(req, decision)
-    assert body is not None and body["id"] == req["id"] and len(body["notifications"]) == 1
+    assert body is not None
+    assert body["id"] == req["id"]
+    assert len(body["notifications"]) == 1
     assert "telemetry" not in body
     assert notification_request(req, Decision({}, (), ())) is None
 
