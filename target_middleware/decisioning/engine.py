@@ -164,15 +164,18 @@ class DecisioningEngine:
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
         geo = request_context.get("geo")
         geo = dict(geo) if isinstance(geo, dict | Mapping) else {}
-        lookup_needed = artifact.geo_targeting_enabled and not geo_context(geo) and geo.get("ipAddress")
-        if lookup_needed and self._geo_lookup is not None:
-            try:
-                found = self._geo_lookup(str(geo["ipAddress"])) or {}
-            except Exception:
-                logger.warning("geo lookup failed; deciding without geo", exc_info=True)
-                found = {}
-            for header, key in _GEO_HEADERS:
-                value = found.get(header, found.get(key))
-                if value not in (None, ""):
-                    geo[key] = value
+        known = geo_context(geo)
+        # Like Target's SDKs: look an IP address up only when it is the request's only geo value.
+        lookup = self._geo_lookup
+        if known or not geo.get("ipAddress") or not artifact.geo_targeting_enabled or lookup is None:
+            return known
+        try:
+            found = lookup(str(geo["ipAddress"])) or {}
+        except Exception:
+            logger.warning("geo lookup failed; deciding without geo", exc_info=True)
+            found = {}
+        for header, key in _GEO_HEADERS:
+            value = found.get(header, found.get(key))
+            if value not in (None, ""):
+                geo[key] = value
         return geo_context(geo)
