@@ -5,6 +5,7 @@ from __future__ import annotations
 from .allocation import allocation, visitor_id_for_allocation
 from .artifact import Artifact, ArtifactError, Rule, load_artifact, parse_artifact
 from .engine import Decision, DecisioningEngine, DecisioningNotReady, GeoLookup, notification_request
+from .notifications import NotificationQueue
 from .source import ArtifactSource, artifact_url
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "DecisioningEngine",
     "DecisioningNotReady",
     "GeoLookup",
+    "NotificationQueue",
     "Rule",
     "allocation",
     "artifact_url",
