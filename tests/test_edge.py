@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -133,3 +137,50 @@ async def test_503_until_the_artifact_loads() -> None:
     reply = await _post(app, {"context": {"channel": "web"}})
     assert reply.status_code == 503
     assert set(reply.json()) == {"status", "message"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_command_line_serves_an_artifact_file() -> None:
+    if not ARTIFACTS.is_dir():
+        pytest.skip("conformance artifacts not found")
+    port = _free_port()
+    artifact = str(ARTIFACTS / "TEST_ARTIFACT_AB_SIMPLE.json")
+    command = [sys.executable, "-m", "target_middleware.edge", "--artifact", artifact,
+               "--client", "someClientId", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        body = {"context": {"channel": "web"}, "id": {"tntId": "338e3c1e51f7416a8e1ccba4f81acea0.28_0"},
+                "execute": {"mboxes": [{"name": "mbox-magician", "index": 2}]}}
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                reply = httpx.post(f"http://127.0.0.1:{port}{DELIVERY}", json=body, timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "the edge did not start"
+                time.sleep(0.1)
+        assert reply.status_code == 200
+        (mbox,) = reply.json()["execute"]["mboxes"]
+        assert mbox["options"][0]["content"] == {"doMagic": True, "importantValue": 150}
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stderr:
+            process.stderr.close()
+
+
+def test_command_line_rejects_an_unknown_major_version() -> None:
+    if not ARTIFACTS.is_dir():
+        pytest.skip("conformance artifacts not found")
+    done = subprocess.run([sys.executable, "-m", "target_middleware.edge", "--artifact",
+                           str(ARTIFACTS / "TEST_ARTIFACT_UNSUPPORTED.json")], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    assert "unsupported artifact version 99.0.0" in done.stderr
