@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .artifact import Artifact
-from .context import geo_context
+from .context import geo_context, warm_up
 from .procedure import DecisionRun, new_id
 from .source import ArtifactSource
 from .trace import profile_trace
@@ -76,6 +76,7 @@ class DecisioningEngine:
         self.telemetry_enabled = telemetry_enabled
         self._geo_lookup = geo_lookup
         self._clock = clock
+        warm_up()
 
     @property
     def source(self) -> Artifact | ArtifactSource:

@@ -56,13 +56,16 @@ class ArtifactSource:
         self._owns_client = client is None
         self._timeout = timeout
         self._etag: str | None = None
+        self.location: str | None = url
         self._task: asyncio.Task[None] | None = None
         self._retrievals = 1 if artifact is not None else 0
         self._last_retrieved = dt.datetime.now(dt.UTC) if artifact is not None else None
 
     @classmethod
     def from_file(cls, path: str | Path) -> ArtifactSource:
-        return cls(artifact=load_artifact(Path(path)))
+        source = cls(artifact=load_artifact(Path(path)))
+        source.location = str(path)
+        return source
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> ArtifactSource:
@@ -80,7 +83,7 @@ class ArtifactSource:
     def trace_info(self) -> dict[str, Any]:
         artifact = self._artifact
         return {
-            "artifactLocation": self.url or "NOT APPLICABLE",
+            "artifactLocation": self.location or "NOT APPLICABLE",
             "pollingInterval": int(self.interval * 1000) if self.url else 0,
             "pollingHalted": self._task is None or self._task.done(),
             "artifactVersion": artifact.version if artifact else "unknown",
