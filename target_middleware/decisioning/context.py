@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 import ua_parser
 from publicsuffixlist import PublicSuffixList
 
-__all__ = ["base_context", "geo_context", "mbox_context", "time_context", "url_context", "user_context", "warm_up"]
+__all__ = [
+    "base_context", "geo_context", "mbox_context", "time_context", "url_context", "user_context", "warm_up",
+]
 
 _URL_KEYS = ("url", "path", "query", "fragment", "domain", "subdomain", "topLevelDomain")
 
