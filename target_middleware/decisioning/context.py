@@ -39,7 +39,7 @@ def _with_lowercase(parts: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=2048)
 def _url_parts(url: str) -> Mapping[str, Any]:
     parts: dict[str, Any] = dict.fromkeys(_URL_KEYS, "")
     parts["url"] = url

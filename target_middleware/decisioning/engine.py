@@ -122,6 +122,8 @@ class DecisioningEngine:
 
     def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> Decision:
         """Decide a Delivery API request (a dict) on-device. Raises DecisioningNotReady before an artifact."""
+        if not isinstance(request, dict | Mapping):
+            raise TypeError("the request must be a Delivery API request object (a dict)")
         started = time.perf_counter()
         artifact = self.artifact
         remote_mboxes, remote_views = self.remote_names(request)

@@ -108,3 +108,46 @@ def test_memory_does_not_grow_with_visitors() -> None:
     grown = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     assert grown < 256 * 1024, grown
+
+
+def test_a_request_must_be_an_object() -> None:
+    with pytest.raises(TypeError):
+        engine("TEST_ARTIFACT_AB_SIMPLE").decide([])  # type: ignore[arg-type]
+
+
+def test_geo_lookup_only_for_a_lone_ip_address() -> None:
+    looked_up: list[str] = []
+
+    def lookup(ip: str) -> dict[str, Any]:
+        looked_up.append(ip)
+        return {"x-geo-country-code": "US", "x-geo-city": "SAN FRANCISCO", "x-geo-region-code": "CA",
+                "x-geo-latitude": 37.75, "x-geo-longitude": -122.4}
+
+    eng = engine("TEST_ARTIFACT_GEO", geo_lookup=lookup)
+    req = request("mbox-geography")
+    req["context"]["geo"] = {"ipAddress": "203.0.113.9"}
+    (option,) = eng.decide(req).response["execute"]["mboxes"][0]["options"]
+    assert looked_up == ["203.0.113.9"]
+    assert option["responseTokens"]["geo.city"] == "SAN FRANCISCO"
+    req["context"]["geo"] = {"ipAddress": "203.0.113.9", "city": "TORONTO"}
+    eng.decide(req)
+    assert looked_up == ["203.0.113.9"]
+
+
+def test_a_failing_geo_lookup_decides_without_geo() -> None:
+    def lookup(_ip: str) -> dict[str, Any]:
+        raise OSError("offline")
+
+    req = request("mbox-geography")
+    req["context"]["geo"] = {"ipAddress": "203.0.113.9"}
+    decision = engine("TEST_ARTIFACT_GEO", geo_lookup=lookup).decide(req)
+    assert decision.response["execute"]["mboxes"] == [{"name": "mbox-geography", "index": 0}]
+
+
+def test_property_token_filters_rules() -> None:
+    token = "8ce2d3e9-b299-c0ea-2e0c-2e21255db6bb"
+    base = {"context": {"channel": "web", "userAgent": "curl/8"}, "id": {"tntId": "a.1_0"},
+            "execute": {"pageLoad": {}}}
+    without = engine("TEST_ARTIFACT_PROPERTIES").decide(base).response["execute"]["pageLoad"]["options"]
+    scoped = engine("TEST_ARTIFACT_PROPERTIES").decide({**base, "property": {"token": token}})
+    assert len(scoped.response["execute"]["pageLoad"]["options"]) > len(without)
