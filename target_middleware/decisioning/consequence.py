@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .artifact import Rule
+from .context import JSON_OBJECT
 
 __all__ = [
     "for_execute",
@@ -81,7 +82,7 @@ def _macro_value(key: str, rule: Rule, details: Mapping[str, Any]) -> str | None
     name = ".".join(part for part in parts if part != "mbox")
     params = details.get("parameters") or {}
     for source in (rule.meta, details, params):
-        if isinstance(source, dict | Mapping) and source.get(name) is not None:
+        if isinstance(source, JSON_OBJECT) and source.get(name) is not None:
             value = source[name]
             if isinstance(value, bool):
                 return "true" if value else "false"  # JavaScript's String(), as Target's own engines print
@@ -107,7 +108,7 @@ def replace_macros(response: dict[str, Any], rule: Rule, details: Mapping[str, A
         elif option.get("type") == "actions" and isinstance(option.get("content"), list):
             option["content"] = [
                 {**action, "content": _replace(action.get("content"), rule, details)}
-                if isinstance(action, dict | Mapping) and "content" in action else action
+                if isinstance(action, JSON_OBJECT) and "content" in action else action
                 for action in option["content"]
             ]
     return response

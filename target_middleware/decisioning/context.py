@@ -21,8 +21,10 @@ import ua_parser
 from publicsuffixlist import PublicSuffixList
 
 __all__ = [
-    "base_context", "geo_context", "mbox_context", "time_context", "url_context", "user_context", "warm_up",
+    "JSON_OBJECT", "base_context", "geo_context", "mbox_context", "time_context", "url_context", "user_context", "warm_up",
 ]
+
+JSON_OBJECT = (dict, Mapping)  # a tuple: dict matches first, at a fraction of the ABC check
 
 _URL_KEYS = ("url", "path", "query", "fragment", "domain", "subdomain", "topLevelDomain")
 
@@ -110,7 +112,7 @@ def _user_from_hints(hints: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def user_context(user_agent: Any, client_hints: Any = None) -> Mapping[str, Any]:
     """``user``: browserType, browserVersion (major, -1 when unknown), platform, locale."""
-    hints = client_hints if isinstance(client_hints, dict | Mapping) else {}
+    hints = client_hints if isinstance(client_hints, JSON_OBJECT) else {}
     if not user_agent and hints.get("browserUAWithMajorVersion"):
         return _user_from_hints(hints)
     return _user_from_agent(user_agent if isinstance(user_agent, str) else "")
@@ -118,7 +120,7 @@ def user_context(user_agent: Any, client_hints: Any = None) -> Mapping[str, Any]
 
 def geo_context(geo: Any) -> dict[str, Any]:
     """``geo``: country, region, city, latitude, longitude, from a Delivery API ``context.geo``."""
-    if not isinstance(geo, dict | Mapping):
+    if not isinstance(geo, JSON_OBJECT):
         return {}
     pairs = (("country", "countryCode"), ("region", "stateCode"), ("city", "city"),
              ("latitude", "latitude"), ("longitude", "longitude"))
@@ -163,7 +165,7 @@ def _lowercase_twins(obj: dict[str, Any]) -> dict[str, Any]:
 def mbox_context(details: Mapping[str, Any] | None) -> dict[str, Any]:
     """``mbox``: the params of an mbox (or view, or pageLoad), dotted names nested, with ``_lc`` twins."""
     params = details.get("parameters") if details else None
-    if not isinstance(params, dict | Mapping) or not params:
+    if not isinstance(params, JSON_OBJECT) or not params:
         return {}
     return _lowercase_twins(_unflatten(params))
 
@@ -177,7 +179,7 @@ def warm_up() -> None:
 def base_context(request_context: Mapping[str, Any], now_ms: int, geo: Mapping[str, Any]) -> dict[str, Any]:
     """The request-wide part of the rule context."""
     address = request_context.get("address")
-    address = address if isinstance(address, dict | Mapping) else {}
+    address = address if isinstance(address, JSON_OBJECT) else {}
     ctx = time_context(now_ms)
     ctx["user"] = user_context(request_context.get("userAgent"), request_context.get("clientHints"))
     ctx["page"] = url_context(address.get("url"))

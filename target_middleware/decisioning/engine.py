@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .artifact import Artifact
-from .context import geo_context, warm_up
+from .context import JSON_OBJECT, geo_context, warm_up
 from .procedure import DecisionRun, new_id
 from .source import ArtifactSource
 from .trace import profile_trace
@@ -104,14 +104,14 @@ class DecisioningEngine:
         views_without_names = False
         for mode in ("execute", "prefetch"):
             part = request.get(mode)
-            if not isinstance(part, dict | Mapping):
+            if not isinstance(part, JSON_OBJECT):
                 continue
             for item in part.get("mboxes") or ():
-                name = item.get("name") if isinstance(item, dict | Mapping) else None
+                name = item.get("name") if isinstance(item, JSON_OBJECT) else None
                 if name and (name in artifact.remote_mboxes or name not in artifact.local_mboxes):
                     mboxes.add(name)
             for item in part.get("views") or ():
-                name = item.get("name") if isinstance(item, dict | Mapping) else None
+                name = item.get("name") if isinstance(item, JSON_OBJECT) else None
                 if not name:
                     views_without_names = True
                 elif name in artifact.remote_views or name not in artifact.local_views:
@@ -122,7 +122,7 @@ class DecisioningEngine:
 
     def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> Decision:
         """Decide a Delivery API request (a dict) on-device. Raises DecisioningNotReady before an artifact."""
-        if not isinstance(request, dict | Mapping):
+        if not isinstance(request, JSON_OBJECT):
             raise TypeError("the request must be a Delivery API request object (a dict)")
         started = time.perf_counter()
         artifact = self.artifact
@@ -135,12 +135,12 @@ class DecisioningEngine:
             trace_base = {
                 "clientCode": self.client_code, "sessionId": session_id,
                 "artifact": self._artifact_trace(artifact),
-                "profile": profile_trace(visitor if isinstance(visitor, dict | Mapping) else None),
+                "profile": profile_trace(visitor if isinstance(visitor, JSON_OBJECT) else None),
             }
         run = DecisionRun(
             client_code=self.client_code, artifact=artifact, request=request,
             now_ms=int(self._clock() * 1000),
-            geo=self._geo(artifact, context if isinstance(context, dict | Mapping) else {}),
+            geo=self._geo(artifact, context if isinstance(context, JSON_OBJECT) else {}),
             trace_base=trace_base,
         )
         response: dict[str, Any] = {
@@ -151,7 +151,7 @@ class DecisioningEngine:
         }
         for mode in ("execute", "prefetch"):
             part = request.get(mode)
-            if isinstance(part, dict | Mapping):
+            if isinstance(part, JSON_OBJECT):
                 response[mode] = run.mode(mode, part)
         telemetry: tuple[dict[str, Any], ...] = ()
         if self.telemetry_enabled:
@@ -166,7 +166,7 @@ class DecisioningEngine:
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
         geo = request_context.get("geo")
-        geo = dict(geo) if isinstance(geo, dict | Mapping) else {}
+        geo = dict(geo) if isinstance(geo, JSON_OBJECT) else {}
         known = geo_context(geo)
         # Like Target's SDKs: look an IP address up only when it is the request's only geo value.
         lookup = self._geo_lookup

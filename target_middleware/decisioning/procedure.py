@@ -10,7 +10,7 @@ from typing import Any
 from . import consequence as cq
 from .allocation import allocation, visitor_id_for_allocation
 from .artifact import Artifact, Rule
-from .context import base_context, mbox_context, url_context
+from .context import JSON_OBJECT, base_context, mbox_context, url_context
 from .rules import truthy
 from .trace import RequestTracer
 
@@ -35,11 +35,11 @@ class DecisionRun:
                  geo: Mapping[str, Any], trace_base: Mapping[str, Any] | None) -> None:
         self.client_code, self.artifact, self.request, self.now_ms = client_code, artifact, request, now_ms
         context = request.get("context")
-        self.context = base_context(context if isinstance(context, dict | Mapping) else {}, now_ms, geo)
+        self.context = base_context(context if isinstance(context, JSON_OBJECT) else {}, now_ms, geo)
         visitor = request.get("id")
-        self.visitor_id = visitor_id_for_allocation(visitor if isinstance(visitor, dict | Mapping) else None)
+        self.visitor_id = visitor_id_for_allocation(visitor if isinstance(visitor, JSON_OBJECT) else None)
         prop = request.get("property")
-        token = prop.get("token") if isinstance(prop, dict | Mapping) else None
+        token = prop.get("token") if isinstance(prop, JSON_OBJECT) else None
         self.property_token: str | None = token if isinstance(token, str) and token else None
         self.response_tokens = cq.geo_response_tokens(artifact.response_tokens, self.context["geo"])
         self.notifications: list[dict[str, Any]] = []
@@ -62,22 +62,22 @@ class DecisionRun:
         mboxes = part.get("mboxes")
         if isinstance(mboxes, list) and mboxes:
             result["mboxes"] = [
-                response for item in mboxes if isinstance(item, dict | Mapping) and item.get("name")
+                response for item in mboxes if isinstance(item, JSON_OBJECT) and item.get("name")
                 for response in self._mbox(mode, item, tracer)
             ]
         views = part.get("views")
         if isinstance(views, list) and views:
-            result["views"] = [response for item in views if isinstance(item, dict | Mapping)
+            result["views"] = [response for item in views if isinstance(item, JSON_OBJECT)
                                for response in self._views(mode, item, tracer)]
         page_load = part.get("pageLoad")
-        if isinstance(page_load, dict | Mapping):
+        if isinstance(page_load, JSON_OBJECT):
             result["pageLoad"] = self._page_load(mode, page_load, tracer)
         return result
 
     def _details_context(self, details: Mapping[str, Any]) -> dict[str, Any]:
         ctx = dict(self.context)
         address = details.get("address")
-        if isinstance(address, dict | Mapping) and address:
+        if isinstance(address, JSON_OBJECT) and address:
             # Adobe's engines take an mbox's own address URL for both page and referring.
             ctx["page"] = ctx["referring"] = url_context(address.get("url"))
         ctx["mbox"] = mbox_context(details)
