@@ -21,7 +21,14 @@ import ua_parser
 from publicsuffixlist import PublicSuffixList
 
 __all__ = [
-    "JSON_OBJECT", "base_context", "geo_context", "mbox_context", "time_context", "url_context", "user_context", "warm_up",
+    "JSON_OBJECT",
+    "base_context",
+    "geo_context",
+    "mbox_context",
+    "time_context",
+    "url_context",
+    "user_context",
+    "warm_up",
 ]
 
 JSON_OBJECT = (dict, Mapping)  # a tuple: dict matches first, at a fraction of the ABC check
