@@ -27,6 +27,7 @@ __all__ = ["DEFAULT_POLLING_INTERVAL", "ArtifactSource", "artifact_url"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_POLLING_INTERVAL = 300.0
+_FIRST_RETRY = 1.0
 
 
 def artifact_url(client_code: str, environment: str = "production", property_token: str | None = None,
@@ -116,8 +117,12 @@ class ArtifactSource:
         return True
 
     async def _poll(self) -> None:
+        retry = _FIRST_RETRY
         while True:
-            await asyncio.sleep(self.interval)
+            # Until a first artifact arrives, retry sooner (1 s, 2 s, 4 s, ...) than the polling interval.
+            waiting = self._artifact is None
+            await asyncio.sleep(min(retry, self.interval) if waiting else self.interval)
+            retry = retry * 2 if waiting else _FIRST_RETRY
             await self.refresh()
 
     async def start(self) -> None:

@@ -111,3 +111,25 @@ async def test_failed_first_download_does_not_raise() -> None:
 def test_only_http_urls() -> None:
     with pytest.raises(ValueError, match="http"):
         ArtifactSource(url="file:///etc/passwd")
+
+
+async def test_a_failed_first_download_is_retried_soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    import target_middleware.decisioning.source as source_module
+
+    monkeypatch.setattr(source_module, "_FIRST_RETRY", 0.01)
+    replies = iter([httpx.Response(503), httpx.Response(503)])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(replies, httpx.Response(200, content=_payload(content="late")))
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    source = ArtifactSource.from_url(URL, interval=300, client=client)
+    engine = DecisioningEngine(source, client_code="acme")
+    async with source:
+        assert source.artifact is None
+        for _ in range(300):
+            if source.artifact is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert _content(engine) == "late"
+    await client.aclose()
