@@ -12,10 +12,19 @@ keeps the rule but makes it never match, and logs it once.
 
 from __future__ import annotations
 
-import math
-import operator
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from .jsvalues import (
+    NUMBER,
+    ORDER,
+    contains,
+    generic_order,
+    less,
+    loose_equals,
+    strict_equals,
+    truthy,
+)
 
 __all__ = ["Condition", "RuleError", "compile_condition", "loose_equals", "truthy"]
 
@@ -24,91 +33,6 @@ Condition = Callable[[Mapping[str, Any]], Any]
 
 class RuleError(ValueError):
     """A condition this evaluator cannot compile."""
-
-
-def truthy(value: Any) -> bool:
-    if value is True or value is False:
-        return value
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    if isinstance(value, list | dict | str):
-        return len(value) > 0
-    return bool(value)
-
-
-_SAME_TYPE_FAST = (str, int, float)
-
-
-def _to_number(value: Any) -> float:
-    """JavaScript ToNumber, for the primitives JSON has."""
-    if value is None:
-        return 0.0
-    if isinstance(value, bool | int | float):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return 0.0
-        try:
-            return float(int(text, 16)) if text.lower().startswith("0x") else float(text)
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
-def loose_equals(a: Any, b: Any) -> bool:
-    """JavaScript ``==`` restricted to JSON values."""
-    if type(a) is type(b) and type(a) in _SAME_TYPE_FAST:
-        return bool(a == b)
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, str) and isinstance(b, str):
-        return a == b
-    if isinstance(a, list | dict) or isinstance(b, list | dict):
-        if isinstance(a, list | dict) and isinstance(b, list | dict):
-            return a is b
-        # An object against a primitive compares its string form, as JavaScript does for arrays.
-        obj, prim = (a, b) if isinstance(a, list | dict) else (b, a)
-        text = ",".join("" if x is None else _js_string(x) for x in obj) if isinstance(obj, list) else None
-        return text is not None and loose_equals(text, prim)
-    return _to_number(a) == _to_number(b)
-
-
-def _js_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-_NUMBER = (int, float)
-
-
-def _less(a: Any, b: Any, *, or_equal: bool) -> bool:
-    if type(a) in _NUMBER and type(b) in _NUMBER:
-        return bool(a <= b if or_equal else a < b)
-    if isinstance(a, str) and isinstance(b, str):
-        return a <= b if or_equal else a < b
-    x, y = _to_number(a), _to_number(b)
-    return x <= y if or_equal else x < y  # NaN compares false either way, as in JavaScript
-
-
-def _strict_equals(a: Any, b: Any) -> bool:
-    """JavaScript ``===``: numbers by value (1 === 1.0), everything else by type and value."""
-    a_num = isinstance(a, int | float) and not isinstance(a, bool)
-    b_num = isinstance(b, int | float) and not isinstance(b, bool)
-    if a_num or b_num:
-        return a_num and b_num and a == b
-    return type(a) is type(b) and a == b
-
-
-def _contains(needle: Any, haystack: Any) -> bool:
-    if isinstance(haystack, str):
-        return _js_string(needle) in haystack if needle is not None else False
-    if isinstance(haystack, list):
-        return any(_strict_equals(item, needle) for item in haystack)
-    return False
 
 
 _MISSING = object()
@@ -175,19 +99,19 @@ def _compile_comparison(op: str, args: list[Condition]) -> Condition:
         if len(args) != 2:
             raise RuleError(f"{op} takes two operands")
         a, b = args
-        return lambda ctx: _less(b(ctx), a(ctx), or_equal=or_equal)
+        return lambda ctx: less(b(ctx), a(ctx), or_equal=or_equal)
     if len(args) == 3:
         lo, mid, hi = args
 
         def between(ctx: Mapping[str, Any]) -> bool:
             m = mid(ctx)
-            return _less(lo(ctx), m, or_equal=or_equal) and _less(m, hi(ctx), or_equal=or_equal)
+            return less(lo(ctx), m, or_equal=or_equal) and less(m, hi(ctx), or_equal=or_equal)
 
         return between
     if len(args) != 2:
         raise RuleError(f"{op} takes two or three operands")
     a, b = args
-    return lambda ctx: _less(a(ctx), b(ctx), or_equal=or_equal)
+    return lambda ctx: less(a(ctx), b(ctx), or_equal=or_equal)
 
 
 def _compile_and(args: list[Condition]) -> Condition:
@@ -235,15 +159,6 @@ def _binary(args: list[Condition], fn: Callable[[Any, Any], bool]) -> Condition:
     return lambda ctx: fn(a(ctx), b(ctx))
 
 
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-
-
-def _generic_order(op: str, a: Any, b: Any) -> bool:
-    if op in ("<", "<="):
-        return _less(a, b, or_equal=op == "<=")
-    return _less(b, a, or_equal=op == ">=")
-
-
 def _compile_var_vs_literal(op: str, raw_args: Any) -> Condition | None:
     """The shape almost every artifact condition has, ``{op: [literal, {"var": path}]}``, as one closure."""
     if not isinstance(raw_args, list) or len(raw_args) != 2:
@@ -261,20 +176,20 @@ def _compile_var_vs_literal(op: str, raw_args: Any) -> Condition | None:
         if isinstance(literal, str):
             return lambda ctx: (v == literal) if type(v := var(ctx)) is str else loose_equals(v, literal)
         return lambda ctx: loose_equals(var(ctx), literal)
-    fn = _ORDER[op]
-    if type(literal) in _NUMBER:
+    fn = ORDER[op]
+    if type(literal) in NUMBER:
         if literal_first:
             def ordered(ctx: Mapping[str, Any]) -> bool:
                 v = var(ctx)
-                return bool(fn(literal, v)) if type(v) in _NUMBER else _generic_order(op, literal, v)
+                return bool(fn(literal, v)) if type(v) in NUMBER else generic_order(op, literal, v)
         else:
             def ordered(ctx: Mapping[str, Any]) -> bool:
                 v = var(ctx)
-                return bool(fn(v, literal)) if type(v) in _NUMBER else _generic_order(op, v, literal)
+                return bool(fn(v, literal)) if type(v) in NUMBER else generic_order(op, v, literal)
         return ordered
     if literal_first:
-        return lambda ctx: _generic_order(op, literal, var(ctx))
-    return lambda ctx: _generic_order(op, var(ctx), literal)
+        return lambda ctx: generic_order(op, literal, var(ctx))
+    return lambda ctx: generic_order(op, var(ctx), literal)
 
 
 def compile_condition(node: Any) -> Condition:
@@ -311,9 +226,9 @@ def compile_condition(node: Any) -> Condition:
     simple: dict[str, Callable[[Any, Any], bool]] = {
         "==": loose_equals,
         "!=": lambda a, b: not loose_equals(a, b),
-        "===": _strict_equals,
-        "!==": lambda a, b: not _strict_equals(a, b),
-        "in": _contains,
+        "===": strict_equals,
+        "!==": lambda a, b: not strict_equals(a, b),
+        "in": contains,
     }
     if op in simple:
         return _binary(args, simple[op])
