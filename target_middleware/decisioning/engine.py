@@ -146,7 +146,7 @@ class DecisioningEngine:
         response: dict[str, Any] = {
             "status": 206 if remote_mboxes or remote_views else 200,
             "requestId": request_id,
-            "id": request.get("id") or {},
+            "id": dict(visitor) if isinstance(visitor, JSON_OBJECT) else {},
             "client": self.client_code,
         }
         for mode in ("execute", "prefetch"):

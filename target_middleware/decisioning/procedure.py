@@ -19,7 +19,6 @@ __all__ = ["DecisionRun", "new_id"]
 logger = logging.getLogger(__name__)
 
 
-
 def new_id() -> str:
     """A random 128-bit id in UUID hex form, a few times cheaper than uuid4(); these ids are no secrets.
 
