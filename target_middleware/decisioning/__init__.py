@@ -6,7 +6,7 @@ from .allocation import allocation, visitor_id_for_allocation
 from .artifact import Artifact, ArtifactError, Rule, load_artifact, parse_artifact
 from .engine import Decision, DecisioningEngine, DecisioningNotReady, GeoLookup, notification_request
 from .notifications import NotificationQueue
-from .source import ArtifactSource, artifact_url
+from .source import ArtifactSource, artifact_url, source_of
 
 __all__ = [
     "Artifact",
@@ -23,5 +23,6 @@ __all__ = [
     "load_artifact",
     "notification_request",
     "parse_artifact",
+    "source_of",
     "visitor_id_for_allocation",
 ]

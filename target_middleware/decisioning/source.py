@@ -150,3 +150,16 @@ class ArtifactSource:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.aclose()
+
+
+def source_of(artifact: str | Path | Mapping[str, Any] | Artifact | ArtifactSource) -> Artifact | ArtifactSource:
+    """What an engine decides from, given an artifact in any form: a URL (polled), a file path, a payload."""
+    if isinstance(artifact, Artifact | ArtifactSource):
+        return artifact
+    if isinstance(artifact, Mapping):
+        return ArtifactSource.from_payload(artifact)
+    if isinstance(artifact, str) and artifact.startswith(("https://", "http://")):
+        return ArtifactSource.from_url(artifact)
+    if isinstance(artifact, str | Path):
+        return ArtifactSource.from_file(artifact)
+    raise ValueError(f"an artifact is a URL, a file path, a dict or an Artifact, not {type(artifact).__name__}")
