@@ -27,7 +27,8 @@ async def test_an_artifact_file_decides_in_process() -> None:
         result = await client.get_offers(OffersRequest(mboxes=["mbox-magician"]))
     [mbox] = result.mboxes
     assert mbox.name == "mbox-magician"
-    assert mbox.options and mbox.options[0].type.value == "json"
+    assert mbox.options
+    assert mbox.options[0].type.value == "json"
     assert owed  # the display notification an on-device decision owes Target
 
 
