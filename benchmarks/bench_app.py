@@ -61,6 +61,12 @@ elif MODE == "on-device":
         client=static_client({"hero": [actions_option(*ACTIONS)]}),
         rules=[MboxRule("/{p:path}", mboxes=["hero"])],
     )
-elif MODE == "remote":
+elif MODE in ("remote", "remote-same-loop"):
     client = TargetClient("bench", "B@AdobeOrg", server_domain=os.environ["BENCH_EDGE"], secure=False, timeout=1.0)
-    app.add_middleware(TargetMiddleware, client=client, rules=[MboxRule("/{p:path}", mboxes=["hero"])], timeout=0.5)
+    app.add_middleware(
+        TargetMiddleware,
+        client=client,
+        rules=[MboxRule("/{p:path}", mboxes=["hero"])],
+        timeout=0.5,
+        io_thread=MODE == "remote",
+    )

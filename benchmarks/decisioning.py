@@ -27,35 +27,50 @@ from target_middleware.decisioning import DecisioningEngine, load_artifact  # no
 
 ARTIFACTS = ROOT.parent / "shared" / "adobe-target" / "conformance" / "artifacts"
 RUNNER = ROOT / "tests" / "decisioning" / "sdk_runner.py"
-CHROME = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_3) AppleWebKit/537.36 (KHTML, like Gecko) "
-          "Chrome/80.0.3987.163 Safari/537.36")
+CHROME = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_3) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/80.0.3987.163 Safari/537.36"
+)
 
 
 def _request(part: dict[str, Any], url: str) -> dict[str, Any]:
-    return {"context": {"channel": "web", "address": {"url": url}, "userAgent": CHROME,
-                        "geo": {"countryCode": "US", "stateCode": "CA", "city": "SAN FRANCISCO"}},
-            "id": {"tntId": f"{uuid.uuid4().hex}.28_0"}, "execute": part}
+    return {
+        "context": {
+            "channel": "web",
+            "address": {"url": url},
+            "userAgent": CHROME,
+            "geo": {"countryCode": "US", "stateCode": "CA", "city": "SAN FRANCISCO"},
+        },
+        "id": {"tntId": f"{uuid.uuid4().hex}.28_0"},
+        "execute": part,
+    }
 
 
 PAGE = "http://local-target-test/"
 LARGE_MBOXES = ["mbox-magician", "perf-mbox", "super-duper"]
 SCENARIOS: dict[str, tuple[str, str, Any]] = {
     "AB simple (1 mbox)": (
-        "TEST_ARTIFACT_AB_SIMPLE", "someClientId",
-        lambda: _request({"mboxes": [{"name": "mbox-magician", "index": 0}]}, PAGE)),
+        "TEST_ARTIFACT_AB_SIMPLE",
+        "someClientId",
+        lambda: _request({"mboxes": [{"name": "mbox-magician", "index": 0}]}, PAGE),
+    ),
     "pageLoad VEC AB": (
-        "TEST_ARTIFACT_PAGELOAD_VEC_AB", "someClientId",
-        lambda: _request({"pageLoad": {"parameters": {"jason": "correct", "greg": "correct"}}}, PAGE)),
+        "TEST_ARTIFACT_PAGELOAD_VEC_AB",
+        "someClientId",
+        lambda: _request({"pageLoad": {"parameters": {"jason": "correct", "greg": "correct"}}}, PAGE),
+    ),
     "large artifact (pageLoad + 3 mboxes)": (
-        "LARGE_PRODUCTION_LIKE_ARTIFACT", "targettesting",
-        lambda: _request({"pageLoad": {}, "mboxes": [{"name": n, "index": i}
-                                                     for i, n in enumerate(LARGE_MBOXES)]}, PAGE)),
+        "LARGE_PRODUCTION_LIKE_ARTIFACT",
+        "targettesting",
+        lambda: _request(
+            {"pageLoad": {}, "mboxes": [{"name": n, "index": i} for i, n in enumerate(LARGE_MBOXES)]}, PAGE
+        ),
+    ),
 }
 
 
 def ours(name: str, client: str, make: Any, n: int) -> list[float]:
-    engine = DecisioningEngine(load_artifact(ARTIFACTS / f"{name}.json"), client_code=client,
-                               telemetry_enabled=False)
+    engine = DecisioningEngine(load_artifact(ARTIFACTS / f"{name}.json"), client_code=client, telemetry_enabled=False)
     requests = [make() for _ in range(n)]
     for request in requests[:200]:  # warm the bounded URL / user-agent caches, as a running server has
         engine.decide(request)
@@ -68,15 +83,19 @@ def ours(name: str, client: str, make: Any, n: int) -> list[float]:
 
 
 def sdk(python: str, name: str, client: str, make: Any, n: int) -> list[float] | None:
-    spec = {"artifact": str(ARTIFACTS / f"{name}.json"), "client": client,
-            "jobs": [{"request": make()} for _ in range(n)]}
-    done = subprocess.run([python, str(RUNNER)], input=json.dumps(spec), capture_output=True, text=True,
-                          timeout=900, check=False)
+    spec = {
+        "artifact": str(ARTIFACTS / f"{name}.json"),
+        "client": client,
+        "jobs": [{"request": make()} for _ in range(n)],
+    }
+    done = subprocess.run(
+        [python, str(RUNNER)], input=json.dumps(spec), capture_output=True, text=True, timeout=900, check=False
+    )
     if done.returncode != 0:
         print(f"  target-python-sdk failed: {done.stderr.strip().splitlines()[-1:]}")
         return None
     seconds: list[float] = json.loads(done.stdout)["seconds"]
-    return seconds[min(100, len(seconds) // 10):]
+    return seconds[min(100, len(seconds) // 10) :]
 
 
 def main() -> None:
