@@ -5,7 +5,7 @@ from __future__ import annotations
 import html as html_escape
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .actions import Action, ActionType, Options, Skip, SkipReason, normalize, perform
@@ -120,25 +120,26 @@ def _perform_all(doc: Document[N], pending: Pending, options: Options, reports: 
     for attempt in (1, 2):
         retry: Pending = []
         for index, action, selector in pending:
-            report = ActionReport(index, action.type, action.selector)
+            reason: SkipReason | None = None
             try:
                 matched = _run(doc, action, selector, options)
             except (Skip, InvalidSelector) as exc:
                 reason = exc.reason if isinstance(exc, Skip) else SkipReason.INVALID_SELECTOR
-                reports[index] = replace(report, reason=reason, detail=str(exc))
-                continue
+                detail = str(exc)
             except Exception as exc:  # an engine failure on one action must not lose the others
                 logger.debug("action %d (%s) failed", index, action.type, exc_info=True)
-                reports[index] = replace(report, reason=SkipReason.ERROR, detail=type(exc).__name__)
+                reason, detail = SkipReason.ERROR, type(exc).__name__
                 changed = True  # it may have changed part of the tree before failing
-                continue
-            if matched:
-                reports[index] = replace(report, matched=matched)
-                changed = True
-            elif attempt == 1 and len(pending) > 1:
-                retry.append((index, action, selector))  # its target may come from a later action
             else:
-                reports[index] = replace(report, reason=SkipReason.NO_MATCH, detail="selector hit nothing")
+                if matched:
+                    reports[index] = ActionReport(index, action.type, action.selector, matched=matched)
+                    changed = True
+                    continue
+                if attempt == 1 and len(pending) > 1:
+                    retry.append((index, action, selector))  # its target may come from a later action
+                    continue
+                reason, detail = SkipReason.NO_MATCH, "selector hit nothing"
+            reports[index] = ActionReport(index, action.type, action.selector, reason=reason, detail=detail)
         if not retry:
             break
         if not changed:  # nothing was created that a second look could find
