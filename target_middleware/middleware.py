@@ -189,7 +189,9 @@ class TargetMiddleware:
             visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
             coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)
         except Exception as exc:
-            logger.warning("Target decision for %s could not start (%s); page sent as it is", match.rule.path, exc)
+            # The exception's class only: its text may carry request values.
+            name = type(exc).__name__
+            logger.warning("Target decision for %s could not start (%s); page sent as it is", match.rule.path, name)
             self.stats["error"] += 1
             return None
         if self._io is not None:
