@@ -360,3 +360,19 @@ async def test_qa_links_and_trace_reach_target_only_when_enabled_and_private_hea
         assert not sent & {"authorization", "cookie", "x-forwarded-for"}
         assert "secret" not in str(recorded.body)
         assert "private" not in str(recorded.body)
+
+
+async def test_a_params_callable_that_raises_sends_the_page_untouched(caplog: pytest.LogCaptureFixture) -> None:
+    def params(request: Request) -> dict[str, str]:
+        raise KeyError("secret-value")
+
+    stats = TargetStats()
+    rules = [MboxRule("/", mboxes=["hero"], params=params)]
+    app = make_app(static_client({"hero": [HERO]}), rules=rules, stats=stats)
+    with serve(app) as url, caplog.at_level(logging.WARNING, logger="target_middleware"):
+        response = await get(url + "/")
+    assert response.text == PAGE
+    assert stats["error"] == 1
+    [record] = [r for r in caplog.records if r.name.startswith("target_middleware")]
+    assert "KeyError" in record.getMessage()
+    assert "secret-value" not in record.getMessage()
