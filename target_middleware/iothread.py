@@ -46,6 +46,10 @@ class IOThread:
                 self._loop = loop
             return self._loop
 
+    @property
+    def running(self) -> bool:
+        return self._loop is not None
+
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         """Run ``coroutine`` on the I/O loop; the returned future belongs to the caller's loop."""
         future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())

@@ -161,7 +161,7 @@ class TargetMiddleware:
         Called at the app's lifespan shutdown; call it yourself when the server runs without lifespan.
         """
         try:
-            if self._io is not None:
+            if self._io is not None and self._io.running:
                 await self._io.submit(self.client.aclose())
             else:
                 await self.client.aclose()
