@@ -113,7 +113,9 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
 
     # The last added is the outermost: GZip compresses the page Target personalized (a compressed page
     # reaching TargetMiddleware would pass through untouched).
-    app.add_middleware(TargetMiddleware, client=client, rules=RULES, timeout=0.25, debug_header=True, stats=stats)
+    app.add_middleware(
+        TargetMiddleware, client=client, rules=RULES, timeout=settings.timeout, debug_header=True, stats=stats
+    )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(LocalOrigin, production_origin=PRODUCTION_ORIGIN)
     return app

@@ -7,6 +7,7 @@ The environment switches it to a real Target account or to a local edge (``pytho
     TARGET_DECISIONING                           on-device | server-side | hybrid
     TARGET_SERVER_DOMAIN                         the Delivery API host[:port], e.g. 127.0.0.1:8080 for a local edge
     TARGET_ARTIFACT                              a rules.json path or URL (on-device, hybrid)
+    TARGET_TIMEOUT                               the decision budget per request in seconds (default 0.25)
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class TargetSettings:
     decisioning: str = "on-device"
     server_domain: str | None = None
     artifact: str | None = None  # path or URL; None: the bundled rules.json (or, with an account, Target's CDN)
+    timeout: float = 0.25  # the decision budget per request, seconds
 
     @property
     def bundled(self) -> bool:
@@ -98,6 +100,7 @@ def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
         decisioning=decisioning,
         server_domain=server_domain,
         artifact=env.get("TARGET_ARTIFACT") or None,
+        timeout=float(env.get("TARGET_TIMEOUT") or 0.25),
     )
 
 
