@@ -1,40 +1,32 @@
-"""``python -m demo_app``: Target offers applied to a sample page on the server, printed before and after."""
+"""``python -m demo_app``: the Trailhead shop on http://127.0.0.1:8000, personalized by Target on the server."""
 
 from __future__ import annotations
 
-from target_middleware import apply_actions
+import argparse
+import logging
+import os
 
-PAGE = """<!DOCTYPE html>
-<html><head><title>Acme</title></head>
-<body>
-<div class="wrapper"><section class="hero"><h1 class="title">Gear for every trail</h1>
-<a class="btn cta" href="/sale">Shop the sale</a></section></div>
-<ul class="menu"><li>Home</li><li>Tents</li><li>Packs</li><li>Sale</li></ul>
-</body></html>"""
-
-# What Target's Visual Experience Composer would send for one experience, in the Delivery API form.
-ACTIONS = [
-    {
-        "type": "setHtml",
-        "selector": "HTML > BODY > DIV.wrapper:eq(0) > SECTION.hero:eq(0) > H1.title:eq(0)",
-        "content": "Winter sale: 30% off tents",
-    },
-    {"type": "setStyle", "selector": "A.cta", "content": {"backgroundColor": "#c00", "priority": "important"}},
-    {"type": "insertBefore", "selector": "UL.menu", "content": '<p class="banner">Members ship free</p>'},
-    {"type": "rearrange", "selector": "UL.menu", "content": {"from": 3, "to": 0}},
-    {"type": "setText", "selector": "#not-on-this-page", "content": "skipped"},
-]
+__all__ = ["main"]
 
 
-def main() -> None:
-    result = apply_actions(PAGE, ACTIONS)
-    print("Before:\n" + PAGE + "\n")
-    print("After:\n" + result.html + "\n")
-    for report in result.applied:
-        print(f"applied  {report.type:<12} {report.selector}  ({report.matched} element)")
-    for report in result.skipped:
-        print(f"skipped  {report.type:<12} {report.selector}  ({report.reason}: {report.detail})")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo_app", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("DEMO_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8000")))
+    args = parser.parse_args(argv)
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as exc:
+        parser.error(f"the demo needs its extras ({exc.name} is missing): pip install -e '.[demo]'")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    print(f"Trailhead: http://{args.host}:{args.port}/  ({app.state.target_settings.describe()})", flush=True)
+    print(f"What Target did on a page: http://{args.host}:{args.port}/_target?path=/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

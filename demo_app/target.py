@@ -1,0 +1,152 @@
+"""Where the demo's decisions come from, and which pages ask for which mboxes.
+
+By default: Target's on-device engine over the bundled ``rules.json``, in process, with no network and no account.
+The environment switches it to a real Target account or to a local edge (``python -m target_middleware.edge``):
+
+    TARGET_CLIENT_CODE, TARGET_ORGANIZATION_ID   your account (default: the bundled artifact's ``demoshop``)
+    TARGET_DECISIONING                           on-device | server-side | hybrid
+    TARGET_SERVER_DOMAIN                         the Delivery API host[:port], e.g. 127.0.0.1:8080 for a local edge
+    TARGET_ARTIFACT                              a rules.json path or URL (on-device, hybrid)
+    TARGET_TIMEOUT                               the decision budget per request in seconds (default 0.25)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+
+from target_middleware import DecisioningEngine, MboxRule, TargetClient, load_artifact
+from target_middleware.decisioning.engine import Decision
+from target_middleware.decisioning.source import artifact_url
+
+from .catalog import CATEGORIES, PRODUCTS
+
+__all__ = ["ARTIFACT", "RULES", "TargetSettings", "client_for", "settings_from_env"]
+
+ARTIFACT = Path(__file__).with_name("rules.json")
+GLOBAL_MBOX = "target-global-mbox"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _product_params(request: Request) -> Mapping[str, Any]:
+    """Mbox params from the path, as an at.js page would send them with ``targetPageParams``."""
+    product = PRODUCTS.get(request.path_params["sku"])
+    if product is None:
+        return {"productId": request.path_params["sku"]}
+    return {
+        "productId": product.sku,
+        "productName": product.name,
+        "productCategory": product.category,
+        "stock": product.stock,
+        "entity.id": product.sku,  # Recommendations' entity attributes travel the same way
+        "entity.categoryId": product.category,
+    }
+
+
+def _category_params(request: Request) -> Mapping[str, Any]:
+    category = CATEGORIES.get(request.path_params["slug"])
+    return {"categoryId": request.path_params["slug"], "categoryName": category.name if category else ""}
+
+
+RULES = [
+    MboxRule("/", mboxes=[GLOBAL_MBOX]),
+    MboxRule("/products/{sku}", mboxes=[GLOBAL_MBOX, "product-detail"], params=_product_params),
+    MboxRule(
+        "/category/{slug}",
+        mboxes=[GLOBAL_MBOX, "category-promo"],
+        params=_category_params,
+        html_selectors={"category-promo": "#category-promo"},  # where the form-based html offer goes
+    ),
+    MboxRule("/summer-sale", mboxes=["summer-sale"]),
+    MboxRule("/deals", mboxes=[GLOBAL_MBOX, "deals-config"]),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSettings:
+    client_code: str
+    organization_id: str
+    decisioning: str = "on-device"
+    server_domain: str | None = None
+    artifact: str | None = None  # path or URL; None: the bundled rules.json (or, with an account, Target's CDN)
+    timeout: float = 0.25  # the decision budget per request, seconds
+
+    @property
+    def bundled(self) -> bool:
+        """Decisions from the bundled artifact, in process: nothing leaves the machine."""
+        return self.decisioning == "on-device" and self.artifact is None and self.server_domain is None
+
+    def describe(self) -> str:
+        if self.bundled:
+            return f"on-device decisioning over {ARTIFACT.name} (client {self.client_code}), no network"
+        where = self.server_domain or f"{self.client_code}.tt.omtrdc.net"
+        if self.decisioning == "server-side":
+            return f"server-side decisioning at {where}"
+        return f"{self.decisioning} decisioning over {self.artifact or 'the artifact from Target'} (edge: {where})"
+
+
+def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
+    meta = load_artifact(ARTIFACT).meta
+    server_domain = env.get("TARGET_SERVER_DOMAIN") or None
+    decisioning = env.get("TARGET_DECISIONING") or ("server-side" if server_domain else "on-device")
+    return TargetSettings(
+        client_code=env.get("TARGET_CLIENT_CODE") or str(meta["clientCode"]),
+        organization_id=env.get("TARGET_ORGANIZATION_ID") or str(meta["organizationId"]),
+        decisioning=decisioning,
+        server_domain=server_domain,
+        artifact=env.get("TARGET_ARTIFACT") or None,
+        timeout=float(env.get("TARGET_TIMEOUT") or 0.25),
+    )
+
+
+class MintingDecider:
+    """The on-device engine, giving a first-time visitor a ``tntId`` as Target's edge does.
+
+    The id goes back in the ``mbox`` cookie (its ``PC`` part), and allocation hashes it: the visitor stays in its
+    experience on every later request, in every worker, with nothing stored on the server.
+    """
+
+    def __init__(self, engine: DecisioningEngine) -> None:
+        self.engine = engine
+
+    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> Decision:
+        if not request.get("id"):
+            request = {**request, "id": {"tntId": uuid.uuid4().hex}}
+        return self.engine.decide(request, session_id=session_id)
+
+
+def client_for(settings: TargetSettings) -> TargetClient:
+    """The TargetClient the settings describe."""
+    secure = not (settings.server_domain or "").startswith(LOCAL_HOSTS)
+    common: dict[str, Any] = {
+        "decisioning": settings.decisioning,
+        "server_domain": settings.server_domain,
+        "secure": secure,
+    }
+    if settings.bundled:
+        artifact = load_artifact(ARTIFACT)
+        engine = DecisioningEngine(artifact, client_code=settings.client_code)
+        return TargetClient(
+            settings.client_code,
+            settings.organization_id,
+            decider=MintingDecider(engine),
+            on_notifications=_discard,  # no account to tell what was displayed
+            **common,
+        )
+    if settings.decisioning == "server-side":
+        return TargetClient(settings.client_code, settings.organization_id, **common)
+    return TargetClient(
+        settings.client_code,
+        settings.organization_id,
+        artifact=settings.artifact or artifact_url(settings.client_code),
+        **common,
+    )
+
+
+def _discard(_notifications: object) -> None:
+    return None
