@@ -12,7 +12,6 @@ The environment switches it to a real Target account or to a local edge (``pytho
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from target_middleware import DecisioningEngine, MboxRule, TargetClient, load_artifact
-from target_middleware.decisioning.engine import Decision
+from target_middleware import MboxRule, TargetClient, load_artifact
 from target_middleware.decisioning.source import artifact_url
 
 from .catalog import CATEGORIES, PRODUCTS
@@ -104,22 +102,6 @@ def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
     )
 
 
-class MintingDecider:
-    """The on-device engine, giving a first-time visitor a ``tntId`` as Target's edge does.
-
-    The id goes back in the ``mbox`` cookie (its ``PC`` part), and allocation hashes it: the visitor stays in its
-    experience on every later request, in every worker, with nothing stored on the server.
-    """
-
-    def __init__(self, engine: DecisioningEngine) -> None:
-        self.engine = engine
-
-    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> Decision:
-        if not request.get("id"):
-            request = {**request, "id": {"tntId": uuid.uuid4().hex}}
-        return self.engine.decide(request, session_id=session_id)
-
-
 def client_for(settings: TargetSettings) -> TargetClient:
     """The TargetClient the settings describe."""
     secure = not (settings.server_domain or "").startswith(LOCAL_HOSTS)
@@ -129,12 +111,10 @@ def client_for(settings: TargetSettings) -> TargetClient:
         "secure": secure,
     }
     if settings.bundled:
-        artifact = load_artifact(ARTIFACT)
-        engine = DecisioningEngine(artifact, client_code=settings.client_code)
         return TargetClient(
             settings.client_code,
             settings.organization_id,
-            decider=MintingDecider(engine),
+            artifact=load_artifact(ARTIFACT),
             on_notifications=_discard,  # no account to tell what was displayed
             **common,
         )

@@ -66,3 +66,17 @@ def test_a_bad_artifact_or_both_decider_and_artifact_is_a_clear_error(tmp_path: 
         TargetClient("acme", "O@AdobeOrg", decisioning="on-device", artifact=str(bad))
     with pytest.raises(ValueError, match="not both"):
         TargetClient("acme", "O@AdobeOrg", decisioning="on-device", artifact={}, decider=object())  # type: ignore[arg-type]
+
+
+async def test_a_first_time_visitor_gets_a_tnt_id_and_keeps_its_experience() -> None:
+    async with TargetClient(
+        "targettesting", "O@AdobeOrg", decisioning="on-device", artifact=str(AB_SIMPLE), on_notifications=list
+    ) as client:
+        first = await client.get_offers(OffersRequest(mboxes=["mbox-magician"]))
+        assert first.visitor.tnt_id
+        assert f"PC%23{first.visitor.tnt_id}" in first.mbox_cookie.value
+        again = [
+            await client.get_offers(OffersRequest(mboxes=["mbox-magician"]), visitor=first.visitor) for _ in range(5)
+        ]
+    assert {r.visitor.tnt_id for r in again} == {first.visitor.tnt_id}
+    assert {str(r.mboxes[0].options[0].content) for r in again} == {str(first.mboxes[0].options[0].content)}
