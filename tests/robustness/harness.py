@@ -33,7 +33,11 @@ def page_app(
     **options: Any,
 ) -> Starlette:
     async def page(request: Request) -> Response:
-        return Response(body, media_type=None, headers={"content-type": media_type, **(headers or PAGE_HEADERS)})
+        return Response(
+            body,
+            media_type=None,
+            headers={"content-type": media_type, **(PAGE_HEADERS if headers is None else headers)},
+        )
 
     app = Starlette(routes=[Route("/", page), Route("/{p:path}", page)])
     rules = [MboxRule("/{p:path}", mboxes=["hero"])] if rules is None else list(rules)
@@ -84,7 +88,7 @@ async def call(
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+        "headers": [(k.lower().encode("latin-1"), v.encode("utf-8")) for k, v in (headers or {}).items()]
         + [(b"host", b"shop.example")],
         "client": client,
         "server": ("127.0.0.1", 80),

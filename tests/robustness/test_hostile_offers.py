@@ -116,7 +116,10 @@ async def test_crlf_in_any_offer_value_never_reaches_a_header() -> None:
         {"type": "setStyle", "selector": "#hero", "content": {hostile: hostile}},
     )
     client = TargetClient(
-        "acme", "O@AdobeOrg", decisioning="on-device", decider=HostileDecider({"hero": [actions]}),
+        "acme",
+        "O@AdobeOrg",
+        decisioning="on-device",
+        decider=HostileDecider({"hero": [actions]}),
         on_notifications=lambda n: None,
     )
     answer = await call(page_app(client, debug_header=True, stats=TargetStats()))
