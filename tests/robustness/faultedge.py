@@ -95,7 +95,10 @@ class FaultEdge:
             if ":" in line:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
-        raw = await reader.readexactly(int(headers.get("content-length", "0")))
+        try:
+            raw = await reader.readexactly(int(headers.get("content-length", "0")))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None  # the client gave up before its body was through
         try:
             body = json.loads(raw)
         except ValueError:
