@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
+from ports import free_port, wait_for_port
 
 from target_middleware.delivery import Mbox, OffersRequest, PageContext, TargetClient
 from target_middleware.visitor import Visitor
@@ -86,12 +87,6 @@ def serve(port: int) -> None:
         await send({"type": "http.response.body", "body": payload})
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _measure(call: Callable[[], Awaitable[Any]], calls: int) -> tuple[float, list[float]]:
@@ -175,18 +170,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve)
         return
-    port = _free_port()
+    port = free_port()
     edge = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the benchmark edge did not start") from None
-                time.sleep(0.05)
+        wait_for_port(port, "the benchmark edge")
         asyncio.run(run(port, args.calls, args.rounds))
     finally:
         edge.terminate()

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,13 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from ports import free_port, wait_for_port  # noqa: E402
+
 ROOT = HERE.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -42,15 +38,7 @@ def server(mode: str, *, cpu: int = 0, edge: str = "") -> Iterator[int]:
     env = {**os.environ, "BENCH_MODE": mode, "BENCH_EDGE": edge, "PYTHONPATH": f"{ROOT}:{HERE}"}
     process = subprocess.Popen(command, cwd=HERE, env=env)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server {mode} did not start") from None
-                time.sleep(0.05)
+        wait_for_port(port, f"server {mode}")
         yield port
     finally:
         process.terminate()

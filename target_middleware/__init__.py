@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .decisioning import ArtifactError, ArtifactSource, DecisioningEngine, DecisioningNotReady, load_artifact
 from .decisions import Decisions
 from .delivery import (
     DecisioningMethod,
@@ -29,7 +30,11 @@ __all__ = [
     "ActionReport",
     "ActionType",
     "ApplyResult",
+    "ArtifactError",
+    "ArtifactSource",
+    "DecisioningEngine",
     "DecisioningMethod",
+    "DecisioningNotReady",
     "Decisions",
     "DeliveryError",
     "DeliveryFailed",
@@ -50,5 +55,6 @@ __all__ = [
     "__version__",
     "apply_actions",
     "apply_offer",
+    "load_artifact",
     "target_decisions",
 ]

@@ -6,14 +6,28 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
 
 
-@contextmanager
-def serve(app: ASGIApp, *, lifespan: str = "on") -> Iterator[str]:
-    """Serve ``app`` and yield its base URL; the server stops when the block ends."""
+@dataclass
+class RunningServer:
+    server: uvicorn.Server
+    thread: threading.Thread
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_server(app: ASGIApp, *, lifespan: str = "on") -> RunningServer:
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan, ws="none", timeout_graceful_shutdown=1
     )
@@ -25,9 +39,14 @@ def serve(app: ASGIApp, *, lifespan: str = "on") -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    return RunningServer(server, thread, server.servers[0].sockets[0].getsockname()[1])
+
+
+@contextmanager
+def serve(app: ASGIApp, *, lifespan: str = "on") -> Iterator[str]:
+    """Serve ``app`` and yield its base URL; the server stops when the block ends."""
+    running = start_server(app, lifespan=lifespan)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield running.url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        running.stop()

@@ -43,7 +43,8 @@ class TargetClient:
 
     ``timeout`` is in seconds and bounds each call in total. ``decisioning`` picks where decisions are made:
     ``server-side`` (the edge), ``on-device`` (``decider``, in process) or ``hybrid`` (``decider``, and the
-    edge for the mboxes it names as remote). Display notifications a local decision owes are sent in the
+    edge for the mboxes it names as remote). ``artifact`` (a rules.json URL, polled; a file path; a payload)
+    makes the decider Target's on-device engine. Display notifications a local decision owes are sent in the
     background, or handed to ``on_notifications`` when it is given (e.g. with no Target account at hand).
     """
 
@@ -63,6 +64,7 @@ class TargetClient:
         max_connections: int = 100,
         decisioning: DecisioningMethod | str = DecisioningMethod.SERVER_SIDE,
         decider: LocalDecider | None = None,
+        artifact: Any = None,
         on_notifications: NotificationsCallback | None = None,
     ) -> None:
         if not isinstance(client_code, str) or not _CLIENT_CODE.fullmatch(client_code):
@@ -76,6 +78,12 @@ class TargetClient:
         self.client_code = client_code
         self.organization_id = organization_id
         self.decisioning = DecisioningMethod(decisioning)
+        self._artifact_source: Any = None
+        self._artifact_task: asyncio.Task[None] | None = None
+        if artifact is not None:
+            if decider is not None:
+                raise ValueError("give a decider or an artifact, not both")
+            decider = self._engine_for(artifact, client_code)
         if self.decisioning is not DecisioningMethod.SERVER_SIDE and decider is None:
             raise ValueError(f"decisioning={self.decisioning.value!r} needs a decider")
         self.timeout = float(timeout)
@@ -95,6 +103,18 @@ class TargetClient:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
+    def _engine_for(self, artifact: Any, client_code: str) -> LocalDecider:
+        """The on-device engine for ``artifact`` (a URL, polled; a file path; a payload; an Artifact)."""
+        from ..decisioning import ArtifactSource, DecisioningEngine, source_of
+
+        try:
+            source = source_of(artifact)
+        except Exception as exc:  # a config error: say so at startup, not on every page
+            raise ValueError(f"cannot load the decisioning artifact: {exc}") from exc
+        if isinstance(source, ArtifactSource) and source.url is not None:
+            self._artifact_source = source  # polled from the first local decision on, closed by aclose()
+        return DecisioningEngine(source, client_code=client_code)
+
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
             limits = httpx.Limits(
@@ -113,6 +133,8 @@ class TargetClient:
         return await transport.post_json(self._client(), self.url_for(visitor), payload, deadline=deadline)
 
     async def aclose(self) -> None:
+        if self._artifact_source is not None:
+            await self._artifact_source.aclose()
         if self._background:
             await asyncio.wait(self._background, timeout=self.timeout)
         if self._http is not None and self._owns_http:
@@ -174,6 +196,9 @@ class TargetClient:
 
     async def _decide_locally(self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float) -> Any:
         assert self._decider is not None
+        if self._artifact_source is not None and self._artifact_source.artifact is None:
+            # The first download runs in the background; until it lands, local decisions fail (and fail open).
+            self._start_artifact()
         try:
             decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
             answer, owed, remote = (
@@ -194,6 +219,10 @@ class TargetClient:
                 edge_answer = await self._post(remote_body, visitor, deadline)
                 return merge_responses(answer, edge_answer or {})
         return answer
+
+    def _start_artifact(self) -> None:
+        if self._artifact_task is None:
+            self._artifact_task = asyncio.get_running_loop().create_task(self._artifact_source.start())
 
     # -- notifications -----------------------------------------------------------------------------
 

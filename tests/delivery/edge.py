@@ -9,16 +9,16 @@ import asyncio
 import json
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.servers import RunningServer, start_server
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "html": {"type": "html", "content": "<p>Hello <b>visitor</b></p>"},
@@ -125,34 +125,17 @@ class ScriptedEdge:
         return JSONResponse(self.answer(body))
 
 
-def start_edge() -> tuple[ScriptedEdge, uvicorn.Server, threading.Thread]:
+def start_edge() -> tuple[ScriptedEdge, RunningServer, threading.Thread]:
     edge = ScriptedEdge()
     app = Starlette(routes=[Route("/rest/v1/delivery", edge.endpoint, methods=["POST"])])
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-        ws="none",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the scripted edge did not start")
-        time.sleep(0.01)
-    edge.port = server.servers[0].sockets[0].getsockname()[1]
-    return edge, server, thread
+    running = start_server(app, lifespan="off")
+    edge.port = running.port
+    return edge, running, running.thread
 
 
-def stop_edge(edge: ScriptedEdge, server: uvicorn.Server, thread: threading.Thread) -> None:
+def stop_edge(edge: ScriptedEdge, running: RunningServer, thread: threading.Thread) -> None:
     edge.closing.set()
-    server.should_exit = True
-    thread.join(timeout=10)
+    running.stop()
 
 
 def refused_port() -> int:

@@ -332,3 +332,21 @@ def test_apply_offer_rejects_options_without_an_offer() -> None:
 def test_unknown_engine_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="lexbor"):
         apply_actions("<p></p>", [], engine="regex")
+
+
+def test_an_engine_failure_inside_one_action_is_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from target_middleware.html.lexbor import LexborDocument
+
+    class Failing(LexborDocument):
+        def set_text(self, node: Any, text: str) -> None:
+            raise RuntimeError("engine bug")
+
+    monkeypatch.setitem(ENGINES, "failing", Failing)
+    result = apply_actions(
+        '<p id="a">a</p><p id="b">b</p>',
+        [act("setText", "#a", "x"), act("setAttribute", "#b", {"title": "t"})],
+        engine="failing",
+    )
+    assert [(r.index, r.reason, r.detail) for r in result.skipped] == [(0, SkipReason.ERROR, "RuntimeError")]
+    assert [r.index for r in result.applied] == [1]
+    assert '<p id="b" title="t">b</p>' in result.html

@@ -1,0 +1,28 @@
+"""On-device decisioning from an Adobe Target rules artifact (``rules.json``)."""
+
+from __future__ import annotations
+
+from .allocation import allocation, visitor_id_for_allocation
+from .artifact import Artifact, ArtifactError, Rule, load_artifact, parse_artifact
+from .engine import Decision, DecisioningEngine, DecisioningNotReady, GeoLookup, notification_request
+from .notifications import NotificationQueue
+from .source import ArtifactSource, artifact_url, source_of
+
+__all__ = [
+    "Artifact",
+    "ArtifactError",
+    "ArtifactSource",
+    "Decision",
+    "DecisioningEngine",
+    "DecisioningNotReady",
+    "GeoLookup",
+    "NotificationQueue",
+    "Rule",
+    "allocation",
+    "artifact_url",
+    "load_artifact",
+    "notification_request",
+    "parse_artifact",
+    "source_of",
+    "visitor_id_for_allocation",
+]

@@ -1,0 +1,49 @@
+"""Allocation: which experience of an activity a visitor falls into.
+
+Target buckets a visitor by hashing ``"{client}.{activityId}.{visitorId}.0"`` with MurmurHash3 x86_32 (seed 0)
+over the string's UTF-16 code units, the way Guava's ``hashUnencodedChars`` does, and maps the hash onto 0.00
+to 99.99. The rules compare that number with the experience splits (``{"<=": [0, {"var": "allocation"}]}``).
+
+It is a pure function of its inputs, so every worker process and every machine decides alike, and nothing is
+memoized: a cache keyed by visitor would grow without bound in a long-running server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import mmh3
+
+__all__ = ["allocation", "visitor_id_for_allocation"]
+
+_TOTAL_BUCKETS = 10_000
+_SALT = "0"
+
+
+def allocation(client_code: str, activity_id: object, visitor_id: str) -> float:
+    """The visitor's allocation for an activity, a number in [0, 100) with two decimals."""
+    device_id = f"{client_code}.{activity_id}.{visitor_id}.{_SALT}"
+    # UTF-16LE bytes are exactly Guava's char-pair blocks: (c0 | c1 << 16) little-endian, odd tail char last.
+    signed_hash: int = mmh3.hash(device_id.encode("utf-16-le", "surrogatepass"), 0, signed=True)
+    return round((abs(signed_hash) % _TOTAL_BUCKETS) / 100, 2)
+
+
+def visitor_id_for_allocation(visitor: Mapping[str, Any] | None) -> str:
+    """The id Target allocates on: ECID, then tntId without its location hint, then thirdPartyId, else random.
+
+    A random id (a visitor Target has never seen) is drawn once per request by the caller, so all activities
+    in one request see the same visitor.
+    """
+    if visitor:
+        ecid = visitor.get("marketingCloudVisitorId")
+        if isinstance(ecid, str) and ecid:
+            return ecid
+        tnt_id = visitor.get("tntId")
+        if isinstance(tnt_id, str) and tnt_id:
+            return tnt_id.split(".", 1)[0]
+        third_party = visitor.get("thirdPartyId")
+        if isinstance(third_party, str) and third_party:
+            return third_party
+    return uuid.uuid4().hex

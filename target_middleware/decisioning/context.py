@@ -1,0 +1,195 @@
+"""The rule context: what a condition can ask about the request.
+
+``{current_timestamp, current_time, current_day, user, page, referring, geo}`` for the whole request, plus
+``mbox`` (the mbox's params) and ``allocation`` per rule, as Target's artifacts expect them (NOTES.md §4).
+URL parts come from the Public Suffix List shipped with ``publicsuffixlist`` (private suffixes included, so
+``us-east-1.elasticbeanstalk.com`` is a top-level domain); browser and platform from ``ua-parser``'s bundled
+regexes, or from client hints when there is no user agent. Both parses are cached in bounded LRUs keyed by the
+URL or the user agent, never by visitor. Cached parts are shared by requests: the engine only reads them, and
+the trace copies them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import ua_parser
+from publicsuffixlist import PublicSuffixList
+
+__all__ = [
+    "JSON_OBJECT",
+    "base_context",
+    "geo_context",
+    "mbox_context",
+    "time_context",
+    "url_context",
+    "user_context",
+    "warm_up",
+]
+
+JSON_OBJECT = (dict, Mapping)  # a tuple: dict matches first, at a fraction of the ABC check
+
+_URL_KEYS = ("url", "path", "query", "fragment", "domain", "subdomain", "topLevelDomain")
+
+
+@functools.cache
+def _psl() -> PublicSuffixList:
+    return PublicSuffixList()
+
+
+def _with_lowercase(parts: dict[str, Any]) -> dict[str, Any]:
+    result = dict(parts)
+    for key, value in parts.items():
+        result[f"{key}_lc"] = value.lower() if isinstance(value, str) else value
+    return result
+
+
+@functools.lru_cache(maxsize=2048)
+def _url_parts(url: str) -> Mapping[str, Any]:
+    parts: dict[str, Any] = dict.fromkeys(_URL_KEYS, "")
+    parts["url"] = url
+    if url:
+        try:
+            split = urlsplit(url)
+            host = split.hostname or ""
+        except ValueError:
+            split, host = None, ""
+        if split is not None:
+            parts["path"], parts["query"], parts["fragment"] = split.path, split.query, split.fragment
+        suffix = _psl().publicsuffix(host, accept_unknown=False) if host else None
+        if suffix is None or suffix == host:
+            parts["domain"] = host
+        else:
+            registrable = host[: -len(suffix) - 1].rsplit(".", 1)[-1] + "." + suffix
+            subdomain = host[: -len(registrable) - 1] if len(host) > len(registrable) else ""
+            if subdomain == "www" or subdomain.startswith("www."):
+                subdomain = subdomain[4:]
+            parts.update(domain=registrable, subdomain=subdomain, topLevelDomain=suffix)
+    return _with_lowercase(parts)
+
+
+def url_context(url: Any) -> Mapping[str, Any]:
+    """``page``/``referring``: url, path, query, fragment, domain, subdomain, topLevelDomain (+ ``_lc``)."""
+    return _url_parts(url if isinstance(url, str) else "")
+
+
+_PLATFORMS = {"mac os x": "mac", "macos": "mac", "windows": "windows", "linux": "linux", "ubuntu": "linux",
+              "android": "android", "ios": "ios", "chrome os": "chromeos", "chromeos": "chromeos"}
+_BRANDS = {"google chrome": "chrome", "microsoft edge": "edge", "opera": "opera", "chromium": "chrome"}
+_BRAND_RE = re.compile(r'"([^"]+)";v="(\d+)')
+
+
+def _platform(os_family: str) -> str:
+    family = os_family.lower()
+    if family in _PLATFORMS:
+        return _PLATFORMS[family]
+    return "unknown" if family in ("", "other") else family
+
+
+@functools.lru_cache(maxsize=1024)
+def _user_from_agent(user_agent: str) -> Mapping[str, Any]:
+    result = ua_parser.parse(user_agent) if user_agent else None
+    agent, os = (result.user_agent, result.os) if result is not None else (None, None)
+    family = agent.family.lower() if agent is not None else "other"
+    version = int(agent.major) if agent is not None and agent.major and agent.major.isdigit() else -1
+    return {
+        "browserType": "unknown" if family == "other" else family,
+        "platform": _platform(os.family if os is not None else ""),
+        "locale": "en",
+        "browserVersion": version,
+    }
+
+
+def _user_from_hints(hints: Mapping[str, Any]) -> Mapping[str, Any]:
+    brands = _BRAND_RE.findall(str(hints.get("browserUAWithMajorVersion") or ""))
+    named = [(b.lower(), v) for b, v in brands if not b.lower().startswith("not")]
+    preferred = [(b, v) for b, v in named if b != "chromium"] or named
+    browser, version = preferred[0] if preferred else ("unknown", "-1")
+    return {
+        "browserType": _BRANDS.get(browser, browser),
+        "platform": _platform(str(hints.get("platform") or "")),
+        "locale": "en",
+        "browserVersion": int(version),
+    }
+
+
+def user_context(user_agent: Any, client_hints: Any = None) -> Mapping[str, Any]:
+    """``user``: browserType, browserVersion (major, -1 when unknown), platform, locale."""
+    hints = client_hints if isinstance(client_hints, JSON_OBJECT) else {}
+    if not user_agent and hints.get("browserUAWithMajorVersion"):
+        return _user_from_hints(hints)
+    return _user_from_agent(user_agent if isinstance(user_agent, str) else "")
+
+
+def geo_context(geo: Any) -> dict[str, Any]:
+    """``geo``: country, region, city, latitude, longitude, from a Delivery API ``context.geo``."""
+    if not isinstance(geo, JSON_OBJECT):
+        return {}
+    pairs = (("country", "countryCode"), ("region", "stateCode"), ("city", "city"),
+             ("latitude", "latitude"), ("longitude", "longitude"))
+    return {ours: geo[theirs] for ours, theirs in pairs if geo.get(theirs) not in (None, "")}
+
+
+def time_context(now_ms: int) -> dict[str, Any]:
+    """current_timestamp (ms), current_time ("HHmm", UTC) and current_day (1 = Monday … 7 = Sunday)."""
+    minutes = now_ms // 60_000
+    day = ((now_ms // 86_400_000) + 3) % 7 + 1  # 1970-01-01 was a Thursday (4)
+    return {"current_timestamp": now_ms, "current_time": f"{minutes // 60 % 24:02d}{minutes % 60:02d}",
+            "current_day": day}
+
+
+def _unflatten(params: Mapping[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in params.items():
+        if "." in key and ".." not in key and not key.startswith(".") and not key.endswith("."):
+            node = result
+            *parents, leaf = key.split(".")
+            for part in parents:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = node[part] = {}
+                node = child
+            node[leaf] = value
+        else:
+            result[key] = value
+    return result
+
+
+def _lowercase_twins(obj: dict[str, Any]) -> dict[str, Any]:
+    result = dict(obj)
+    for key, value in obj.items():
+        if isinstance(value, str):
+            result[f"{key}_lc"] = value.lower()
+        elif isinstance(value, dict):
+            result[key] = _lowercase_twins(value)
+    return result
+
+
+def mbox_context(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``mbox``: the params of an mbox (or view, or pageLoad), dotted names nested, with ``_lc`` twins."""
+    params = details.get("parameters") if details else None
+    if not isinstance(params, JSON_OBJECT) or not params:
+        return {}
+    return _lowercase_twins(_unflatten(params))
+
+
+def warm_up() -> None:
+    """Load the suffix list and compile the user-agent regexes now (~0.3 s), not on a visitor's request."""
+    url_context("https://www.example.co.uk/")
+    _user_from_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0 Safari/537.36")
+
+
+def base_context(request_context: Mapping[str, Any], now_ms: int, geo: Mapping[str, Any]) -> dict[str, Any]:
+    """The request-wide part of the rule context."""
+    address = request_context.get("address")
+    address = address if isinstance(address, JSON_OBJECT) else {}
+    ctx = time_context(now_ms)
+    ctx["user"] = user_context(request_context.get("userAgent"), request_context.get("clientHints"))
+    ctx["page"] = url_context(address.get("url"))
+    ctx["referring"] = url_context(address.get("referringUrl"))
+    ctx["geo"] = dict(geo)
+    return ctx

@@ -1,0 +1,184 @@
+"""DecisioningEngine: a Delivery API request in, the response Target's edge would give out, in-process.
+
+The procedure is Adobe's (NOTES.md §4): rules filtered by property token; the first matching rule wins for a
+regional mbox (a blank ``{name, index}`` when none does); every matching rule, once per rule key, for the
+global mbox (``pageLoad``); rules merged per view name; then execute or prefetch post-processing, response
+tokens, campaign macros and, when asked for, a trace. Execute decisions owe Target display notifications: they
+come back in :class:`Decision`, for the caller to send (batched, in the background) or hand to a callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .artifact import Artifact
+from .context import JSON_OBJECT, geo_context, warm_up
+from .procedure import DecisionRun, new_id
+from .source import ArtifactSource
+from .trace import profile_trace
+
+__all__ = ["Decision", "DecisioningEngine", "DecisioningNotReady", "GeoLookup", "notification_request"]
+
+logger = logging.getLogger(__name__)
+
+GeoLookup = Callable[[str], Mapping[str, Any] | None]
+"""Maps an IP address to geo values: Target's ``/v1/geo`` body (``x-geo-*`` keys) or a Delivery ``geo``."""
+
+_GEO_HEADERS = (("x-geo-country-code", "countryCode"), ("x-geo-region-code", "stateCode"),
+                ("x-geo-city", "city"), ("x-geo-latitude", "latitude"), ("x-geo-longitude", "longitude"))
+
+
+class DecisioningNotReady(RuntimeError):
+    """No artifact has loaded yet, so nothing can be decided on-device."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    response: dict[str, Any]
+    notifications: tuple[dict[str, Any], ...]
+    remote_mboxes: tuple[str, ...]
+    remote_views: tuple[str, ...] = ()
+    telemetry: tuple[dict[str, Any], ...] = ()
+
+
+def notification_request(request: Mapping[str, Any], decision: Decision) -> dict[str, Any] | None:
+    """The Delivery API request that reports a decision's notifications and telemetry, or None."""
+    if not decision.notifications and not decision.telemetry:
+        return None
+    body: dict[str, Any] = {"id": request.get("id"), "context": request.get("context")}
+    if request.get("experienceCloud") is not None:
+        body["experienceCloud"] = request["experienceCloud"]
+    if decision.notifications:
+        body["notifications"] = list(decision.notifications)
+    if decision.telemetry:
+        body["telemetry"] = {"entries": list(decision.telemetry)}
+    return body
+
+
+class DecisioningEngine:
+    def __init__(
+        self,
+        artifact: Artifact | ArtifactSource,
+        *,
+        client_code: str,
+        telemetry_enabled: bool = True,
+        geo_lookup: GeoLookup | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not client_code:
+            raise ValueError("client_code is required")
+        self._source = artifact
+        self.client_code = client_code
+        self.telemetry_enabled = telemetry_enabled
+        self._geo_lookup = geo_lookup
+        self._clock = clock
+        warm_up()
+
+    @property
+    def source(self) -> Artifact | ArtifactSource:
+        """What the engine decides from: a fixed artifact, or a source that may refresh it."""
+        return self._source
+
+    @property
+    def artifact(self) -> Artifact:
+        current = self._source if isinstance(self._source, Artifact) else self._source.artifact
+        if current is None:
+            raise DecisioningNotReady("the decisioning artifact has not loaded yet")
+        return current
+
+    def _artifact_trace(self, artifact: Artifact) -> dict[str, Any]:
+        if isinstance(self._source, ArtifactSource):
+            return self._source.trace_info()
+        return {"artifactLocation": "NOT APPLICABLE", "pollingInterval": 0, "pollingHalted": True,
+                "artifactVersion": artifact.version, "artifactRetrievalCount": 1, **artifact.meta}
+
+    def remote_names(self, request: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Mboxes and views of the request that only the edge can decide (hybrid mode sends exactly those)."""
+        artifact = self.artifact
+        mboxes: set[str] = set()
+        views: set[str] = set()
+        views_without_names = False
+        for mode in ("execute", "prefetch"):
+            part = request.get(mode)
+            if not isinstance(part, JSON_OBJECT):
+                continue
+            for item in part.get("mboxes") or ():
+                name = item.get("name") if isinstance(item, JSON_OBJECT) else None
+                if name and (name in artifact.remote_mboxes or name not in artifact.local_mboxes):
+                    mboxes.add(name)
+            for item in part.get("views") or ():
+                name = item.get("name") if isinstance(item, JSON_OBJECT) else None
+                if not name:
+                    views_without_names = True
+                elif name in artifact.remote_views or name not in artifact.local_views:
+                    views.add(name)
+        if views_without_names and not views:
+            views = set(artifact.remote_views)
+        return tuple(sorted(mboxes)), tuple(sorted(views))
+
+    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> Decision:
+        """Decide a Delivery API request (a dict) on-device. Raises DecisioningNotReady before an artifact."""
+        if not isinstance(request, JSON_OBJECT):
+            raise TypeError("the request must be a Delivery API request object (a dict)")
+        started = time.perf_counter()
+        artifact = self.artifact
+        remote_mboxes, remote_views = self.remote_names(request)
+        request_id = request.get("requestId") or new_id()
+        context = request.get("context")
+        visitor = request.get("id")
+        trace_base = None
+        if request.get("trace") is not None:
+            trace_base = {
+                "clientCode": self.client_code, "sessionId": session_id,
+                "artifact": self._artifact_trace(artifact),
+                "profile": profile_trace(visitor if isinstance(visitor, JSON_OBJECT) else None),
+            }
+        run = DecisionRun(
+            client_code=self.client_code, artifact=artifact, request=request,
+            now_ms=int(self._clock() * 1000),
+            geo=self._geo(artifact, context if isinstance(context, JSON_OBJECT) else {}),
+            trace_base=trace_base,
+        )
+        response: dict[str, Any] = {
+            "status": 206 if remote_mboxes or remote_views else 200,
+            "requestId": request_id,
+            "id": dict(visitor) if isinstance(visitor, JSON_OBJECT) else {},
+            "client": self.client_code,
+        }
+        for mode in ("execute", "prefetch"):
+            part = request.get(mode)
+            if isinstance(part, JSON_OBJECT):
+                response[mode] = run.mode(mode, part)
+        telemetry: tuple[dict[str, Any], ...] = ()
+        if self.telemetry_enabled:
+            telemetry = ({
+                "requestId": request_id,
+                "timestamp": run.now_ms,
+                "mode": "local",
+                "execution": round((time.perf_counter() - started) * 1000, 3),
+                "features": {"decisioningMethod": "on-device"},
+            },)
+        return Decision(response, tuple(run.notifications), remote_mboxes, remote_views, telemetry)
+
+    def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
+        geo = request_context.get("geo")
+        geo = dict(geo) if isinstance(geo, JSON_OBJECT) else {}
+        known = geo_context(geo)
+        # Like Target's SDKs: look an IP address up only when it is the request's only geo value.
+        lookup = self._geo_lookup
+        if known or not geo.get("ipAddress") or not artifact.geo_targeting_enabled or lookup is None:
+            return known
+        try:
+            found = lookup(str(geo["ipAddress"])) or {}
+        except Exception:
+            logger.warning("geo lookup failed; deciding without geo", exc_info=True)
+            found = {}
+        for header, key in _GEO_HEADERS:
+            value = found.get(header, found.get(key))
+            if value not in (None, ""):
+                geo[key] = value
+        return geo_context(geo)

@@ -1,0 +1,149 @@
+"""A local Adobe Target edge: ``POST /rest/v1/delivery`` answered by the on-device engine.
+
+It lets a server-side client, curl, or at.js in a browser talk to a real Delivery API endpoint with no Adobe
+account: the demo and the integration tests use it. Requests are checked against the spec's essentials and a
+bad one gets ``400 {"status", "message"}`` as from the real edge. Display notifications that decisions owe
+(and notifications the caller sends) go to ``on_notifications`` when given; nothing leaves the machine.
+
+    python -m target_middleware.edge --artifact rules.json --host 127.0.0.1 --port 8080
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .decisioning import (
+    Artifact,
+    ArtifactError,
+    ArtifactSource,
+    DecisioningEngine,
+    DecisioningNotReady,
+    load_artifact,
+    notification_request,
+)
+from .decisioning.validation import RequestInvalid, validate_delivery_request, validate_session_id
+
+__all__ = ["create_edge_app", "main"]
+
+logger = logging.getLogger(__name__)
+
+NotificationSink = Callable[[dict[str, Any]], None]
+_MAX_BODY = 1 << 20
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"status": status, "message": message}, status_code=status)
+
+
+def create_edge_app(
+    engine: DecisioningEngine,
+    *,
+    on_notifications: NotificationSink | None = None,
+    mint_tnt_id: bool = True,
+) -> Starlette:
+    """A Starlette app serving the Delivery API from ``engine``.
+
+    ``mint_tnt_id``: give a visitor who sent no id at all a new ``tntId``, as Target's edge does, so the next
+    call (the ``PC`` part of the mbox cookie) lands in the same experience.
+    """
+
+    async def delivery(request: Request) -> Response:
+        session_id = request.query_params.get("sessionId")
+        raw = await request.body()  # at.js posts text/plain, the SDKs application/json: parse either
+        if len(raw) > _MAX_BODY:
+            return _error(413, "request body too large")
+        try:
+            validate_session_id(session_id)
+            body = validate_delivery_request(json.loads(raw or b"null"))
+        except ValueError as exc:  # RequestInvalid, and JSONDecodeError is a ValueError too
+            message = str(exc) if isinstance(exc, RequestInvalid) else "request body is not valid JSON"
+            return _error(400, message)
+        if mint_tnt_id and not body.get("id"):
+            body = {**body, "id": {"tntId": uuid.uuid4().hex}}
+        try:
+            decision = engine.decide(body, session_id=session_id)
+        except DecisioningNotReady:
+            return _error(503, "the decisioning artifact has not loaded yet")
+        except Exception:
+            logger.exception("on-device decision failed")
+            return _error(500, "internal error")
+        payload = dict(decision.response)
+        received = body.get("notifications") or []
+        if received:
+            payload["notifications"] = [{"id": note.get("id")} for note in received]
+        outgoing = notification_request(body, decision)
+        if on_notifications is not None:
+            for item in (outgoing, {"id": body.get("id"), "notifications": received} if received else None):
+                if item is not None:
+                    try:
+                        on_notifications(item)
+                    except Exception:
+                        logger.warning("on_notifications callback failed", exc_info=True)
+        return JSONResponse(payload)
+
+    source = engine.source
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if isinstance(source, ArtifactSource):
+            async with source:
+                yield
+        else:
+            yield
+
+    return Starlette(
+        routes=[Route("/rest/v1/delivery", delivery, methods=["POST"])],
+        middleware=[Middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=True,
+                               allow_methods=["POST"], allow_headers=["*"])],
+        lifespan=lifespan,
+    )
+
+
+def _engine_from_args(location: str, client: str | None, interval: float) -> DecisioningEngine:
+    artifact: Artifact | ArtifactSource
+    if location.startswith(("https://", "http://")):
+        artifact = ArtifactSource.from_url(location, interval=interval)
+        return DecisioningEngine(artifact, client_code=client or "local")
+    artifact = load_artifact(Path(location))
+    meta: Mapping[str, Any] = artifact.meta
+    return DecisioningEngine(artifact, client_code=client or str(meta.get("clientCode") or "local"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m target_middleware.edge",
+                                     description="A local Adobe Target Delivery API edge.")
+    parser.add_argument("--artifact", required=True, help="rules.json path or https:// URL")
+    parser.add_argument("--client", help="client code (default: the artifact's meta.clientCode)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--poll-interval", type=float, default=300.0, help="seconds between URL refreshes")
+    args = parser.parse_args(argv)
+    try:
+        import uvicorn
+    except ImportError:
+        parser.error("the edge needs uvicorn: pip install uvicorn")
+    try:
+        engine = _engine_from_args(args.artifact, args.client, args.poll_interval)
+    except ArtifactError as exc:
+        parser.error(str(exc))
+    logging.basicConfig(level=logging.INFO)
+    uvicorn.run(create_edge_app(engine), host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""TargetClient(artifact=...): on-device decisioning from a rules artifact, with no decider written by hand."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import FileResponse
+from starlette.routing import Route
+
+from target_middleware import TargetClient
+from target_middleware.delivery import LocalDecisionError, OffersRequest
+from tests.servers import serve
+
+ARTIFACT = Path(__file__).resolve().parents[3] / "shared" / "adobe-target" / "conformance" / "artifacts"
+AB_SIMPLE = ARTIFACT / "TEST_ARTIFACT_AB_SIMPLE.json"
+pytestmark = pytest.mark.skipif(not AB_SIMPLE.is_file(), reason="no conformance artifacts in ../shared")
+
+
+async def test_an_artifact_file_decides_in_process() -> None:
+    owed: list[object] = []
+    async with TargetClient(
+        "targettesting", "O@AdobeOrg", decisioning="on-device", artifact=str(AB_SIMPLE), on_notifications=owed.extend
+    ) as client:
+        result = await client.get_offers(OffersRequest(mboxes=["mbox-magician"]))
+    [mbox] = result.mboxes
+    assert mbox.name == "mbox-magician"
+    assert mbox.options
+    assert mbox.options[0].type.value == "json"
+    assert owed  # the display notification an on-device decision owes Target
+
+
+async def test_an_artifact_url_is_fetched_in_the_background_and_decides_once_loaded() -> None:
+    async def rules(request: object) -> FileResponse:
+        return FileResponse(AB_SIMPLE)
+
+    with serve(Starlette(routes=[Route("/rules.json", rules)])) as url:
+        client = TargetClient(
+            "targettesting",
+            "O@AdobeOrg",
+            decisioning="on-device",
+            artifact=f"{url}/rules.json",
+            on_notifications=lambda n: None,
+        )
+        try:
+            with pytest.raises(LocalDecisionError):
+                await client.get_offers(OffersRequest(mboxes=["mbox-magician"]))  # not loaded yet: fails (open)
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                try:
+                    result = await client.get_offers(OffersRequest(mboxes=["mbox-magician"]))
+                    break
+                except LocalDecisionError:
+                    continue
+            assert result.mboxes[0].options
+        finally:
+            await client.aclose()
+
+
+def test_a_bad_artifact_or_both_decider_and_artifact_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.json"
+    bad.write_text('{"version": "99.0.0"}')
+    with pytest.raises(ValueError, match="artifact"):
+        TargetClient("acme", "O@AdobeOrg", decisioning="on-device", artifact=str(bad))
+    with pytest.raises(ValueError, match="not both"):
+        TargetClient("acme", "O@AdobeOrg", decisioning="on-device", artifact={}, decider=object())  # type: ignore[arg-type]
