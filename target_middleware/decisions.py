@@ -13,7 +13,7 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoadResult
 from .delivery.offers import OffersResult
@@ -21,7 +21,11 @@ from .delivery.offers import OffersResult
 __all__ = ["Decisions", "PagePlan", "TargetRequest", "checked_redirect", "page_plan"]
 
 DEFAULT_HTML_SELECTOR = "head"
-_CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
+# Control characters, and the backslash: browsers read it as '/' in http(s) URLs, urlsplit does not, so
+# "https://evil.example\\@shop.example/" would pass an allow-list for shop.example and land on evil.example.
+_REFUSED = frozenset((*(chr(c) for c in (*range(0x20), 0x7F)), "\\"))
+# Everything printable in ASCII stays as it is; only what a header cannot carry is percent-encoded.
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,7 @@ def page_plan(result: OffersResult, html_selectors: Mapping[str, str], global_mb
 
 def checked_redirect(url: str, allowed_hosts: Collection[str] | None) -> str | None:
     """``url`` when it is an absolute http(s) URL safe to put in a Location header (and an allowed host)."""
-    if not url or len(url) > 8192 or any(ch in _CONTROL for ch in url):
+    if not url or len(url) > 8192 or any(ch in _REFUSED for ch in url):
         return None
     try:
         parts = urlsplit(url.strip())
@@ -104,7 +108,10 @@ def checked_redirect(url: str, allowed_hosts: Collection[str] | None) -> str | N
         return None
     if allowed_hosts is not None and host.lower() not in allowed_hosts:
         return None
-    return url.strip()
+    if not parts.netloc.isascii():
+        return None  # an internationalized host: refused rather than guessed at
+    # A Location header is Latin-1 on the wire: percent-encode the rest, as a browser would before following it.
+    return quote(url.strip(), safe=_URL_SAFE)
 
 
 class TargetRequest:

@@ -146,6 +146,10 @@ class TargetMiddleware:
         finally:
             if not decision.done():  # a page that went out without it: stop asking
                 decision.cancel()
+            elif not decision.cancelled():
+                # A failure that came after the page left was not awaited: retrieve it, or asyncio logs it
+                # again at ERROR ("Future exception was never retrieved").
+                decision.exception()
 
     def _on_shutdown(self, send: Send) -> Send:
         async def wrapped(message: Message) -> None:

@@ -16,7 +16,7 @@ from starlette.types import Message, Scope
 
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
-from .html import ApplyResult, apply_actions
+from .html import ActionReport, ApplyResult, SkipReason, apply_actions
 from .routing import MboxRule
 
 __all__ = ["Personalizer", "eligible"]
@@ -28,6 +28,9 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
+_NOT_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
+# Skips that say the offer itself is broken, as opposed to a page that lacks what it targets.
+_MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, SkipReason.BAD_CONTENT, SkipReason.ERROR})
 
 
 def eligible(start: Message, method: str, max_body_size: int) -> bool:
@@ -112,6 +115,13 @@ class Personalizer:
                     del headers[name]
                 headers["content-length"] = str(len(body))
                 outcome = "applied"
+            elif applied.skipped and all(r.reason in _MALFORMED for r in applied.skipped):
+                logger.warning(
+                    "Target offers for %s: all %d actions malformed; page sent as it is",
+                    rule.path,
+                    len(applied.skipped),
+                )
+                outcome = "malformed"
         self._visitor_headers(scope, headers, result, started)
         if self.debug_header and applied is not None:
             headers["x-target-actions"] = _debug(applied)
@@ -161,6 +171,10 @@ def _nonce(scope: Scope, headers: MutableHeaders) -> str | None:
 
 
 def _debug(applied: ApplyResult) -> str:
-    outcomes = [f"{r.index}:{r.type}=applied" for r in applied.applied]
-    outcomes += [f"{r.index}:{r.type}={r.reason}" for r in applied.skipped]
+    # An unknown action type is the offer's own string: only token characters of it may reach a header.
+    def kind(report: ActionReport) -> str:
+        return _NOT_TOKEN.sub("?", report.type[:40])
+
+    outcomes = [f"{r.index}:{kind(r)}=applied" for r in applied.applied]
+    outcomes += [f"{r.index}:{kind(r)}={r.reason}" for r in applied.skipped]
     return ", ".join(sorted(outcomes, key=lambda o: int(o.split(":", 1)[0])))[:4000]

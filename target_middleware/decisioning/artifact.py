@@ -157,6 +157,6 @@ def load_artifact(source: str | Path | bytes | Mapping[str, Any]) -> Artifact:
     try:
         raw = source if isinstance(source, bytes) else Path(source).read_bytes()
         payload = json.loads(raw)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep to decode
         raise ArtifactError(f"cannot read the artifact: {exc}") from exc
     return parse_artifact(payload)

@@ -29,15 +29,39 @@ logger = logging.getLogger(__name__)
 
 # Our own headers, built here: nothing from the inbound request is ever copied into them.
 HEADERS = {"content-type": "application/json", "accept": "application/json"}
+# A real answer is a few kilobytes; anything past this is refused before it fills the process's memory.
+MAX_RESPONSE_SIZE = 8 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _exchange(client: httpx.AsyncClient, url: str, body: bytes, deadline: float) -> httpx.Response:
+    request = client.build_request("POST", url, content=body, headers=HEADERS, timeout=deadline)
+    response = await client.send(request, stream=True)
+    try:
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_RESPONSE_SIZE:
+            raise _TooLarge
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_SIZE:
+                raise _TooLarge
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    return httpx.Response(response.status_code, headers=response.headers, content=b"".join(chunks))
 
 
 async def _send(client: httpx.AsyncClient, url: str, body: bytes, deadline: float) -> httpx.Response:
     # asyncio.timeout costs a few microseconds; anyio's cancel scope covers trio too.
     if sniffio.current_async_library() == "asyncio":
         async with asyncio.timeout(deadline):
-            return await client.post(url, content=body, headers=HEADERS, timeout=deadline)
+            return await _exchange(client, url, body, deadline)
     with anyio.fail_after(deadline):
-        return await client.post(url, content=body, headers=HEADERS, timeout=deadline)
+        return await _exchange(client, url, body, deadline)
 
 
 def _error_body(content: bytes) -> str | None:
@@ -64,7 +88,7 @@ def decode(response: httpx.Response) -> Any:
         )
     try:
         body = json.loads(response.content)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, nesting too deep
         raise ResponseParseError(f"Target's 200 body is not JSON ({exc.__class__.__name__})") from None
     if isinstance(body, dict) and "status" in body and "message" in body:
         # at.js treats any body with both fields as an error, whatever the HTTP status said
@@ -84,4 +108,6 @@ async def post_json(client: httpx.AsyncClient, url: str, body: bytes, *, deadlin
         raise DeliveryTimeout(f"no complete answer from Target within {deadline:g} s") from None
     except httpx.HTTPError as exc:
         raise UpstreamConnectError(f"could not talk to Target: {exc.__class__.__name__}") from exc
+    except _TooLarge:
+        raise ResponseParseError(f"Target's answer is over {MAX_RESPONSE_SIZE} bytes") from None
     return decode(response)
