@@ -42,8 +42,11 @@ async def _exchange(client: httpx.AsyncClient, url: str, body: bytes, deadline: 
     response = await client.send(request, stream=True)
     try:
         length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_RESPONSE_SIZE:
-            raise _TooLarge
+        if length.isdigit():
+            if int(length) > MAX_RESPONSE_SIZE:
+                raise _TooLarge
+            await response.aread()  # the usual case: a known, small length, read in one go
+            return response
         chunks, size = [], 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
