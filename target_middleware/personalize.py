@@ -28,6 +28,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
+MAX_INLINE_ACTIONS = 50
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
 # Skips that say the offer itself is broken, as opposed to a page that lacks what it targets.
 _MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, SkipReason.BAD_CONTENT, SkipReason.ERROR})
@@ -107,8 +108,10 @@ class Personalizer:
                 charset=_charset(headers),
                 click_endpoint=self.click_endpoint,
             )
-            # A large page would hold the event loop for milliseconds: parse it on a worker thread.
-            applied = await anyio.to_thread.run_sync(apply) if len(body) > self.offload_size else apply()
+            # A large page, or an offer with very many actions, would hold the event loop for milliseconds or
+            # more: apply it on a worker thread.
+            heavy = len(body) > self.offload_size or len(plan.actions) > MAX_INLINE_ACTIONS
+            applied = await anyio.to_thread.run_sync(apply) if heavy else apply()
             if applied.changed:
                 body = applied.encode()
                 for name in STALE_HEADERS:

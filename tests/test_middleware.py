@@ -378,3 +378,35 @@ async def test_a_params_callable_that_raises_sends_the_page_untouched(caplog: py
     [record] = [r for r in caplog.records if r.name.startswith("target_middleware")]
     assert "KeyError" in record.getMessage()
     assert "secret-value" not in record.getMessage()
+
+
+async def test_large_pages_and_offers_with_many_actions_are_applied_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import anyio.to_thread
+
+    offloaded: list[object] = []
+    original = anyio.to_thread.run_sync
+
+    async def recording(function: Any, *args: Any, **kwargs: Any) -> Any:
+        offloaded.append(function)
+        return await original(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", recording)
+    many = actions_option(
+        *({"type": "setAttribute", "selector": "#cta", "content": {f"data-{i}": "x"}} for i in range(60))
+    )
+    cases = [
+        (static_client({"hero": [HERO]}), {}),
+        (static_client({"hero": [HERO]}), {"offload_size": 10}),
+        (static_client({"hero": [many]}), {}),
+    ]
+    counts = []
+    for client, options in cases:
+        offloaded.clear()
+        with serve(make_app(client, rules=[MboxRule("/", mboxes=["hero"])], **options)) as url:
+            response = await get(url + "/")
+        assert response.status_code == 200
+        assert "Winter sale" in response.text or 'data-59="x"' in response.text
+        counts.append(sum(1 for f in offloaded if getattr(f, "func", None) is not None))
+    assert counts == [0, 1, 1]  # small page, few actions: inline; a page over offload_size or 60 actions: a thread
