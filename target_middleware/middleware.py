@@ -24,7 +24,7 @@ from .delivery.client import TargetClient
 from .delivery.context import PageContext
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersRequest, OffersResult
-from .delivery.params import Mbox
+from .delivery.params import GLOBAL_MBOX, Mbox
 from .iothread import IOThread
 from .personalize import Personalizer, eligible
 from .qa import qa_mode_from_query, trace_from_query
@@ -115,7 +115,7 @@ class TargetMiddleware:
             redirect_keep_query=redirect_keep_query,
             click_endpoint=click_endpoint,
             debug_header=debug_header,
-            global_mbox=getattr(client, "global_mbox", "target-global-mbox"),
+            global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
         )
         local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
         self._io = IOThread() if (not local if io_thread is None else io_thread) else None
