@@ -80,8 +80,9 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
         if item is None:
             raise HTTPException(404, "no such product")
         related = [p for p in in_category(item.category) if p.sku != sku]
-        return _page(request, "product.html", {"product": item, "category": CATEGORIES[item.category],
-                                               "related": related})
+        return _page(
+            request, "product.html", {"product": item, "category": CATEGORIES[item.category], "related": related}
+        )
 
     @app.get("/category/{slug}", response_class=HTMLResponse)
     async def category(request: Request, slug: str) -> HTMLResponse:
@@ -100,14 +101,23 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
         offers = target.json_offers("deals-config") if target else []
         config = {**DEALS_DEFAULT, **(offers[0] if offers and isinstance(offers[0], dict) else {})}
         items = [PRODUCTS[sku] for sku in config["skus"] if sku in PRODUCTS]
-        return _page(request, "deals.html", {"config": config, "items": items, "from_offer": bool(offers),
-                                             "redirected": request.query_params.get("from") == "summer-sale"})
+        return _page(
+            request,
+            "deals.html",
+            {
+                "config": config,
+                "items": items,
+                "from_offer": bool(offers),
+                "redirected": request.query_params.get("from") == "summer-sale",
+            },
+        )
 
     @app.get("/_target", response_class=HTMLResponse)
     async def target_debug(request: Request, path: str = "/") -> Response:
         report = await debug_page(request, path, client=client, rules=RULES, stats=stats, settings=settings)
-        return templates.TemplateResponse(request, "debug.html", {"categories": CATEGORIES.values(),
-                                                                  "debug_url": None, **report})
+        return templates.TemplateResponse(
+            request, "debug.html", {"categories": CATEGORIES.values(), "debug_url": None, **report}
+        )
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -51,8 +51,13 @@ async def debug_page(
     report["rule"] = {"path": match.rule.path, "mboxes": list(match.rule.mboxes)}
 
     # The request for that page, as the middleware builds it, for this visitor.
-    scope = {**request.scope, "path": page_path, "raw_path": page_path.encode(), "query_string": query.encode(),
-             "path_params": match.path_params}
+    scope = {
+        **request.scope,
+        "path": page_path,
+        "raw_path": page_path.encode(),
+        "query_string": query.encode(),
+        "path_params": match.path_params,
+    }
     page_request = Request(scope)
     params = await resolve_params(match.rule.params, page_request)
     visitor = Visitor.from_cookies(request.cookies)
@@ -104,7 +109,8 @@ async def debug_page(
                 "type": r.type,
                 "selector": r.selector or "",
                 "outcome": "applied" if r.reason is None else "skipped",
-                "why": f"{r.matched} element{'s' if r.matched != 1 else ''}" if r.reason is None
+                "why": f"{r.matched} element{'s' if r.matched != 1 else ''}"
+                if r.reason is None
                 else f"{r.reason.value}{': ' + r.detail if r.detail else ''}",
             }
             for r in (*applied.applied, *applied.skipped)

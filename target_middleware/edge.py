@@ -107,8 +107,15 @@ def create_edge_app(
 
     return Starlette(
         routes=[Route("/rest/v1/delivery", delivery, methods=["POST"])],
-        middleware=[Middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=True,
-                               allow_methods=["POST"], allow_headers=["*"])],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origin_regex=".*",
+                allow_credentials=True,
+                allow_methods=["POST"],
+                allow_headers=["*"],
+            )
+        ],
         lifespan=lifespan,
     )
 
@@ -124,8 +131,9 @@ def _engine_from_args(location: str, client: str | None, interval: float) -> Dec
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m target_middleware.edge",
-                                     description="A local Adobe Target Delivery API edge.")
+    parser = argparse.ArgumentParser(
+        prog="python -m target_middleware.edge", description="A local Adobe Target Delivery API edge."
+    )
     parser.add_argument("--artifact", required=True, help="rules.json path or https:// URL")
     parser.add_argument("--client", help="client code (default: the artifact's meta.clientCode)")
     parser.add_argument("--host", default="127.0.0.1")

@@ -24,8 +24,15 @@ DELIVERY = "/rest/v1/delivery"
 
 def _normalized(value: Any, *, drop: frozenset[str] = frozenset()) -> Any:
     """Without what differs between two runs by design: fresh uuids and retrieval times."""
-    volatile = {"impressionId", "artifactLastRetrieved", "timestamp", "current_timestamp", "current_time",
-                "current_day", *drop}
+    volatile = {
+        "impressionId",
+        "artifactLastRetrieved",
+        "timestamp",
+        "current_timestamp",
+        "current_time",
+        "current_day",
+        *drop,
+    }
     if isinstance(value, dict):
         out = {k: _normalized(v) for k, v in value.items() if k not in volatile}
         if isinstance(out.get("notifications"), list):
@@ -59,8 +66,9 @@ async def test_edge_answers_suites_like_the_engine(
     request = case.test["input"]["request"]
     session = case.test["input"].get("sessionId")
     async with httpx.AsyncClient(base_url=base) as client:
-        reply = await client.post(f"/case/{case.id}{DELIVERY}", json=request,
-                                  params={"sessionId": session} if session else None)
+        reply = await client.post(
+            f"/case/{case.id}{DELIVERY}", json=request, params={"sessionId": session} if session else None
+        )
     assert reply.status_code == 200, reply.text
     over_http = reply.json()
     in_process, _ = run(case)
@@ -94,10 +102,8 @@ async def _post(app: Starlette, body: Any, **kwargs: Any) -> httpx.Response:
         ({"context": {"channel": "web"}, "execute": {"mboxes": [{"index": 1}]}}, "name"),
         ({"context": {"channel": "web"}, "execute": {"mboxes": [{"name": "a", "index": "1"}]}}, "index"),
         ({"context": {"channel": "web"}, "id": {"tntId": "x" * 129}}, "tntId"),
-        ({"context": {"channel": "web"}, "execute": {"pageLoad": {"parameters": {"profile.a": "1"}}}},
-         "profile"),
-        ({"context": {"channel": "web"}, "notifications": [{"id": "n", "type": "view", "timestamp": 1}]},
-         "type"),
+        ({"context": {"channel": "web"}, "execute": {"pageLoad": {"parameters": {"profile.a": "1"}}}}, "profile"),
+        ({"context": {"channel": "web"}, "notifications": [{"id": "n", "type": "view", "timestamp": 1}]}, "type"),
     ],
 )
 async def test_bad_requests_get_400_with_status_and_message(app: Starlette, body: Any, where: str) -> None:
@@ -114,8 +120,11 @@ async def test_bad_session_id_is_rejected(app: Starlette) -> None:
 
 
 async def test_text_plain_body_as_atjs_sends_it(app: Starlette) -> None:
-    body = {"context": {"channel": "web"}, "id": {"tntId": "abc.28_0"},
-            "execute": {"mboxes": [{"name": "mbox-magician", "index": 0}]}}
+    body = {
+        "context": {"channel": "web"},
+        "id": {"tntId": "abc.28_0"},
+        "execute": {"mboxes": [{"name": "mbox-magician", "index": 0}]},
+    }
     reply = await _post(app, body, headers={"Content-Type": "text/plain", "Origin": "https://shop.example"})
     assert reply.status_code == 200
     assert reply.headers["access-control-allow-origin"] == "https://shop.example"
@@ -123,8 +132,10 @@ async def test_text_plain_body_as_atjs_sends_it(app: Starlette) -> None:
 
 
 async def test_visitor_without_id_gets_a_tnt_id_and_notifications_are_echoed(app: Starlette) -> None:
-    body = {"context": {"channel": "web"},
-            "notifications": [{"id": "n1", "type": "display", "timestamp": 1, "mbox": {"name": "x"}}]}
+    body = {
+        "context": {"channel": "web"},
+        "notifications": [{"id": "n1", "type": "display", "timestamp": 1, "mbox": {"name": "x"}}],
+    }
     reply = await _post(app, body)
     payload = reply.json()
     assert payload["id"]["tntId"]
@@ -132,8 +143,7 @@ async def test_visitor_without_id_gets_a_tnt_id_and_notifications_are_echoed(app
 
 
 async def test_503_until_the_artifact_loads() -> None:
-    app = create_edge_app(DecisioningEngine(ArtifactSource(url="https://cdn.invalid/rules.json"),
-                                            client_code="c"))
+    app = create_edge_app(DecisioningEngine(ArtifactSource(url="https://cdn.invalid/rules.json"), client_code="c"))
     reply = await _post(app, {"context": {"channel": "web"}})
     assert reply.status_code == 503
     assert set(reply.json()) == {"status", "message"}
@@ -151,12 +161,24 @@ def test_command_line_serves_an_artifact_file() -> None:
         pytest.skip("conformance artifacts not found")
     port = _free_port()
     artifact = str(ARTIFACTS / "TEST_ARTIFACT_AB_SIMPLE.json")
-    command = [sys.executable, "-m", "target_middleware.edge", "--artifact", artifact,
-               "--client", "someClientId", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "target_middleware.edge",
+        "--artifact",
+        artifact,
+        "--client",
+        "someClientId",
+        "--port",
+        str(port),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        body = {"context": {"channel": "web"}, "id": {"tntId": "338e3c1e51f7416a8e1ccba4f81acea0.28_0"},
-                "execute": {"mboxes": [{"name": "mbox-magician", "index": 2}]}}
+        body = {
+            "context": {"channel": "web"},
+            "id": {"tntId": "338e3c1e51f7416a8e1ccba4f81acea0.28_0"},
+            "execute": {"mboxes": [{"name": "mbox-magician", "index": 2}]},
+        }
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -179,8 +201,18 @@ def test_command_line_serves_an_artifact_file() -> None:
 def test_command_line_rejects_an_unknown_major_version() -> None:
     if not ARTIFACTS.is_dir():
         pytest.skip("conformance artifacts not found")
-    done = subprocess.run([sys.executable, "-m", "target_middleware.edge", "--artifact",
-                           str(ARTIFACTS / "TEST_ARTIFACT_UNSUPPORTED.json")], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "target_middleware.edge",
+            "--artifact",
+            str(ARTIFACTS / "TEST_ARTIFACT_UNSUPPORTED.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "unsupported artifact version 99.0.0" in done.stderr

@@ -76,8 +76,18 @@ def _names(payload: Mapping[str, Any], key: str) -> frozenset[str]:
 
 
 META_TOKEN_KEYS = (
-    "activity.id", "activity.name", "activity.type", "experience.id", "experience.name", "location.id",
-    "location.name", "location.type", "offer.id", "offer.name", "option.id", "option.name",
+    "activity.id",
+    "activity.name",
+    "activity.type",
+    "experience.id",
+    "experience.name",
+    "location.id",
+    "location.name",
+    "location.type",
+    "offer.id",
+    "offer.name",
+    "option.id",
+    "option.name",
 )
 
 
@@ -126,8 +136,7 @@ def parse_artifact(payload: Mapping[str, Any]) -> Artifact:
         raise ArtifactError(f"artifact has no valid version: {version!r}")
     if int(major) != SUPPORTED_MAJOR_VERSION:
         raise ArtifactError(
-            f"unsupported artifact version {version}: "
-            f"this engine reads major version {SUPPORTED_MAJOR_VERSION}"
+            f"unsupported artifact version {version}: this engine reads major version {SUPPORTED_MAJOR_VERSION}"
         )
     rules = payload.get("rules")
     if rules is not None and not isinstance(rules, Mapping):

@@ -26,8 +26,13 @@ __all__ = [
     "with_response_tokens",
 ]
 
-_GEO_TOKENS = (("geo.city", "city"), ("geo.country", "country"), ("geo.state", "region"),
-               ("geo.latitude", "latitude"), ("geo.longitude", "longitude"))
+_GEO_TOKENS = (
+    ("geo.city", "city"),
+    ("geo.country", "country"),
+    ("geo.state", "region"),
+    ("geo.latitude", "latitude"),
+    ("geo.longitude", "longitude"),
+)
 _MACRO = re.compile(r"\$\{([a-zA-Z0-9_.]*?)\}")
 _MACRO_RENAMES = re.compile(r"campaign|recipe", re.IGNORECASE)
 _RENAMED = {"campaign": "activity", "recipe": "experience"}
@@ -108,7 +113,8 @@ def replace_macros(response: dict[str, Any], rule: Rule, details: Mapping[str, A
         elif option.get("type") == "actions" and isinstance(option.get("content"), list):
             option["content"] = [
                 {**action, "content": _replace(action.get("content"), rule, details)}
-                if isinstance(action, JSON_OBJECT) and "content" in action else action
+                if isinstance(action, JSON_OBJECT) and "content" in action
+                else action
                 for action in option["content"]
             ]
     return response

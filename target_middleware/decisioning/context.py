@@ -77,8 +77,17 @@ def url_context(url: Any) -> Mapping[str, Any]:
     return _url_parts(url if isinstance(url, str) else "")
 
 
-_PLATFORMS = {"mac os x": "mac", "macos": "mac", "windows": "windows", "linux": "linux", "ubuntu": "linux",
-              "android": "android", "ios": "ios", "chrome os": "chromeos", "chromeos": "chromeos"}
+_PLATFORMS = {
+    "mac os x": "mac",
+    "macos": "mac",
+    "windows": "windows",
+    "linux": "linux",
+    "ubuntu": "linux",
+    "android": "android",
+    "ios": "ios",
+    "chrome os": "chromeos",
+    "chromeos": "chromeos",
+}
 _BRANDS = {"google chrome": "chrome", "microsoft edge": "edge", "opera": "opera", "chromium": "chrome"}
 _BRAND_RE = re.compile(r'"([^"]+)";v="(\d+)')
 
@@ -129,8 +138,13 @@ def geo_context(geo: Any) -> dict[str, Any]:
     """``geo``: country, region, city, latitude, longitude, from a Delivery API ``context.geo``."""
     if not isinstance(geo, JSON_OBJECT):
         return {}
-    pairs = (("country", "countryCode"), ("region", "stateCode"), ("city", "city"),
-             ("latitude", "latitude"), ("longitude", "longitude"))
+    pairs = (
+        ("country", "countryCode"),
+        ("region", "stateCode"),
+        ("city", "city"),
+        ("latitude", "latitude"),
+        ("longitude", "longitude"),
+    )
     return {ours: geo[theirs] for ours, theirs in pairs if geo.get(theirs) not in (None, "")}
 
 
@@ -138,8 +152,11 @@ def time_context(now_ms: int) -> dict[str, Any]:
     """current_timestamp (ms), current_time ("HHmm", UTC) and current_day (1 = Monday … 7 = Sunday)."""
     minutes = now_ms // 60_000
     day = ((now_ms // 86_400_000) + 3) % 7 + 1  # 1970-01-01 was a Thursday (4)
-    return {"current_timestamp": now_ms, "current_time": f"{minutes // 60 % 24:02d}{minutes % 60:02d}",
-            "current_day": day}
+    return {
+        "current_timestamp": now_ms,
+        "current_time": f"{minutes // 60 % 24:02d}{minutes % 60:02d}",
+        "current_day": day,
+    }
 
 
 def _unflatten(params: Mapping[str, Any]) -> dict[str, Any]:

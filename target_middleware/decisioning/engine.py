@@ -28,8 +28,13 @@ logger = logging.getLogger(__name__)
 GeoLookup = Callable[[str], Mapping[str, Any] | None]
 """Maps an IP address to geo values: Target's ``/v1/geo`` body (``x-geo-*`` keys) or a Delivery ``geo``."""
 
-_GEO_HEADERS = (("x-geo-country-code", "countryCode"), ("x-geo-region-code", "stateCode"),
-                ("x-geo-city", "city"), ("x-geo-latitude", "latitude"), ("x-geo-longitude", "longitude"))
+_GEO_HEADERS = (
+    ("x-geo-country-code", "countryCode"),
+    ("x-geo-region-code", "stateCode"),
+    ("x-geo-city", "city"),
+    ("x-geo-latitude", "latitude"),
+    ("x-geo-longitude", "longitude"),
+)
 
 
 class DecisioningNotReady(RuntimeError):
@@ -93,8 +98,14 @@ class DecisioningEngine:
     def _artifact_trace(self, artifact: Artifact) -> dict[str, Any]:
         if isinstance(self._source, ArtifactSource):
             return self._source.trace_info()
-        return {"artifactLocation": "NOT APPLICABLE", "pollingInterval": 0, "pollingHalted": True,
-                "artifactVersion": artifact.version, "artifactRetrievalCount": 1, **artifact.meta}
+        return {
+            "artifactLocation": "NOT APPLICABLE",
+            "pollingInterval": 0,
+            "pollingHalted": True,
+            "artifactVersion": artifact.version,
+            "artifactRetrievalCount": 1,
+            **artifact.meta,
+        }
 
     def remote_names(self, request: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Mboxes and views of the request that only the edge can decide (hybrid mode sends exactly those)."""
@@ -133,12 +144,15 @@ class DecisioningEngine:
         trace_base = None
         if request.get("trace") is not None:
             trace_base = {
-                "clientCode": self.client_code, "sessionId": session_id,
+                "clientCode": self.client_code,
+                "sessionId": session_id,
                 "artifact": self._artifact_trace(artifact),
                 "profile": profile_trace(visitor if isinstance(visitor, JSON_OBJECT) else None),
             }
         run = DecisionRun(
-            client_code=self.client_code, artifact=artifact, request=request,
+            client_code=self.client_code,
+            artifact=artifact,
+            request=request,
             now_ms=int(self._clock() * 1000),
             geo=self._geo(artifact, context if isinstance(context, JSON_OBJECT) else {}),
             trace_base=trace_base,
@@ -155,13 +169,15 @@ class DecisioningEngine:
                 response[mode] = run.mode(mode, part)
         telemetry: tuple[dict[str, Any], ...] = ()
         if self.telemetry_enabled:
-            telemetry = ({
-                "requestId": request_id,
-                "timestamp": run.now_ms,
-                "mode": "local",
-                "execution": round((time.perf_counter() - started) * 1000, 3),
-                "features": {"decisioningMethod": "on-device"},
-            },)
+            telemetry = (
+                {
+                    "requestId": request_id,
+                    "timestamp": run.now_ms,
+                    "mode": "local",
+                    "execution": round((time.perf_counter() - started) * 1000, 3),
+                    "features": {"decisioningMethod": "on-device"},
+                },
+            )
         return Decision(response, tuple(run.notifications), remote_mboxes, remote_views, telemetry)
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:

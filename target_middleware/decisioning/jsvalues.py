@@ -21,6 +21,7 @@ __all__ = [
     "truthy",
 ]
 
+
 def truthy(value: Any) -> bool:
     if value is True or value is False:
         return value

@@ -58,8 +58,11 @@ class NotificationQueue:
             batch = merged.get(key)
             if batch is None:
                 entries = list((body.get("telemetry") or {}).get("entries") or ())
-                merged[key] = {**body, "notifications": list(body.get("notifications") or ()),
-                               "telemetry": {"entries": entries}}
+                merged[key] = {
+                    **body,
+                    "notifications": list(body.get("notifications") or ()),
+                    "telemetry": {"entries": entries},
+                }
                 continue
             batch["notifications"].extend(body.get("notifications") or ())
             batch["telemetry"]["entries"].extend((body.get("telemetry") or {}).get("entries") or ())
@@ -77,8 +80,11 @@ class NotificationQueue:
                 await result
         except Exception as exc:  # one failed batch must not stop the others
             self.failed += 1
-            logger.warning("sending %d notifications to Target failed: %s",
-                           len(batch.get("notifications") or ()), type(exc).__name__)
+            logger.warning(
+                "sending %d notifications to Target failed: %s",
+                len(batch.get("notifications") or ()),
+                type(exc).__name__,
+            )
 
     async def flush(self) -> None:
         """Send everything pending now."""
@@ -111,6 +117,7 @@ class NotificationQueue:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()

@@ -30,8 +30,16 @@ def new_id() -> str:
 class DecisionRun:
     """The state of one decision: never stored on the engine, so requests share nothing."""
 
-    def __init__(self, *, client_code: str, artifact: Artifact, request: Mapping[str, Any], now_ms: int,
-                 geo: Mapping[str, Any], trace_base: Mapping[str, Any] | None) -> None:
+    def __init__(
+        self,
+        *,
+        client_code: str,
+        artifact: Artifact,
+        request: Mapping[str, Any],
+        now_ms: int,
+        geo: Mapping[str, Any],
+        trace_base: Mapping[str, Any] | None,
+    ) -> None:
         self.client_code, self.artifact, self.request, self.now_ms = client_code, artifact, request, now_ms
         context = request.get("context")
         self.context = base_context(context if isinstance(context, JSON_OBJECT) else {}, now_ms, geo)
@@ -50,8 +58,7 @@ class DecisionRun:
     def _allocation(self, activity_id: Any) -> float:
         value = self._allocations.get(activity_id)
         if value is None:
-            value = self._allocations[activity_id] = allocation(
-                self.client_code, activity_id, self.visitor_id)
+            value = self._allocations[activity_id] = allocation(self.client_code, activity_id, self.visitor_id)
         return value
 
     def mode(self, mode: str, part: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,13 +68,19 @@ class DecisionRun:
         mboxes = part.get("mboxes")
         if isinstance(mboxes, list) and mboxes:
             result["mboxes"] = [
-                response for item in mboxes if isinstance(item, JSON_OBJECT) and item.get("name")
+                response
+                for item in mboxes
+                if isinstance(item, JSON_OBJECT) and item.get("name")
                 for response in self._mbox(mode, item, tracer)
             ]
         views = part.get("views")
         if isinstance(views, list) and views:
-            result["views"] = [response for item in views if isinstance(item, JSON_OBJECT)
-                               for response in self._views(mode, item, tracer)]
+            result["views"] = [
+                response
+                for item in views
+                if isinstance(item, JSON_OBJECT)
+                for response in self._views(mode, item, tracer)
+            ]
         page_load = part.get("pageLoad")
         if isinstance(page_load, JSON_OBJECT):
             result["pageLoad"] = self._page_load(mode, page_load, tracer)
@@ -93,8 +106,9 @@ class DecisionRun:
             tracer.rule_evaluated(rule, ctx, satisfied)
         return satisfied
 
-    def _respond(self, rule: Rule, mode: str, kind: str, details: Mapping[str, Any],
-                 tracer: RequestTracer | None) -> dict[str, Any]:
+    def _respond(
+        self, rule: Rule, mode: str, kind: str, details: Mapping[str, Any], tracer: RequestTracer | None
+    ) -> dict[str, Any]:
         response = cq.instantiate(rule)
         if kind == "mbox":
             response["index"] = details.get("index")
@@ -120,15 +134,19 @@ class DecisionRun:
                 self._event_keys.add(key)
         if not tokens:
             return
-        notification = {"id": new_id(), "impressionId": new_id(), "timestamp": self.now_ms,
-                        "type": "display", "mbox": {"name": name}, "tokens": tokens}
+        notification = {
+            "id": new_id(),
+            "impressionId": new_id(),
+            "timestamp": self.now_ms,
+            "type": "display",
+            "mbox": {"name": name},
+            "tokens": tokens,
+        }
         if tracer is not None:
             tracer.notification_added(rule, notification)
         self.notifications.append(notification)
 
-    def _mbox(
-        self, mode: str, details: Mapping[str, Any], tracer: RequestTracer | None
-    ) -> list[dict[str, Any]]:
+    def _mbox(self, mode: str, details: Mapping[str, Any], tracer: RequestTracer | None) -> list[dict[str, Any]]:
         name = details["name"]
         is_global = name == self.artifact.global_mbox
         if tracer is not None:
@@ -151,9 +169,7 @@ class DecisionRun:
             responses.append(blank)
         return responses
 
-    def _views(
-        self, mode: str, details: Mapping[str, Any], tracer: RequestTracer | None
-    ) -> list[dict[str, Any]]:
+    def _views(self, mode: str, details: Mapping[str, Any], tracer: RequestTracer | None) -> list[dict[str, Any]]:
         if tracer is not None:
             tracer.trace_request(mode, "view", details, self.context["page"])
         name = details.get("name")
@@ -174,9 +190,7 @@ class DecisionRun:
                     merged.setdefault("metrics", []).extend(response.get("metrics") or [])
         return [by_name[key] for key in sorted(by_name)]
 
-    def _page_load(
-        self, mode: str, page_load: Mapping[str, Any], tracer: RequestTracer | None
-    ) -> dict[str, Any]:
+    def _page_load(self, mode: str, page_load: Mapping[str, Any], tracer: RequestTracer | None) -> dict[str, Any]:
         details = {**page_load, "name": self.artifact.global_mbox}
         responses = self._mbox(mode, details, tracer)
         options = [option for r in responses for option in r.get("options") or ()]

@@ -179,13 +179,16 @@ def _compile_var_vs_literal(op: str, raw_args: Any) -> Condition | None:
     fn = ORDER[op]
     if type(literal) in NUMBER:
         if literal_first:
+
             def ordered(ctx: Mapping[str, Any]) -> bool:
                 v = var(ctx)
                 return bool(fn(literal, v)) if type(v) in NUMBER else generic_order(op, literal, v)
         else:
+
             def ordered(ctx: Mapping[str, Any]) -> bool:
                 v = var(ctx)
                 return bool(fn(v, literal)) if type(v) in NUMBER else generic_order(op, v, literal)
+
         return ordered
     if literal_first:
         return lambda ctx: generic_order(op, literal, var(ctx))

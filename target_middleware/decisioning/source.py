@@ -30,8 +30,13 @@ DEFAULT_POLLING_INTERVAL = 300.0
 _FIRST_RETRY = 1.0
 
 
-def artifact_url(client_code: str, environment: str = "production", property_token: str | None = None,
-                 *, base: str = "https://assets.adobetarget.com") -> str:
+def artifact_url(
+    client_code: str,
+    environment: str = "production",
+    property_token: str | None = None,
+    *,
+    base: str = "https://assets.adobetarget.com",
+) -> str:
     """Target's CDN location of a client's artifact."""
     parts = [base.rstrip("/"), client_code, environment or "production", "v1"]
     if property_token:
@@ -45,9 +50,15 @@ class ArtifactSource:
     Use as ``async with ArtifactSource.from_url(url) as source:``, or ``await start()``/``await aclose()``.
     """
 
-    def __init__(self, *, artifact: Artifact | None = None, url: str | None = None,
-                 interval: float = DEFAULT_POLLING_INTERVAL, client: httpx.AsyncClient | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        artifact: Artifact | None = None,
+        url: str | None = None,
+        interval: float = DEFAULT_POLLING_INTERVAL,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         if url is not None and not url.startswith(("https://", "http://")):
             raise ValueError("the artifact URL must be http(s)")
         self._artifact = artifact
@@ -73,8 +84,9 @@ class ArtifactSource:
         return cls(artifact=load_artifact(payload))
 
     @classmethod
-    def from_url(cls, url: str, *, interval: float = DEFAULT_POLLING_INTERVAL,
-                 client: httpx.AsyncClient | None = None) -> ArtifactSource:
+    def from_url(
+        cls, url: str, *, interval: float = DEFAULT_POLLING_INTERVAL, client: httpx.AsyncClient | None = None
+    ) -> ArtifactSource:
         return cls(url=url, interval=interval, client=client)
 
     @property
@@ -147,8 +159,9 @@ class ArtifactSource:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
 

@@ -35,9 +35,7 @@ class RequestTracer:
         self._campaigns: dict[Any, dict[str, Any]] = {}
         self._targets: dict[Any, dict[str, Any]] = {}
 
-    def trace_request(
-        self, mode: str, kind: str, details: Mapping[str, Any], page: Mapping[str, Any]
-    ) -> None:
+    def trace_request(self, mode: str, kind: str, details: Mapping[str, Any], page: Mapping[str, Any]) -> None:
         item = copy.deepcopy(dict(details))
         item["type"] = mode
         self._request = {"pageURL": page.get("url"), "host": page.get("domain"), kind: item}

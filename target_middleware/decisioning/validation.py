@@ -90,8 +90,10 @@ def _mode(value: Any, where: str, *, views: bool) -> None:
         item = _details(mbox, f"{where}.mboxes[{i}]")
         _string(item.get("name"), f"{where}.mboxes[{i}].name", 250, required=True)
         index = item.get("index")
-        _check(index is None or (isinstance(index, int) and not isinstance(index, bool)),
-               f"{where}.mboxes[{i}].index must be an integer")
+        _check(
+            index is None or (isinstance(index, int) and not isinstance(index, bool)),
+            f"{where}.mboxes[{i}].index must be an integer",
+        )
     if views:
         for i, view in enumerate(_list(part.get("views"), f"{where}.views")):
             item = _details(view, f"{where}.views[{i}]")
@@ -102,8 +104,10 @@ def _mode(value: Any, where: str, *, views: bool) -> None:
 
 
 def validate_session_id(session_id: str | None) -> None:
-    _check(session_id is None or (bool(_SESSION_ID.match(session_id)) and "?" not in session_id
-           and "/" not in session_id), "sessionId must be 1-128 printable characters without space, ? or /")
+    _check(
+        session_id is None or (bool(_SESSION_ID.match(session_id)) and "?" not in session_id and "/" not in session_id),
+        "sessionId must be 1-128 printable characters without space, ? or /",
+    )
 
 
 def validate_delivery_request(body: Any) -> Mapping[str, Any]:

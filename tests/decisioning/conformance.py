@@ -47,8 +47,15 @@ def cases() -> list[Case]:
             continue
         suite = json.loads((MODELS / VARIANTS.get(path.name, path.name)).read_text())
         for name, test in suite["test"].items():
-            found.append(Case(path.stem, name, test.get("artifact") or suite["artifact"],
-                              test.get("conf") or suite.get("conf") or {}, test))
+            found.append(
+                Case(
+                    path.stem,
+                    name,
+                    test.get("artifact") or suite["artifact"],
+                    test.get("conf") or suite.get("conf") or {},
+                    test,
+                )
+            )
     return found
 
 
@@ -58,8 +65,18 @@ CASES_BY_ID = {case.id: case for case in cases()}
 def mock_clock(mock_date: Mapping[str, int] | None) -> float | None:
     if not mock_date:
         return None
-    return float(calendar.timegm((mock_date["year"], mock_date["month"] + 1, mock_date["date"],
-                                  mock_date.get("hours", 0), mock_date.get("minutes", 0), 0)))
+    return float(
+        calendar.timegm(
+            (
+                mock_date["year"],
+                mock_date["month"] + 1,
+                mock_date["date"],
+                mock_date.get("hours", 0),
+                mock_date.get("minutes", 0),
+                0,
+            )
+        )
+    )
 
 
 def engine_for(case: Case) -> DecisioningEngine:
@@ -71,8 +88,9 @@ def engine_for(case: Case) -> DecisioningEngine:
         kwargs["clock"] = lambda: mocked
     if geo is not None:
         kwargs["geo_lookup"] = lambda _ip: geo
-    return DecisioningEngine(artifact, client_code=case.conf["client"],
-                             telemetry_enabled=case.conf.get("telemetryEnabled", True), **kwargs)
+    return DecisioningEngine(
+        artifact, client_code=case.conf["client"], telemetry_enabled=case.conf.get("telemetryEnabled", True), **kwargs
+    )
 
 
 _ANY = {"expect.any(Object)": (dict, list), "expect.any(String)": (str,), "expect.any(Number)": (int, float)}
@@ -96,8 +114,9 @@ def mismatches(actual: Any, expected: Any, path: str = "$") -> list[str]:
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return [f"{path}: expected {len(expected)} items, got {actual!r}"]
-        return [p for i, (a, e) in enumerate(zip(actual, expected, strict=True))
-                for p in mismatches(a, e, f"{path}[{i}]")]
+        return [
+            p for i, (a, e) in enumerate(zip(actual, expected, strict=True)) for p in mismatches(a, e, f"{path}[{i}]")
+        ]
     if isinstance(expected, bool) or isinstance(actual, bool):
         return [] if actual is expected else [f"{path}: {actual!r} != {expected!r}"]
     return [] if actual == expected else [f"{path}: {actual!r} != {expected!r}"]

@@ -30,17 +30,26 @@ def main() -> None:
         if clock["now_ms"] is None:
             return original_timing()
         now = datetime.datetime.utcfromtimestamp(clock["now_ms"] / 1000)
-        return {"current_timestamp": clock["now_ms"], "current_time": f"{now.hour:02d}{now.minute:02d}",
-                "current_day": now.weekday() + 1}
+        return {
+            "current_timestamp": clock["now_ms"],
+            "current_time": f"{now.hour:02d}{now.minute:02d}",
+            "current_day": now.weekday() + 1,
+        }
 
     context_provider._create_timing_context = timing
     GeoProvider.valid_geo_request_context = lambda self, geo=None: geo or Geo()  # type: ignore[method-assign]
     TargetClient.send_notifications = lambda self, options: None  # type: ignore[method-assign]
-    client = TargetClient.create({
-        "client": spec["client"], "organization_id": "someOrgId", "decisioning_method": "on-device",
-        "artifact_payload": artifact, "polling_interval": 0, "target_location_hint": "28",
-        "telemetry_enabled": False,
-    })
+    client = TargetClient.create(
+        {
+            "client": spec["client"],
+            "organization_id": "someOrgId",
+            "decisioning_method": "on-device",
+            "artifact_payload": artifact,
+            "polling_interval": 0,
+            "target_location_hint": "28",
+            "telemetry_enabled": False,
+        }
+    )
     api = ApiClient()
 
     class _Raw:

@@ -58,8 +58,11 @@ def test_engine_splits_100k_new_visitors_50_50() -> None:
     counts: Counter[int] = Counter()
     total = 100_000
     for _ in range(total):
-        request = {"context": {"channel": "web"}, "id": {"tntId": f"{uuid.uuid4().hex}.28_0"},
-                   "prefetch": {"mboxes": [{"name": "mbox-magician", "index": 0}]}}
+        request = {
+            "context": {"channel": "web"},
+            "id": {"tntId": f"{uuid.uuid4().hex}.28_0"},
+            "prefetch": {"mboxes": [{"name": "mbox-magician", "index": 0}]},
+        }
         option = engine.decide(request).response["prefetch"]["mboxes"][0]["options"][0]
         counts[option["content"]["importantValue"]] += 1
     assert set(counts) == {150, 75}
@@ -75,6 +78,13 @@ def test_same_visitor_same_allocation_in_another_process() -> None:
         "ids = json.loads(sys.stdin.read())\n"
         "print(json.dumps([allocation('client', 4242, v) for v in ids]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(visitors), capture_output=True,
-                          text=True, check=True, timeout=60, env={"PYTHONHASHSEED": "random", "PATH": ""})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(visitors),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={"PYTHONHASHSEED": "random", "PATH": ""},
+    )
     assert json.loads(done.stdout) == here

@@ -39,9 +39,14 @@ def test_large_artifact_compiles_every_rule() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [[], {"version": "x"}, {}, {"version": "1.0.0", "rules": []},
-     {"version": "1.0.0", "rules": {"mboxes": {"m": [{"condition": True}]}}},
-     {"version": "1.0.0", "localMboxes": "m"}],
+    [
+        [],
+        {"version": "x"},
+        {},
+        {"version": "1.0.0", "rules": []},
+        {"version": "1.0.0", "rules": {"mboxes": {"m": [{"condition": True}]}}},
+        {"version": "1.0.0", "localMboxes": "m"},
+    ],
 )
 def test_malformed_artifacts_are_rejected(payload: object) -> None:
     with pytest.raises(ArtifactError):
@@ -57,9 +62,16 @@ def test_unreadable_file_and_bad_json(tmp_path: Path) -> None:
 
 
 def test_a_rule_with_an_unknown_operator_never_matches(caplog: pytest.LogCaptureFixture) -> None:
-    payload = {"version": "1.2.0", "rules": {"mboxes": {"m": [
-        {"ruleKey": "1", "activityId": 1, "condition": {"regex": ["a", "b"]}, "consequence": {"name": "m"}},
-    ]}}}
+    payload = {
+        "version": "1.2.0",
+        "rules": {
+            "mboxes": {
+                "m": [
+                    {"ruleKey": "1", "activityId": 1, "condition": {"regex": ["a", "b"]}, "consequence": {"name": "m"}},
+                ]
+            }
+        },
+    }
     with caplog.at_level(logging.WARNING):
         artifact = parse_artifact(json.loads(json.dumps(payload)))
     (rule,) = artifact.mbox_rules["m"]
@@ -68,10 +80,17 @@ def test_a_rule_with_an_unknown_operator_never_matches(caplog: pytest.LogCapture
 
 
 def test_property_tokens() -> None:
-    payload = {"version": "1.0.0", "rules": {"mboxes": {"m": [
-        {"ruleKey": "1", "activityId": 1, "condition": True, "consequence": {}, "propertyTokens": ["p"]},
-        {"ruleKey": "2", "activityId": 2, "condition": True, "consequence": {}},
-    ]}}}
+    payload = {
+        "version": "1.0.0",
+        "rules": {
+            "mboxes": {
+                "m": [
+                    {"ruleKey": "1", "activityId": 1, "condition": True, "consequence": {}, "propertyTokens": ["p"]},
+                    {"ruleKey": "2", "activityId": 2, "condition": True, "consequence": {}},
+                ]
+            }
+        },
+    }
     scoped, everywhere = parse_artifact(payload).mbox_rules["m"]
     assert scoped.allows_property("p")
     assert not scoped.allows_property("q")

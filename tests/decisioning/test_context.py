@@ -15,10 +15,18 @@ from target_middleware.decisioning.context import (
 @pytest.mark.parametrize(
     ("url", "domain", "subdomain", "tld"),
     [
-        ("https://pied.piper.decentralized.test.hooli.com/?implementation=psl", "hooli.com",
-         "pied.piper.decentralized.test", "com"),
-        ("https://test.wayne-enterprises.us-east-1.elasticbeanstalk.com",
-         "wayne-enterprises.us-east-1.elasticbeanstalk.com", "test", "us-east-1.elasticbeanstalk.com"),
+        (
+            "https://pied.piper.decentralized.test.hooli.com/?implementation=psl",
+            "hooli.com",
+            "pied.piper.decentralized.test",
+            "com",
+        ),
+        (
+            "https://test.wayne-enterprises.us-east-1.elasticbeanstalk.com",
+            "wayne-enterprises.us-east-1.elasticbeanstalk.com",
+            "test",
+            "us-east-1.elasticbeanstalk.com",
+        ),
         ("http://www.bbc.co.uk/news", "bbc.co.uk", "", "co.uk"),
         ("http://WWW.Shop.Example.COM:8080/A", "example.com", "shop", "com"),
         ("http://local-target-test:8080/home", "local-target-test", "", ""),
@@ -42,13 +50,22 @@ def test_url_path_query_fragment() -> None:
 @pytest.mark.parametrize(
     ("agent", "browser", "version", "platform"),
     [
-        ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_3) AppleWebKit/537.36 (KHTML, like Gecko) "
-         "Chrome/80.0.3987.163 Safari/537.36", "chrome", 80, "mac"),
-        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0", "firefox", 120,
-         "windows"),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_3) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/80.0.3987.163 Safari/537.36",
+            "chrome",
+            80,
+            "mac",
+        ),
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0", "firefox", 120, "windows"),
         ("Mozilla/5.0 (Windows NT 10.0; Trident/7.0; rv:11.0) like Gecko", "ie", 11, "windows"),
-        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
-         "Safari/537.36 Edg/120.0.0.0", "edge", 120, "linux"),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+            "Safari/537.36 Edg/120.0.0.0",
+            "edge",
+            120,
+            "linux",
+        ),
         ("", "unknown", -1, "unknown"),
     ],
 )
@@ -59,8 +76,10 @@ def test_user_from_user_agent(agent: str, browser: str, version: int, platform: 
 
 
 def test_user_from_client_hints_without_user_agent() -> None:
-    hints = {"browserUAWithMajorVersion": '"Chromium";v="110", "Not A(Brand";v="24", "Google Chrome";v="110"',
-             "platform": "macOS"}
+    hints = {
+        "browserUAWithMajorVersion": '"Chromium";v="110", "Not A(Brand";v="24", "Google Chrome";v="110"',
+        "platform": "macOS",
+    }
     user = user_context(None, hints)
     assert (user["browserType"], user["browserVersion"], user["platform"]) == ("chrome", 110, "mac")
 
@@ -78,16 +97,16 @@ def test_mbox_params_nest_dotted_names_with_lowercase_twins() -> None:
 
 def test_time_is_utc() -> None:
     # 2020-03-25T01:05Z, a Wednesday.
-    assert time_context(1585098300000) == {"current_timestamp": 1585098300000, "current_time": "0105",
-                                           "current_day": 3}
+    assert time_context(1585098300000) == {"current_timestamp": 1585098300000, "current_time": "0105", "current_day": 3}
     assert time_context(1585440000000)["current_day"] == 7  # Sunday 2020-03-29
 
 
 def test_geo_and_base_context() -> None:
     geo = geo_context({"countryCode": "US", "stateCode": "CA", "city": "SF", "latitude": 1.5, "zip": "9"})
     assert geo == {"country": "US", "region": "CA", "city": "SF", "latitude": 1.5}
-    ctx = base_context({"address": {"url": "http://a.example.com/x", "referringUrl": "https://g.com/"},
-                        "userAgent": "curl/8"}, 0, geo)
+    ctx = base_context(
+        {"address": {"url": "http://a.example.com/x", "referringUrl": "https://g.com/"}, "userAgent": "curl/8"}, 0, geo
+    )
     assert ctx["page"]["domain"] == "example.com"
     assert ctx["referring"]["domain"] == "g.com"
     assert ctx["geo"] == geo

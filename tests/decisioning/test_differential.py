@@ -30,15 +30,21 @@ SDK_PYTHON = os.environ.get("TARGET_SDK_PYTHON")
 RUNNER = Path(__file__).with_name("sdk_runner.py")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not SDK_PYTHON, reason="target-python-sdk cannot be installed into the project venv; "
-                       "set TARGET_SDK_PYTHON to an interpreter that has it (NOTES.md §5)"),
+    pytest.mark.skipif(
+        not SDK_PYTHON,
+        reason="target-python-sdk cannot be installed into the project venv; "
+        "set TARGET_SDK_PYTHON to an interpreter that has it (NOTES.md §5)",
+    ),
     pytest.mark.skipif(not ARTIFACTS.is_dir(), reason="conformance artifacts not found"),
 ]
 
 URLS = [
-    "http://local-target-test/", "http://local-target-test/home?bar=true#hello", "http://local-target-test/contact",
+    "http://local-target-test/",
+    "http://local-target-test/home?bar=true#hello",
+    "http://local-target-test/contact",
     "https://pied.piper.decentralized.test.hooli.com/?implementation=psl",
-    "https://test.wayne-enterprises.us-east-1.elasticbeanstalk.com", "https://www.adobe.com/products?bar=1",
+    "https://test.wayne-enterprises.us-east-1.elasticbeanstalk.com",
+    "https://www.adobe.com/products?bar=1",
     "http://shop.example.co.uk:8080/cart#top",
 ]
 AGENTS = [
@@ -50,20 +56,35 @@ AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Trident/7.0; rv:11.0) like Gecko",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:109.0) Gecko/20100101 Firefox/115.0",
 ]
-PARAMS = {"jason": ["correct", "wrong"], "greg": ["correct", "nope"], "foo": ["bar", "baz"],
-          "favorite.color": ["Red", "blue"], "first.programming.language": ["Racket", "go"],
-          "favorite.movie": ["The Big Lebowski", "Heat"]}
+PARAMS = {
+    "jason": ["correct", "wrong"],
+    "greg": ["correct", "nope"],
+    "foo": ["bar", "baz"],
+    "favorite.color": ["Red", "blue"],
+    "first.programming.language": ["Racket", "go"],
+    "favorite.movie": ["The Big Lebowski", "Heat"],
+}
 GEOS = [
     {},
     {"city": "SAN FRANCISCO", "countryCode": "US", "stateCode": "CA", "latitude": 37.75, "longitude": -122.4},
-    {"city": "TORONTO", "countryCode": "CANADA", "stateCode": "ON"}, {"countryCode": "UNITED STATES"},
+    {"city": "TORONTO", "countryCode": "CANADA", "stateCode": "ON"},
+    {"countryCode": "UNITED STATES"},
 ]
 ARTIFACT_NAMES = [
-    "TEST_ARTIFACT_AB_SIMPLE", "TEST_ARTIFACT_AB_MULTI_SIMPLE", "TEST_ARTIFACT_BROWSER",
+    "TEST_ARTIFACT_AB_SIMPLE",
+    "TEST_ARTIFACT_AB_MULTI_SIMPLE",
+    "TEST_ARTIFACT_BROWSER",
     "TEST_ARTIFACT_ADDRESS",
-    "TEST_ARTIFACT_GEO", "TEST_ARTIFACT_PARAMS", "TEST_ARTIFACT_PRIORITIES", "TEST_ARTIFACT_PROPERTIES",
-    "TEST_ARTIFACT_TIMEFRAME", "TEST_ARTIFACT_PAGELOAD_VEC_AB", "TEST_ARTIFACT_PAGELOAD_VEC_XT",
-    "TEST_ARTIFACT_GLOBAL_MBOX", "TEST_ARTIFACT_CAMPAIGN_MACROS", "TEST_ARTIFACT_VIEWS",
+    "TEST_ARTIFACT_GEO",
+    "TEST_ARTIFACT_PARAMS",
+    "TEST_ARTIFACT_PRIORITIES",
+    "TEST_ARTIFACT_PROPERTIES",
+    "TEST_ARTIFACT_TIMEFRAME",
+    "TEST_ARTIFACT_PAGELOAD_VEC_AB",
+    "TEST_ARTIFACT_PAGELOAD_VEC_XT",
+    "TEST_ARTIFACT_GLOBAL_MBOX",
+    "TEST_ARTIFACT_CAMPAIGN_MACROS",
+    "TEST_ARTIFACT_VIEWS",
     "LARGE_PRODUCTION_LIKE_ARTIFACT",
 ]
 
@@ -71,15 +92,21 @@ ARTIFACT_NAMES = [
 def _traffic(rng: random.Random, payload: dict[str, Any], n: int) -> list[dict[str, Any]]:
     mboxes = [*sorted(set(payload["rules"].get("mboxes", {})) - {payload.get("globalMbox")}), "no-such-mbox"]
     views = sorted(payload["rules"].get("views", {}))
-    tokens = sorted({t for rs in payload["rules"].get("mboxes", {}).values() for r in rs
-                     for t in r.get("propertyTokens") or ()})
+    tokens = sorted(
+        {t for rs in payload["rules"].get("mboxes", {}).values() for r in rs for t in r.get("propertyTokens") or ()}
+    )
     jobs = []
     for _ in range(n):
         hexid = f"{rng.getrandbits(128):032x}"
-        visitor = rng.choice([{"tntId": f"{hexid}.28_0"}, {"marketingCloudVisitorId": hexid[:26]},
-                              {"thirdPartyId": hexid}])
-        context: dict[str, Any] = {"channel": "web", "userAgent": rng.choice(AGENTS),
-                                   "address": {"url": rng.choice(URLS)}, "geo": rng.choice(GEOS)}
+        visitor = rng.choice(
+            [{"tntId": f"{hexid}.28_0"}, {"marketingCloudVisitorId": hexid[:26]}, {"thirdPartyId": hexid}]
+        )
+        context: dict[str, Any] = {
+            "channel": "web",
+            "userAgent": rng.choice(AGENTS),
+            "address": {"url": rng.choice(URLS)},
+            "geo": rng.choice(GEOS),
+        }
         if rng.random() < 0.3:
             context["address"]["referringUrl"] = rng.choice(URLS)
         if not context["geo"]:
@@ -107,16 +134,23 @@ def _traffic(rng: random.Random, payload: dict[str, Any], n: int) -> list[dict[s
 
 def _offers(response: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     """What a visitor would see: per requested item, the options (and, for prefetch, their event tokens)."""
+
     def options(item: dict[str, Any]) -> list[Any]:
-        return [(o.get("type"), json.dumps(o.get("content"), sort_keys=True), o.get("eventToken"),
-                 json.dumps(o.get("responseTokens"), sort_keys=True)) for o in item.get("options") or ()]
+        return [
+            (
+                o.get("type"),
+                json.dumps(o.get("content"), sort_keys=True),
+                o.get("eventToken"),
+                json.dumps(o.get("responseTokens"), sort_keys=True),
+            )
+            for o in item.get("options") or ()
+        ]
 
     result: dict[str, Any] = {}
     for mode in ("execute", "prefetch"):
         asked, got = request.get(mode) or {}, response.get(mode) or {}
         if "mboxes" in asked:
-            result[f"{mode}.mboxes"] = [(m.get("name"), m.get("index"), options(m))
-                                        for m in got.get("mboxes") or ()]
+            result[f"{mode}.mboxes"] = [(m.get("name"), m.get("index"), options(m)) for m in got.get("mboxes") or ()]
         if "pageLoad" in asked:
             result[f"{mode}.pageLoad"] = options(got.get("pageLoad") or {})
         if "views" in asked:
@@ -131,16 +165,16 @@ def test_same_offers_as_target_python_sdk(name: str) -> None:
     client = "someClientId"
     jobs = _traffic(random.Random(name), payload, 40 if name.startswith("LARGE") else 120)
     spec = {"artifact": str(path), "client": client, "jobs": jobs}
-    done = subprocess.run([str(SDK_PYTHON), str(RUNNER)], capture_output=True, text=True, timeout=600,
-                          input=json.dumps(spec), check=False)
+    done = subprocess.run(
+        [str(SDK_PYTHON), str(RUNNER)], capture_output=True, text=True, timeout=600, input=json.dumps(spec), check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     theirs = json.loads(done.stdout)["responses"]
     artifact = load_artifact(path)
     differences = []
     for job, their_response in zip(jobs, theirs, strict=True):
         now = job["now_ms"] / 1000
-        engine = DecisioningEngine(artifact, client_code=client, telemetry_enabled=False,
-                                   clock=lambda t=now: t)
+        engine = DecisioningEngine(artifact, client_code=client, telemetry_enabled=False, clock=lambda t=now: t)
         ours = _offers(engine.decide(job["request"]).response, job["request"])
         if ours != _offers(their_response, job["request"]):
             differences.append((job["request"], ours, _offers(their_response, job["request"])))

@@ -20,14 +20,18 @@ def engine(name: str, **kwargs: Any) -> DecisioningEngine:
 
 
 def request(*mboxes: str, mode: str = "execute", **extra: Any) -> dict[str, Any]:
-    return {"context": {"channel": "web", "address": {"url": "http://local-target-test/"}},
-            "id": {"tntId": "338e3c1e51f7416a8e1ccba4f81acea0.28_0"},
-            mode: {"mboxes": [{"name": m, "index": i} for i, m in enumerate(mboxes)]}, **extra}
+    return {
+        "context": {"channel": "web", "address": {"url": "http://local-target-test/"}},
+        "id": {"tntId": "338e3c1e51f7416a8e1ccba4f81acea0.28_0"},
+        mode: {"mboxes": [{"name": m, "index": i} for i, m in enumerate(mboxes)]},
+        **extra,
+    }
 
 
 def test_remote_mboxes_are_reported_for_hybrid() -> None:
     decision = engine("TEST_ARTIFACT_FEATURE_FLAG").decide(
-        request("mbox-feature-flags", "remote-only-mbox-a", "never-heard-of"))
+        request("mbox-feature-flags", "remote-only-mbox-a", "never-heard-of")
+    )
     assert decision.remote_mboxes == ("never-heard-of", "remote-only-mbox-a")
     assert decision.response["status"] == 206
     local = engine("TEST_ARTIFACT_FEATURE_FLAG").decide(request("mbox-feature-flags"))
@@ -120,8 +124,13 @@ def test_geo_lookup_only_for_a_lone_ip_address() -> None:
 
     def lookup(ip: str) -> dict[str, Any]:
         looked_up.append(ip)
-        return {"x-geo-country-code": "US", "x-geo-city": "SAN FRANCISCO", "x-geo-region-code": "CA",
-                "x-geo-latitude": 37.75, "x-geo-longitude": -122.4}
+        return {
+            "x-geo-country-code": "US",
+            "x-geo-city": "SAN FRANCISCO",
+            "x-geo-region-code": "CA",
+            "x-geo-latitude": 37.75,
+            "x-geo-longitude": -122.4,
+        }
 
     eng = engine("TEST_ARTIFACT_GEO", geo_lookup=lookup)
     req = request("mbox-geography")
@@ -146,8 +155,7 @@ def test_a_failing_geo_lookup_decides_without_geo() -> None:
 
 def test_property_token_filters_rules() -> None:
     token = "8ce2d3e9-b299-c0ea-2e0c-2e21255db6bb"
-    base = {"context": {"channel": "web", "userAgent": "curl/8"}, "id": {"tntId": "a.1_0"},
-            "execute": {"pageLoad": {}}}
+    base = {"context": {"channel": "web", "userAgent": "curl/8"}, "id": {"tntId": "a.1_0"}, "execute": {"pageLoad": {}}}
     without = engine("TEST_ARTIFACT_PROPERTIES").decide(base).response["execute"]["pageLoad"]["options"]
     scoped = engine("TEST_ARTIFACT_PROPERTIES").decide({**base, "property": {"token": token}})
     assert len(scoped.response["execute"]["pageLoad"]["options"]) > len(without)

@@ -12,8 +12,7 @@ from target_middleware.decisioning.context import mbox_context, url_context
 from target_middleware.decisioning.jsvalues import loose_equals
 from target_middleware.decisioning.rules import compile_condition
 
-scalars = (st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
-           | st.text(max_size=8))
+scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=8)
 
 
 @given(st.text(max_size=40), st.integers(0, 10**9), st.text(max_size=60))

@@ -13,9 +13,22 @@ def evaluate(logic: Any, data: Any = None) -> Any:
 
 @pytest.mark.parametrize(
     ("a", "b", "equal"),
-    [("5", 5, True), (5, 5.0, True), ("5.0", 5, True), ("a", "a", True), ("a", "A", False),
-     (None, None, True), (None, 0, False), (True, 1, True), ("true", True, False), ("", 0, True),
-     ([1], 1, True), ({}, {}, False), (" 7 ", 7, True), ("x", 0, False)],
+    [
+        ("5", 5, True),
+        (5, 5.0, True),
+        ("5.0", 5, True),
+        ("a", "a", True),
+        ("a", "A", False),
+        (None, None, True),
+        (None, 0, False),
+        (True, 1, True),
+        ("true", True, False),
+        ("", 0, True),
+        ([1], 1, True),
+        ({}, {}, False),
+        (" 7 ", 7, True),
+        ("x", 0, False),
+    ],
 )
 def test_loose_equality_is_javascripts(a: Any, b: Any, equal: bool) -> None:
     assert loose_equals(a, b) is equal
@@ -67,8 +80,13 @@ def test_var_paths_and_defaults() -> None:
 
 
 def test_the_artifacts_shape_of_condition() -> None:
-    condition = {"and": [{"<=": [0, {"var": "allocation"}]}, {">=": [50, {"var": "allocation"}]},
-                         {"==": ["firefox", {"var": "user.browserType"}]}]}
+    condition = {
+        "and": [
+            {"<=": [0, {"var": "allocation"}]},
+            {">=": [50, {"var": "allocation"}]},
+            {"==": ["firefox", {"var": "user.browserType"}]},
+        ]
+    }
     assert evaluate(condition, {"allocation": 48.44, "user": {"browserType": "firefox"}}) is True
     assert evaluate(condition, {"allocation": 50.01, "user": {"browserType": "firefox"}}) is False
 

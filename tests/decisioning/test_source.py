@@ -19,16 +19,30 @@ URL = "https://assets.adobetarget.com/acme/production/v1/rules.json"
 
 
 def _payload(version: str = "1.0.0", content: str = "A") -> bytes:
-    return json.dumps({"version": version, "meta": {"clientCode": "acme"}, "localMboxes": ["m"], "rules": {
-        "mboxes": {"m": [{"ruleKey": "1", "activityId": 1, "condition": True,
-                          "consequence": {"name": "m", "options": [{"type": "html", "content": content}]}}]}}}
+    return json.dumps(
+        {
+            "version": version,
+            "meta": {"clientCode": "acme"},
+            "localMboxes": ["m"],
+            "rules": {
+                "mboxes": {
+                    "m": [
+                        {
+                            "ruleKey": "1",
+                            "activityId": 1,
+                            "condition": True,
+                            "consequence": {"name": "m", "options": [{"type": "html", "content": content}]},
+                        }
+                    ]
+                }
+            },
+        }
     ).encode()
 
 
 def test_cdn_url_layout() -> None:
     assert artifact_url("acme") == URL
-    assert artifact_url("acme", "staging", "tok") == (
-        "https://assets.adobetarget.com/acme/staging/v1/tok/rules.json")
+    assert artifact_url("acme", "staging", "tok") == ("https://assets.adobetarget.com/acme/staging/v1/tok/rules.json")
 
 
 def test_from_file_and_payload(tmp_path: Path) -> None:
@@ -46,14 +60,16 @@ def _content(engine: DecisioningEngine) -> str:
 
 
 async def test_url_polling_with_etag_keeps_the_last_good_artifact() -> None:
-    replies = iter([
-        httpx.Response(200, content=_payload(content="v1"), headers={"ETag": '"1"'}),
-        httpx.Response(304),
-        httpx.Response(500),
-        httpx.Response(200, content=b"{broken"),
-        httpx.Response(200, content=_payload("7.0.0")),
-        httpx.Response(200, content=_payload(content="v2"), headers={"ETag": '"2"'}),
-    ])
+    replies = iter(
+        [
+            httpx.Response(200, content=_payload(content="v1"), headers={"ETag": '"1"'}),
+            httpx.Response(304),
+            httpx.Response(500),
+            httpx.Response(200, content=b"{broken"),
+            httpx.Response(200, content=_payload("7.0.0")),
+            httpx.Response(200, content=_payload(content="v2"), headers={"ETag": '"2"'}),
+        ]
+    )
     seen: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -68,12 +68,16 @@ async def test_the_experience_targeting_activity_triggers_on_its_url_parameter_o
 
 
 async def test_product_offers_follow_the_params_from_the_path() -> None:
-    tent = await _decide([Mbox("product-detail", {"productCategory": "tents", "productName": "X", "stock": 3})],
-                         "http://127.0.0.1:8000/products/tent-2p")
-    stove = await _decide([Mbox("product-detail", {"productCategory": "kitchen", "stock": 3})],
-                          "http://127.0.0.1:8000/products/stove-ti")
-    sold_out = await _decide([Mbox("product-detail", {"productCategory": "kitchen", "stock": 0})],
-                             "http://127.0.0.1:8000/products/x")
+    tent = await _decide(
+        [Mbox("product-detail", {"productCategory": "tents", "productName": "X", "stock": 3})],
+        "http://127.0.0.1:8000/products/tent-2p",
+    )
+    stove = await _decide(
+        [Mbox("product-detail", {"productCategory": "kitchen", "stock": 3})], "http://127.0.0.1:8000/products/stove-ti"
+    )
+    sold_out = await _decide(
+        [Mbox("product-detail", {"productCategory": "kitchen", "stock": 0})], "http://127.0.0.1:8000/products/x"
+    )
     assert _experiences(tent) == {"Tent shoppers"}
     assert _experiences(stove) == {"Everyone"}
     assert _experiences(sold_out) == set()

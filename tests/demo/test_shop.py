@@ -117,8 +117,13 @@ def test_against_a_local_edge_over_http() -> None:
     """Server-side decisioning: the same artifact behind ``python -m target_middleware.edge``, over real HTTP."""
     engine = DecisioningEngine(load_artifact(ARTIFACT), client_code="demoshop")
     with serve(create_edge_app(engine)) as edge:
-        settings = TargetSettings("demoshop", "DEMO@AdobeOrg", decisioning="server-side",
-                                  server_domain=edge.removeprefix("http://"), timeout=5.0)
+        settings = TargetSettings(
+            "demoshop",
+            "DEMO@AdobeOrg",
+            decisioning="server-side",
+            server_domain=edge.removeprefix("http://"),
+            timeout=5.0,
+        )
         with serve(create_app(settings)) as shop, httpx.Client(base_url=shop) as http:
             first = http.get("/")
             title = hero_title(first.text)

@@ -28,7 +28,11 @@ def demo() -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_")}  # the bundled artifact
     process = subprocess.Popen(
         [sys.executable, "-m", "demo_app", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
