@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from target_middleware.decisioning import DecisioningEngine, load_artifact  # noqa: E402
 
-ARTIFACTS = ROOT.parent / "shared" / "adobe-target" / "conformance" / "artifacts"
+ARTIFACTS = ROOT / "tests" / "data" / "conformance" / "artifacts"
 RUNNER = ROOT / "tests" / "decisioning" / "sdk_runner.py"
 CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_3) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -1,4 +1,4 @@
-"""A runner for Adobe's shared on-device decisioning suites (../shared/adobe-target/conformance, INDEX.md).
+"""A runner for Adobe's shared on-device decisioning suites (tests/data/conformance, INDEX.md).
 
 Each test: hydrate the artifact, build an engine with the test's ``conf``, mock the date (``Date.UTC`` of
 ``mockDate``, month 0-based) and the geo lookup (``mockGeo``), decide ``input.request``, and compare the
@@ -12,14 +12,12 @@ import calendar
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from target_middleware.decisioning import DecisioningEngine, load_artifact, notification_request
+from tests.datafiles import ARTIFACTS, CONFORMANCE
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "adobe-target" / "conformance"
-MODELS = SHARED / "models"
-ARTIFACTS = SHARED / "artifacts"
+MODELS = CONFORMANCE / "models"
 # The Python SDK's copy of the telemetry suite: the canonical one expects a second, synthetic entry that only
 # the Node runner adds.
 VARIANTS = {"TEST_SUITE_TELEMETRY.json": "TEST_SUITE_TELEMETRY.python-sdk-variant.json"}

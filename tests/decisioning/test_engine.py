@@ -12,8 +12,6 @@ from target_middleware.decisioning import Decision, DecisioningEngine, load_arti
 
 from .conformance import ARTIFACTS
 
-pytestmark = pytest.mark.skipif(not ARTIFACTS.is_dir(), reason="conformance artifacts not found")
-
 
 def engine(name: str, **kwargs: Any) -> DecisioningEngine:
     return DecisioningEngine(load_artifact(ARTIFACTS / f"{name}.json"), client_code="someClientId", **kwargs)

@@ -6,11 +6,9 @@ from pathlib import Path
 import pytest
 
 from target_middleware.delivery import TargetClient
+from tests.datafiles import OPENAPI
 
 from .edge import ScriptedEdge, start_edge, stop_edge
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-OPENAPI = SHARED / "adobe-target" / "openapi"
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +33,4 @@ async def client(edge: ScriptedEdge) -> AsyncIterator[TargetClient]:
 
 @pytest.fixture(scope="session")
 def openapi_dir() -> Path:
-    if not (OPENAPI / "delivery" / "api.yaml").is_file():
-        pytest.skip("../shared/adobe-target/openapi is not there")
     return OPENAPI

@@ -12,11 +12,11 @@ from starlette.routing import Route
 
 from target_middleware import TargetClient
 from target_middleware.delivery import LocalDecisionError, OffersRequest
+from tests.datafiles import ARTIFACTS
 from tests.servers import serve
 
-ARTIFACT = Path(__file__).resolve().parents[3] / "shared" / "adobe-target" / "conformance" / "artifacts"
+ARTIFACT = ARTIFACTS
 AB_SIMPLE = ARTIFACT / "TEST_ARTIFACT_AB_SIMPLE.json"
-pytestmark = pytest.mark.skipif(not AB_SIMPLE.is_file(), reason="no conformance artifacts in ../shared")
 
 
 async def test_an_artifact_file_decides_in_process() -> None:

@@ -1,18 +1,17 @@
-"""Every case of ../shared/actions/cases.json on both engines, compared as parsed trees."""
+"""Every case of tests/data/actions/cases.json on both engines, compared as parsed trees."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from target_middleware import apply_actions
+from tests.datafiles import ACTION_CASES
 from tests.html.canon import canon
 
-CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "actions" / "cases.json"
-CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text()) if CASES_FILE.exists() else []
+CASES: list[dict[str, Any]] = json.loads(ACTION_CASES.read_text())
 
 # Where the case's expectation is the Web SDK's (alloy's) and at.js in a browser did otherwise: at.js wins
 # (../shared/actions/ATJS-IN-BROWSER.md, "it wins where the two disagree"). Each departure is tested for what
@@ -49,9 +48,6 @@ def _params() -> list[Any]:
     return params
 
 
-pytestmark = pytest.mark.skipif(not CASES, reason=f"no conformance cases at {CASES_FILE}")
-
-
 @pytest.mark.parametrize(("engine", "case"), _params())
 def test_case(engine: str, case: dict[str, Any]) -> None:
     result = apply_actions(case["html"], case["actions"], engine=engine, nonce=case.get("nonce"))
@@ -67,8 +63,6 @@ def test_case(engine: str, case: dict[str, Any]) -> None:
 
 
 def test_cases_are_all_there() -> None:
-    if not CASES:
-        pytest.skip("no cases file")
     names = {case["name"] for case in CASES}
     assert set(DEPARTURES) <= names
     assert set(ATJS_ALTERNATIVE) <= names

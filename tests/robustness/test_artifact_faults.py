@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -16,13 +15,12 @@ from starlette.routing import Route
 from target_middleware import TargetClient
 from target_middleware.decisioning.source import ArtifactSource
 from target_middleware.delivery import OffersRequest
+from tests.datafiles import ARTIFACTS
 from tests.servers import serve
 
 from .harness import assert_whole, call, page_app
 
-AB_SIMPLE = Path(__file__).resolve().parents[3] / "shared" / "adobe-target" / "conformance" / "artifacts"
-AB_SIMPLE = AB_SIMPLE / "TEST_ARTIFACT_AB_SIMPLE.json"
-pytestmark = pytest.mark.skipif(not AB_SIMPLE.is_file(), reason="no conformance artifacts in ../shared")
+AB_SIMPLE = ARTIFACTS / "TEST_ARTIFACT_AB_SIMPLE.json"
 
 GARBAGE: dict[str, tuple[int, bytes]] = {
     "500": (500, b"oops"),
