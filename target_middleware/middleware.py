@@ -28,6 +28,7 @@ from .delivery.params import GLOBAL_MBOX, Mbox
 from .iothread import IOThread
 from .personalize import Personalizer, eligible
 from .qa import qa_mode_from_query, trace_from_query
+from .rewritecache import DEFAULT_SIZE, RewriteCache
 from .routing import MboxRule, RouteMatch, Rules, resolve_params
 from .visitor import Visitor
 
@@ -87,6 +88,7 @@ class TargetMiddleware:
         breaker_failures: int = 5,
         breaker_cooldown: float = 10.0,
         io_thread: bool | None = None,
+        rewrite_cache: int = DEFAULT_SIZE,
         stats: TargetStats | None = None,
     ) -> None:
         if not callable(getattr(client, "get_offers", None)):
@@ -116,6 +118,7 @@ class TargetMiddleware:
             click_endpoint=click_endpoint,
             debug_header=debug_header,
             global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
+            rewrites=RewriteCache(rewrite_cache, stats=self.stats),
         )
         local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
         self._io = IOThread() if (not local if io_thread is None else io_thread) else None

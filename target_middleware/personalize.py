@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
@@ -10,13 +9,13 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Scope
 
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
-from .html import ActionReport, ApplyResult, SkipReason, apply_actions
+from .html import ActionReport, SkipReason
+from .rewritecache import Rewrite, RewriteCache
 from .routing import MboxRule
 
 __all__ = ["Personalizer", "eligible"]
@@ -69,6 +68,7 @@ class Personalizer:
         click_endpoint: str | None,
         debug_header: bool,
         global_mbox: str,
+        rewrites: RewriteCache | None = None,
     ) -> None:
         if cookie_domain is not None and not re.fullmatch(r"\.?[A-Za-z0-9.-]{1,253}", cookie_domain):
             raise ValueError(f"cookie_domain {cookie_domain!r} is not a domain name")
@@ -81,6 +81,7 @@ class Personalizer:
         self.click_endpoint = click_endpoint
         self.debug_header = debug_header
         self.global_mbox = global_mbox
+        self.rewrites = RewriteCache(0) if rewrites is None else rewrites
 
     async def personalize(
         self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
@@ -97,23 +98,21 @@ class Personalizer:
             logger.warning("Target redirect offer for %s refused: not an allowed http(s) URL", rule.path)
         headers = MutableHeaders(scope=start)
         outcome = "unchanged"
-        applied: ApplyResult | None = None
+        applied: Rewrite | None = None
         if plan.actions:
-            apply = functools.partial(
-                apply_actions,
-                body,
-                plan.actions,
-                engine=self.engine,
-                nonce=_nonce(scope, headers),
-                charset=_charset(headers),
-                click_endpoint=self.click_endpoint,
-            )
+            # Everything apply_actions is given is part of the rewrite cache's key.
+            options = {
+                "engine": self.engine,
+                "nonce": _nonce(scope, headers),
+                "charset": _charset(headers),
+                "click_endpoint": self.click_endpoint,
+            }
             # A large page, or an offer with very many actions, would hold the event loop for milliseconds or
             # more: apply it on a worker thread.
             heavy = len(body) > self.offload_size or len(plan.actions) > MAX_INLINE_ACTIONS
-            applied = await anyio.to_thread.run_sync(apply) if heavy else apply()
+            applied = await self.rewrites.apply(body, plan.actions, options, offload=heavy)
             if applied.changed:
-                body = applied.encode()
+                body = applied.body
                 for name in STALE_HEADERS:
                     del headers[name]
                 headers["content-length"] = str(len(body))
@@ -173,7 +172,7 @@ def _nonce(scope: Scope, headers: MutableHeaders) -> str | None:
     return nonce if isinstance(nonce, str) else None
 
 
-def _debug(applied: ApplyResult) -> str:
+def _debug(applied: Rewrite) -> str:
     # An unknown action type is the offer's own string: only token characters of it may reach a header.
     def kind(report: ActionReport) -> str:
         return _NOT_TOKEN.sub("?", report.type[:40])
