@@ -98,7 +98,8 @@ async def test_size_zero_rewrites_every_time_and_counts_nothing() -> None:
     cache = RewriteCache(0)
     first = await cache.apply(PAGE, HERO, OPTIONS, offload=False)
     second = await cache.apply(PAGE, HERO, OPTIONS, offload=True)
-    assert first == second and first is not second
+    assert first == second
+    assert first is not second
     assert cache.stats == Counter()
     with pytest.raises(ValueError, match="size in bytes"):
         RewriteCache(-1)
@@ -145,7 +146,8 @@ async def test_a_digest_collision_costs_a_rewrite_never_another_pages_output(mon
     await cache.apply(first, HERO, OPTIONS, offload=False)
     got = await cache.apply(other, HERO, OPTIONS, offload=False)
     assert got == rewrite(other, HERO, OPTIONS)
-    assert b"bbbb" in got.body and b"aaaa" not in got.body
+    assert b"bbbb" in got.body
+    assert b"aaaa" not in got.body
     assert cache.stats == Counter({"rewrite-cache-miss": 2})
 
 
