@@ -171,7 +171,7 @@ def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mappin
         return None
     lowered = exact.lower()
     uses_nonce = any(word in lowered for word in _NONCE_USERS)
-    settings = tuple(sorted((k, v) for k, v in options.items() if k != "nonce" or uses_nonce))
+    settings = tuple((k, v) for k, v in options.items() if k != "nonce" or uses_nonce)
     return (xxhash.xxh3_128_digest(page, _SEED), len(page), exact, settings)
 
 

@@ -132,3 +132,19 @@ def test_against_a_local_edge_over_http() -> None:
             assert hero_title(http.get("/").text) == title
             assert http.get("/summer-sale").headers["location"] == "/deals?from=summer-sale"
             assert "server-side decisioning at 127.0.0.1:" in http.get("/_target?path=/").text
+
+
+async def test_the_debug_page_counts_pages_served_from_the_rewrite_cache(shop: str) -> None:
+    def counts(text: str) -> tuple[int, int]:
+        hits = re.search(r"rewrite-cache-hit: (\d+)", text)
+        misses = re.search(r"rewrite-cache-miss: (\d+)", text)
+        return int(hits.group(1)) if hits else 0, int(misses.group(1)) if misses else 0
+
+    async with httpx.AsyncClient(base_url=shop) as http:
+        first = await http.get("/products/stove-ti")
+        hits, misses = counts((await http.get("/_target", params={"path": "/"})).text)
+        again = await http.get("/products/stove-ti")  # the same visitor, page and experience
+        after = counts((await http.get("/_target", params={"path": "/"})).text)
+    assert again.content == first.content
+    assert after == (hits + 1, misses)
+    assert misses >= 1
