@@ -28,7 +28,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import xxhash  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
-from middleware import load, row, server  # noqa: E402
+from middleware import load  # noqa: E402
 from pages import ACTIONS, shop_page  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402
 
@@ -122,6 +122,85 @@ def in_process(rounds: int) -> dict[str, float]:
     return figures
 
 
+def whole_request(rounds: int) -> dict[str, float]:
+    """In process, no server: µs per request of the bench app (bare, and under the middleware with and without
+    the cache), and of the on-device decision alone: where a personalized request's time goes."""
+    import os
+
+    def app_for(mode: str) -> Any:
+        os.environ["BENCH_MODE"] = mode
+        sys.modules.pop("bench_app", None)
+        import bench_app
+
+        return bench_app.app
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/page",
+        "raw_path": b"/page",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 5555),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    def request(app: Any) -> Callable[[], Any]:
+        return lambda: app({**scope, "state": {}}, receive, send)
+
+    client = static_client({"hero": [actions_option(*ACTIONS)]})
+    offers = OffersRequest(mboxes=[Mbox("hero", {})], page=PageContext.from_headers("http://shop/", Headers()))
+    bare, cached, uncached = app_for("bare"), app_for("on-device"), app_for("on-device-no-cache")
+    return {
+        "bare app": amedian_us(request(bare), rounds),
+        "under the middleware, cache on (hit)": amedian_us(request(cached), rounds),
+        "under the middleware, cache off": amedian_us(request(uncached), max(5, rounds // 20)),
+        "  the on-device decision alone": amedian_us(
+            lambda: client.get_offers(offers, visitor=Visitor.from_cookies({}), timeout=1.0), rounds
+        ),
+    }
+
+
+def serve_and_load(mode: str, requests: int, concurrency: int) -> tuple[tuple[float, float, float], float]:
+    """(req/s, p50, p99) and the server's CPU seconds per request, from /proc (robust on a busy machine)."""
+    import os
+    import shutil
+    import subprocess
+
+    from ports import free_port, wait_for_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--log-level", "warning"]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    env = {**os.environ, "BENCH_MODE": mode, "PYTHONPATH": f"{HERE.parent}:{HERE}"}
+    process = subprocess.Popen(command, cwd=HERE, env=env)
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    try:
+        wait_for_port(port, f"server {mode}")
+        load(port, "/page", 200, concurrency)  # warm: the cache holds the page from here on
+        before = cpu()
+        figures = load(port, "/page", requests, concurrency)
+        return figures, (cpu() - before) / requests
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2000)
@@ -135,20 +214,27 @@ def main() -> None:
     print(f"{'':<46} {'us':>10} {'/ baseline':>11}")
     for label, us in figures.items():
         print(f"{label:<46} {us:10.1f} {'1/' + format(base / us, '.0f'):>11}")
+    print("\nin process, one whole request through the ASGI stack (no server), medians")
+    for label, us in whole_request(args.rounds).items():
+        print(f"{label:<46} {us:10.1f}")
     if args.no_server:
         return
     n, c = args.requests, args.concurrency
-    print(f"\nthrough uvicorn, {n} requests, {c} at a time, warm (the load warms up first)")
-    print(f"{'case':<44} {'req/s':>9} {'x bare':>7} {'p50 ms':>9} {'+p50 ms':>8} {'p99 ms':>9}")
-    with server("bare") as port:
-        bare = load(port, "/page", n, c)
-    with server("on-device") as port:
-        cached = load(port, "/page", n, c)
-    with server("on-device-no-cache") as port:
-        uncached = load(port, "/page", n, c)
-    row("bare app, 100 KB page", bare, None)
-    row("on-device decision, 5 actions, cache on", cached, bare)
-    row("on-device decision, 5 actions, cache off", uncached, bare)
+    print(f"\nthrough uvicorn, {n} requests, {c} at a time, warm; server CPU per request from /proc")
+    header = f"{'case':<44} {'req/s':>9} {'x bare':>7} {'p50 ms':>9} {'+p50 ms':>8} {'p99 ms':>9}"
+    print(f"{header} {'cpu us':>8} {'x bare':>7}")
+    runs = {mode: serve_and_load(mode, n, c) for mode in ("bare", "on-device", "on-device-no-cache")}
+    bare, bare_cpu = runs["bare"]
+    for mode, label in (
+        ("bare", "bare app, 100 KB page"),
+        ("on-device", "on-device decision, 5 actions, cache on"),
+        ("on-device-no-cache", "on-device decision, 5 actions, cache off"),
+    ):
+        (rps, p50, p99), cpu = runs[mode]
+        ratio = "-" if mode == "bare" else f"{rps / bare[0]:.2f}x"
+        added = "-" if mode == "bare" else f"{p50 - bare[1]:+.2f}"
+        cpu_ratio = "-" if mode == "bare" else f"{bare_cpu / cpu:.2f}x"
+        print(f"{label:<44} {rps:9.0f} {ratio:>7} {p50:9.2f} {added:>8} {p99:9.2f} {cpu * 1e6:8.0f} {cpu_ratio:>7}")
 
 
 if __name__ == "__main__":
