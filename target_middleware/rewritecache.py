@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import xxhash
 
-from .html import ActionReport, apply_actions
+from .html import ActionReport, SkipReason, apply_actions
 
 __all__ = ["CacheInfo", "Rewrite", "RewriteCache", "cache_key", "rewrite"]
 
@@ -133,7 +133,9 @@ class RewriteCache:
         try:
             result = await _run(rewrite, offload, page, actions, options)
             fresh = _Entry(page, result, _cost(key, page, result))
-            self._store(key, fresh)
+            # An engine failure on one action may not happen again: that page is not kept.
+            if not any(r.reason is SkipReason.ERROR for r in result.skipped):
+                self._store(key, fresh)
             return result
         finally:
             with self._lock:

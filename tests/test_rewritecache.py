@@ -151,6 +151,21 @@ async def test_a_digest_collision_costs_a_rewrite_never_another_pages_output(mon
     assert cache.stats == Counter({"rewrite-cache-miss": 2})
 
 
+async def test_a_page_an_engine_failure_touched_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from target_middleware.html import apply as apply_module
+
+    def failing(*args: Any) -> bool:
+        raise RuntimeError("the engine failed")
+
+    monkeypatch.setattr(apply_module, "perform", failing)  # an engine failure cannot be made to order
+    cache = RewriteCache(1024 * 1024)
+    for _ in range(2):
+        got = await cache.apply(PAGE, HERO, OPTIONS, offload=False)
+        assert [r.reason for r in got.skipped] == ["error"]
+    assert cache.stats == Counter({"rewrite-cache-miss": 2})
+    assert cache.info().entries == 0
+
+
 class Gate:
     """The real rewrite, held on its worker thread until released; counts its calls."""
 
