@@ -186,8 +186,11 @@ async def test_concurrent_requests_for_one_key_share_one_rewrite(monkeypatch: py
     monkeypatch.setattr(rewritecache, "rewrite", gate)
     cache = RewriteCache(1024 * 1024)
     leader = asyncio.create_task(cache.apply(PAGE, HERO, OPTIONS, offload=True))
-    while not gate.entered.is_set():
+    for _ in range(6000):  # up to a minute for a worker thread to pick it up
+        if gate.entered.is_set():
+            break
         await asyncio.sleep(0.01)
+    assert gate.entered.is_set()
     followers = [asyncio.create_task(cache.apply(PAGE, HERO, OPTIONS, offload=False)) for _ in range(10)]
     for _ in range(5):
         await asyncio.sleep(0)
