@@ -395,3 +395,47 @@ def test_bad_hand_off_options_are_refused() -> None:
     ):
         with pytest.raises(ValueError, match=message):
             TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["m"])], **options)
+
+
+async def test_decisions_server_state_for_apps_that_render_their_own_script(edge: str) -> None:
+    seen: list[dict[str, Any] | None] = []
+
+    async def home(request: Request) -> Response:
+        decisions = await request.state.target.decisions()
+        state = decisions.server_state()
+        seen.append(state)
+        return HTMLResponse(f"<html><head><script>var s={script_json(state)};</script></head><body></body></html>")
+
+    app = Starlette(routes=[Route("/", home)])
+    app.add_middleware(
+        TargetMiddleware, client=remote(edge), rules=[MboxRule("/", mboxes=["target-global-mbox"])], timeout=30
+    )
+    with serve(app) as url:
+        async with httpx.AsyncClient(timeout=60, headers=HOST) as http:
+            html = (await http.get(url + "/")).text
+    state = seen[0]
+    assert state is not None
+    assert state["response"]["execute"]["pageLoad"]["options"]  # all of it: the app's page renders none of it
+    assert "targetGlobalSettings" not in html  # the middleware's own hand-off is off
+
+
+async def test_the_demo_hands_off_to_the_at_js_of_the_account() -> None:
+    from demo_app.app import create_app
+    from demo_app.target import settings_from_env
+
+    settings = settings_from_env({"TARGET_HANDOFF": "atjs", "TARGET_ATJS_URL": "https://cdn.example/at.js"})
+    with serve(create_app(settings)) as url:
+        async with httpx.AsyncClient(timeout=60) as http:
+            html = (await http.get(url + "/")).text
+            plain = (await http.get(url + "/category/tents")).text
+    state = state_of(html)
+    assert state["request"]["prefetch"] == {"views": [{}]}  # the home rule prefetches views
+    assert html.index("window.targetGlobalSettings") < html.index('<script src="https://cdn.example/at.js">')
+    assert 'adobe.target.triggerView("home")' in html
+    assert 'adobe.target.triggerView("home")' not in plain
+    without = settings_from_env({})
+    with serve(create_app(without)) as url:
+        async with httpx.AsyncClient(timeout=60) as http:
+            html = (await http.get(url + "/")).text
+    assert "targetGlobalSettings" not in html
+    assert "at.js" not in html
