@@ -208,3 +208,39 @@ def test_the_size_is_checked_at_construction() -> None:
     for bad in (-1, 1.5, "32M", True):
         with pytest.raises(ValueError, match="rewrite_cache"):
             TargetMiddleware(Starlette(), client=static_client({}), rules=[], rewrite_cache=bad)  # type: ignore[arg-type]
+
+
+async def test_the_at_js_hand_off_is_spliced_per_visitor_after_the_shared_rewrite() -> None:
+    """serverState carries the visitor's own ids: it goes into each page after the cached rewrite, never into it."""
+    later = actions_option(
+        {"type": "setHtml", "selector": "#hero", "content": "Winter sale"},
+        {"type": "setHtml", "selector": "#rendered-later", "content": "in the browser"},  # left to at.js
+    )
+
+    def app(stats: TargetStats, **options: Any) -> Starlette:
+        async def page(request: Request) -> Response:
+            return HTMLResponse(PAGE)
+
+        app = Starlette(routes=[Route("/", page)])
+        client = static_client({"target-global-mbox": [later]})
+        rules = [MboxRule("/", mboxes=["target-global-mbox"])]
+        app.add_middleware(TargetMiddleware, client=client, rules=rules, handoff="atjs", stats=stats, **options)
+        return app
+
+    stats = TargetStats()
+    with serve(app(stats)) as cached, serve(app(TargetStats(), rewrite_cache=0)) as fresh:
+        async with httpx.AsyncClient(timeout=30) as http:
+            first = await http.get(cached + "/", headers=visitor("a1", "s1"))
+            second = await http.get(cached + "/", headers=visitor("a2", "s2"))
+            reference = await http.get(fresh + "/", headers=visitor("a2", "s2"))
+    handoff = re.compile(r"<script>window\.targetGlobalSettings=.*?</script>")
+    for response, own, other in ((first, "a1.35_0", "a2.35_0"), (second, "a2.35_0", "a1.35_0")):
+        [script] = handoff.findall(response.text)
+        assert own in script
+        assert other not in response.text
+        assert "#rendered-later" in script
+        assert int(response.headers["content-length"]) == len(response.content)
+    assert handoff.sub("", first.text) == handoff.sub("", second.text) == handoff.sub("", reference.text)
+    assert '<h1 id="hero">Winter sale</h1>' in second.text
+    assert stats["rewrite-cache-miss"] == 1
+    assert stats["rewrite-cache-hit"] == 1
