@@ -108,7 +108,11 @@ class DecisioningEngine:
         }
 
     def remote_names(self, request: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Mboxes and views of the request that only the edge can decide (hybrid mode sends exactly those)."""
+        """Mboxes and views of the request that only the edge can decide (hybrid mode sends exactly those).
+
+        A ``pageLoad`` asks for the global mbox: when the artifact lists it as remote, or not as local, the
+        global mbox is remote too (and hybrid mode sends the ``pageLoad`` to the edge), as in Adobe's Node SDK.
+        """
         artifact = self.artifact
         mboxes: set[str] = set()
         views: set[str] = set()
@@ -117,8 +121,10 @@ class DecisioningEngine:
             part = request.get(mode)
             if not isinstance(part, JSON_OBJECT):
                 continue
-            for item in part.get("mboxes") or ():
-                name = item.get("name") if isinstance(item, JSON_OBJECT) else None
+            names = [item.get("name") if isinstance(item, JSON_OBJECT) else None for item in part.get("mboxes") or ()]
+            if isinstance(part.get("pageLoad"), JSON_OBJECT):
+                names.append(artifact.global_mbox)
+            for name in names:
                 if name and (name in artifact.remote_mboxes or name not in artifact.local_mboxes):
                     mboxes.add(name)
             for item in part.get("views") or ():

@@ -37,6 +37,23 @@ def test_remote_mboxes_are_reported_for_hybrid() -> None:
     assert local.response["status"] == 200
 
 
+@pytest.mark.parametrize(
+    ("artifact", "remote"),
+    [
+        ("TEST_ARTIFACT_GLOBAL_MBOX", ("target-global-mbox",)),  # listed in remoteMboxes
+        ("TEST_ARTIFACT_BLANK", ("target-global-mbox",)),  # not in localMboxes
+        ("TEST_ARTIFACT_AB_SIMPLE", ()),
+    ],
+)
+def test_a_pageload_asks_for_the_global_mbox(artifact: str, remote: tuple[str, ...]) -> None:
+    # As in Adobe's Node SDK: a pageLoad needs the edge where the artifact says the global mbox does.
+    for mode in ("execute", "prefetch"):
+        decision = engine(artifact).decide({**request(mode=mode), mode: {"pageLoad": {}}})
+        assert decision.remote_mboxes == remote
+        assert decision.response["status"] == (206 if remote else 200)
+        assert "pageLoad" in decision.response[mode]  # still decided locally, for on-device mode
+
+
 def test_execute_owes_display_notifications_prefetch_does_not() -> None:
     eng = engine("TEST_ARTIFACT_AB_SIMPLE", clock=lambda: 1_600_000_000.0)
     executed = eng.decide(request("mbox-magician"))
