@@ -9,6 +9,7 @@ come back in :class:`Decision`, for the caller to send (batched, in the backgrou
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +36,16 @@ _GEO_HEADERS = (
     ("x-geo-latitude", "latitude"),
     ("x-geo-longitude", "longitude"),
 )
+
+
+def _ip_address(value: Any) -> str | None:
+    """An IPv4 or IPv6 address worth looking up (as Adobe's SDKs check it), else None (``"testclient"``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
 
 
 class DecisioningNotReady(RuntimeError):
@@ -192,10 +203,11 @@ class DecisioningEngine:
         known = geo_context(geo)
         # Like Target's SDKs: look an IP address up only when it is the request's only geo value.
         lookup = self._geo_lookup
-        if known or not geo.get("ipAddress") or not artifact.geo_targeting_enabled or lookup is None:
+        address = _ip_address(geo.get("ipAddress"))
+        if known or address is None or not artifact.geo_targeting_enabled or lookup is None:
             return known
         try:
-            found = lookup(str(geo["ipAddress"])) or {}
+            found = lookup(address) or {}
         except Exception:
             logger.warning("geo lookup failed; deciding without geo", exc_info=True)
             found = {}

@@ -157,7 +157,12 @@ def test_same_offers_as_target_python_sdk(name: str, target_python_sdk: Path) ->
     jobs = _traffic(random.Random(name), payload, 40 if name.startswith("LARGE") else 120)
     spec = {"artifact": str(path), "client": client, "jobs": jobs}
     done = subprocess.run(
-        [str(target_python_sdk), str(RUNNER)], capture_output=True, text=True, timeout=600, input=json.dumps(spec), check=False
+        [str(target_python_sdk), str(RUNNER)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        input=json.dumps(spec),
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     theirs = json.loads(done.stdout)["responses"]

@@ -156,6 +156,14 @@ def test_geo_lookup_only_for_a_lone_ip_address() -> None:
     req["context"]["geo"] = {"ipAddress": "203.0.113.9", "city": "TORONTO"}
     eng.decide(req)
     assert looked_up == ["203.0.113.9"]
+    # No lookup of what is no address, as in Adobe's Node SDK; nor of at.js's "unknownIpAddress" (the caller's own
+    # location, which on a server is the server's).
+    for not_an_address in ("testclient", "999.1.2.3", "", "unknownIpAddress"):
+        req["context"]["geo"] = {"ipAddress": not_an_address}
+        assert eng.decide(req).response["execute"]["mboxes"][0] == {"name": "mbox-geography", "index": 0}
+    req["context"]["geo"] = {"ipAddress": " 2001:db8::42 "}
+    eng.decide(req)
+    assert looked_up == ["203.0.113.9", "2001:db8::42"]
 
 
 def test_a_failing_geo_lookup_decides_without_geo() -> None:

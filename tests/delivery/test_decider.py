@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from target_middleware.decisioning import DecisioningEngine, load_artifact
 from target_middleware.delivery import (
     DecisioningMethod,
     LocalDecider,
@@ -18,7 +19,6 @@ from target_middleware.delivery import (
     ResponseParseError,
     TargetClient,
 )
-from target_middleware.decisioning import DecisioningEngine, load_artifact
 from target_middleware.delivery.params import GLOBAL_MBOX
 from target_middleware.visitor import Visitor
 from tests.datafiles import ARTIFACTS
