@@ -3,7 +3,8 @@
     python benchmarks/decisioning.py [--n 5000] [--sdk-python /path/to/python-with-target-python-sdk]
 
 The SDK comparison runs when ``--sdk-python`` (or $TARGET_SDK_PYTHON) names an interpreter where
-``target-python-sdk`` 1.1.0 imports (NOTES.md §5); it runs in that interpreter through
+``target-python-sdk`` 1.1.0 imports (a venv of its own with ``pip install -r
+tests/decisioning/python_referee/requirements.txt``); it runs in that interpreter through
 tests/decisioning/python_referee/sdk_runner.py with the same requests. Figures are printed, never asserted.
 """
 

@@ -6,7 +6,8 @@ temporary folder, see conftest.py) in on-device mode with the artifact as ``arti
 :class:`DecisioningEngine`; both see the same clock and the same answer to a geo lookup. Compared, per
 request: the status, the mboxes and views only the edge can decide, and for every mbox, view and pageLoad of
 execute and prefetch the options (type, content, event token, response tokens, so the activity and
-experience) and metrics; request ids, generated visitor ids, timings, traces and telemetry are left out.
+experience) and metrics, and the display notifications owed (mbox, event tokens, timestamp); request and
+notification ids, generated visitor ids, timings, traces and telemetry are left out.
 
 The two agree on at least 99% of requests, and each request where they do not falls in a class of
 :data:`KNOWN_DIFFERENCES`, said by :func:`known_difference` from the request and the two answers.
@@ -64,11 +65,18 @@ def _items(part: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _outcome(response: Mapping[str, Any], remote_mboxes: Any, remote_views: Any) -> Outcome:
+def _notifications(notifications: Any) -> list[str]:
+    """Display notifications owed, without their random ids: type, mbox, event tokens, timestamp."""
+    kept = [{k: v for k, v in n.items() if k not in ("id", "impressionId")} for n in notifications or ()]
+    return sorted(json.dumps(n, sort_keys=True) for n in kept)
+
+
+def _outcome(response: Mapping[str, Any], remote_mboxes: Any, remote_views: Any, notifications: Any) -> Outcome:
     outcome: Outcome = {
         "status": response.get("status"),
         "remoteMboxes": sorted(remote_mboxes or ()),
         "remoteViews": sorted(remote_views or ()),
+        "notifications": _notifications(notifications),
     }
     for mode in ("execute", "prefetch"):
         if isinstance(response.get(mode), Mapping):
@@ -80,7 +88,7 @@ def theirs(answer: Mapping[str, Any]) -> Outcome:
     if "error" in answer:
         return {"error": answer["error"]}
     meta = answer.get("meta") or {}
-    return _outcome(answer["response"], meta.get("remoteMboxes"), meta.get("remoteViews"))
+    return _outcome(answer["response"], meta.get("remoteMboxes"), meta.get("remoteViews"), answer.get("notifications"))
 
 
 def ours(artifact: Artifact | ArtifactError, job: Job) -> Outcome:
@@ -94,7 +102,7 @@ def ours(artifact: Artifact | ArtifactError, job: Job) -> Outcome:
         clock=lambda: job.now_ms / 1000,
     )
     decision = engine.decide(copy.deepcopy(job.request))
-    return _outcome(decision.response, decision.remote_mboxes, decision.remote_views)
+    return _outcome(decision.response, decision.remote_mboxes, decision.remote_views, decision.notifications)
 
 
 def same(our: Outcome, their: Outcome) -> bool:

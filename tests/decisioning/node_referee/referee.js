@@ -7,13 +7,14 @@
  * Reads JSON lines on stdin, one request each:
  *   {"artifact": "/path/rules.json", "client": "code", "nowMs": 1613034000000,
  *    "geoLookup": {"x-geo-country-code": "US", ...}, "request": {...a Delivery API request...}}
- * and writes one JSON line per request, in order: {"response": {...}, "meta": {...}, "geoLookups": [ip, ...]}
- * with the SDK's on-device answer, the mboxes and views it says only the edge can decide, and the addresses
- * it looked up; or {"error": "message"} when the SDK rejects the request or cannot load the artifact.
+ * and writes one JSON line per request, in order: {"response", "meta", "notifications", "geoLookups"}: the SDK's
+ * on-device answer, the mboxes and views it says only the edge can decide, the display notifications it sent,
+ * and the addresses it looked up; or {"error": "message"} when the SDK rejects the request or cannot load the
+ * artifact.
  *
  * Offline and deterministic: the clock the SDK reads (`new Date()`, `Date.now()`) is frozen at `nowMs` for
  * each request, and `fetch` is replaced before the SDK loads, so its geo lookup (an IP address and no other geo
- * value) answers `geoLookup` and its display notifications go nowhere.
+ * value) answers `geoLookup` and its display notifications are caught on their way out.
  */
 
 const readline = require("readline");
@@ -39,12 +40,15 @@ global.Date = FrozenDate;
 
 let geoAnswer = {};
 const geoLookups = [];
+const notified = [];
 
 global.fetch = async (url, init = {}) => {
   let body = {};
   if (String(url).endsWith("/geo")) {
     geoLookups.push((init.headers || {})["x-forwarded-for"]);
     body = geoAnswer;
+  } else if (String(url).includes("/rest/v1/delivery") && typeof init.body === "string") {
+    notified.push(...(JSON.parse(init.body).notifications || []));
   }
   return new Response(JSON.stringify(body), {
     status: 200,
@@ -93,13 +97,20 @@ async function decide(job) {
   frozenNow = job.nowMs;
   geoAnswer = job.geoLookup || {};
   geoLookups.length = 0;
+  notified.length = 0;
   try {
     const result = await client.getOffers({
       request: job.request,
       sessionId: "referee-session",
       decisioningMethod: "on-device"
     });
-    return { response: result.response, meta: result.meta, geoLookups: geoLookups.slice() };
+    await new Promise(resolve => setTimeout(resolve, 0)); // the display notifications go out after the answer
+    return {
+      response: result.response,
+      meta: result.meta,
+      notifications: notified.slice(),
+      geoLookups: geoLookups.slice()
+    };
   } finally {
     frozenNow = null;
   }
