@@ -84,10 +84,7 @@ def url_context(url: Any) -> Mapping[str, Any]:
     return _url_parts(url if isinstance(url, str) else "")
 
 
-def user_context(user_agent: Any, client_hints: Any = None) -> Mapping[str, Any]:
-    """``user``: browserType, browserVersion (major, -1 when unknown), platform, locale."""
-    agent = user_agent if isinstance(user_agent, str) else ""
-    hints = client_hints if isinstance(client_hints, JSON_OBJECT) else {}
+def _user(agent: str, hints: Mapping[str, Any]) -> Mapping[str, Any]:
     browser_type, browser_version = browser(agent, hints)
     return {
         "browserType": browser_type,
@@ -95,6 +92,18 @@ def user_context(user_agent: Any, client_hints: Any = None) -> Mapping[str, Any]
         "locale": "en",
         "browserVersion": browser_version,
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _user_from_agent(agent: str) -> Mapping[str, Any]:
+    return _user(agent, {})
+
+
+def user_context(user_agent: Any, client_hints: Any = None) -> Mapping[str, Any]:
+    """``user``: browserType, browserVersion (major, -1 when unknown), platform, locale."""
+    agent = user_agent if isinstance(user_agent, str) else ""
+    hints = client_hints if isinstance(client_hints, JSON_OBJECT) else {}
+    return _user(agent, hints) if hints else _user_from_agent(agent)
 
 
 def geo_context(geo: Any) -> dict[str, Any]:
