@@ -54,10 +54,11 @@ class OffersResult:
 
     response: DeliveryResponse
     visitor: Visitor  # after the answer: the tntId and edge cluster it named
-    mbox_cookie: CookieValue
+    mbox_cookie: CookieValue | None  # None from the Edge Network, which keeps its own state cookies
     edge_cluster_cookie: CookieValue | None
     decisioning: DecisioningMethod
     request: Mapping[str, Any]
+    state_cookies: tuple[CookieValue, ...] = ()  # the Edge Network's kndctr_* cookies to write back
 
     @property
     def mboxes(self) -> tuple[MboxResult, ...]:
@@ -84,4 +85,5 @@ class OffersResult:
 
     @property
     def cookies(self) -> tuple[CookieValue, ...]:
-        return (self.mbox_cookie,) if self.edge_cluster_cookie is None else (self.mbox_cookie, self.edge_cluster_cookie)
+        found = [c for c in (self.mbox_cookie, self.edge_cluster_cookie) if c is not None]
+        return (*found, *self.state_cookies)
