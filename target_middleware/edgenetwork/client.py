@@ -167,7 +167,7 @@ class EdgeNetworkClient:
             self.dropped_displays += 1
             logger.warning("Edge Network display events: %d in flight, one dropped", len(self._background))
             return
-        event = display_event(shown, fetch)
+        event = display_event(shown, fetch, answer)
         task = asyncio.get_running_loop().create_task(self._send_display(url, event))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -193,8 +193,9 @@ class EdgeNetworkClient:
         await self.aclose()
 
 
-def display_event(propositions: Sequence[Proposition], fetch: dict[str, Any]) -> dict[str, Any]:
-    """A ``decisioning.propositionDisplay`` event for ``propositions``, with the fetch's page and state."""
+def display_event(propositions: Sequence[Proposition], fetch: dict[str, Any], answer: EdgeAnswer) -> dict[str, Any]:
+    """A ``decisioning.propositionDisplay`` event for ``propositions``: the fetch's page, and the visitor as the
+    answer left it (a first visit's new identity and state, so the display counts for the same visitor)."""
     xdm = fetch["event"]["xdm"]
     now = time.time()
     whole = int(now)
@@ -212,6 +213,12 @@ def display_event(propositions: Sequence[Proposition], fetch: dict[str, Any]) ->
             }
         },
     }
-    if "identityMap" in xdm:
+    if answer.ecid:
+        display["identityMap"] = {"ECID": [{"id": answer.ecid, "authenticatedState": "ambiguous", "primary": True}]}
+    elif "identityMap" in xdm:
         display["identityMap"] = xdm["identityMap"]
-    return {"event": {"xdm": display}, "meta": fetch["meta"]}
+    state = fetch["meta"]["state"]
+    entries = {e["key"]: e["value"] for e in state["entries"]}
+    entries.update({key: value for key, value, _age in answer.state})
+    meta = {"state": {**state, "entries": [{"key": k, "value": v} for k, v in entries.items()]}}
+    return {"event": {"xdm": display}, "meta": meta}
