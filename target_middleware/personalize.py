@@ -14,6 +14,7 @@ import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Scope
 
+from .analytics import AnalyticsSettings, splice_before_body_end
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
 from .html import ActionReport, ApplyResult, SkipReason, apply_actions
@@ -69,6 +70,7 @@ class Personalizer:
         click_endpoint: str | None,
         debug_header: bool,
         global_mbox: str,
+        analytics: AnalyticsSettings | None = None,
     ) -> None:
         if cookie_domain is not None and not re.fullmatch(r"\.?[A-Za-z0-9.-]{1,253}", cookie_domain):
             raise ValueError(f"cookie_domain {cookie_domain!r} is not a domain name")
@@ -81,6 +83,7 @@ class Personalizer:
         self.click_endpoint = click_endpoint
         self.debug_header = debug_header
         self.global_mbox = global_mbox
+        self.analytics = analytics
 
     async def personalize(
         self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
@@ -125,10 +128,27 @@ class Personalizer:
                     len(applied.skipped),
                 )
                 outcome = "malformed"
+        if self.analytics is not None and self.analytics.data_island_id is not None:
+            body = self._with_island(scope, headers, body, result)
         self._visitor_headers(scope, headers, result, started)
         if self.debug_header and applied is not None:
             headers["x-target-actions"] = _debug(applied)
         return start, body, outcome
+
+    def _with_island(self, scope: Scope, headers: MutableHeaders, body: bytes, result: OffersResult) -> bytes:
+        """The A4T data island spliced in before ``</body>``: per page view, so after the rewrite, never in it."""
+        assert self.analytics is not None
+        charset = (_charset(headers) or "").lower()
+        if charset.startswith(("utf-16", "utf-32")) or body.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return body  # ASCII bytes would not read as text there
+        island = self.analytics.island(result.request, result.raw, nonce=_nonce(scope, headers))
+        if island is None:
+            return body
+        body = splice_before_body_end(body, island)
+        for name in STALE_HEADERS:
+            del headers[name]
+        headers["content-length"] = str(len(body))
+        return body
 
     def _redirect(self, scope: Scope, start: Message, result: OffersResult, url: str, started: float) -> Message:
         if self.redirect_keep_query and scope.get("query_string") and not urlsplit(url).query:

@@ -16,6 +16,8 @@ from starlette.convertors import Convertor
 from starlette.requests import Request
 from starlette.routing import compile_path
 
+from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
+
 __all__ = ["MboxRule", "RouteMatch", "Rules", "resolve_params"]
 
 ParamsSource = Mapping[str, Any] | Callable[[Request], Mapping[str, Any] | Awaitable[Mapping[str, Any]]] | None
@@ -37,7 +39,8 @@ class MboxRule:
 
     ``params`` and ``profile_params`` are a mapping or a (sync or async) callable of the request. ``html_selectors``
     says where each mbox's form-based ``html`` offer goes (a selector; at.js defaults to ``head``). ``methods``,
-    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match.
+    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``customer_ids`` and
+    ``third_party_id`` (a value or a sync/async callable of the request) replace the middleware's for this rule.
     """
 
     path: str
@@ -48,6 +51,8 @@ class MboxRule:
     host: str | None = None
     exclude: Sequence[str] = ()
     html_selectors: Mapping[str, str] = field(default_factory=dict)
+    customer_ids: CustomerIdsSource = None
+    third_party_id: ThirdPartyIdSource = None
     _path: Pattern[str] = field(init=False, repr=False, compare=False)
     _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
     _host: Pattern[str] | None = field(init=False, repr=False, compare=False)
@@ -66,6 +71,7 @@ class MboxRule:
         for what, source in (("params", self.params), ("profile_params", self.profile_params)):
             if source is not None and not isinstance(source, Mapping) and not callable(source):
                 raise ValueError(f"rule {self.path!r}: {what} must be a mapping or a callable of the request")
+        check_identity_sources(self.customer_ids, self.third_party_id, where=f"rule {self.path!r}: ")
         methods = frozenset(m.upper() for m in ([self.methods] if isinstance(self.methods, str) else self.methods))
         if not methods:
             raise ValueError(f"rule {self.path!r}: methods must not be empty")
