@@ -132,7 +132,10 @@ def parse_amcv(raw: str, *, now: float | None = None, session: bool = True) -> E
     """
     if not raw or len(raw) > MAX_AMCV_LENGTH:
         return None
-    value = unquote(raw, errors="strict") if "%" in raw else raw
+    try:
+        value = unquote(raw, errors="strict") if "%" in raw else raw
+    except UnicodeDecodeError:
+        return None
     if not value.isascii() or not value.isprintable():
         return None
     now = time.time() if now is None else now
@@ -174,10 +177,7 @@ def read_amcv(
     if not raw:
         return None
     session = f"AMCVS_{name.removeprefix('AMCV_')}" in cookies or f"AMCVS_{organization_id}" in cookies
-    try:
-        found = parse_amcv(raw, now=now, session=session)
-    except (ValueError, UnicodeDecodeError):
-        found = None
+    found = parse_amcv(raw, now=now, session=session)
     if found is None:
         logger.debug("no usable ECID in the AMCV cookie")
     return found
