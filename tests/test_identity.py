@@ -87,7 +87,8 @@ def test_the_visitor_apis_cookie_gives_the_ecid_and_the_audience_manager_hint_an
 
 def test_expired_opted_out_and_session_fields_are_read_as_the_visitor_api_reads_them() -> None:
     expired = parse_amcv(amcv(expires=NOW - 1), now=NOW)
-    assert expired is not None and expired.marketing_cloud_visitor_id == ECID  # MCMID itself does not expire
+    assert expired is not None
+    assert expired.marketing_cloud_visitor_id == ECID
     assert (expired.location_hint, expired.blob) == (None, None)
     assert parse_amcv(amcv(optout="global"), now=NOW) is None  # opted out: no ids at all
     # MCOPTOUT expires with the session: without the AMCVS cookie, the opt-out has lapsed.
@@ -121,7 +122,8 @@ def test_hostile_cookies_give_no_ecid(value: str) -> None:
 @pytest.mark.parametrize(("hint", "blob"), [("0", "a b"), ("-1", "x" * 1025), ("99999", "<b>"), ("9a", "")])
 def test_hostile_audience_manager_values_are_dropped_and_the_ecid_kept(hint: str, blob: str) -> None:
     found = parse_amcv(amcv(hint=hint, blob=blob), now=NOW)
-    assert found is not None and found.marketing_cloud_visitor_id == ECID
+    assert found is not None
+    assert found.marketing_cloud_visitor_id == ECID
     assert (found.location_hint, found.blob) == (None, None)
 
 
@@ -200,8 +202,11 @@ def test_bad_entries_from_the_app_are_dropped_with_one_warning_and_no_values(cap
     assert [c.id for c in kept[:4]] == ["user-0", "user-1", "user-2", "user-4"]
     [record] = caplog.records
     message = record.getMessage()
-    assert "[3]" in message and "[5]" in message and "past the first 50" in message
-    assert "secret-value" not in message and "user-" not in message
+    assert "[3]" in message
+    assert "[5]" in message
+    assert "past the first 50" in message
+    assert "secret-value" not in message
+    assert "user-" not in message
     with pytest.raises(TypeError):
         customer_ids_from({"id": "u", "integrationCode": "crm"})
     assert customer_ids_from(None) == ()
@@ -289,7 +294,8 @@ async def test_the_amcv_cookie_and_the_apps_ids_reach_the_edge_in_a_valid_reques
         "customerIds": [{"id": "u-42", "integrationCode": "crm", "authenticatedState": "authenticated"}],
     }
     assert first.body["experienceCloud"] == {"audienceManager": {"locationHint": 9, "blob": BLOB}}
-    assert "id" not in hostile.body and "experienceCloud" not in hostile.body
+    assert "id" not in hostile.body
+    assert "experienceCloud" not in hostile.body
     assert "script" not in json.dumps(hostile.body)
     for recorded in edge.requests:
         assert schema_errors(recorded.body) == []
@@ -314,7 +320,8 @@ async def test_a_rules_ids_replace_the_middlewares_and_sync_and_async_callables_
         {"id": "acct-7", "integrationCode": "loyalty", "authenticatedState": "logged_out"}
     ]
     assert account["thirdPartyId"] == "fixed-3p"
-    assert home["customerIds"][0]["id"] == "u-1" and "thirdPartyId" not in home
+    assert home["customerIds"][0]["id"] == "u-1"
+    assert "thirdPartyId" not in home
 
 
 async def test_ids_the_app_gets_wrong_cost_the_ids_not_the_page(
@@ -334,12 +341,14 @@ async def test_ids_the_app_gets_wrong_cost_the_ids_not_the_page(
         with serve(app_for(remote(edge), third_party_id=broken, stats=stats)) as url:
             failed = await get(url + "/", headers=cookie)
     [sent] = edge.requests
-    assert len(sent.body["id"]["customerIds"]) == 50 and "thirdPartyId" not in sent.body["id"]
+    assert len(sent.body["id"]["customerIds"]) == 50
+    assert "thirdPartyId" not in sent.body["id"]
     assert schema_errors(sent.body) == []
     assert "<h1>Hi</h1>" in ok.text  # personalized all the same
     assert failed.text == "<html><head></head><body><h1>Shop</h1></body></html>"
     assert stats["error"] == 1  # a callable that raises: the page as it is, counted, logged once
-    assert "secret-user" not in caplog.text and "c1" not in caplog.text
+    assert "secret-user" not in caplog.text
+    assert "c1" not in caplog.text
 
 
 def test_bad_identity_configuration_fails_at_construction() -> None:
