@@ -383,3 +383,29 @@ async def test_on_device_allocates_on_the_amcv_ecid_and_notifies_with_its_ids_an
         }
         assert body["experienceCloud"]["audienceManager"] == {"locationHint": 9, "blob": BLOB}
         assert schema_errors(body) == []
+
+
+async def test_hybrid_one_page_view_one_sdid_in_the_edges_request_and_the_local_notifications(
+    edge: ScriptedEdge,
+) -> None:
+    client = TargetClient(
+        "targettesting", ORG, decisioning="hybrid", artifact=str(ARTIFACT), server_domain=edge.domain, secure=False
+    )
+    app = a4t_app(client, AnalyticsSettings(data_island_id=ISLAND), ("mbox-magician", "hero"), page=static_page)
+    cookie = {"cookie": f"{amcv_cookie_name(ORG)}={amcv(expires=2_000_000_000)}"}
+    with serve(app) as url:
+        async with httpx.AsyncClient(timeout=10, headers=cookie) as http:
+            page = await http.get(url + "/")
+            for _ in range(200):  # the local decision's display notification goes out in the background
+                if len(edge.requests) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+    sdid = island_of(page.text)[1]["supplementalDataId"]
+    remote_request = next(r.body for r in edge.requests if "execute" in r.body)
+    notification = next(r.body for r in edge.requests if "notifications" in r.body)
+    assert [m["name"] for m in remote_request["execute"]["mboxes"]] == ["hero"]
+    assert notification["notifications"][0]["mbox"] == {"name": "mbox-magician"}
+    for body in (remote_request, notification):
+        assert body["experienceCloud"]["analytics"]["supplementalDataId"] == sdid
+        assert body["id"]["marketingCloudVisitorId"] == ECID
+        assert schema_errors(body) == []
