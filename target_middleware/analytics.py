@@ -40,7 +40,6 @@ _HOST = re.compile(r"(?=.{1,253}(?::\d{1,5})?$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z
 _ELEMENT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_:.-]{0,63}")
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _MAX_PAYLOAD = 4096
-_TAIL = 65536
 # JSON inside <script> must not be able to end the element or open a comment: escape what could.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -245,12 +244,13 @@ def data_island(
 def splice_before_body_end(body: bytes, snippet: bytes) -> bytes:
     """``snippet`` inserted before the last ``</body>`` (at the end when there is none): a byte splice, no parse.
 
-    The tail is searched first, where ``</body>`` nearly always is, so a large page costs no full scan.
+    Found with ``rfind`` (the common spellings), a regex only for a mixed-case or odd end tag.
     """
-    at = _last_body_end(body, max(0, len(body) - _TAIL))
-    if at is None and len(body) > _TAIL:
-        at = _last_body_end(body, 0)
-    if at is None:
+    at = max(body.rfind(b"</body>"), body.rfind(b"</BODY>"))
+    later = _last_body_end(body, at + 1 if at >= 0 else 0)  # a mixed-case or spaced one after it
+    if later is not None:
+        at = later
+    if at < 0:
         return body + snippet
     return body[:at] + snippet + body[at:]
 
