@@ -41,6 +41,9 @@ class MboxRule:
     says where each mbox's form-based ``html`` offer goes (a selector; at.js defaults to ``head``). ``methods``,
     ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``customer_ids`` and
     ``third_party_id`` (a value or a sync/async callable of the request) replace the middleware's for this rule.
+    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``views=True`` also prefetches
+    the page's views (for at.js's ``triggerView``); ``handoff`` overrides the middleware's at.js hand-off for this
+    rule (``"atjs"``, or ``"off"``; None: the middleware's).
     """
 
     path: str
@@ -53,6 +56,8 @@ class MboxRule:
     html_selectors: Mapping[str, str] = field(default_factory=dict)
     customer_ids: CustomerIdsSource = None
     third_party_id: ThirdPartyIdSource = None
+    views: bool = False
+    handoff: str | None = None
     _path: Pattern[str] = field(init=False, repr=False, compare=False)
     _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
     _host: Pattern[str] | None = field(init=False, repr=False, compare=False)
@@ -72,6 +77,10 @@ class MboxRule:
             if source is not None and not isinstance(source, Mapping) and not callable(source):
                 raise ValueError(f"rule {self.path!r}: {what} must be a mapping or a callable of the request")
         check_identity_sources(self.customer_ids, self.third_party_id, where=f"rule {self.path!r}: ")
+        if self.handoff not in (None, "atjs", "off"):
+            raise ValueError(f"rule {self.path!r}: handoff must be 'atjs', 'off' or None (the middleware's)")
+        if not isinstance(self.views, bool):
+            raise ValueError(f"rule {self.path!r}: views must be True or False")
         methods = frozenset(m.upper() for m in ([self.methods] if isinstance(self.methods, str) else self.methods))
         if not methods:
             raise ValueError(f"rule {self.path!r}: methods must not be empty")
