@@ -409,3 +409,27 @@ async def test_hybrid_one_page_view_one_sdid_in_the_edges_request_and_the_local_
         assert body["experienceCloud"]["analytics"]["supplementalDataId"] == sdid
         assert body["id"]["marketingCloudVisitorId"] == ECID
         assert schema_errors(body) == []
+
+
+async def test_with_the_atjs_hand_off_both_scripts_go_in_and_name_the_same_sdid() -> None:
+    client = static_client(
+        {"target-global-mbox": [actions_option({"type": "setHtml", "selector": "#nowhere", "content": "x"})]}
+    )
+    app = Starlette(routes=[Route("/", static_page)])
+    app.add_middleware(
+        TargetMiddleware,
+        client=client,
+        rules=[MboxRule("/", mboxes=["target-global-mbox"])],
+        handoff="atjs",
+        analytics=AnalyticsSettings(data_island_id=ISLAND),
+    )
+    with serve(app) as url:
+        async with httpx.AsyncClient(timeout=10) as http:
+            page = await http.get(url + "/")
+    assert int(page.headers["content-length"]) == len(page.content)
+    sdid = island_of(page.text)[1]["supplementalDataId"]
+    found = re.search(r"serverState=(\{.*?\});</script>", page.text)
+    assert found is not None
+    state = json.loads(found.group(1))
+    assert state["request"]["experienceCloud"]["analytics"]["supplementalDataId"] == sdid
+    assert page.text.index("serverState") < page.text.index(f'id="{ISLAND}"')  # head, then before </body>
