@@ -10,6 +10,7 @@ opted out (``MCOPTOUT`` other than ``NONE``) has no ids.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -29,6 +30,7 @@ _LOCATION_HINT = re.compile(r"[1-9][0-9]{0,3}")
 _BLOB = re.compile(r"[A-Za-z0-9_\-+/=]{1,1024}")
 _KEY = re.compile(r"([A-Z][A-Za-z]{1,15})(?:-([0-9]{1,12})(s?))?")
 _CONFIG_HASH = re.compile(r"-?[0-9]{1,12}")
+_WANTED = ("MCMID", "MCAAMLH", "MCAAMB", "MCOPTOUT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class ExperienceCloudId:
     blob: str | None = None
 
 
+@functools.lru_cache(maxsize=64)
 def amcv_cookie_name(organization_id: str) -> str:
     """``AMCV_`` and the org id as the Visitor API writes it (``encodeURIComponent``: ``@`` is ``%40``)."""
     return "AMCV_" + quote(organization_id, safe="-_.!~*'()")
@@ -53,10 +56,12 @@ def parse_amcv(raw: str, *, now: float | None = None, session: bool = True) -> E
     """
     if not raw or len(raw) > MAX_AMCV_LENGTH:
         return None
-    try:
-        value = unquote(raw, errors="strict") if "%" in raw else raw
-    except UnicodeDecodeError:
-        return None
+    value = raw.replace("%7C", "|")  # nearly all a real cookie encodes: the full decode only when more is left
+    if "%" in value:
+        try:
+            value = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            return None
     if not value.isascii() or not value.isprintable():
         return None
     now = time.time() if now is None else now
@@ -65,6 +70,8 @@ def parse_amcv(raw: str, *, now: float | None = None, session: bool = True) -> E
         parts = parts[1:]
     fields: dict[str, str] = {}
     for i in range(0, len(parts) - 1, 2):
+        if not parts[i].startswith(_WANTED):
+            continue  # MCIDTS, MCAID, vVersion, ...: not ours to read
         key = _KEY.fullmatch(parts[i])
         if key is None:
             continue
