@@ -98,6 +98,8 @@ def read_amcv(
     cookies: Mapping[str, str], organization_id: str, *, now: float | None = None
 ) -> ExperienceCloudId | None:
     """The visitor's Experience Cloud ids from the request's cookies (``AMCV_{orgId}``), validated; else None."""
+    if not organization_id:
+        return None
     name = amcv_cookie_name(organization_id)
     raw = cookies.get(name)
     if raw is None:
