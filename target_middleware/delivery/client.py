@@ -22,7 +22,7 @@ from . import transport
 from .context import PageContext
 from .decider import DecisioningMethod, LocalDecider, LocalDecision, merge_responses, remote_part
 from .errors import LocalDecisionError
-from .loops import PerLoop, run_on
+from .loops import PerLoop, run_on, wait_on_their_loops
 from .models import parse_response
 from .offers import OffersRequest, OffersResult, as_mboxes
 from .params import GLOBAL_MBOX, Mbox, build_request
@@ -144,7 +144,7 @@ class TargetClient:
         if self._artifact_source is not None:
             await run_on(self._artifact_loop, self._artifact_source.aclose())
         if self._background:
-            await asyncio.wait(self._background, timeout=self.timeout)
+            await wait_on_their_loops(set(self._background), self.timeout)
         await self._pools.aclose(httpx.AsyncClient.aclose)
 
     async def __aenter__(self) -> TargetClient:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from typing import Any, Generic, TypeVar
 
-__all__ = ["PerLoop", "run_on"]
+__all__ = ["PerLoop", "run_on", "wait_on_their_loops"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,19 @@ async def run_on(loop: asyncio.AbstractEventLoop | None, coroutine: Coroutine[An
         return None
     future = asyncio.run_coroutine_threadsafe(coroutine, loop)
     return await asyncio.wait_for(asyncio.wrap_future(future), CLOSE_TIMEOUT)
+
+
+async def wait_on_their_loops(tasks: Collection[asyncio.Future[Any]], timeout: float) -> None:
+    """Wait up to ``timeout`` for ``tasks`` started on several loops (background sends), each group on its own
+    loop: ``asyncio.wait`` refuses a task of another loop."""
+    groups: dict[asyncio.AbstractEventLoop, list[asyncio.Future[Any]]] = {}
+    for task in tasks:
+        groups.setdefault(task.get_loop(), []).append(task)
+
+    async def wait(group: list[asyncio.Future[Any]]) -> None:
+        await asyncio.wait(group, timeout=timeout)
+
+    await asyncio.gather(*(run_on(loop, wait(group)) for loop, group in groups.items()))
 
 
 class PerLoop(Generic[T]):

@@ -35,7 +35,7 @@ from ..delivery import transport
 from ..delivery.context import PageContext
 from ..delivery.decider import DecisioningMethod
 from ..delivery.errors import ResponseParseError
-from ..delivery.loops import PerLoop
+from ..delivery.loops import PerLoop, wait_on_their_loops
 from ..delivery.models import parse_response
 from ..delivery.offers import OffersRequest, OffersResult, as_mboxes
 from ..delivery.params import GLOBAL_MBOX, Mbox
@@ -181,7 +181,7 @@ class EdgeNetworkClient:
     async def aclose(self) -> None:
         """Wait for display events in flight (within the timeout), then close the connections."""
         if self._background:
-            await asyncio.wait(set(self._background), timeout=self.timeout)
+            await wait_on_their_loops(set(self._background), self.timeout)
         await self._pools.aclose(httpx.AsyncClient.aclose)
 
     async def __aenter__(self) -> EdgeNetworkClient:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ from starlette.routing import Route
 
 from target_middleware import MboxRule, TargetClient, TargetMiddleware, TargetStats
 from target_middleware.delivery.loops import PerLoop, run_on
+from target_middleware.testing import StaticDecision
 from tests.servers import serve
 
 from .edge import ScriptedEdge
@@ -129,3 +132,34 @@ async def test_run_on_a_stopped_loop_does_nothing_and_on_this_loop_runs_here() -
         stopped.close()
     assert await run_on(asyncio.get_running_loop(), mark("here")) == "here"
     assert ran == ["here"]
+
+
+@dataclass(frozen=True, slots=True)
+class OwingDecider:
+    """Every decision owes one display notification (as an on-device decision does)."""
+
+    def decide(self, request: Any, *, session_id: str | None = None) -> StaticDecision:
+        note = {"id": uuid.uuid4().hex, "type": "display", "timestamp": 0, "mbox": {"name": "m"}}
+        return StaticDecision({"status": 200, "execute": {}}, notifications=(note,))
+
+
+async def test_aclose_waits_for_background_sends_of_every_loop_each_on_its_own() -> None:
+    delivered: list[asyncio.AbstractEventLoop] = []
+
+    async def slow_sink(notifications: Any) -> None:
+        await asyncio.sleep(0.2)  # still in flight when aclose starts
+        delivered.append(asyncio.get_running_loop())
+
+    client = TargetClient(
+        "acme", "O@AdobeOrg", decisioning="on-device", decider=OwingDecider(), on_notifications=slow_sink
+    )
+    other, thread = _loop_in_thread()
+    try:
+        await client.get_offers(["m"])
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(client.get_offers(["m"]), other))
+        await client.aclose()
+        assert set(delivered) == {asyncio.get_running_loop(), other}
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        thread.join(5)
+        other.close()
