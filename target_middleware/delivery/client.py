@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import inspect
 import json
@@ -23,6 +24,7 @@ from .context import PageContext
 from .decider import DecisioningMethod, LocalDecider, LocalDecision, merge_responses, remote_part
 from .errors import LocalDecisionError
 from .models import parse_response
+from .notifications import MAX_BATCH, NotificationQueue, Outcome, Pending, event_notification, notification_ids
 from .offers import OffersRequest, OffersResult, as_mboxes
 from .params import GLOBAL_MBOX, Mbox, build_request
 
@@ -34,7 +36,6 @@ NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] 
 
 _CLIENT_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HOST = re.compile(r"(?=.{1,253}(?::\d{1,5})?$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?")
-_NOTIFICATION_BATCH = 50
 
 
 class TargetClient:
@@ -45,8 +46,10 @@ class TargetClient:
     ``timeout`` is in seconds and bounds each call in total. ``decisioning`` picks where decisions are made:
     ``server-side`` (the edge), ``on-device`` (``decider``, in process) or ``hybrid`` (``decider``, and the
     edge for the mboxes it names as remote). ``artifact`` (a rules.json URL, polled; a file path; a payload)
-    makes the decider Target's on-device engine. Display notifications a local decision owes are sent in the
-    background, or handed to ``on_notifications`` when it is given (e.g. with no Target account at hand).
+    makes the decider Target's on-device engine. Notifications (the displays a local decision owes, clicks,
+    ``track_event`` conversions) go through one bounded queue, ``notifications``, sent in the background in
+    batches (at most ``max_pending_notifications`` waiting), or handed to ``on_notifications`` when it is given
+    (e.g. with no Target account at hand). ``aclose()`` sends what is still queued.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class TargetClient:
         decider: LocalDecider | None = None,
         artifact: Any = None,
         on_notifications: NotificationsCallback | None = None,
+        max_pending_notifications: int = 10_000,
     ) -> None:
         if not isinstance(client_code, str) or not _CLIENT_CODE.fullmatch(client_code):
             raise ValueError("client_code must be 1-64 letters, digits, '_' or '-'")
@@ -99,7 +103,7 @@ class TargetClient:
         self._owns_http = http_client is None
         self._decider = decider
         self._on_notifications = on_notifications
-        self._background: set[asyncio.Task[None]] = set()
+        self.notifications = NotificationQueue(self._send_batch, max_pending=max_pending_notifications)
         self._query = f"?imsOrgId={quote(organization_id, safe='')}&sessionId="
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -136,8 +140,7 @@ class TargetClient:
     async def aclose(self) -> None:
         if self._artifact_source is not None:
             await self._artifact_source.aclose()
-        if self._background:
-            await asyncio.wait(self._background, timeout=self.timeout)
+        await self.notifications.aclose()
         if self._http is not None and self._owns_http:
             await self._http.aclose()
             self._http = None
@@ -211,16 +214,18 @@ class TargetClient:
             decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
             answer, owed, remote = (
                 decision.response,
-                list(decision.notifications),
+                tuple(decision.notifications),
                 list(decision.remote_mboxes),
             )
+            # The engine's telemetry (not part of the seam: a decider may have none) rides with the notifications.
+            telemetry = tuple(getattr(decision, "telemetry", None) or ())
         except Exception as exc:
             if self.decisioning is DecisioningMethod.HYBRID:
                 logger.warning("local decision failed (%s); asking the edge instead", exc.__class__.__name__)
                 return await self._post(body, visitor, deadline)
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
-        if owed:
-            self._owe(owed, visitor, page)
+        if owed or telemetry:
+            self.notifications.put(Pending(visitor, page, owed, telemetry))
         if self.decisioning is DecisioningMethod.HYBRID and remote:
             remote_body = remote_part(body, set(remote), self.global_mbox)
             if remote_body is not None:
@@ -241,9 +246,10 @@ class TargetClient:
         visitor: Visitor | None = None,
         page: PageContext | None = None,
         timeout: float | None = None,
+        telemetry: Sequence[Mapping[str, Any]] = (),
     ) -> tuple[str, ...]:
-        """Tell Target what was displayed or clicked (prefetched offers). Returns the acknowledged ids."""
-        if not notifications:
+        """Tell Target what was displayed or clicked, now. Returns the acknowledged ids; raises a DeliveryError."""
+        if not notifications and not telemetry:
             raise ValueError("no notifications to send")
         for note in notifications:
             if not isinstance(note, Mapping) or not {"id", "type", "timestamp"} <= note.keys():
@@ -252,32 +258,83 @@ class TargetClient:
         body: dict[str, Any] = {
             "requestId": uuid.uuid4().hex,
             "context": (page or PageContext()).to_json(send_ip_address=self._send_ip),
-            "notifications": [dict(n) for n in notifications],
         }
-        if visitor.tnt_id:
-            body["id"] = {"tntId": visitor.tnt_id}
+        if notifications:
+            body["notifications"] = [dict(n) for n in notifications]
+        if telemetry:
+            body["telemetry"] = {"entries": [dict(t) for t in telemetry]}
+        ids = notification_ids(visitor)
+        if ids:
+            body["id"] = ids
         if self._property_token:
             body["property"] = {"token": self._property_token}
         answer = await self._post(body, visitor, self.timeout if timeout is None else timeout)
         return parse_response(answer if answer is not None else {}).notification_ids
 
-    def _owe(self, notifications: list[Mapping[str, Any]], visitor: Visitor, page: PageContext) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver_owed(notifications, visitor, page))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    async def notify(
+        self,
+        notifications: Sequence[Mapping[str, Any]],
+        *,
+        visitor: Visitor,
+        page: PageContext | None = None,
+        wait: bool = False,
+    ) -> Outcome:
+        """Queue notifications for one visitor, sent in the background: ``queued`` (or ``dropped`` when the
+        queue is full), or with ``wait=True`` the outcome once sent (``sent``, ``failed``). Never raises for
+        Target's failures."""
+        done: concurrent.futures.Future[Outcome] | None = concurrent.futures.Future() if wait else None
+        entry = Pending(visitor, page or PageContext(), tuple(notifications), done=done)
+        if not self.notifications.put(entry):
+            return Outcome.DROPPED
+        return Outcome.QUEUED if done is None else await asyncio.wrap_future(done)
 
-    async def _deliver_owed(self, notifications: list[Mapping[str, Any]], visitor: Visitor, page: PageContext) -> None:
-        try:
-            if self._on_notifications is not None:
-                outcome = self._on_notifications(notifications)
+    async def track_event(
+        self,
+        mbox: str,
+        *,
+        visitor: Visitor | None = None,
+        page: PageContext | None = None,
+        params: Mapping[str, Any] | None = None,
+        profile: Mapping[str, Any] | None = None,
+        order: Mapping[str, Any] | None = None,
+        wait: bool = False,
+    ) -> Outcome:
+        """at.js ``adobe.target.trackEvent`` on the server: a conversion (or any event) for ``mbox``.
+
+        ``params`` and ``profile`` are at.js params; ``order`` is ``{orderId, orderTotal, productPurchasedId}``.
+        Sent in the background like :meth:`notify`. Bad params are a ValueError; Target's failures never raise.
+        """
+        page = page or PageContext()
+        note = event_notification(mbox, params=params, profile=profile, order=order, url=page.url)
+        visitor = visitor or Visitor.new()
+        third_party = (params or {}).get("mbox3rdPartyId")
+        if isinstance(third_party, str) and third_party:
+            visitor = dataclasses.replace(visitor, third_party_id=third_party[:128])
+        return await self.notify([note], visitor=visitor, page=page, wait=wait)
+
+    async def _send_batch(self, batch: Sequence[Pending]) -> None:
+        """One visitor's queued notifications: to ``on_notifications``, or to Target in requests of 50."""
+        first = batch[0]
+        # One request has one context: a notification from another page of this visitor says its own address.
+        notes = [
+            {**note, "address": {"url": entry.page.url}}
+            if entry.page.url and entry.page.url != first.page.url and "address" not in note
+            else note
+            for entry in batch
+            for note in entry.notifications
+        ]
+        if self._on_notifications is not None:
+            if notes:
+                outcome = self._on_notifications(notes)
                 if inspect.isawaitable(outcome):
                     await outcome
-                return
-            for start in range(0, len(notifications), _NOTIFICATION_BATCH):
-                batch = notifications[start : start + _NOTIFICATION_BATCH]
-                await self.send_notifications(batch, visitor=visitor, page=page)
-        except Exception as exc:
-            logger.warning("display notifications were not delivered: %s", exc.__class__.__name__)
+            return
+        telemetry = [entry for pending in batch for entry in pending.telemetry]
+        for start in range(0, max(len(notes), 1), MAX_BATCH):
+            chunk = notes[start : start + MAX_BATCH]
+            await self.send_notifications(
+                chunk, visitor=first.visitor, page=first.page, telemetry=telemetry if start == 0 else ()
+            )
 
     # -- at.js -------------------------------------------------------------------------------------
 
