@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["IOThread"]
@@ -54,6 +54,10 @@ class IOThread:
         """Run ``coroutine`` on the I/O loop; the returned future belongs to the caller's loop."""
         future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
         return asyncio.wrap_future(future)
+
+    def call_soon(self, callback: Callable[..., object], *args: object) -> None:
+        """Call ``callback(*args)`` on the I/O loop, soon; returns at once (a few microseconds)."""
+        self._running_loop().call_soon_threadsafe(callback, *args)
 
     def close(self) -> None:
         with self._lock:

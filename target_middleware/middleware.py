@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .clicks import answer_beacon
 from .decisions import TargetRequest
 from .delivery.client import TargetClient
 from .delivery.context import PageContext
@@ -29,6 +30,7 @@ from .iothread import IOThread
 from .personalize import Personalizer, eligible
 from .qa import qa_mode_from_query, trace_from_query
 from .routing import MboxRule, RouteMatch, Rules, resolve_params
+from .tracking import Tracking, warn_process_key
 from .visitor import Visitor
 
 __all__ = ["TargetMiddleware", "TargetStats"]
@@ -81,6 +83,8 @@ class TargetMiddleware:
         redirect_hosts: Iterable[str] | None = None,
         redirect_keep_query: bool = False,
         click_endpoint: str | None = None,
+        click_path: str | None = "/_target/click",
+        signing_key: bytes | str | None = None,
         debug_header: bool = False,
         qa_mode: bool = False,
         trace: bool = False,
@@ -98,6 +102,8 @@ class TargetMiddleware:
                 raise ValueError(f"{name} must be a positive number of bytes")
         if not isinstance(breaker_failures, int) or breaker_failures < 1 or breaker_cooldown < 0:
             raise ValueError("breaker_failures must be >= 1 and breaker_cooldown >= 0 seconds")
+        if click_path is not None and (not isinstance(click_path, str) or not click_path.startswith("/")):
+            raise ValueError("click_path must be a path on this site, like '/_target/click' (or None)")
         self.app = app
         self.client = client
         self.rules = Rules(rules)
@@ -106,6 +112,16 @@ class TargetMiddleware:
         self.qa_mode, self.trace = qa_mode, trace
         self.stats = TargetStats() if stats is None else stats
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)
+        local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
+        self._io = IOThread() if (not local if io_thread is None else io_thread) else None
+        global_mbox = getattr(client, "global_mbox", GLOBAL_MBOX)
+        self.tracking = Tracking(
+            client, signing_key=signing_key, stats=self.stats, io=self._io, global_mbox=global_mbox
+        )
+        # A receiver of the user's own (click_endpoint) gets the listener's beacons; else we answer them.
+        self.click_path = click_path if click_endpoint is None else None
+        if self.click_path is not None and self.tracking.signer.generated:
+            warn_process_key()
         self.personalizer = Personalizer(
             engine=engine,
             offload_size=offload_size,
@@ -113,32 +129,35 @@ class TargetMiddleware:
             cookie_http_only=cookie_http_only,
             redirect_hosts=redirect_hosts,
             redirect_keep_query=redirect_keep_query,
-            click_endpoint=click_endpoint,
+            click_endpoint=click_endpoint or self.click_path,
             debug_header=debug_header,
-            global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
+            global_mbox=global_mbox,
+            sign_clicks=self.tracking.sign_page if self.click_path is not None else None,
         )
-        local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
-        self._io = IOThread() if (not local if io_thread is None else io_thread) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, self._on_shutdown(send) if scope["type"] == "lifespan" else send)
             return
-        match = self.rules.match(scope)
-        if match is None or _bypassed(scope):
-            await self.app(scope, receive, send)
+        if scope["path"] == self.click_path:
+            await answer_beacon(self.tracking, scope, receive, send)
             return
-        if not self.breaker.allow():
-            self.stats["breaker-open"] += 1
+        match = self.rules.match(scope)
+        if match is None or _bypassed(scope) or not self.breaker.allow():
+            if match is not None and not _bypassed(scope):
+                self.stats["breaker-open"] += 1
+            # No decision, but track() works on every route: a handle that costs one small object.
+            scope.setdefault("state", {})["target"] = TargetRequest(None, 0.0, scope, self.tracking)
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         decision = await self._start(scope, match)
+        state = scope.setdefault("state", {})
         if decision is None:
+            state["target"] = TargetRequest(None, 0.0, scope, self.tracking)
             await self.app(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
-        state["target"] = TargetRequest(decision, started + self.timeout)
+        state["target"] = TargetRequest(decision, started + self.timeout, scope, self.tracking)
         responder = _Responder(self, scope, match, decision, started)
         try:
             await self.app(scope, receive, responder.send(send))

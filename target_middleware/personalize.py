@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio.to_thread
@@ -32,6 +32,10 @@ MAX_INLINE_ACTIONS = 50
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
 # Skips that say the offer itself is broken, as opposed to a page that lacks what it targets.
 _MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, SkipReason.BAD_CONTENT, SkipReason.ERROR})
+
+
+class ClickSigning(Protocol):
+    def __call__(self, body: bytes, result: OffersResult, *, encoding: str, nonce: str | None) -> bytes: ...
 
 
 def eligible(start: Message, method: str, max_body_size: int) -> bool:
@@ -69,6 +73,7 @@ class Personalizer:
         click_endpoint: str | None,
         debug_header: bool,
         global_mbox: str,
+        sign_clicks: ClickSigning | None = None,
     ) -> None:
         if cookie_domain is not None and not re.fullmatch(r"\.?[A-Za-z0-9.-]{1,253}", cookie_domain):
             raise ValueError(f"cookie_domain {cookie_domain!r} is not a domain name")
@@ -81,6 +86,7 @@ class Personalizer:
         self.click_endpoint = click_endpoint
         self.debug_header = debug_header
         self.global_mbox = global_mbox
+        self.sign_clicks = sign_clicks
 
     async def personalize(
         self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
@@ -99,12 +105,13 @@ class Personalizer:
         outcome = "unchanged"
         applied: ApplyResult | None = None
         if plan.actions:
+            nonce = _nonce(scope, headers)
             apply = functools.partial(
                 apply_actions,
                 body,
                 plan.actions,
                 engine=self.engine,
-                nonce=_nonce(scope, headers),
+                nonce=nonce,
                 charset=_charset(headers),
                 click_endpoint=self.click_endpoint,
             )
@@ -114,6 +121,9 @@ class Personalizer:
             applied = await anyio.to_thread.run_sync(apply) if heavy else apply()
             if applied.changed:
                 body = applied.encode()
+                if self.sign_clicks is not None and any(r.type == "click" for r in applied.applied):
+                    # The visitor's own part, after the rewrite: apply_actions' output stays the experience's.
+                    body = self.sign_clicks(body, result, encoding=applied.encoding, nonce=nonce)
                 for name in STALE_HEADERS:
                     del headers[name]
                 headers["content-length"] = str(len(body))

@@ -1,0 +1,199 @@
+"""Clicks and conversions back to Target: signed click tokens in the page, and ``track()`` from handlers.
+
+A page with click metrics leaves ``apply_actions`` the same for every visitor of its experience (elements marked
+with their unsigned event token, one listener script). What is the visitor's own goes in after the rewrite, as
+one small JSON element spliced in before ``</body>``: for each event token its mbox and an HMAC over
+``{token, mbox, the visitor (tntId, else session id), expiry}``. The listener beacons tokens and signatures to the
+middleware's click path (``clicks.py`` checks them); every click and ``track()`` conversion then goes to Target
+through the client's one bounded background queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from starlette.datastructures import URL, Headers
+from starlette.requests import cookie_parser
+from starlette.types import Scope
+
+from .delivery.client import TargetClient
+from .delivery.context import PageContext
+from .delivery.models import MetricType
+from .delivery.notifications import Outcome, Pending, event_notification
+from .delivery.offers import OffersResult
+from .iothread import IOThread
+from .visitor import Visitor
+
+__all__ = ["CLICK_TTL", "MIN_KEY_BYTES", "ClickSigner", "Tracking", "click_metrics", "splice"]
+
+logger = logging.getLogger(__name__)
+
+MIN_KEY_BYTES = 16
+CLICK_TTL = 24 * 3600  # a signed page's clicks count for a day: a tab left open is still a visitor's click
+SIGNATURES_ATTRIBUTE = "click-signatures"  # data-target-middleware="click-signatures", read by the listener
+_SIGNATURE_BYTES = 16  # an HMAC-SHA256 tag cut to 128 bits, 22 characters of base64url
+# Inside a <script> element, '<' '>' '&' as JSON escapes: no "</script>" or "<!--" can appear.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+# Without a signing_key, every middleware of this process signs with this key: clicks verify on this process only.
+_PROCESS_KEY = secrets.token_bytes(32)
+_warned_process_key = False
+
+
+def warn_process_key() -> None:
+    """The one WARNING (per process) that clicks are signed with a key no other process knows."""
+    global _warned_process_key
+    if not _warned_process_key:
+        _warned_process_key = True
+        logger.warning(
+            "no signing_key given: clicks are signed with a random key of this process and verify only on it; "
+            "give every worker and machine the same signing_key"
+        )
+
+
+def _key_bytes(signing_key: bytes | str | None) -> tuple[bytes, bool]:
+    """The key as bytes, and whether it is the process's own random key (no key given)."""
+    if signing_key is None:
+        return _PROCESS_KEY, True
+    if isinstance(signing_key, str):
+        signing_key = signing_key.encode()
+    if not isinstance(signing_key, bytes | bytearray):
+        raise ValueError("signing_key must be bytes or str")
+    if not signing_key:
+        raise ValueError("signing_key is empty: click tokens signed with it could be forged by anyone")
+    if len(signing_key) < MIN_KEY_BYTES:
+        raise ValueError(
+            f"signing_key is {len(signing_key)} bytes; at least {MIN_KEY_BYTES} are needed for signatures that "
+            "cannot be guessed (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return bytes(signing_key), False
+
+
+class ClickSigner:
+    """HMAC-SHA256 of one click: event token, mbox, visitor, expiry. One HMAC per token to sign or verify."""
+
+    __slots__ = ("_mac", "generated", "ttl")
+
+    def __init__(self, signing_key: bytes | str | None, *, ttl: int = CLICK_TTL) -> None:
+        key, self.generated = _key_bytes(signing_key)
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)  # copied per message: the key schedule is done once
+        self.ttl = ttl
+
+    def sign(self, token: str, mbox: str, visitor: str, expires: int) -> str:
+        mac = self._mac.copy()
+        mac.update(f"{token}\n{mbox}\n{visitor}\n{expires}".encode())
+        return base64.urlsafe_b64encode(mac.digest()[:_SIGNATURE_BYTES]).rstrip(b"=").decode()
+
+    def verify(self, signature: str, token: str, mbox: str, visitor: str, expires: int) -> bool:
+        return hmac.compare_digest(self.sign(token, mbox, visitor, expires), signature)
+
+
+def binding(visitor: Visitor) -> str:
+    """Who a signed click belongs to: the tntId (the visitor for 2 years), else the session."""
+    return f"t:{visitor.tnt_id}" if visitor.tnt_id else f"s:{visitor.session_id}"
+
+
+def click_metrics(result: OffersResult, global_mbox: str) -> list[tuple[str, str]]:
+    """``(event token, mbox)`` for every click metric of a decision (the global mbox's name for page load)."""
+    found: list[tuple[str, str]] = []
+    sections = [(global_mbox, result.page_load.metrics)] if result.page_load is not None else []
+    sections += [(m.name, m.metrics) for m in result.mboxes]
+    for mbox, metrics in sections:
+        for metric in metrics:
+            if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
+                found.append((metric.event_token, mbox))
+    return found
+
+
+def splice(body: bytes, element: bytes, encoding: str = "utf-8") -> bytes:
+    """``element`` put before the page's last ``</body>``, else at its end: bytes only, nothing reparsed."""
+    for end in ("</body>", "</BODY>", "</Body>"):
+        at = body.rfind(end.encode(encoding))
+        if at >= 0:
+            return body[:at] + element + body[at:]
+    return body + element
+
+
+class Tracking:
+    """The middleware's side of clicks and conversions; nothing about one visitor is kept here."""
+
+    def __init__(
+        self,
+        client: TargetClient,
+        *,
+        signing_key: bytes | str | None,
+        stats: Counter[str],
+        io: IOThread | None,
+        global_mbox: str,
+    ) -> None:
+        self.client = client
+        self.signer = ClickSigner(signing_key)
+        self.stats = stats
+        self._io = io
+        self.global_mbox = global_mbox
+
+    # -- the page ----------------------------------------------------------------------------------
+
+    def sign_page(self, body: bytes, result: OffersResult, *, encoding: str, nonce: str | None) -> bytes:
+        """The page with its click tokens' signatures for this visitor (unchanged when it has no click metric)."""
+        metrics = click_metrics(result, self.global_mbox)
+        if not metrics:
+            return body
+        expires = int(time.time()) + self.signer.ttl
+        who = binding(result.visitor)
+        clicks = {token: [mbox, self.signer.sign(token, mbox, who, expires)] for token, mbox in metrics}
+        data = json.dumps({"expires": expires, "clicks": clicks}, separators=(",", ":")).translate(_SCRIPT_SAFE)
+        attributes = f'type="application/json" data-target-middleware="{SIGNATURES_ATTRIBUTE}"'
+        if nonce is not None and nonce.isascii() and '"' not in nonce and "&" not in nonce:
+            attributes += f' nonce="{nonce}"'
+        element = f"<script {attributes}>{data}</script>"
+        return splice(body, element.encode(encoding, "xmlcharrefreplace"), encoding)
+
+    # -- the queue ---------------------------------------------------------------------------------
+
+    def enqueue(self, entry: Pending) -> None:
+        """Into the client's queue, on the loop its connections live on (the I/O thread's, when there is one)."""
+        if self._io is not None:
+            self._io.call_soon(self.client.notifications.put, entry)
+        else:
+            self.client.notifications.put(entry)
+
+    async def track(
+        self,
+        scope: Scope,
+        visitor: Visitor | None,
+        mbox: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        profile: Mapping[str, Any] | None = None,
+        order: Mapping[str, Any] | None = None,
+        wait: bool = False,
+    ) -> Outcome:
+        """``request.state.target.track(...)``: at.js ``trackEvent`` for this request's visitor and page."""
+        headers = Headers(scope=scope)
+        if visitor is None:
+            visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
+        url = str(URL(scope=scope))
+        client = scope.get("client")
+        page = PageContext.from_headers(url, headers, client_ip=client[0] if client else None)
+        note = event_notification(mbox, params=params, profile=profile, order=order, url=url)
+        return await self.send(visitor, page, [note], wait=wait)
+
+    async def send(
+        self, visitor: Visitor, page: PageContext, notifications: Iterable[Mapping[str, Any]], *, wait: bool
+    ) -> Outcome:
+        done: concurrent.futures.Future[Outcome] | None = concurrent.futures.Future() if wait else None
+        self.enqueue(Pending(visitor, page, tuple(notifications), done=done))
+        return Outcome.QUEUED if done is None else await asyncio.wrap_future(done)
