@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from fastapi import FastAPI, Request
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, Response
@@ -20,6 +22,7 @@ from starlette.routing import Route
 from target_middleware import MboxRule, TargetClient, TargetMiddleware
 from target_middleware import tracking as tracking_module
 from target_middleware.clicks import MAX_BEACON_BYTES, MAX_CLICKS
+from target_middleware.testing import static_client
 from target_middleware.tracking import ClickSigner, splice
 from target_middleware.visitor import Visitor
 from tests.datafiles import OPENAPI
@@ -396,3 +399,62 @@ async def test_track_event_outside_requests(edge: ScriptedEdge, validator: Any) 
     assert sent["id"] == {"tntId": "reader.35_0", "thirdPartyId": "crm-7"}
     assert sent["notifications"][0]["mbox"] == {"name": "newsletter"}
     assert list(validator.iter_errors(sent)) == []
+
+
+# -- beacons of any shape ----------------------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    max_leaves=40,
+)
+CLICK = st.fixed_dictionaries(
+    {
+        "token": st.text(max_size=60) | JSON,
+        "mbox": st.text(max_size=60) | JSON,
+        "signature": st.from_regex(r"[A-Za-z0-9_-]{22}", fullmatch=True) | JSON,
+    }
+)
+BEACON = st.fixed_dictionaries(
+    {"expires": st.integers(min_value=-(2**70), max_value=2**70) | JSON, "clicks": st.lists(CLICK, max_size=25) | JSON},
+    optional={"url": st.text(max_size=80), "tokens": JSON},
+)
+BODIES = st.one_of(
+    st.binary(max_size=6000),
+    JSON.map(lambda value: json.dumps(value).encode()),
+    BEACON.map(lambda value: json.dumps(value).encode()),
+    st.integers(min_value=1, max_value=5000).map(lambda depth: b"[" * depth + b"]" * depth),
+    st.builds(lambda click, n: json.dumps({"expires": 2**40, "clicks": [click] * n}).encode(), CLICK, st.integers(0, 500)),
+)
+
+
+async def asgi_post(app: Any, body: bytes, headers: dict[str, str]) -> int:
+    raw = [(k.encode(), v.encode()) for k, v in {"host": "shop.test", **headers}.items()]
+    scope = {"type": "http", "method": "POST", "path": "/_target/click", "headers": raw, "query_string": b""}
+    scope |= {"scheme": "http", "http_version": "1.1", "client": ("127.0.0.1", 5), "server": ("shop.test", 80)}
+    parts = [body[i : i + 1000] for i in range(0, len(body), 1000)] or [b""]
+    messages = [{"type": "http.request", "body": p, "more_body": i < len(parts) - 1} for i, p in enumerate(parts)]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return int(sent[0]["status"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=BODIES, declared=st.booleans())
+def test_beacons_of_any_shape_are_refused_and_forward_nothing(body: bytes, declared: bool) -> None:
+    client = static_client({})
+    mw = TargetMiddleware(Starlette(), client=client, rules=[], signing_key=KEY)
+    headers = {**POST, "cookie": visitor_cookie("fuzzed.35_0")}
+    if declared:
+        headers["content-length"] = str(len(body))
+    status = asyncio.run(asgi_post(mw, body, headers))
+    assert status in (400, 403, 413)
+    assert mw.stats["click"] == 0
+    assert client.notifications.counts["queued"] == 0 and len(client.notifications) == 0
