@@ -9,7 +9,6 @@ are counted in ``TargetStats`` (``click-<reason>``) and logged at DEBUG by reaso
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import re
@@ -18,7 +17,6 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope, Send
 
@@ -69,7 +67,7 @@ async def answer_beacon(tracking: Tracking, scope: Scope, receive: Receive, send
 async def _checked(tracking: Tracking, scope: Scope, receive: Receive) -> tuple[Visitor, PageContext, list[Any]]:
     if scope["method"] != "POST":
         raise Refused(405, "method")
-    headers = Headers(scope=scope)
+    headers = _headers(scope)
     host = headers.get("host", "")
     origin = headers.get("origin")
     if origin is not None and not _same_origin(origin, host):
@@ -105,7 +103,7 @@ async def _checked(tracking: Tracking, scope: Scope, receive: Receive) -> tuple[
         if token not in tokens:
             tokens.append(token)
     url = _page_url(data.get("url"), host) or _page_url(headers.get("referer"), host)
-    page = dataclasses.replace(PageContext.from_headers(url, headers), referring_url=None)
+    page = PageContext.from_headers(url, {**headers, "referer": ""})  # the referrer of a beacon is the page itself
     timestamp = int(time.time() * 1000)
     notes = [
         {"id": uuid.uuid4().hex, "type": "click", "timestamp": timestamp, "mbox": {"name": mbox}, "tokens": tokens}
@@ -113,6 +111,17 @@ async def _checked(tracking: Tracking, scope: Scope, receive: Receive) -> tuple[
         for mbox, tokens in by_mbox.items()
     ]
     return visitor, page, notes
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers as a dict, read once (names are lower-case in ASGI); HTTP/2's split cookies joined."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        if name == "cookie" and name in headers:
+            value = f"{headers[name]}; {value}"
+        headers[name] = value
+    return headers
 
 
 async def _body(receive: Receive) -> bytes:
