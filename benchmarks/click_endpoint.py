@@ -25,14 +25,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from starlette.applications import Starlette  # noqa: E402
-from starlette.responses import Response  # noqa: E402
-from starlette.routing import Route  # noqa: E402
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 
-from target_middleware import TargetClient, TargetMiddleware  # noqa: E402
-from target_middleware.testing import StaticDecider  # noqa: E402
-from target_middleware.tracking import binding  # noqa: E402
-from target_middleware.visitor import Visitor  # noqa: E402
+from target_middleware import TargetClient, TargetMiddleware
+from target_middleware.testing import StaticDecider
+from target_middleware.tracking import binding
+from target_middleware.visitor import Visitor
 
 KEY = b"benchmark-signing-key-0123456789"
 TOKEN = "QPaLjCeI9qKCBUylkRQKBg=={i}ZWDSZV+RrWdDyoAgU0HEV3+PsPo8xmpcsH6dTxYhK6Y7LvxPQ=="
@@ -57,7 +57,7 @@ def scope_for(visitor: Visitor, body: bytes) -> dict[str, Any]:
         "content-length": str(len(body)),
         "sec-fetch-site": "same-origin",
         "referer": "https://shop.example/p/tent-2p",
-        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0",
         "cookie": f"{cookie.name}={cookie.value}; _ga=GA1.2.1234567890.1700000000",
     }
     return {

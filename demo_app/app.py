@@ -124,7 +124,13 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
     # The last added is the outermost: GZip compresses the page Target personalized (a compressed page
     # reaching TargetMiddleware would pass through untouched).
     app.add_middleware(
-        TargetMiddleware, client=client, rules=RULES, timeout=settings.timeout, debug_header=True, stats=stats
+        TargetMiddleware,
+        client=client,
+        rules=RULES,
+        timeout=settings.timeout,
+        debug_header=True,
+        stats=stats,
+        signing_key=os.environ.get("TARGET_CLICK_KEY") or None,  # shared by every worker; else one per process
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(LocalOrigin, production_origin=PRODUCTION_ORIGIN)

@@ -188,8 +188,10 @@ def _page_url(value: object, host: str) -> str | None:
         parts = urlsplit(value)
     except ValueError:
         return None
-    if parts.scheme not in _DEFAULT_PORTS or not host or _host_port(parts.netloc, parts.scheme) != _host_port(
-        host, parts.scheme
+    if (
+        parts.scheme not in _DEFAULT_PORTS
+        or not host
+        or _host_port(parts.netloc, parts.scheme) != _host_port(host, parts.scheme)
     ):
         return None
     return value

@@ -49,14 +49,13 @@ _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 # Without a signing_key, every middleware of this process signs with this key: clicks verify on this process only.
 _PROCESS_KEY = secrets.token_bytes(32)
-_warned_process_key = False
+_said: set[str] = set()  # warnings said once per process
 
 
 def warn_process_key() -> None:
     """The one WARNING (per process) that clicks are signed with a key no other process knows."""
-    global _warned_process_key
-    if not _warned_process_key:
-        _warned_process_key = True
+    if "process-key" not in _said:
+        _said.add("process-key")
         logger.warning(
             "no signing_key given: clicks are signed with a random key of this process and verify only on it; "
             "give every worker and machine the same signing_key"

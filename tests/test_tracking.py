@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from fastapi import FastAPI, Request
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -31,8 +31,13 @@ from tests.delivery.test_openapi import _validator
 from tests.servers import serve
 
 KEY = "a-signing-key-shared-by-every-worker"
-PAGE = '<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Tents</h1><a id="cta" href="#">Buy</a></body></html>'
-SIGNATURES = re.compile(r'<script type="application/json" data-target-middleware="click-signatures"[^>]*>(.*?)</script>')
+PAGE = (
+    "<!DOCTYPE html><html><head><title>Shop</title></head>"
+    '<body><h1>Tents</h1><a id="cta" href="#">Buy</a></body></html>'
+)
+SIGNATURES = re.compile(
+    r'<script type="application/json" data-target-middleware="click-signatures"[^>]*>(.*?)</script>'
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +116,9 @@ async def received(edge: ScriptedEdge, count: int = 1) -> list[dict[str, Any]]:
 
 def test_signatures_are_spliced_before_the_last_body_end_or_at_the_end() -> None:
     element = b"<script>x</script>"
-    assert splice(b"<p></body></html><!-- </body> -->", element) == b"<p></body></html><!-- <script>x</script></body> -->"
+    assert (
+        splice(b"<p></body></html><!-- </body> -->", element) == b"<p></body></html><!-- <script>x</script></body> -->"
+    )
     assert splice(b"<body><p>a</p></BODY>", element) == b"<body><p>a</p><script>x</script></BODY>"
     assert splice(b"<p>fragment</p>", element) == b"<p>fragment</p><script>x</script>"
     utf16 = "<body>é</body>".encode("utf-16-le")
@@ -281,7 +288,7 @@ def test_signing_keys_are_checked_at_construction(edge: ScriptedEdge, caplog: py
 def test_no_key_warns_once_per_process_and_signs_with_the_process_key(
     edge: ScriptedEdge, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tracking_module, "_warned_process_key", False)
+    monkeypatch.setattr(tracking_module, "_said", set())
     with caplog.at_level(logging.WARNING):
         first, second = shop(edge, signing_key=None), shop(edge, signing_key=None)
         shop(edge, signing_key=None, click_endpoint="https://collector.example/clicks")
@@ -324,9 +331,7 @@ def fastapi_shop(edge: ScriptedEdge, server_domain: str | None = None, **client_
     return app
 
 
-async def test_track_from_a_fastapi_handler_reaches_the_edge_with_the_order(
-    edge: ScriptedEdge, validator: Any
-) -> None:
+async def test_track_from_a_fastapi_handler_reaches_the_edge_with_the_order(edge: ScriptedEdge, validator: Any) -> None:
     cookie = visitor_cookie("buyer-1.35_0")
     with serve(fastapi_shop(edge)) as url:
         async with httpx.AsyncClient(base_url=url, headers={"cookie": cookie, "user-agent": "Shopper/1.0"}) as client:
@@ -385,7 +390,9 @@ async def test_track_checks_its_arguments(edge: ScriptedEdge) -> None:
         assert (await http_client.get("/")).text == "ok"
     await mw.aclose()
     assert len(errors) == 4
-    assert "orderTotal" in errors[0] and "orderId" in errors[1] and "mbox" in errors[3]
+    assert "orderTotal" in errors[0]
+    assert "orderId" in errors[1]
+    assert "mbox" in errors[3]
     assert notification_requests(edge) == []
 
 
@@ -424,7 +431,9 @@ BODIES = st.one_of(
     JSON.map(lambda value: json.dumps(value).encode()),
     BEACON.map(lambda value: json.dumps(value).encode()),
     st.integers(min_value=1, max_value=5000).map(lambda depth: b"[" * depth + b"]" * depth),
-    st.builds(lambda click, n: json.dumps({"expires": 2**40, "clicks": [click] * n}).encode(), CLICK, st.integers(0, 500)),
+    st.builds(
+        lambda click, n: json.dumps({"expires": 2**40, "clicks": [click] * n}).encode(), CLICK, st.integers(0, 500)
+    ),
 )
 
 
@@ -457,4 +466,5 @@ def test_beacons_of_any_shape_are_refused_and_forward_nothing(body: bytes, decla
     status = asyncio.run(asgi_post(mw, body, headers))
     assert status in (400, 403, 413)
     assert mw.stats["click"] == 0
-    assert client.notifications.counts["queued"] == 0 and len(client.notifications) == 0
+    assert client.notifications.counts["queued"] == 0
+    assert len(client.notifications) == 0

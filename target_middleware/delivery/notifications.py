@@ -85,9 +85,7 @@ def event_notification(
         name = _ORDER_NAMES.get(key, key)
         if name not in _ORDER_NAMES.values():
             raise ValueError(f"order key {key!r}: use orderId, orderTotal or productPurchasedId")
-        if name == "productPurchasedId" and isinstance(value, list | tuple):
-            value = ",".join(str(v) for v in value)
-        merged[name] = value
+        merged[name] = ",".join(map(str, value)) if isinstance(value, list | tuple) else value
     mapped = map_params(merged)
     note: dict[str, Any] = {
         "id": uuid.uuid4().hex,

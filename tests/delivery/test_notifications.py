@@ -30,7 +30,9 @@ def note(token: str) -> dict[str, Any]:
 
 
 def pending(visitor: str, *tokens: str, done: concurrent.futures.Future[Outcome] | None = None) -> Pending:
-    return Pending(Visitor(session_id=f"s-{visitor}", tnt_id=visitor), PageContext(), tuple(map(note, tokens)), done=done)
+    return Pending(
+        Visitor(session_id=f"s-{visitor}", tnt_id=visitor), PageContext(), tuple(map(note, tokens)), done=done
+    )
 
 
 def test_batches_merge_per_visitor_and_cut_at_fifty() -> None:
@@ -58,7 +60,8 @@ async def test_the_queue_is_bounded_counts_and_warns_once(caplog: pytest.LogCapt
         accepted = [queue.put(pending(str(i), f"t{i}", done=f)) for i, f in enumerate(futures)]
     assert accepted == [True, True, True, False, False]  # the newest are refused, never blocking the caller
     assert [f.result() for f in futures[3:]] == [Outcome.DROPPED, Outcome.DROPPED]
-    assert queue.counts["dropped"] == 2 and len(queue) == 3
+    assert queue.counts["dropped"] == 2
+    assert len(queue) == 3
     assert len([r for r in caplog.records if "queue full" in r.getMessage()]) == 1
     release.set()
     await queue.aclose()  # sends what is pending
@@ -81,7 +84,8 @@ async def test_it_sends_in_the_background_and_reports_failures() -> None:
     queue.put(pending("bad", "t2", done=bad))
     assert await asyncio.wait_for(asyncio.wrap_future(good), 10) is Outcome.SENT  # no flush asked for
     assert await asyncio.wait_for(asyncio.wrap_future(bad), 10) is Outcome.FAILED
-    assert sent == ["t1"] and queue.counts["failed"] == 1
+    assert sent == ["t1"]
+    assert queue.counts["failed"] == 1
     await queue.aclose()
 
 
@@ -94,7 +98,10 @@ async def test_puts_from_other_threads_are_sent_on_the_queue_s_loop() -> None:
     queue = NotificationQueue(send, interval=0.01)
     queue.bind(asyncio.get_running_loop())
     done = concurrent.futures.Future[Outcome]()
-    threads = [threading.Thread(target=queue.put, args=(pending(str(i), "t", done=done if i == 0 else None),)) for i in range(4)]
+    threads = [
+        threading.Thread(target=queue.put, args=(pending(str(i), "t", done=done if i == 0 else None),))
+        for i in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -113,7 +120,8 @@ def test_event_notifications_map_params_the_at_js_way() -> None:
         order={"id": "o-1", "total": "12.50", "purchasedProductIds": "a, b"},
         url="https://shop.example/thanks",
     )
-    assert built["type"] == "display" and built["mbox"] == {"name": "orderConfirm"}
+    assert built["type"] == "display"
+    assert built["mbox"] == {"name": "orderConfirm"}
     assert built["order"] == {"id": "o-1", "total": 12.5, "purchasedProductIds": ["a", "b"]}
     assert built["product"] == {"id": "tent-2p"}
     assert (built["parameters"], built["profileParameters"]) == ({"color": "green"}, {"tier": "3"})
