@@ -103,7 +103,9 @@ async def _checked(tracking: Tracking, scope: Scope, receive: Receive) -> tuple[
         if token not in tokens:
             tokens.append(token)
     url = _page_url(data.get("url"), host) or _page_url(headers.get("referer"), host)
-    page = PageContext.from_headers(url, {**headers, "referer": ""})  # the referrer of a beacon is the page itself
+    peer = scope.get("client")
+    # The referrer of a beacon is the page itself: not the page's referrer.
+    page = PageContext.from_headers(url, {**headers, "referer": ""}, client_ip=peer[0] if peer else None)
     timestamp = int(time.time() * 1000)
     notes = [
         {"id": uuid.uuid4().hex, "type": "click", "timestamp": timestamp, "mbox": {"name": mbox}, "tokens": tokens}

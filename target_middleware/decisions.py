@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoadResult
-from .delivery.notifications import Outcome
+from .delivery.notifications import NotificationOutcome
 from .delivery.offers import OffersResult
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class TargetRequest:
         profile: Mapping[str, Any] | None = None,
         order: Mapping[str, Any] | None = None,
         wait: bool = False,
-    ) -> Outcome:
+    ) -> NotificationOutcome:
         """at.js ``adobe.target.trackEvent`` for this request's visitor and page: a conversion for ``mbox``.
 
         ``order`` is ``{"orderId", "orderTotal", "productPurchasedId"}``. Sent in the background: ``queued`` at

@@ -30,7 +30,7 @@ from starlette.types import Scope
 from .delivery.client import TargetClient
 from .delivery.context import PageContext
 from .delivery.models import MetricType
-from .delivery.notifications import Outcome, Pending, event_notification
+from .delivery.notifications import NotificationOutcome, Pending, event_notification
 from .delivery.offers import OffersResult
 from .iothread import IOThread
 from .visitor import Visitor
@@ -179,7 +179,7 @@ class Tracking:
         profile: Mapping[str, Any] | None = None,
         order: Mapping[str, Any] | None = None,
         wait: bool = False,
-    ) -> Outcome:
+    ) -> NotificationOutcome:
         """``request.state.target.track(...)``: at.js ``trackEvent`` for this request's visitor and page."""
         headers = Headers(scope=scope)
         if visitor is None:
@@ -192,7 +192,7 @@ class Tracking:
 
     async def send(
         self, visitor: Visitor, page: PageContext, notifications: Iterable[Mapping[str, Any]], *, wait: bool
-    ) -> Outcome:
-        done: concurrent.futures.Future[Outcome] | None = concurrent.futures.Future() if wait else None
+    ) -> NotificationOutcome:
+        done: concurrent.futures.Future[NotificationOutcome] | None = concurrent.futures.Future() if wait else None
         self.enqueue(Pending(visitor, page, tuple(notifications), done=done))
-        return Outcome.QUEUED if done is None else await asyncio.wrap_future(done)
+        return NotificationOutcome.QUEUED if done is None else await asyncio.wrap_future(done)

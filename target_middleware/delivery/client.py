@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import inspect
 import json
 import logging
 import math
@@ -24,7 +23,14 @@ from .context import PageContext
 from .decider import DecisioningMethod, LocalDecider, LocalDecision, merge_responses, remote_part
 from .errors import LocalDecisionError
 from .models import parse_response
-from .notifications import MAX_BATCH, NotificationQueue, Outcome, Pending, event_notification, notification_ids
+from .notifications import (
+    NotificationOutcome,
+    NotificationQueue,
+    Pending,
+    event_notification,
+    notification_ids,
+    send_batch,
+)
 from .offers import OffersRequest, OffersResult, as_mboxes
 from .params import GLOBAL_MBOX, Mbox, build_request
 
@@ -278,15 +284,15 @@ class TargetClient:
         visitor: Visitor,
         page: PageContext | None = None,
         wait: bool = False,
-    ) -> Outcome:
+    ) -> NotificationOutcome:
         """Queue notifications for one visitor, sent in the background: ``queued`` (or ``dropped`` when the
         queue is full), or with ``wait=True`` the outcome once sent (``sent``, ``failed``). Never raises for
         Target's failures."""
-        done: concurrent.futures.Future[Outcome] | None = concurrent.futures.Future() if wait else None
+        done: concurrent.futures.Future[NotificationOutcome] | None = concurrent.futures.Future() if wait else None
         entry = Pending(visitor, page or PageContext(), tuple(notifications), done=done)
         if not self.notifications.put(entry):
-            return Outcome.DROPPED
-        return Outcome.QUEUED if done is None else await asyncio.wrap_future(done)
+            return NotificationOutcome.DROPPED
+        return NotificationOutcome.QUEUED if done is None else await asyncio.wrap_future(done)
 
     async def track_event(
         self,
@@ -298,7 +304,7 @@ class TargetClient:
         profile: Mapping[str, Any] | None = None,
         order: Mapping[str, Any] | None = None,
         wait: bool = False,
-    ) -> Outcome:
+    ) -> NotificationOutcome:
         """at.js ``adobe.target.trackEvent`` on the server: a conversion (or any event) for ``mbox``.
 
         ``params`` and ``profile`` are at.js params; ``order`` is ``{orderId, orderTotal, productPurchasedId}``.
@@ -313,28 +319,7 @@ class TargetClient:
         return await self.notify([note], visitor=visitor, page=page, wait=wait)
 
     async def _send_batch(self, batch: Sequence[Pending]) -> None:
-        """One visitor's queued notifications: to ``on_notifications``, or to Target in requests of 50."""
-        first = batch[0]
-        # One request has one context: a notification from another page of this visitor says its own address.
-        notes = [
-            {**note, "address": {"url": entry.page.url}}
-            if entry.page.url and entry.page.url != first.page.url and "address" not in note
-            else note
-            for entry in batch
-            for note in entry.notifications
-        ]
-        if self._on_notifications is not None:
-            if notes:
-                outcome = self._on_notifications(notes)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            return
-        telemetry = [entry for pending in batch for entry in pending.telemetry]
-        for start in range(0, max(len(notes), 1), MAX_BATCH):
-            chunk = notes[start : start + MAX_BATCH]
-            await self.send_notifications(
-                chunk, visitor=first.visitor, page=first.page, telemetry=telemetry if start == 0 else ()
-            )
+        await send_batch(batch, send=self.send_notifications, callback=self._on_notifications)
 
     # -- at.js -------------------------------------------------------------------------------------
 

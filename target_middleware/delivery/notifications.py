@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import inspect
 import logging
 import threading
 import time
@@ -28,11 +29,12 @@ from .params import map_params
 
 __all__ = [
     "MAX_BATCH",
+    "NotificationOutcome",
     "NotificationQueue",
-    "Outcome",
     "Pending",
     "event_notification",
     "notification_ids",
+    "send_batch",
 ]
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ _CONCURRENT_SENDS = 8
 _ORDER_NAMES = {"id": "orderId", "total": "orderTotal", "purchasedProductIds": "productPurchasedId"}
 
 
-class Outcome(StrEnum):
+class NotificationOutcome(StrEnum):
     """What became of a notification: ``queued`` (fire-and-forget), then ``sent``, ``failed`` or ``dropped``."""
 
     QUEUED = "queued"
@@ -101,21 +103,50 @@ def event_notification(
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """Notifications for one visitor, as queued; ``done`` (when given) receives the :class:`Outcome`."""
+    """Notifications for one visitor, as queued; ``done`` (when given) receives the :class:`NotificationOutcome`."""
 
     visitor: Visitor
     page: PageContext
     notifications: tuple[Mapping[str, Any], ...]
     telemetry: tuple[Mapping[str, Any], ...] = ()
-    done: concurrent.futures.Future[Outcome] | None = field(default=None, compare=False)
+    done: concurrent.futures.Future[NotificationOutcome] | None = field(default=None, compare=False)
 
-    def resolve(self, outcome: Outcome) -> None:
+    def resolve(self, outcome: NotificationOutcome) -> None:
         if self.done is not None and not self.done.done():
             self.done.set_result(outcome)
 
 
 Batch = list[Pending]
 BatchSend = Callable[[Batch], Awaitable[None]]
+
+
+async def send_batch(
+    batch: Sequence[Pending],
+    *,
+    send: Callable[..., Awaitable[object]],
+    callback: Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None] | None,
+) -> None:
+    """One visitor's queued notifications: to ``callback`` when there is one, else ``send`` (the client's
+    ``send_notifications``) in requests of at most 50, the telemetry with the first."""
+    first = batch[0]
+    # One request has one context: a notification from another page of this visitor says its own address.
+    notes = [
+        {**note, "address": {"url": entry.page.url}}
+        if entry.page.url and entry.page.url != first.page.url and "address" not in note
+        else note
+        for entry in batch
+        for note in entry.notifications
+    ]
+    if callback is not None:
+        if notes:
+            outcome = callback(notes)
+            if inspect.isawaitable(outcome):
+                await outcome
+        return
+    telemetry = [entry for pending in batch for entry in pending.telemetry]
+    for start in range(0, max(len(notes), 1), MAX_BATCH):
+        chunk = notes[start : start + MAX_BATCH]
+        await send(chunk, visitor=first.visitor, page=first.page, telemetry=telemetry if start == 0 else ())
 
 
 class NotificationQueue:
@@ -161,7 +192,7 @@ class NotificationQueue:
                     self.max_pending,
                     self.counts["dropped"],
                 )
-            entry.resolve(Outcome.DROPPED)
+            entry.resolve(NotificationOutcome.DROPPED)
             return False
         self._kick()
         return True
@@ -236,11 +267,11 @@ class NotificationQueue:
             if self._due("failed"):
                 logger.warning("sending %d notifications to Target failed (%s)", count, type(exc).__name__)
             for entry in batch:
-                entry.resolve(Outcome.FAILED)
+                entry.resolve(NotificationOutcome.FAILED)
             return
         self.counts["sent"] += count
         for entry in batch:
-            entry.resolve(Outcome.SENT)
+            entry.resolve(NotificationOutcome.SENT)
 
     async def aclose(self) -> None:
         """Stop the background task and send what is still pending (on the queue's loop when it still runs)."""

@@ -13,8 +13,8 @@ import pytest
 from target_middleware.delivery import PageContext, TargetClient
 from target_middleware.delivery.notifications import (
     MAX_BATCH,
+    NotificationOutcome,
     NotificationQueue,
-    Outcome,
     Pending,
     batches,
     event_notification,
@@ -29,7 +29,7 @@ def note(token: str) -> dict[str, Any]:
     return {"id": token, "type": "display", "timestamp": 1, "mbox": {"name": "m"}, "tokens": [token]}
 
 
-def pending(visitor: str, *tokens: str, done: concurrent.futures.Future[Outcome] | None = None) -> Pending:
+def pending(visitor: str, *tokens: str, done: concurrent.futures.Future[NotificationOutcome] | None = None) -> Pending:
     return Pending(
         Visitor(session_id=f"s-{visitor}", tnt_id=visitor), PageContext(), tuple(map(note, tokens)), done=done
     )
@@ -55,17 +55,17 @@ async def test_the_queue_is_bounded_counts_and_warns_once(caplog: pytest.LogCapt
         sent.append(batch)
 
     queue = NotificationQueue(send, max_pending=3, interval=60)
-    futures = [concurrent.futures.Future[Outcome]() for _ in range(5)]
+    futures = [concurrent.futures.Future[NotificationOutcome]() for _ in range(5)]
     with caplog.at_level(logging.WARNING):
         accepted = [queue.put(pending(str(i), f"t{i}", done=f)) for i, f in enumerate(futures)]
     assert accepted == [True, True, True, False, False]  # the newest are refused, never blocking the caller
-    assert [f.result() for f in futures[3:]] == [Outcome.DROPPED, Outcome.DROPPED]
+    assert [f.result() for f in futures[3:]] == [NotificationOutcome.DROPPED, NotificationOutcome.DROPPED]
     assert queue.counts["dropped"] == 2
     assert len(queue) == 3
     assert len([r for r in caplog.records if "queue full" in r.getMessage()]) == 1
     release.set()
     await queue.aclose()  # sends what is pending
-    assert [await asyncio.wrap_future(f) for f in futures[:3]] == [Outcome.SENT] * 3
+    assert [await asyncio.wrap_future(f) for f in futures[:3]] == [NotificationOutcome.SENT] * 3
     assert sorted(e.visitor.tnt_id for batch in sent for e in batch) == ["0", "1", "2"]
     assert queue.counts["sent"] == 3
 
@@ -79,11 +79,11 @@ async def test_it_sends_in_the_background_and_reports_failures() -> None:
         sent.extend(n["id"] for e in batch for n in e.notifications)
 
     queue = NotificationQueue(send, interval=0.01)
-    good, bad = concurrent.futures.Future[Outcome](), concurrent.futures.Future[Outcome]()
+    good, bad = concurrent.futures.Future[NotificationOutcome](), concurrent.futures.Future[NotificationOutcome]()
     queue.put(pending("good", "t1", done=good))
     queue.put(pending("bad", "t2", done=bad))
-    assert await asyncio.wait_for(asyncio.wrap_future(good), 10) is Outcome.SENT  # no flush asked for
-    assert await asyncio.wait_for(asyncio.wrap_future(bad), 10) is Outcome.FAILED
+    assert await asyncio.wait_for(asyncio.wrap_future(good), 10) is NotificationOutcome.SENT  # no flush asked for
+    assert await asyncio.wait_for(asyncio.wrap_future(bad), 10) is NotificationOutcome.FAILED
     assert sent == ["t1"]
     assert queue.counts["failed"] == 1
     await queue.aclose()
@@ -97,7 +97,7 @@ async def test_puts_from_other_threads_are_sent_on_the_queue_s_loop() -> None:
 
     queue = NotificationQueue(send, interval=0.01)
     queue.bind(asyncio.get_running_loop())
-    done = concurrent.futures.Future[Outcome]()
+    done = concurrent.futures.Future[NotificationOutcome]()
     threads = [
         threading.Thread(target=queue.put, args=(pending(str(i), "t", done=done if i == 0 else None),))
         for i in range(4)
@@ -106,7 +106,7 @@ async def test_puts_from_other_threads_are_sent_on_the_queue_s_loop() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert await asyncio.wait_for(asyncio.wrap_future(done), 10) is Outcome.SENT
+    assert await asyncio.wait_for(asyncio.wrap_future(done), 10) is NotificationOutcome.SENT
     await queue.aclose()
     assert queue.counts["sent"] == 4
     assert set(loops) == {asyncio.get_running_loop()}
