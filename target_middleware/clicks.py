@@ -17,12 +17,11 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope, Send
 
 from .delivery.context import PageContext
 from .delivery.notifications import Pending
-from .tracking import Tracking, binding
+from .tracking import Tracking, binding, visitor_of
 from .visitor import Visitor
 
 __all__ = ["MAX_BEACON_BYTES", "MAX_CLICKS", "answer_beacon"]
@@ -92,7 +91,7 @@ async def _checked(tracking: Tracking, scope: Scope, receive: Receive) -> tuple[
         raise Refused(400, "malformed")
     if expires < time.time():
         raise Refused(403, "expired")
-    visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
+    visitor = visitor_of(headers.get("cookie", ""))
     who = binding(visitor)
     by_mbox: dict[str, list[str]] = {}
     for click in clicks:

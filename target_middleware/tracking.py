@@ -99,6 +99,12 @@ class ClickSigner:
         return hmac.compare_digest(self.sign(token, mbox, visitor, expires), signature)
 
 
+def visitor_of(cookie_header: str) -> Visitor:
+    """The visitor a click or a conversion is for, from the request's cookies: the one place its ids are read
+    (their Delivery API form is ``delivery.notifications.notification_ids``)."""
+    return Visitor.from_cookies(cookie_parser(cookie_header))
+
+
 def binding(visitor: Visitor) -> str:
     """Who a signed click belongs to: the tntId (the visitor for 2 years), else the session."""
     return f"t:{visitor.tnt_id}" if visitor.tnt_id else f"s:{visitor.session_id}"
@@ -183,7 +189,7 @@ class Tracking:
         """``request.state.target.track(...)``: at.js ``trackEvent`` for this request's visitor and page."""
         headers = Headers(scope=scope)
         if visitor is None:
-            visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
+            visitor = visitor_of(headers.get("cookie", ""))
         url = str(URL(scope=scope))
         client = scope.get("client")
         page = PageContext.from_headers(url, headers, client_ip=client[0] if client else None)
