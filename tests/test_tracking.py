@@ -7,7 +7,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -468,3 +469,72 @@ def test_beacons_of_any_shape_are_refused_and_forward_nothing(body: bytes, decla
     assert mw.stats["click"] == 0
     assert client.notifications.counts["queued"] == 0
     assert len(client.notifications) == 0
+
+
+# -- on-device and hybrid; the rewrite cache's contract --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAnswer:
+    response: dict[str, Any]
+    notifications: tuple[dict[str, Any], ...] = ()
+    remote_mboxes: tuple[str, ...] = ()
+
+
+class ClickMetricDecider:
+    """Decides in process: every mbox gets a click metric on #cta (as an on-device artifact's VEC metric)."""
+
+    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> LocalAnswer:
+        mboxes = [
+            {
+                "index": m["index"],
+                "name": m["name"],
+                "options": [],
+                "metrics": [{"type": "click", "selector": "#cta", "eventToken": "local-token"}],
+            }
+            for m in request["execute"]["mboxes"]
+        ]
+        visitor = dict(request.get("id") or {"tntId": "local-visitor.35_0"})
+        return LocalAnswer({"status": 200, "id": visitor, "execute": {"mboxes": mboxes}})
+
+
+@pytest.mark.parametrize("decisioning", ["on-device", "hybrid"])
+async def test_clicks_work_on_device_and_hybrid(edge: ScriptedEdge, decisioning: str) -> None:
+    async def page(request: Any) -> Response:
+        return HTMLResponse(PAGE)
+
+    client = TargetClient(
+        "acme",
+        "O@AdobeOrg",
+        server_domain=edge.domain,
+        secure=False,
+        decisioning=decisioning,
+        decider=ClickMetricDecider(),
+    )
+    mw = TargetMiddleware(
+        Starlette(routes=[Route("/", page)]), client=client, rules=[MboxRule("/", mboxes=["hero"])], signing_key=KEY
+    )
+    async with http(mw) as http_client:
+        beacon = beacon_of((await http_client.get("/")).text)
+        tnt_id = Visitor.from_cookies(dict(http_client.cookies)).tnt_id
+        answer = await http_client.post("/_target/click", content=json.dumps(beacon), headers=POST)
+    await mw.aclose()
+    assert answer.status_code == 204
+    assert len(edge.requests) == 1  # the decision was local: the only request is the click
+    [sent] = notification_requests(edge)
+    assert tnt_id
+    assert sent["id"] == {"tntId": tnt_id}
+    assert sent["notifications"][0]["tokens"] == ["local-token"]
+
+
+async def test_the_rewrite_is_the_same_for_every_visitor_only_the_signatures_differ(edge: ScriptedEdge) -> None:
+    mw = shop(edge)
+    pages = []
+    for who in ("first-visitor.35_0", "second-visitor.35_0"):
+        async with http(mw) as client:
+            pages.append((await client.get("/", headers={"cookie": visitor_cookie(who)})).text)
+    await mw.aclose()
+    first, second = (SIGNATURES.sub("", page) for page in pages)
+    assert first == second  # what apply_actions made: shareable by every visitor of the experience
+    assert pages[0] != pages[1]  # each with its own signatures
+    assert 'data-target-click="click-token"' in first
