@@ -143,10 +143,13 @@ class TargetMiddleware:
             await answer_beacon(self.tracking, scope, receive, send)
             return
         match = self.rules.match(scope)
-        if match is None or _bypassed(scope) or not self.breaker.allow():
-            if match is not None and not _bypassed(scope):
-                self.stats["breaker-open"] += 1
+        if match is None or _bypassed(scope):
             # No decision, but track() works on every route: a handle that costs one small object.
+            scope.setdefault("state", {})["target"] = TargetRequest(None, 0.0, scope, self.tracking)
+            await self.app(scope, receive, send)
+            return
+        if not self.breaker.allow():
+            self.stats["breaker-open"] += 1
             scope.setdefault("state", {})["target"] = TargetRequest(None, 0.0, scope, self.tracking)
             await self.app(scope, receive, send)
             return
