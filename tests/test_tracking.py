@@ -538,3 +538,21 @@ async def test_the_rewrite_is_the_same_for_every_visitor_only_the_signatures_dif
     assert first == second  # what apply_actions made: shareable by every visitor of the experience
     assert pages[0] != pages[1]  # each with its own signatures
     assert 'data-target-click="click-token"' in first
+
+
+async def test_track_on_a_rule_s_route_uses_the_id_the_decision_gave_a_first_visit(edge: ScriptedEdge) -> None:
+    async def landing(request: Any) -> Response:
+        await request.state.target.decisions()
+        outcome = await request.state.target.track("landing-view", wait=True)
+        return HTMLResponse(PAGE.replace("Tents", outcome))
+
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False)
+    app = Starlette(routes=[Route("/", landing)])
+    mw = TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], signing_key=KEY, timeout=2.0)
+    async with http(mw) as http_client:
+        page = (await http_client.get("/")).text  # no cookie: a first visit
+    await mw.aclose()
+    assert "<h1>sent</h1>" in page
+    [sent] = notification_requests(edge)
+    assert sent["id"] == {"tntId": "a1b2c3d4e5.35_0"}  # the edge's new id, not a fresh session's nothing
+    assert sent["notifications"][0]["mbox"] == {"name": "landing-view"}
