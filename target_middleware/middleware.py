@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
@@ -84,7 +84,7 @@ class TargetMiddleware:
         redirect_keep_query: bool = False,
         click_endpoint: str | None = None,
         click_path: str | None = "/_target/click",
-        signing_key: bytes | str | None = None,
+        signing_key: bytes | str | Sequence[bytes | str] | None = None,
         debug_header: bool = False,
         qa_mode: bool = False,
         trace: bool = False,

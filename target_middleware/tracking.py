@@ -20,7 +20,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.datastructures import URL, Headers
@@ -62,10 +62,21 @@ def warn_process_key() -> None:
         )
 
 
-def _key_bytes(signing_key: bytes | str | None) -> tuple[bytes, bool]:
-    """The key as bytes, and whether it is the process's own random key (no key given)."""
+SigningKey = bytes | str
+
+
+def _keys(signing_key: SigningKey | Sequence[SigningKey] | None) -> tuple[list[bytes], bool]:
+    """The keys as bytes (the first signs, all verify), and whether it is the process's own random key."""
     if signing_key is None:
-        return _PROCESS_KEY, True
+        return [_PROCESS_KEY], True
+    if isinstance(signing_key, str | bytes | bytearray):
+        return [_key_bytes(signing_key)], False
+    if not isinstance(signing_key, Sequence) or not signing_key:
+        raise ValueError("signing_key must be bytes or str, or a list of them (the first signs, all verify)")
+    return [_key_bytes(key) for key in signing_key], False
+
+
+def _key_bytes(signing_key: object) -> bytes:
     if isinstance(signing_key, str):
         signing_key = signing_key.encode()
     if not isinstance(signing_key, bytes | bytearray):
@@ -77,26 +88,34 @@ def _key_bytes(signing_key: bytes | str | None) -> tuple[bytes, bool]:
             f"signing_key is {len(signing_key)} bytes; at least {MIN_KEY_BYTES} are needed for signatures that "
             "cannot be guessed (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
-    return bytes(signing_key), False
+    return bytes(signing_key)
 
 
 class ClickSigner:
-    """HMAC-SHA256 of one click: event token, mbox, visitor, expiry. One HMAC per token to sign or verify."""
+    """HMAC-SHA256 of one click: event token, mbox, visitor, expiry. One HMAC per token to sign or verify.
 
-    __slots__ = ("_mac", "generated", "ttl")
+    Given several keys, the first signs and each verifies (in order): a key rotates without refusing the clicks of
+    pages signed with the previous one while they live.
+    """
 
-    def __init__(self, signing_key: bytes | str | None, *, ttl: int = CLICK_TTL) -> None:
-        key, self.generated = _key_bytes(signing_key)
-        self._mac = hmac.new(key, digestmod=hashlib.sha256)  # copied per message: the key schedule is done once
+    __slots__ = ("_macs", "generated", "ttl")
+
+    def __init__(self, signing_key: SigningKey | Sequence[SigningKey] | None, *, ttl: int = CLICK_TTL) -> None:
+        keys, self.generated = _keys(signing_key)
+        # Copied per message: each key's schedule is done once.
+        self._macs = [hmac.new(key, digestmod=hashlib.sha256) for key in keys]
         self.ttl = ttl
 
-    def sign(self, token: str, mbox: str, visitor: str, expires: int) -> str:
-        mac = self._mac.copy()
+    def sign(self, token: str, mbox: str, visitor: str, expires: int, *, key: int = 0) -> str:
+        mac = self._macs[key].copy()
         mac.update(f"{token}\n{mbox}\n{visitor}\n{expires}".encode())
         return base64.urlsafe_b64encode(mac.digest()[:_SIGNATURE_BYTES]).rstrip(b"=").decode()
 
     def verify(self, signature: str, token: str, mbox: str, visitor: str, expires: int) -> bool:
-        return hmac.compare_digest(self.sign(token, mbox, visitor, expires), signature)
+        return any(
+            hmac.compare_digest(self.sign(token, mbox, visitor, expires, key=key), signature)
+            for key in range(len(self._macs))
+        )
 
 
 def visitor_of(cookie_header: str) -> Visitor:
@@ -138,7 +157,7 @@ class Tracking:
         self,
         client: TargetClient,
         *,
-        signing_key: bytes | str | None,
+        signing_key: SigningKey | Sequence[SigningKey] | None,
         stats: Counter[str],
         io: IOThread | None,
         global_mbox: str,

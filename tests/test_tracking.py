@@ -283,7 +283,27 @@ def test_signing_keys_are_checked_at_construction(edge: ScriptedEdge, caplog: py
         shop(edge, signing_key=12345678901234567890)
     with pytest.raises(ValueError, match="click_path"):
         shop(edge, click_path="_target/click")
+    with pytest.raises(ValueError, match="list of them"):
+        shop(edge, signing_key=[])
+    with pytest.raises(ValueError, match="at least 16"):
+        shop(edge, signing_key=[KEY, "short"])
     shop(edge, signing_key=b"\x00" * 16)  # bytes of any value will do
+
+
+async def test_a_rotated_key_still_verifies_the_previous_key_s_pages(edge: ScriptedEdge) -> None:
+    before, after = shop(edge, signing_key=KEY), shop(edge, signing_key=["a-brand-new-key-for-this-year", KEY])
+    async with http(before) as client:
+        beacon = beacon_of((await client.get("/")).text)
+    async with http(after) as client:
+        client.cookies.set("mbox", Visitor(session_id="s1", tnt_id="a1b2c3d4e5.35_0").mbox_cookie().value)
+        old = await client.post("/_target/click", content=json.dumps(beacon), headers=POST)
+        fresh = beacon_of((await client.get("/")).text)
+    await before.aclose()
+    await after.aclose()
+    assert old.status_code == 204
+    assert ClickSigner("a-brand-new-key-for-this-year").verify(
+        fresh["clicks"][0]["signature"], "click-token", "hero", "t:a1b2c3d4e5.35_0", fresh["expires"]
+    )  # new pages are signed with the first key
 
 
 def test_no_key_warns_once_per_process_and_signs_with_the_process_key(
