@@ -58,7 +58,8 @@ async def answer_beacon(tracking: Tracking, scope: Scope, receive: Receive, send
         await send({"type": "http.response.body", "body": body})
         return
     tracking.stats["click"] += 1
-    tracking.enqueue(Pending(visitor, page, tuple(notes)))
+    if not tracking.enqueue(Pending(visitor, page, tuple(notes))):
+        tracking.stats["click-dropped"] += 1  # the queue is full: the visitor's click is not theirs to retry
     await send({"type": "http.response.start", "status": 204, "headers": [(b"cache-control", b"no-store")]})
     await send({"type": "http.response.body", "body": b""})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["IOThread"]
@@ -55,9 +55,10 @@ class IOThread:
         future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
         return asyncio.wrap_future(future)
 
-    def call_soon(self, callback: Callable[..., object], *args: object) -> None:
-        """Call ``callback(*args)`` on the I/O loop, soon; returns at once (a few microseconds)."""
-        self._running_loop().call_soon_threadsafe(callback, *args)
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The I/O loop (started if need be)."""
+        return self._running_loop()
 
     def close(self) -> None:
         with self._lock:

@@ -30,7 +30,7 @@ from starlette.types import Scope
 from .delivery.client import TargetClient
 from .delivery.context import PageContext
 from .delivery.models import MetricType
-from .delivery.notifications import NotificationOutcome, Pending, event_notification
+from .delivery.notifications import NotificationOutcome, Pending, event_notification, with_third_party_id
 from .delivery.offers import OffersResult
 from .iothread import IOThread
 from .visitor import Visitor
@@ -187,12 +187,13 @@ class Tracking:
 
     # -- the queue ---------------------------------------------------------------------------------
 
-    def enqueue(self, entry: Pending) -> None:
-        """Into the client's queue, on the loop its connections live on (the I/O thread's, when there is one)."""
+    def enqueue(self, entry: Pending) -> bool:
+        """Into the client's queue (False: full, dropped), sent from the loop its connections live on: the I/O
+        thread's when there is one (``put`` is thread-safe), else this one."""
+        queue = self.client.notifications
         if self._io is not None:
-            self._io.call_soon(self.client.notifications.put, entry)
-        else:
-            self.client.notifications.put(entry)
+            queue.bind(self._io.loop)
+        return queue.put(entry)
 
     async def track(
         self,
@@ -213,11 +214,12 @@ class Tracking:
         client = scope.get("client")
         page = PageContext.from_headers(url, headers, client_ip=client[0] if client else None)
         note = event_notification(mbox, params=params, profile=profile, order=order, url=url)
-        return await self.send(visitor, page, [note], wait=wait)
+        return await self.send(with_third_party_id(visitor, params), page, [note], wait=wait)
 
     async def send(
         self, visitor: Visitor, page: PageContext, notifications: Iterable[Mapping[str, Any]], *, wait: bool
     ) -> NotificationOutcome:
         done: concurrent.futures.Future[NotificationOutcome] | None = concurrent.futures.Future() if wait else None
-        self.enqueue(Pending(visitor, page, tuple(notifications), done=done))
+        if not self.enqueue(Pending(visitor, page, tuple(notifications), done=done)):
+            return NotificationOutcome.DROPPED
         return NotificationOutcome.QUEUED if done is None else await asyncio.wrap_future(done)

@@ -576,3 +576,35 @@ async def test_track_on_a_rule_s_route_uses_the_id_the_decision_gave_a_first_vis
     [sent] = notification_requests(edge)
     assert sent["id"] == {"tntId": "a1b2c3d4e5.35_0"}  # the edge's new id, not a fresh session's nothing
     assert sent["notifications"][0]["mbox"] == {"name": "landing-view"}
+
+
+async def test_a_full_queue_drops_the_newest_and_says_so(edge: ScriptedEdge) -> None:
+    outcomes: list[str] = []
+
+    async def order(request: Any) -> Response:
+        outcomes.append(await request.state.target.track("orderConfirm"))
+        return Response("ok")
+
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, max_pending_notifications=2)
+    client.notifications.interval = 60  # nothing leaves before aclose()
+    mw = TargetMiddleware(
+        Starlette(routes=[Route("/order", order, methods=["POST"]), Route("/", lambda r: HTMLResponse(PAGE))]),
+        client=client,
+        rules=[MboxRule("/", mboxes=["hero"])],
+        signing_key=KEY,
+        timeout=2.0,
+    )
+    async with http(mw) as http_client:
+        beacon = beacon_of((await http_client.get("/")).text)
+        for _ in range(3):
+            await http_client.post("/order")
+        click = await http_client.post("/_target/click", content=json.dumps(beacon), headers=POST)
+    await mw.aclose()
+    assert outcomes == ["queued", "queued", "dropped"]
+    assert click.status_code == 204  # the visitor is not told: a click is not theirs to retry
+    assert (mw.stats["click"], mw.stats["click-dropped"]) == (1, 1)
+    assert client.notifications.counts["dropped"] == 2
+    assert [n["mbox"]["name"] for body in notification_requests(edge) for n in body["notifications"]] == [
+        "orderConfirm",
+        "orderConfirm",
+    ]

@@ -30,6 +30,7 @@ from .notifications import (
     event_notification,
     notification_ids,
     send_batch,
+    with_third_party_id,
 )
 from .offers import OffersRequest, OffersResult, as_mboxes
 from .params import GLOBAL_MBOX, Mbox, build_request
@@ -312,10 +313,7 @@ class TargetClient:
         """
         page = page or PageContext()
         note = event_notification(mbox, params=params, profile=profile, order=order, url=page.url)
-        visitor = visitor or Visitor.new()
-        third_party = (params or {}).get("mbox3rdPartyId")
-        if isinstance(third_party, str) and third_party:
-            visitor = dataclasses.replace(visitor, third_party_id=third_party[:128])
+        visitor = with_third_party_id(visitor or Visitor.new(), params)
         return await self.notify([note], visitor=visitor, page=page, wait=wait)
 
     async def _send_batch(self, batch: Sequence[Pending]) -> None:

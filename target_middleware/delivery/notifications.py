@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import inspect
 import logging
 import threading
@@ -35,6 +36,7 @@ __all__ = [
     "event_notification",
     "notification_ids",
     "send_batch",
+    "with_third_party_id",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,14 @@ def notification_ids(visitor: Visitor) -> dict[str, str]:
     if visitor.marketing_cloud_visitor_id:
         ids["marketingCloudVisitorId"] = visitor.marketing_cloud_visitor_id
     return ids
+
+
+def with_third_party_id(visitor: Visitor, params: Mapping[str, Any] | None) -> Visitor:
+    """The visitor with the ``mbox3rdPartyId`` of at.js params as its thirdPartyId, as at.js sends it."""
+    third_party = (params or {}).get("mbox3rdPartyId")
+    if isinstance(third_party, str) and third_party:
+        return dataclasses.replace(visitor, third_party_id=third_party[:128])
+    return visitor
 
 
 def event_notification(
@@ -171,9 +181,10 @@ class NotificationQueue:
         return len(self._pending)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Send from ``loop`` (the loop the client's connections live on), whoever puts."""
+        """Send from ``loop`` (the loop the client's connections live on), whoever puts; a queue already sending
+        from a loop that is still open keeps it."""
         with self._lock:
-            if self._loop is not loop:
+            if self._loop is None or self._loop.is_closed():
                 self._loop, self._wake, self._task = loop, None, None
 
     def put(self, entry: Pending) -> bool:
@@ -215,7 +226,7 @@ class NotificationQueue:
             if current is None:
                 return  # sent by the next put from a loop, or by aclose()
             self.bind(current)
-            loop = current
+            loop = self._loop or current
         if loop is current:
             self._wake_up()
         else:
