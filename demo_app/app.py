@@ -57,7 +57,11 @@ class LocalOrigin:
 
 def _page(request: Request, template: str, context: Mapping[str, Any]) -> HTMLResponse:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    base = {"categories": CATEGORIES.values(), "debug_url": "/_target?path=" + quote(here, safe="/")}
+    base = {
+        "categories": CATEGORIES.values(),
+        "debug_url": "/_target?path=" + quote(here, safe="/"),
+        "atjs_url": request.app.state.target_settings.atjs_url,
+    }
     return templates.TemplateResponse(request, template, {**base, **context})
 
 
@@ -130,6 +134,7 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
         timeout=settings.timeout,
         debug_header=True,
         stats=stats,
+        handoff=settings.handoff,
         signing_key=os.environ.get("TARGET_CLICK_KEY") or None,  # shared by every worker; else one per process
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)

@@ -20,7 +20,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.datastructures import URL, Headers
@@ -170,9 +170,11 @@ class Tracking:
 
     # -- the page ----------------------------------------------------------------------------------
 
-    def sign_page(self, body: bytes, result: OffersResult, *, encoding: str, nonce: str | None) -> bytes:
-        """The page with its click tokens' signatures for this visitor (unchanged when it has no click metric)."""
-        metrics = click_metrics(result, self.global_mbox)
+    def sign_page(
+        self, body: bytes, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
+    ) -> bytes:
+        """The page with this visitor's signatures of the click tokens the rewrite marked (``tokens``)."""
+        metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]
         if not metrics:
             return body
         expires = int(time.time()) + self.signer.ttl
