@@ -608,3 +608,37 @@ async def test_a_full_queue_drops_the_newest_and_says_so(edge: ScriptedEdge) -> 
         "orderConfirm",
         "orderConfirm",
     ]
+
+
+class PageLoadAndRegionalClicks:
+    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> LocalAnswer:
+        execute: dict[str, Any] = {}
+        if "pageLoad" in request["execute"]:
+            execute["pageLoad"] = {"metrics": [{"type": "click", "selector": "#cta", "eventToken": "page-load-token"}]}
+        execute["mboxes"] = [
+            {
+                "index": m["index"],
+                "name": m["name"],
+                "metrics": [{"type": "click", "selector": "h1", "eventToken": "r"}],
+            }
+            for m in request["execute"].get("mboxes", ())
+        ]
+        return LocalAnswer({"status": 200, "id": {"tntId": "v.35_0"}, "execute": execute})
+
+
+@pytest.mark.parametrize(("clicks", "signed"), [("atjs", {"r"}), ("first-party", {"r", "page-load-token"})])
+async def test_with_the_at_js_hand_off_only_our_clicks_are_signed(clicks: str, signed: set[str]) -> None:
+    async def page(request: Any) -> Response:
+        return HTMLResponse(PAGE)
+
+    client = TargetClient("acme", "O@AdobeOrg", decisioning="on-device", decider=PageLoadAndRegionalClicks())
+    rules = [MboxRule("/", mboxes=["target-global-mbox", "hero"])]
+    mw = TargetMiddleware(
+        Starlette(routes=[Route("/", page)]), client=client, rules=rules, signing_key=KEY, handoff="atjs", clicks=clicks
+    )
+    async with http(mw) as http_client:
+        text = (await http_client.get("/")).text
+    await mw.aclose()
+    match = SIGNATURES.search(text)
+    assert match is not None
+    assert set(json.loads(match.group(1))["clicks"]) == signed
