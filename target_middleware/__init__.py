@@ -13,12 +13,14 @@ from .delivery import (
     LocalDecision,
     Mbox,
     NotificationOutcome,
+    OffersClient,
     OffersRequest,
     OffersResult,
     PageContext,
     ResponseParseError,
     TargetClient,
 )
+from .edgenetwork import EdgeNetworkClient
 from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
 from .middleware import TargetMiddleware, TargetStats
@@ -40,11 +42,13 @@ __all__ = [
     "DeliveryError",
     "DeliveryFailed",
     "DeliveryTimeout",
+    "EdgeNetworkClient",
     "LocalDecider",
     "LocalDecision",
     "Mbox",
     "MboxRule",
     "NotificationOutcome",
+    "OffersClient",
     "OffersRequest",
     "OffersResult",
     "PageContext",

@@ -27,11 +27,16 @@ from starlette.datastructures import URL, Headers
 from starlette.requests import cookie_parser
 from starlette.types import Scope
 
-from .delivery.client import TargetClient
 from .delivery.context import PageContext
 from .delivery.models import MetricType
-from .delivery.notifications import NotificationOutcome, Pending, event_notification, with_third_party_id
-from .delivery.offers import OffersResult
+from .delivery.notifications import (
+    NotificationOutcome,
+    NotificationQueue,
+    Pending,
+    event_notification,
+    with_third_party_id,
+)
+from .delivery.offers import OffersClient, OffersResult
 from .iothread import IOThread
 from .visitor import Visitor
 
@@ -155,7 +160,7 @@ class Tracking:
 
     def __init__(
         self,
-        client: TargetClient,
+        client: OffersClient,
         *,
         signing_key: SigningKey | Sequence[SigningKey] | None,
         stats: Counter[str],
@@ -192,7 +197,12 @@ class Tracking:
     def enqueue(self, entry: Pending) -> bool:
         """Into the client's queue (False: full, dropped), sent from the loop its connections live on: the I/O
         thread's when there is one (``put`` is thread-safe), else this one."""
-        queue = self.client.notifications
+        queue: NotificationQueue | None = getattr(self.client, "notifications", None)
+        if queue is None:  # a client with no notification queue (the Edge Network's): nothing can go
+            if "no-queue" not in _said:
+                _said.add("no-queue")
+                logger.warning("%s sends no clicks or track() events: they are dropped", type(self.client).__name__)
+            return False
         if self._io is not None:
             queue.bind(self._io.loop)
         return queue.put(entry)

@@ -642,3 +642,35 @@ async def test_with_the_at_js_hand_off_only_our_clicks_are_signed(clicks: str, s
     match = SIGNATURES.search(text)
     assert match is not None
     assert set(json.loads(match.group(1))["clicks"]) == signed
+
+
+async def test_a_client_without_a_notification_queue_drops_clicks_and_conversions_and_says_so_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from target_middleware import EdgeNetworkClient
+
+    monkeypatch.setattr(tracking_module, "_said", set())
+    outcomes: list[str] = []
+
+    async def order(request: Any) -> Response:
+        outcomes.append(await request.state.target.track("orderConfirm"))
+        return Response("ok")
+
+    client = EdgeNetworkClient("datastream", "O@AdobeOrg", edge_domain=f"127.0.0.1:{refused_port()}", secure=False)
+    mw = TargetMiddleware(Starlette(routes=[Route("/order", order, methods=["POST"])]), client=client, rules=[])
+    who = Visitor(session_id="s1", tnt_id="edge-visitor.35_0")
+    expires = int(time.time()) + 60
+    signature = mw.tracking.signer.sign("t", "hero", f"t:{who.tnt_id}", expires)
+    beacon = {"expires": expires, "clicks": [{"token": "t", "mbox": "hero", "signature": signature}]}
+    with caplog.at_level(logging.WARNING):
+        async with http(mw) as http_client:
+            await http_client.post("/order")
+            await http_client.post("/order")
+            click = await http_client.post(
+                "/_target/click", content=json.dumps(beacon), headers={**POST, "cookie": visitor_cookie(who.tnt_id)}
+            )
+    await mw.aclose()
+    assert outcomes == ["dropped", "dropped"]
+    assert click.status_code == 204
+    assert mw.stats["click-dropped"] == 1
+    assert len([r for r in caplog.records if "EdgeNetworkClient sends no clicks" in r.getMessage()]) == 1

@@ -30,7 +30,7 @@ from .models import (
     parse_response,
 )
 from .notifications import NotificationOutcome
-from .offers import OffersRequest, OffersResult
+from .offers import OffersClient, OffersRequest, OffersResult
 from .params import GLOBAL_MBOX, Mbox, map_params
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "MetricType",
     "NotificationOutcome",
     "NotificationsCallback",
+    "OffersClient",
     "OffersRequest",
     "OffersResult",
     "Option",
