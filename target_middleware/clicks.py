@@ -92,7 +92,7 @@ async def _checked(tracking: Tracking, scope: Scope, receive: Receive) -> tuple[
         raise Refused(400, "malformed")
     if expires < time.time():
         raise Refused(403, "expired")
-    visitor = visitor_of(headers.get("cookie", ""))
+    visitor = visitor_of(headers.get("cookie", ""), tracking.organization_id)
     who = binding(visitor)
     by_mbox: dict[str, list[str]] = {}
     for click in clicks:

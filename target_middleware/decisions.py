@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from .analytics import AnalyticsPayload, analytics_payloads, supplemental_data_id_of
 from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoadResult
 from .delivery.notifications import NotificationOutcome
 from .delivery.offers import OffersResult
@@ -60,6 +61,16 @@ class Decisions:
     @property
     def page_load(self) -> PageLoadResult | None:
         return self.result.page_load
+
+    @property
+    def supplemental_data_id(self) -> str | None:
+        """A4T server-side: the SDID this page view's Delivery request carried (give it to the page's Analytics hit)."""
+        return supplemental_data_id_of(self.result.request)
+
+    @property
+    def analytics_payloads(self) -> tuple[AnalyticsPayload, ...]:
+        """A4T client-side: every ``analytics.payload`` Target answered (mboxes, page load, click metrics)."""
+        return analytics_payloads(self.result.raw)
 
     def server_state(self) -> dict[str, Any] | None:
         """``{request, response}`` for at.js's ``targetGlobalSettings.serverState``, for apps that render their own
@@ -148,7 +159,7 @@ class TargetRequest:
     """What the middleware gives a request (``request.state.target``): the decision in flight, if its route has
     a rule, and ``track()`` on every route."""
 
-    __slots__ = ("_deadline", "_future", "_scope", "_tracking")
+    __slots__ = ("_deadline", "_future", "_scope", "_tracking", "supplemental_data_id")
 
     def __init__(
         self,
@@ -156,9 +167,13 @@ class TargetRequest:
         deadline: float,
         scope: Scope | None = None,
         tracking: Tracking | None = None,
+        *,
+        supplemental_data_id: str | None = None,
     ) -> None:
         self._future, self._deadline = future, deadline
         self._scope, self._tracking = scope, tracking
+        # A4T server-side: this page view's SDID, known before the decision (for the page's Analytics hit).
+        self.supplemental_data_id = supplemental_data_id
 
     async def decisions(self) -> Decisions | None:
         """Target's decisions, awaited within what is left of the request's budget; None when they failed (or the

@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.datastructures import URL, Headers
-from starlette.requests import cookie_parser
+from starlette.requests import Request, cookie_parser
 from starlette.types import Scope
 
 from .delivery.context import PageContext
@@ -37,6 +37,7 @@ from .delivery.notifications import (
     with_third_party_id,
 )
 from .delivery.offers import OffersClient, OffersResult
+from .identity import CustomerIdsSource, ThirdPartyIdSource, identified, identify, read_amcv
 from .iothread import IOThread
 from .visitor import Visitor
 
@@ -123,10 +124,11 @@ class ClickSigner:
         )
 
 
-def visitor_of(cookie_header: str) -> Visitor:
-    """The visitor a click or a conversion is for, from the request's cookies: the one place its ids are read
-    (their Delivery API form is ``delivery.notifications.notification_ids``)."""
-    return Visitor.from_cookies(cookie_parser(cookie_header))
+def visitor_of(cookie_header: str, organization_id: str) -> Visitor:
+    """The visitor a click is for, from the request's cookies: the mbox cookie and the AMCV cookie (ECID, Audience
+    Manager). Their Delivery API form is ``identity.visitor_ids``."""
+    cookies = cookie_parser(cookie_header)
+    return identified(Visitor.from_cookies(cookies), experience_cloud=read_amcv(cookies, organization_id))
 
 
 def binding(visitor: Visitor) -> str:
@@ -166,8 +168,12 @@ class Tracking:
         stats: Counter[str],
         io: IOThread | None,
         global_mbox: str,
+        customer_ids: CustomerIdsSource = None,
+        third_party_id: ThirdPartyIdSource = None,
     ) -> None:
         self.client = client
+        self.organization_id: str = getattr(client, "organization_id", "")
+        self.customer_ids, self.third_party_id = customer_ids, third_party_id
         self.signer = ClickSigner(signing_key)
         self.stats = stats
         self._io = io
@@ -220,8 +226,16 @@ class Tracking:
     ) -> NotificationOutcome:
         """``request.state.target.track(...)``: at.js ``trackEvent`` for this request's visitor and page."""
         headers = Headers(scope=scope)
-        if visitor is None:
-            visitor = visitor_of(headers.get("cookie", ""))
+        if visitor is None:  # everything the middleware knows of it: cookies, the app's customer ids, thirdPartyId
+            cookies = cookie_parser(headers.get("cookie", ""))
+            visitor = await identify(
+                Visitor.from_cookies(cookies),
+                cookies,
+                Request(scope),
+                organization_id=self.organization_id,
+                customer_ids=self.customer_ids,
+                third_party_id=self.third_party_id,
+            )
         url = str(URL(scope=scope))
         client = scope.get("client")
         page = PageContext.from_headers(url, headers, client_ip=client[0] if client else None)

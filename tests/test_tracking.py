@@ -674,3 +674,35 @@ async def test_a_client_without_a_notification_queue_drops_clicks_and_conversion
     assert click.status_code == 204
     assert mw.stats["click-dropped"] == 1
     assert len([r for r in caplog.records if "EdgeNetworkClient sends no clicks" in r.getMessage()]) == 1
+
+
+async def test_clicks_and_conversions_carry_the_experience_cloud_ids(edge: ScriptedEdge, validator: Any) -> None:
+    from target_middleware.amcv import amcv_cookie_name
+
+    ecid = "12500064053434732880045517027062242948"
+    customer = {"id": "user-7", "integrationCode": "crm", "authenticatedState": "authenticated"}
+
+    async def order(request: Any) -> Response:
+        return Response(await request.state.target.track("orderConfirm", wait=True))
+
+    app = Starlette(routes=[Route("/order", order, methods=["POST"]), Route("/", lambda r: HTMLResponse(PAGE))])
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False)
+    mw = TargetMiddleware(
+        app,
+        client=client,
+        rules=[MboxRule("/", mboxes=["hero"])],
+        signing_key=KEY,
+        timeout=2.0,
+        customer_ids=lambda request: [customer],
+    )
+    async with http(mw) as http_client:
+        http_client.cookies.set(amcv_cookie_name("O@AdobeOrg"), f"MCMID%7C{ecid}")
+        beacon = beacon_of((await http_client.get("/")).text)
+        assert (await http_client.post("/order")).text == "sent"
+        assert (await http_client.post("/_target/click", content=json.dumps(beacon), headers=POST)).status_code == 204
+    await mw.aclose()
+    conversion, click = notification_requests(edge)
+    assert conversion["id"] == {"tntId": "a1b2c3d4e5.35_0", "marketingCloudVisitorId": ecid, "customerIds": [customer]}
+    assert click["id"] == {"tntId": "a1b2c3d4e5.35_0", "marketingCloudVisitorId": ecid}  # a beacon knows cookies only
+    for body in (conversion, click):
+        assert list(validator.iter_errors(body)) == []

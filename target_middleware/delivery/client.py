@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..identity import visitor_ids
 from ..visitor import Visitor
 from . import transport
 from .context import PageContext
@@ -28,7 +29,6 @@ from .notifications import (
     NotificationQueue,
     Pending,
     event_notification,
-    notification_ids,
     send_batch,
     with_third_party_id,
 )
@@ -198,6 +198,7 @@ class TargetClient:
             global_mbox=self.global_mbox,
             property_token=self._property_token,
             environment_id=self._environment_id,
+            analytics=request.analytics.to_json() if request.analytics is not None else None,
         )
         if request.qa_mode:
             body["qaMode"] = dict(request.qa_mode)
@@ -238,7 +239,7 @@ class TargetClient:
                 return await self._post(body, visitor, deadline)
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
         if owed or telemetry:
-            self.notifications.put(Pending(visitor, page, owed, telemetry))
+            self.notifications.put(Pending(visitor, page, owed, telemetry, body.get("experienceCloud")))
         if self.decisioning is DecisioningMethod.HYBRID and remote:
             remote_body = remote_part(body, set(remote), self.global_mbox)
             if remote_body is not None:
@@ -260,8 +261,13 @@ class TargetClient:
         page: PageContext | None = None,
         timeout: float | None = None,
         telemetry: Sequence[Mapping[str, Any]] = (),
+        experience_cloud: Mapping[str, Any] | None = None,
     ) -> tuple[str, ...]:
-        """Tell Target what was displayed or clicked, now. Returns the acknowledged ids; raises a DeliveryError."""
+        """Tell Target what was displayed or clicked, now. Returns the acknowledged ids; raises a DeliveryError.
+
+        The visitor's ids are those of a Delivery request (``identity.visitor_ids``); ``experience_cloud`` is the
+        page view's ``experienceCloud`` (its A4T supplementalDataId, Audience Manager), when there is one.
+        """
         if not notifications and not telemetry:
             raise ValueError("no notifications to send")
         for note in notifications:
@@ -276,9 +282,11 @@ class TargetClient:
             body["notifications"] = [dict(n) for n in notifications]
         if telemetry:
             body["telemetry"] = {"entries": [dict(t) for t in telemetry]}
-        ids = notification_ids(visitor)
+        ids = visitor_ids(visitor)
         if ids:
             body["id"] = ids
+        if experience_cloud:
+            body["experienceCloud"] = dict(experience_cloud)
         if self._property_token:
             body["property"] = {"token": self._property_token}
         answer = await self._post(body, visitor, self.timeout if timeout is None else timeout)

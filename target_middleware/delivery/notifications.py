@@ -14,6 +14,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import inspect
+import json
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..identity import visitor_ids
 from ..visitor import Visitor
 from .context import PageContext
 from .params import map_params
@@ -34,7 +36,6 @@ __all__ = [
     "NotificationQueue",
     "Pending",
     "event_notification",
-    "notification_ids",
     "send_batch",
     "with_third_party_id",
 ]
@@ -53,18 +54,6 @@ class NotificationOutcome(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     DROPPED = "dropped"
-
-
-def notification_ids(visitor: Visitor) -> dict[str, str]:
-    """The visitor's ids as a Delivery request's ``id``: every notification we send takes them from here."""
-    ids: dict[str, str] = {}
-    if visitor.tnt_id:
-        ids["tntId"] = visitor.tnt_id
-    if visitor.third_party_id:
-        ids["thirdPartyId"] = visitor.third_party_id
-    if visitor.marketing_cloud_visitor_id:
-        ids["marketingCloudVisitorId"] = visitor.marketing_cloud_visitor_id
-    return ids
 
 
 def with_third_party_id(visitor: Visitor, params: Mapping[str, Any] | None) -> Visitor:
@@ -119,6 +108,7 @@ class Pending:
     page: PageContext
     notifications: tuple[Mapping[str, Any], ...]
     telemetry: tuple[Mapping[str, Any], ...] = ()
+    experience_cloud: Mapping[str, Any] | None = None  # the page view's (A4T supplementalDataId, Audience Manager)
     done: concurrent.futures.Future[NotificationOutcome] | None = field(default=None, compare=False)
 
     def resolve(self, outcome: NotificationOutcome) -> None:
@@ -156,7 +146,13 @@ async def send_batch(
     telemetry = [entry for pending in batch for entry in pending.telemetry]
     for start in range(0, max(len(notes), 1), MAX_BATCH):
         chunk = notes[start : start + MAX_BATCH]
-        await send(chunk, visitor=first.visitor, page=first.page, telemetry=telemetry if start == 0 else ())
+        await send(
+            chunk,
+            visitor=first.visitor,
+            page=first.page,
+            telemetry=telemetry if start == 0 else (),
+            experience_cloud=first.experience_cloud,
+        )
 
 
 class NotificationQueue:
@@ -303,11 +299,13 @@ class NotificationQueue:
 
 
 def batches(entries: Sequence[Pending]) -> list[Batch]:
-    """Entries merged per visitor (ids, session and edge), in order, cut at ``MAX_BATCH`` notifications."""
+    """Entries merged per visitor (ids, session and edge) and page view's ``experienceCloud``, in order, cut at
+    ``MAX_BATCH`` notifications."""
     grouped: dict[tuple[Any, ...], list[Batch]] = {}
     for entry in entries:
         visitor = entry.visitor
-        key = (visitor.session_id, visitor.tnt_id, visitor.edge_cluster, tuple(notification_ids(visitor).items()))
+        ids = json.dumps([visitor_ids(visitor), entry.experience_cloud], sort_keys=True, default=str)
+        key = (visitor.session_id, visitor.edge_cluster, ids)
         runs = grouped.setdefault(key, [[]])
         size = sum(len(e.notifications) for e in runs[-1])
         if runs[-1] and size + len(entry.notifications) > MAX_BATCH:
