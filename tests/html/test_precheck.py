@@ -110,7 +110,8 @@ def test_the_precheck_never_skips_a_page_an_action_would_change(engine: str, pag
             return
     if cannot_match(page, selectors, engine_accepts(ENGINES[engine])):
         event("skipped unparsed")
-        assert not full.changed and not full.applied
+        assert not full.changed
+        assert not full.applied
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
@@ -166,7 +167,8 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> _Counting:
 )
 def test_a_page_no_selector_can_hit_is_returned_unparsed(counting: _Counting, selector: str) -> None:
     result = apply_actions(PAGE, [{"type": "setHtml", "selector": selector, "content": "x"}], engine="counting")
-    assert result.html is PAGE and not result.changed
+    assert result.html is PAGE
+    assert not result.changed
     assert [(r.reason, r.detail) for r in result.skipped] == [(SkipReason.NO_MATCH, "selector hit nothing")]
     assert PAGE not in counting.parsed
 
@@ -195,7 +197,8 @@ def test_a_page_a_selector_may_hit_is_parsed(counting: _Counting, selector: str)
 def test_one_selector_that_may_match_is_enough_to_parse(counting: _Counting) -> None:
     actions = [{"type": "setHtml", "selector": "#absent", "content": "x"}, {"type": "remove", "selector": "#hero"}]
     result = apply_actions(PAGE, actions, engine="counting")
-    assert PAGE in counting.parsed and result.changed
+    assert PAGE in counting.parsed
+    assert result.changed
 
 
 @pytest.mark.parametrize(
