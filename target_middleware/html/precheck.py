@@ -125,6 +125,8 @@ class _Page:
         self._scanned = False
 
     def has(self, token: str) -> bool:
+        if token in self._text:  # the usual answer, and the cheapest
+            return True
         if self._folded is None:
             # bytes.lower() folds ASCII only, and UTF-8 keeps substrings substrings.
             self._folded = self._text.encode("utf-8", "surrogatepass").lower()

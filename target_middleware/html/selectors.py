@@ -53,7 +53,7 @@ class Queryable(Protocol[N]):
     """What selection needs from a document engine."""
 
     def query(self, css: str, context: N | None) -> list[N]: ...
-    def query_first(self, css: str) -> N | None: ...
+    def query_first(self, css: str, context: N | None = None) -> N | None: ...
     def set_attr(self, node: N, name: str, value: str) -> None: ...
     def del_attr(self, node: N, name: str) -> None: ...
 
@@ -179,6 +179,13 @@ def query_css(segment: Segment, index: int) -> str:
     return f":root {segment.css}" if index == 0 else f"[{SCOPE_ATTRIBUTE}] {segment.css}"
 
 
+def _query(doc: Queryable[N], css: str, context: N | None, eq: int | None) -> list[N]:
+    if eq == 0:  # the usual VEC step: only the first match counts, so the search stops there
+        first = doc.query_first(css, context)
+        return [] if first is None else [first]
+    return doc.query(css, context)
+
+
 def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
     """Every element the selector hits, in document order (raises InvalidSelector from the engine)."""
     if selector.shadow:
@@ -193,11 +200,11 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
         if segment.scoped and context is not None:
             doc.set_attr(context, SCOPE_ATTRIBUTE, "")
             try:
-                nodes = doc.query(css, context)
+                nodes = _query(doc, css, context, segment.eq)
             finally:
                 doc.del_attr(context, SCOPE_ATTRIBUTE)
         else:
-            nodes = doc.query(css, context)
+            nodes = _query(doc, css, context, segment.eq)
         if not nodes:
             return []
         if segment.eq is not None:
