@@ -104,13 +104,13 @@ def _compile(actions: list[Any], reports: dict[int, ActionReport]) -> tuple[Pend
     """Normalize and compile every action; the first redirect, if any, wins over everything."""
     pending: Pending = []
     for index, raw in enumerate(actions):
-        kind, selector = _describe(index, raw)
         try:
             action = normalize(raw)
             if action.type is ActionType.REDIRECT:
                 return pending, (index, action.content)
             pending.append((index, action, compile_selector(action.selector or "")))
         except (Skip, InvalidSelector) as exc:
+            kind, selector = _describe(index, raw)
             reason = exc.reason if isinstance(exc, Skip) else SkipReason.INVALID_SELECTOR
             reports[index] = ActionReport(index, kind, selector, reason=reason, detail=str(exc))
     return pending, None
