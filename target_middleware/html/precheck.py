@@ -125,10 +125,11 @@ class _Page:
         self._scanned = False
 
     def has(self, token: str) -> bool:
-        if token in self._text:  # the usual answer, and the cheapest
-            return True
         if self._folded is None:
-            # bytes.lower() folds ASCII only, and UTF-8 keeps substrings substrings.
+            if token in self._text:  # the usual answer, and the cheapest
+                return True
+            # bytes.lower() folds ASCII only, and UTF-8 keeps substrings substrings. Made once, on the first
+            # token that is not there as written; from then on it alone is searched.
             self._folded = self._text.encode("utf-8", "surrogatepass").lower()
         if token.encode("utf-8", "surrogatepass").lower() in self._folded:
             return True
