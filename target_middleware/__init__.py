@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .analytics import AnalyticsLogging, AnalyticsPayload, AnalyticsSettings
 from .decisioning import ArtifactError, ArtifactSource, DecisioningEngine, DecisioningNotReady, load_artifact
 from .decisions import Decisions
 from .delivery import (
@@ -12,14 +13,17 @@ from .delivery import (
     LocalDecider,
     LocalDecision,
     Mbox,
+    OffersClient,
     OffersRequest,
     OffersResult,
     PageContext,
     ResponseParseError,
     TargetClient,
 )
+from .edgenetwork import EdgeNetworkClient
 from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
+from .identity import AuthenticatedState, CustomerId
 from .middleware import TargetMiddleware, TargetStats
 from .routing import MboxRule
 from .visitor import Visitor
@@ -29,9 +33,14 @@ __version__ = "0.1.0"
 __all__ = [
     "ActionReport",
     "ActionType",
+    "AnalyticsLogging",
+    "AnalyticsPayload",
+    "AnalyticsSettings",
     "ApplyResult",
     "ArtifactError",
     "ArtifactSource",
+    "AuthenticatedState",
+    "CustomerId",
     "DecisioningEngine",
     "DecisioningMethod",
     "DecisioningNotReady",
@@ -39,10 +48,12 @@ __all__ = [
     "DeliveryError",
     "DeliveryFailed",
     "DeliveryTimeout",
+    "EdgeNetworkClient",
     "LocalDecider",
     "LocalDecision",
     "Mbox",
     "MboxRule",
+    "OffersClient",
     "OffersRequest",
     "OffersResult",
     "PageContext",

@@ -14,8 +14,10 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote
+
+from .identity import CustomerId, check_visitor_ids
 
 __all__ = [
     "EDGE_CLUSTER_COOKIE",
@@ -45,6 +47,16 @@ _SESSION_ID = re.compile(r"[!$&'()*+\-.0-9:<=>@A-Z\[\]^_`a-z{}~]{1,128}")
 # uuid-ish id, optionally '.<cluster>_<node>' (the location hint): a dot only as the hint delimiter.
 _TNT_ID = re.compile(r"[0-9A-Za-z_\-]{1,100}(?:\.[0-9A-Za-z]{1,16}_[0-9A-Za-z]{1,16})?")
 _TNT_HINT = re.compile(r"[^.]+\.([0-9A-Za-z]{1,16})_[0-9A-Za-z]{1,16}")
+# The Edge Network's state cookies (kndctr_<org>_AdobeOrg_identity, _cluster, ...): round-tripped as they are, so
+# only names and values that cannot break a header or a JSON body get through. A real one is under 300 characters.
+_EDGE_STATE_KEY = re.compile(r"kndctr_[0-9A-Za-z]{1,64}_AdobeOrg_[0-9A-Za-z_]{1,64}")
+_EDGE_STATE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,2048}")
+MAX_EDGE_STATE = 8  # cookies
+
+
+def is_valid_edge_state(key: str, value: str) -> bool:
+    """A ``kndctr_<org>_AdobeOrg_*`` cookie we may hand to the Edge Network and write back."""
+    return _EDGE_STATE_KEY.fullmatch(key) is not None and _EDGE_STATE_VALUE.fullmatch(value) is not None
 
 
 def is_valid_cluster(value: str) -> bool:
@@ -132,7 +144,8 @@ class Visitor:
     """One visitor's identity, per request. Nothing here is shared between visitors.
 
     ``edge_cluster`` is validated (``[0-9A-Za-z]{1,16}``); it comes from the tntId's location hint, else from
-    the ``mboxEdgeCluster`` cookie.
+    the ``mboxEdgeCluster`` cookie. The Experience Cloud ids (ECID, customer ids, Audience Manager hint and blob)
+    come from the AMCV cookie and the app (see :mod:`target_middleware.identity`).
     """
 
     session_id: str
@@ -140,6 +153,10 @@ class Visitor:
     edge_cluster: str | None = None
     third_party_id: str | None = None
     marketing_cloud_visitor_id: str | None = None
+    customer_ids: tuple[CustomerId, ...] = ()
+    aam_location_hint: int | None = None
+    aam_blob: str | None = None
+    edge_state: tuple[tuple[str, str], ...] = ()  # the Edge Network's kndctr_* cookies, validated
 
     def __post_init__(self) -> None:
         if not is_valid_session_id(self.session_id):
@@ -148,6 +165,9 @@ class Visitor:
             raise ValueError("invalid tntId")
         if self.edge_cluster is not None and not is_valid_cluster(self.edge_cluster):
             raise ValueError("invalid edge cluster")
+        if not isinstance(self.customer_ids, tuple):
+            object.__setattr__(self, "customer_ids", tuple(self.customer_ids))
+        check_visitor_ids(self)
 
     @classmethod
     def new(cls) -> Visitor:
@@ -174,7 +194,12 @@ class Visitor:
                 cluster = hint
             elif hint:
                 logger.debug("dropped an invalid mboxEdgeCluster cookie")
-        return cls(session_id=session_id, tnt_id=tnt_id, edge_cluster=cluster)
+        state = tuple(
+            (key, value)
+            for key, value in cookies.items()
+            if key.startswith("kndctr_") and is_valid_edge_state(key, value)
+        )[:MAX_EDGE_STATE]
+        return cls(session_id=session_id, tnt_id=tnt_id, edge_cluster=cluster, edge_state=state)
 
     @property
     def edge_host(self) -> str | None:
@@ -205,10 +230,4 @@ class Visitor:
         )
         if new_tnt == self.tnt_id and (cluster or self.edge_cluster) == self.edge_cluster:
             return self  # the usual returning visitor: nothing new to validate
-        return Visitor(
-            session_id=self.session_id,
-            tnt_id=new_tnt,
-            edge_cluster=cluster or self.edge_cluster,
-            third_party_id=self.third_party_id,
-            marketing_cloud_visitor_id=self.marketing_cloud_visitor_id,
-        )
+        return replace(self, tnt_id=new_tnt, edge_cluster=cluster or self.edge_cluster)
