@@ -52,13 +52,14 @@ class Rewrite:
     changed: bool
     applied: tuple[ActionReport, ...] = ()
     skipped: tuple[ActionReport, ...] = ()
+    encoding: str = "utf-8"  # the page's charset, for what is spliced into ``body`` after
 
 
 def rewrite(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Rewrite:
     """``apply_actions`` on the page's bytes, encoded back to bytes in the page's charset."""
     result = apply_actions(page, actions, **options)
     body = result.encode() if result.changed else page
-    return Rewrite(body, result.changed, result.applied, result.skipped)
+    return Rewrite(body, result.changed, result.applied, result.skipped, result.encoding)
 
 
 @dataclass(frozen=True, slots=True)

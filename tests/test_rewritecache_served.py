@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import time
@@ -242,5 +243,68 @@ async def test_the_at_js_hand_off_is_spliced_per_visitor_after_the_shared_rewrit
         assert int(response.headers["content-length"]) == len(response.content)
     assert handoff.sub("", first.text) == handoff.sub("", second.text) == handoff.sub("", reference.text)
     assert '<h1 id="hero">Winter sale</h1>' in second.text
+    assert stats["rewrite-cache-miss"] == 1
+    assert stats["rewrite-cache-hit"] == 1
+
+
+SIGNATURES = re.compile(
+    r'<script type="application/json" data-target-middleware="click-signatures"[^>]*>(.*?)</script>'
+)
+
+
+class ClickDecider(StaticDecider):
+    """The winter experience, with a click metric on #cta (as Target's VEC sends it with the page's mbox)."""
+
+    def decide(self, request: Any, *, session_id: str | None = None) -> Any:
+        decision = StaticDecider.decide(self, request, session_id=session_id)
+        for mbox in decision.response["execute"].get("mboxes", []):
+            mbox["options"] = [WINTER]
+            mbox["metrics"] = [{"type": "click", "selector": "#cta", "eventToken": "cta-token"}]
+        return decision
+
+
+async def test_two_visitors_with_one_experience_get_their_own_signed_click_tokens() -> None:
+    def app(stats: TargetStats, **options: Any) -> Starlette:
+        async def page(request: Request) -> Response:
+            return HTMLResponse(PAGE)
+
+        app = Starlette(routes=[Route("/", page)])
+        client = TargetClient(
+            "acme", "O@AdobeOrg", decisioning="on-device", decider=ClickDecider({}), on_notifications=_drop
+        )
+        rules = [MboxRule("/", mboxes=["hero"])]
+        key = "a-signing-key-shared-by-every-worker"
+        app.add_middleware(TargetMiddleware, client=client, rules=rules, signing_key=key, stats=stats, **options)
+        return app
+
+    stats = TargetStats()
+    with serve(app(stats)) as cached, serve(app(TargetStats(), rewrite_cache=0)) as fresh:
+        async with httpx.AsyncClient(timeout=30) as http:
+            pages = [await http.get(cached + "/", headers=visitor(f"a{i}", f"s{i}")) for i in (1, 2)]
+            reference = await http.get(fresh + "/", headers=visitor("a2", "s2"))
+            signed = []
+            for response in pages:
+                found = SIGNATURES.search(response.text)
+                assert found
+                data = json.loads(found.group(1))
+                [(mbox, signature)] = [data["clicks"]["cta-token"]]
+                signed.append((data["expires"], mbox, signature))
+                assert 'data-target-click="cta-token"' in response.text
+                assert int(response.headers["content-length"]) == len(response.content)
+
+            async def click(expires: int, mbox: str, signature: str, cookie: dict[str, str]) -> int:
+                clicks = [{"token": "cta-token", "mbox": mbox, "signature": signature}]
+                beacon = {"expires": expires, "url": cached + "/", "clicks": clicks}
+                headers = {"content-type": "application/json", "origin": cached, "sec-fetch-site": "same-origin"}
+                answer = await http.post(cached + "/_target/click", json=beacon, headers={**headers, **cookie})
+                return answer.status_code
+
+            own = [await click(*signed[i], visitor(f"a{i + 1}", f"s{i + 1}")) for i in (0, 1)]
+            swapped = await click(*signed[1], visitor("a1", "s1"))  # visitor 2's signature, sent as visitor 1
+    assert signed[0][2] != signed[1][2]  # one entry, yet each visitor's own signature
+    assert own == [204, 204]
+    assert swapped == 403
+    bare = [SIGNATURES.sub("", p.text) for p in (*pages, reference)]
+    assert bare[0] == bare[1] == bare[2]
     assert stats["rewrite-cache-miss"] == 1
     assert stats["rewrite-cache-hit"] == 1

@@ -19,7 +19,6 @@ On-device decisioning exists only on the Delivery API path; this client is alway
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import re
@@ -112,8 +111,7 @@ class EdgeNetworkClient:
         return prefix + self._query + f"&requestId={uuid.uuid4()}"
 
     async def _post(self, url: str, body: dict[str, Any], deadline: float) -> Any:
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        return await transport.post_json(self._client(), url, payload, deadline=deadline)
+        return await transport.post_json(self._client(), url, transport.encode(body), deadline=deadline)
 
     async def get_offers(
         self,
