@@ -7,7 +7,7 @@ concurrently with it; so rules are matched on the raw path here, with Starlette'
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
 from typing import Any
@@ -39,7 +39,7 @@ class MboxRule:
     says where each mbox's form-based ``html`` offer goes (a selector; at.js defaults to ``head``). ``methods``,
     ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``views=True`` also prefetches
     the page's views (for at.js's ``triggerView``); ``handoff`` overrides the middleware's at.js hand-off for this
-    rule (``"atjs"``, or ``"off"``; None: the middleware's).
+    rule (``"atjs"``, ``"websdk"``, or ``"off"``; None: the middleware's).
     """
 
     path: str
@@ -70,8 +70,8 @@ class MboxRule:
         for what, source in (("params", self.params), ("profile_params", self.profile_params)):
             if source is not None and not isinstance(source, Mapping) and not callable(source):
                 raise ValueError(f"rule {self.path!r}: {what} must be a mapping or a callable of the request")
-        if self.handoff not in (None, "atjs", "off"):
-            raise ValueError(f"rule {self.path!r}: handoff must be 'atjs', 'off' or None (the middleware's)")
+        if self.handoff not in (None, "atjs", "websdk", "off"):
+            raise ValueError(f"rule {self.path!r}: handoff must be 'atjs', 'websdk', 'off' or None (the middleware's)")
         if not isinstance(self.views, bool):
             raise ValueError(f"rule {self.path!r}: views must be True or False")
         methods = frozenset(m.upper() for m in ([self.methods] if isinstance(self.methods, str) else self.methods))
@@ -118,6 +118,9 @@ class Rules:
 
     def __bool__(self) -> bool:
         return bool(self._rules)
+
+    def __iter__(self) -> Iterator[MboxRule]:
+        return iter(self._rules)
 
     def match(self, scope: Mapping[str, Any]) -> RouteMatch | None:
         method = scope.get("method", "GET")

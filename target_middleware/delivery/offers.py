@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..visitor import CookieValue, Visitor
 from .context import PageContext
 from .decider import DecisioningMethod
 from .models import DeliveryResponse, MboxResult, PageLoadResult
 from .params import Mbox
+
+if TYPE_CHECKING:
+    from ..edgenetwork.handoff import EdgeExchange
 
 __all__ = ["OffersClient", "OffersRequest", "OffersResult"]
 
@@ -41,6 +44,8 @@ class OffersRequest:
     qa_mode: Mapping[str, Any] | None = None  # DeliveryRequest.qaMode: QA links, only when the app allows them
     trace: Mapping[str, Any] | None = None  # DeliveryRequest.trace: {"authorizationToken": ...}
     page: PageContext = field(default_factory=PageContext)
+    # Edge Network: the display event waits for the page (the Web SDK hand-off counts what alloy renders)
+    deferred_display: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mboxes", as_mboxes(self.mboxes))
@@ -60,6 +65,7 @@ class OffersResult:
     decisioning: DecisioningMethod
     request: Mapping[str, Any]
     state_cookies: tuple[CookieValue, ...] = ()  # the Edge Network's kndctr_* cookies to write back
+    edge: EdgeExchange | None = None  # the Edge Network's answer as it came, for the Web SDK hand-off
 
     @property
     def mboxes(self) -> tuple[MboxResult, ...]:
