@@ -18,8 +18,9 @@ What ``responseBody`` keeps of the server's answer:
   leaves regional mboxes to the page.
 
 Who counts a display. alloy sends a ``decisioning.propositionDisplay`` for every proposition it renders at least
-one item of (dom-action other than ``click``, html item with a selector: alloy's own ``processDomAction`` /
-``processHtmlContent`` set ``includeInNotification``; a click item only arms the click tracking), with
+one item of (dom-action other than ``click``, html item with a selector, default content: alloy's own
+``processDomAction`` / ``processHtmlContent`` / ``processDefaultContent`` set ``includeInNotification``; a click
+item only arms the click tracking), with
 ``renderDecisions`` (``personalization.sendDisplayEvent`` defaults to true), and for views when ``sendEvent`` renders
 them. The server counts every other non-view proposition of its answer: what it rendered in full, regional mboxes,
 what nobody renders (json items). So each proposition is counted once, by whoever showed it.
@@ -43,7 +44,7 @@ from typing import Any
 
 from ..delivery.offers import OffersResult
 from ..handoff import script_json
-from .answer import DOM_ACTION, HTML_ITEM, PAGE_WIDE_SCOPE, REDIRECT_ITEM, EdgeAnswer, Proposition
+from .answer import DEFAULT_ITEM, DOM_ACTION, HTML_ITEM, PAGE_WIDE_SCOPE, REDIRECT_ITEM, EdgeAnswer, Proposition
 
 __all__ = [
     "EdgeExchange",
@@ -81,6 +82,8 @@ def _is_click(item: Mapping[str, Any]) -> bool:
 
 def _alloy_renders(item: Mapping[str, Any]) -> bool:
     """Whether alloy renders ``item`` with ``renderDecisions`` (and so counts its proposition as displayed)."""
+    if item.get("schema") == DEFAULT_ITEM:
+        return True  # the control experience: alloy "renders" it and counts its display, as Target does
     data = item.get("data")
     if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
         return False

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.edgenetwork.test_transport import local_edge  # noqa: F401 (the local edge fixture, shared)
+
 HERE = Path(__file__).resolve().parent
 ALLOY_PACKAGE = HERE / "alloy"
 INSTALL_TIMEOUT = 900  # seconds: a cold cache on a loaded machine; an install never takes this long here
