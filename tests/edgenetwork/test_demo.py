@@ -53,7 +53,7 @@ def test_the_shop_hands_alloy_the_page_with_websdk() -> None:
     handoff = page.index('f("applyResponse",o)')
     configure = page.index('alloy("configure", {')
     assert '"datastreamId": "demo-datastream"' in page
-    assert handoff < configure < page.index('<script src="/static/alloy.js" async>')
+    assert handoff < configure < page.index('<script src="/static/alloy.js" async')
     assert '"edgeDomain": "127.0.0.1"' in page  # alloy takes a host name only, no port
     assert 'viewName: "home"' in page
 
