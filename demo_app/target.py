@@ -87,6 +87,10 @@ class TargetSettings:
     atjs_url: str | None = None  # the at.js to load after the hand-off (from your Target account)
     alloy_url: str | None = None  # the Web SDK's alloy.js, configured for the datastream in every page
 
+    def __post_init__(self) -> None:
+        if self.handoff == "websdk" and self.transport != "edge-network":
+            raise ValueError("TARGET_HANDOFF=websdk needs TARGET_TRANSPORT=edge-network (alloy continues from it)")
+
     def alloy_config(self) -> dict[str, str]:
         """alloy's ``configure`` options for the datastream (alloy calls ``https://<edgeDomain>`` only)."""
         return {

@@ -59,5 +59,5 @@ def test_the_shop_hands_alloy_the_page_with_websdk() -> None:
 
 
 def test_websdk_needs_the_edge_network_transport() -> None:
-    with pytest.raises(ValueError, match="EdgeNetworkClient"):
-        create_app(settings_from_env({"TARGET_HANDOFF": "websdk"}))
+    with pytest.raises(ValueError, match="TARGET_TRANSPORT=edge-network"):
+        settings_from_env({"TARGET_HANDOFF": "websdk"})
