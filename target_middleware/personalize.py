@@ -14,6 +14,7 @@ import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Scope
 
+from .analytics import AnalyticsSettings, splice_before_body_end
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
 from .edgenetwork.handoff import display_rest, websdk_script
@@ -71,6 +72,7 @@ class Personalizer:
         click_endpoint: str | None,
         debug_header: bool,
         global_mbox: str,
+        analytics: AnalyticsSettings | None = None,
         handoff: Handoff | None = None,
         clicks: ClickOwner = ClickOwner.ATJS,
         handoff_max_size: int = 256 * 1024,
@@ -87,6 +89,7 @@ class Personalizer:
         self.click_endpoint = click_endpoint
         self.debug_header = debug_header
         self.global_mbox = global_mbox
+        self.analytics = analytics
         self.handoff, self.clicks, self.handoff_max_size = handoff, clicks, handoff_max_size
         self.send_ip_address = send_ip_address
 
@@ -96,8 +99,8 @@ class Personalizer:
 
     async def personalize(
         self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
-    ) -> tuple[Message, bytes, str]:
-        """The response to send (start message, body) and the outcome's name.
+    ) -> tuple[Message, bytes, str, ApplyResult | None]:
+        """The response to send (start message, body), the outcome's name and the actions' reports (if any).
 
         ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
         """
@@ -108,7 +111,7 @@ class Personalizer:
             url = checked_redirect(plan.redirect, self.redirect_hosts)
             if url is not None:
                 display_rest(result)  # a deferred Edge Network display: nothing is left for alloy to count
-                return self._redirect(scope, start, result, url, started), b"", "redirect"
+                return self._redirect(scope, start, result, url, started), b"", "redirect", None
             logger.warning("Target redirect offer for %s refused: not an allowed http(s) URL", rule.path)
         headers = MutableHeaders(scope=start)
         outcome = "unchanged"
@@ -152,10 +155,27 @@ class Personalizer:
                 rule=rule,
                 keep_metrics=atjs_clicks,
             )
+        if self.analytics is not None and self.analytics.data_island_id is not None:
+            body = self._with_island(headers, body, result, nonce)
         self._visitor_headers(scope, headers, result, started)
         if self.debug_header and applied is not None:
             headers["x-target-actions"] = _debug(applied)
-        return start, body, outcome
+        return start, body, outcome, applied
+
+    def _with_island(self, headers: MutableHeaders, body: bytes, result: OffersResult, nonce: str | None) -> bytes:
+        """The A4T data island spliced in before ``</body>``: per page view, so after the rewrite, never in it."""
+        assert self.analytics is not None
+        charset = (_charset(headers) or "").lower()
+        if charset.startswith(("utf-16", "utf-32")) or body.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return body  # ASCII bytes would not read as text there
+        island = self.analytics.island(result.request, result.raw, nonce=nonce)
+        if island is None:
+            return body
+        body = splice_before_body_end(body, island)
+        for name in STALE_HEADERS:
+            del headers[name]
+        headers["content-length"] = str(len(body))
+        return body
 
     def _hand_off(
         self,

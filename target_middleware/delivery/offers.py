@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..analytics import PageViewAnalytics
 from ..visitor import CookieValue, Visitor
 from .context import PageContext
 from .decider import DecisioningMethod
@@ -44,6 +45,7 @@ class OffersRequest:
     qa_mode: Mapping[str, Any] | None = None  # DeliveryRequest.qaMode: QA links, only when the app allows them
     trace: Mapping[str, Any] | None = None  # DeliveryRequest.trace: {"authorizationToken": ...}
     page: PageContext = field(default_factory=PageContext)
+    analytics: PageViewAnalytics | None = None  # experienceCloud.analytics (A4T): AnalyticsSettings.for_page_view()
     # Edge Network: the display event waits for the page (the Web SDK hand-off counts what alloy renders)
     deferred_display: bool = False
 
