@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import httpx
 import pytest
 
@@ -37,7 +40,8 @@ def test_the_shop_on_a_datastream_keeps_the_visitor_in_its_experience() -> None:
 
 def test_the_shop_hands_alloy_the_page_with_websdk() -> None:
     engine = DecisioningEngine(load_artifact(ARTIFACT), client_code="demoshop")
-    with serve(create_edge_app(engine)) as edge:
+    received: list[dict[str, Any]] = []
+    with serve(create_edge_app(engine, on_notifications=received.append)) as edge:
         env = {
             "TARGET_TRANSPORT": "edge-network",
             "TARGET_DATASTREAM_ID": "demo-datastream",
@@ -48,6 +52,13 @@ def test_the_shop_hands_alloy_the_page_with_websdk() -> None:
         }
         with serve(create_app(settings_from_env(env))) as shop, httpx.Client(base_url=shop, timeout=60) as http:
             page = http.get("/").text
+            # A redirect leaves alloy nothing: the server's deferred display event counts it.
+            received.clear()
+            assert http.get("/summer-sale").headers["location"] == "/deals?from=summer-sale"
+            deadline = time.monotonic() + 30
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert [n["type"] for r in received for n in r["notifications"]] == ["display"]
     assert hero_title(page) in TITLES
     # The hand-off first, then the page's own base code and configure (for the datastream), then alloy.js.
     handoff = page.index('f("applyResponse",o)')
