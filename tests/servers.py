@@ -30,6 +30,8 @@ class RunningServer:
 
 def start_server(app: ASGIApp, *, lifespan: str = "on", tls: tuple[str, str] | None = None) -> RunningServer:
     """``tls``: (certificate file, key file) to serve https."""
+    # Keep-alive longer than httpx's own 5 s pool expiry: a server that closes an idle connection at the moment a
+    # client reuses it turns a good request into a connection error, more often the busier the machine.
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -40,6 +42,7 @@ def start_server(app: ASGIApp, *, lifespan: str = "on", tls: tuple[str, str] | N
         timeout_graceful_shutdown=1,
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,
+        timeout_keep_alive=60,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
