@@ -35,6 +35,7 @@ from .iothread import IOThread
 from .outcomes import CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
 from .personalize import Personalizer, eligible
 from .qa import qa_mode_from_query, trace_from_query
+from .rewritecache import DEFAULT_SIZE, RewriteCache
 from .routing import MboxRule, RouteMatch, Rules, resolve_params
 from .telemetry import telemetry_for
 from .tracking import Tracking, warn_process_key
@@ -72,6 +73,7 @@ class TargetMiddleware:
         breaker_failures: int = 5,
         breaker_cooldown: float = 10.0,
         io_thread: bool | None = None,
+        rewrite_cache: int = DEFAULT_SIZE,
         stats: TargetStats | None = None,
         customer_ids: CustomerIdsSource = None,
         third_party_id: ThirdPartyIdSource = None,
@@ -146,6 +148,7 @@ class TargetMiddleware:
             handoff_max_size=handoff_max_size,
             send_ip_address=bool(getattr(client, "send_ip_address", False)),
             sign_clicks=self.tracking.sign_page if self.click_path is not None else None,
+            rewrites=RewriteCache(rewrite_cache, stats=self.stats),
         )
         # A decision that can wait on the network is stopped at the request's deadline, wherever it runs.
         self._bounded = not local
