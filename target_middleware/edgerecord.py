@@ -135,6 +135,7 @@ class EdgeRecorder:
         self._totals.requests += 1
         self._requests.append(_request_entry(now, ids, request, len(received)))
         meanings = self._meanings(artifact)
+        self._link(keys)
         for mode in ("execute", "prefetch"):
             for token in event_tokens(decision.response.get(mode)):
                 if token in meanings:
@@ -188,6 +189,13 @@ class EdgeRecorder:
 
     def _is_conversion(self, details: Mapping[str, Any], mbox: Any) -> bool:
         return isinstance(details.get("order"), Mapping) or (isinstance(mbox, str) and mbox in self.conversion_mboxes)
+
+    def _link(self, keys: tuple[str, ...]) -> None:
+        """Ids sent together are one visitor: each learns what the others saw."""
+        seen = self._seen_union(keys)
+        if seen:
+            for key in keys:
+                self._seen_by.put(key, set(seen))
 
     def _seen_union(self, keys: tuple[str, ...]) -> set[Experience]:
         """The experiences a visitor has seen, under any of its ids."""
