@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
@@ -20,6 +21,8 @@ from target_middleware import Decisions, TargetMiddleware, TargetStats, target_d
 
 from .catalog import CATEGORIES, FEATURED, PRODUCTS, in_category
 from .debug import debug_page
+from .orders import OrderInvalid, parse_order
+from .shopper import USER_COOKIE, DemoVisitorId, signed_in_user, valid_user
 from .target import RULES, TargetSettings, client_for, settings_from_env
 
 __all__ = ["create_app"]
@@ -57,8 +60,18 @@ class LocalOrigin:
 
 def _page(request: Request, template: str, context: Mapping[str, Any]) -> HTMLResponse:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    base = {"categories": CATEGORIES.values(), "debug_url": "/_target?path=" + quote(here, safe="/")}
+    base = {
+        "categories": CATEGORIES.values(),
+        "debug_url": "/_target?path=" + quote(here, safe="/"),
+        "here": here,
+        "user": signed_in_user(request),
+    }
     return templates.TemplateResponse(request, template, {**base, **context})
+
+
+def _local(path: str | None) -> str:
+    """Where to go back to: a path on this site, never another host."""
+    return path if path and path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
 
 
 def create_app(settings: TargetSettings | None = None) -> FastAPI:
@@ -109,8 +122,33 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
                 "items": items,
                 "from_offer": bool(offers),
                 "redirected": request.query_params.get("from") == "summer-sale",
+                "ordered": request.query_params.get("ordered", "")[:16],
             },
         )
+
+    @app.post("/deals/order")
+    async def place_order(request: Request) -> Response:
+        try:
+            order = parse_order(await request.body(), request.headers.get("content-type", ""))
+        except OrderInvalid as exc:
+            return HTMLResponse(f"<p>Your order was not placed: {escape(str(exc))}.</p>", status_code=400)
+        # Post/Redirect/Get: a reload of the confirmation does not order twice.
+        return RedirectResponse(f"/deals?ordered={order.id}", status_code=303)
+
+    @app.get("/login")
+    async def login(request: Request, user: str = "", next: str = "/") -> Response:
+        name = valid_user(user.strip().lower())
+        if name is None:
+            raise HTTPException(400, "user: lower-case letters, digits, - and _, up to 32")
+        response = RedirectResponse(_local(next), status_code=303)
+        response.set_cookie(USER_COOKIE, name, path="/", samesite="lax", httponly=True)
+        return response
+
+    @app.get("/logout")
+    async def logout(next: str = "/") -> Response:
+        response = RedirectResponse(_local(next), status_code=303)
+        response.delete_cookie(USER_COOKIE, path="/")
+        return response
 
     @app.get("/_target", response_class=HTMLResponse)
     async def target_debug(request: Request, path: str = "/") -> Response:
@@ -127,5 +165,8 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
         TargetMiddleware, client=client, rules=RULES, timeout=settings.timeout, debug_header=True, stats=stats
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    # Outside the middleware: the Experience Cloud ID is in the cookies before Target is asked (as with Adobe's
+    # Visitor API on a real site).
+    app.add_middleware(DemoVisitorId, organization_id=settings.organization_id)
     app.add_middleware(LocalOrigin, production_origin=PRODUCTION_ORIGIN)
     return app

@@ -21,6 +21,7 @@ from target_middleware.decisions import checked_redirect, page_plan
 from target_middleware.delivery.params import Mbox
 from target_middleware.routing import MboxRule, Rules, resolve_params
 
+from .shopper import amcv_cookie_name, customer_ids, ecid_from_cookies
 from .target import TargetSettings
 
 __all__ = ["debug_page"]
@@ -40,6 +41,11 @@ async def debug_page(
     settings: TargetSettings,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {"path": path, "mode": settings.describe(), "stats": dict(sorted(stats.items()))}
+    report["identity"] = {
+        "amcv_cookie": amcv_cookie_name(settings.organization_id),
+        "ecid": ecid_from_cookies(request.cookies, settings.organization_id),
+        "customer_ids": customer_ids(request),
+    }
     if not path.startswith("/") or path.startswith(("//", "/_target", "/static")):
         report["error"] = "path must be one of the shop's pages, like /products/tent-2p"
         return report
