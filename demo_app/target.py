@@ -8,12 +8,13 @@ The environment switches it to a real Target account or to a local edge (``pytho
     TARGET_SERVER_DOMAIN                         the Delivery API host[:port], e.g. 127.0.0.1:8080 for a local edge
     TARGET_ARTIFACT                              a rules.json path or URL (on-device, hybrid)
     TARGET_TIMEOUT                               the decision budget per request in seconds (default 0.25)
+    TARGET_SIGNING_KEY                           signs the click tokens in pages (share it across workers)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ class TargetSettings:
     server_domain: str | None = None
     artifact: str | None = None  # path or URL; None: the bundled rules.json (or, with an account, Target's CDN)
     timeout: float = 0.25  # the decision budget per request, seconds
+    signing_key: str | None = field(default=None, repr=False)  # None: a random key per process
 
     @property
     def bundled(self) -> bool:
@@ -99,6 +101,7 @@ def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
         server_domain=server_domain,
         artifact=env.get("TARGET_ARTIFACT") or None,
         timeout=float(env.get("TARGET_TIMEOUT") or 0.25),
+        signing_key=env.get("TARGET_SIGNING_KEY") or None,
     )
 
 
