@@ -64,8 +64,9 @@ def create_edge_app(
 ) -> Starlette:
     """A Starlette app serving the Delivery API from ``engine``.
 
-    ``mint_tnt_id``: give a visitor who sent no id at all a new ``tntId``, as Target's edge does, so the next
-    call (the ``PC`` part of the mbox cookie) lands in the same experience. ``recorder``: where what the edge
+    ``mint_tnt_id``: give a visitor who sent no ``tntId`` a new one, as Target's edge does, so the next call (the
+    ``PC`` part of the mbox cookie) lands in the same experience. Not beside a ``thirdPartyId`` alone: allocation
+    would move from it to the new tntId on the next call. (Beside an ECID it changes nothing: the ECID allocates.) ``recorder``: where what the edge
     receives is kept and counted (default: a new :class:`EdgeRecorder`; it is ``app.state.recorder``).
     """
     recorder = recorder if recorder is not None else EdgeRecorder()
@@ -86,8 +87,9 @@ def create_edge_app(
         except ValueError as exc:  # RequestInvalid, and JSONDecodeError is a ValueError too
             message = str(exc) if isinstance(exc, RequestInvalid) else "request body is not valid JSON"
             return _error(400, message)
-        if mint_tnt_id and not body.get("id"):
-            body = {**body, "id": {"tntId": uuid.uuid4().hex}}
+        ids = body.get("id") or {}
+        if mint_tnt_id and not ids.get("tntId") and not ids.get("thirdPartyId"):
+            body = {**body, "id": {**ids, "tntId": uuid.uuid4().hex}}
         try:
             decision = engine.decide(body, session_id=session_id)
         except DecisioningNotReady:
