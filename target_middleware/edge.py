@@ -66,8 +66,9 @@ def create_edge_app(
 
     ``mint_tnt_id``: give a visitor who sent no ``tntId`` a new one, as Target's edge does, so the next call (the
     ``PC`` part of the mbox cookie) lands in the same experience. Not beside a ``thirdPartyId`` alone: allocation
-    would move from it to the new tntId on the next call. (Beside an ECID it changes nothing: the ECID allocates.) ``recorder``: where what the edge
-    receives is kept and counted (default: a new :class:`EdgeRecorder`; it is ``app.state.recorder``).
+    would move from it to the new tntId on the next call (beside an ECID it changes nothing: the ECID allocates).
+    ``recorder``: where what the edge receives is kept and counted (default: a new :class:`EdgeRecorder`; it is
+    ``app.state.recorder``).
     """
     recorder = recorder if recorder is not None else EdgeRecorder()
 
