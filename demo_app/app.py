@@ -65,6 +65,7 @@ def _page(request: Request, template: str, context: Mapping[str, Any]) -> HTMLRe
         "debug_url": "/_target?path=" + quote(here, safe="/"),
         "here": here,
         "user": signed_in_user(request),
+        "atjs_url": request.app.state.target_settings.atjs_url,
     }
     return templates.TemplateResponse(request, template, {**base, **context})
 
@@ -162,7 +163,13 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
     # The last added is the outermost: GZip compresses the page Target personalized (a compressed page
     # reaching TargetMiddleware would pass through untouched).
     app.add_middleware(
-        TargetMiddleware, client=client, rules=RULES, timeout=settings.timeout, debug_header=True, stats=stats
+        TargetMiddleware,
+        client=client,
+        rules=RULES,
+        timeout=settings.timeout,
+        debug_header=True,
+        stats=stats,
+        handoff=settings.handoff,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     # Outside the middleware: the Experience Cloud ID is in the cookies before Target is asked (as with Adobe's

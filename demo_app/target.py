@@ -9,6 +9,8 @@ The environment switches it to a real Target account or to a local edge (``pytho
     TARGET_ARTIFACT                              a rules.json path or URL (on-device, hybrid)
     TARGET_TIMEOUT                               the decision budget per request in seconds (default 0.25)
     TARGET_SIGNING_KEY                           signs the click tokens in pages (share it across workers)
+    TARGET_HANDOFF                               atjs: hand what the server did not apply to at.js (serverState)
+    TARGET_ATJS_URL                              your account's at.js, loaded after the hand-off (the demo ships none)
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _category_params(request: Request) -> Mapping[str, Any]:
 
 
 RULES = [
-    MboxRule("/", mboxes=[GLOBAL_MBOX]),
+    MboxRule("/", mboxes=[GLOBAL_MBOX], views=True),  # the home page's views, for at.js's triggerView("home")
     MboxRule("/products/{sku}", mboxes=[GLOBAL_MBOX, "product-detail"], params=_product_params),
     MboxRule(
         "/category/{slug}",
@@ -75,6 +77,8 @@ class TargetSettings:
     artifact: str | None = None  # path or URL; None: the bundled rules.json (or, with an account, Target's CDN)
     timeout: float = 0.25  # the decision budget per request, seconds
     signing_key: str | None = field(default=None, repr=False)  # None: a random key per process
+    handoff: str | None = None  # "atjs": serverState for at.js in the page
+    atjs_url: str | None = None  # the at.js to load after the hand-off (from your Target account)
 
     @property
     def bundled(self) -> bool:
@@ -102,6 +106,8 @@ def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
         artifact=env.get("TARGET_ARTIFACT") or None,
         timeout=float(env.get("TARGET_TIMEOUT") or 0.25),
         signing_key=env.get("TARGET_SIGNING_KEY") or None,
+        handoff=env.get("TARGET_HANDOFF") or None,
+        atjs_url=env.get("TARGET_ATJS_URL") or None,
     )
 
 

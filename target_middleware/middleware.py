@@ -25,6 +25,8 @@ from .delivery.context import PageContext
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersRequest, OffersResult
 from .delivery.params import GLOBAL_MBOX, Mbox
+from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
+from .handoff import ClickOwner, Handoff
 from .iothread import IOThread
 from .personalize import Personalizer, eligible
 from .qa import qa_mode_from_query, trace_from_query
@@ -88,12 +90,20 @@ class TargetMiddleware:
         breaker_cooldown: float = 10.0,
         io_thread: bool | None = None,
         stats: TargetStats | None = None,
+        handoff: str | None = None,
+        clicks: str = "atjs",
+        handoff_max_size: int = DEFAULT_HANDOFF_MAX_SIZE,
     ) -> None:
         if not callable(getattr(client, "get_offers", None)):
             raise ValueError("client must be a TargetClient (or have its get_offers)")
         if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
             raise ValueError("timeout is the decision budget per request in seconds, a positive number")
-        for name, value in (("max_body_size", max_body_size), ("offload_size", offload_size)):
+        if handoff not in (None, "atjs"):
+            raise ValueError("handoff must be 'atjs' (at.js continues from serverState) or None")
+        if clicks not in ("atjs", "first-party"):
+            raise ValueError("clicks must be 'atjs' (at.js counts them from serverState) or 'first-party' (ours)")
+        sizes = {"max_body_size": max_body_size, "offload_size": offload_size, "handoff_max_size": handoff_max_size}
+        for name, value in sizes.items():
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive number of bytes")
         if not isinstance(breaker_failures, int) or breaker_failures < 1 or breaker_cooldown < 0:
@@ -116,6 +126,10 @@ class TargetMiddleware:
             click_endpoint=click_endpoint,
             debug_header=debug_header,
             global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
+            handoff=None if handoff is None else Handoff(handoff),
+            clicks=ClickOwner(clicks),
+            handoff_max_size=handoff_max_size,
+            send_ip_address=bool(getattr(client, "send_ip_address", False)),
         )
         local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
         self._io = IOThread() if (not local if io_thread is None else io_thread) else None
@@ -186,6 +200,7 @@ class TargetMiddleware:
             query = scope.get("query_string", b"").decode("latin-1")
             offers = OffersRequest(
                 mboxes=[Mbox(name, params) for name in match.rule.mboxes],
+                prefetch_views=match.rule.views,
                 page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
                 qa_mode=qa_mode_from_query(query) if self.qa_mode and query else None,
                 trace=trace_from_query(query) if self.trace and query else None,

@@ -37,7 +37,9 @@ class MboxRule:
 
     ``params`` and ``profile_params`` are a mapping or a (sync or async) callable of the request. ``html_selectors``
     says where each mbox's form-based ``html`` offer goes (a selector; at.js defaults to ``head``). ``methods``,
-    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match.
+    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``views=True`` also prefetches
+    the page's views (for at.js's ``triggerView``); ``handoff`` overrides the middleware's at.js hand-off for this
+    rule (``"atjs"``, or ``"off"``; None: the middleware's).
     """
 
     path: str
@@ -48,6 +50,8 @@ class MboxRule:
     host: str | None = None
     exclude: Sequence[str] = ()
     html_selectors: Mapping[str, str] = field(default_factory=dict)
+    views: bool = False
+    handoff: str | None = None
     _path: Pattern[str] = field(init=False, repr=False, compare=False)
     _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
     _host: Pattern[str] | None = field(init=False, repr=False, compare=False)
@@ -66,6 +70,10 @@ class MboxRule:
         for what, source in (("params", self.params), ("profile_params", self.profile_params)):
             if source is not None and not isinstance(source, Mapping) and not callable(source):
                 raise ValueError(f"rule {self.path!r}: {what} must be a mapping or a callable of the request")
+        if self.handoff not in (None, "atjs", "off"):
+            raise ValueError(f"rule {self.path!r}: handoff must be 'atjs', 'off' or None (the middleware's)")
+        if not isinstance(self.views, bool):
+            raise ValueError(f"rule {self.path!r}: views must be True or False")
         methods = frozenset(m.upper() for m in ([self.methods] if isinstance(self.methods, str) else self.methods))
         if not methods:
             raise ValueError(f"rule {self.path!r}: methods must not be empty")

@@ -133,6 +133,11 @@ class TargetClient:
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         return await transport.post_json(self._client(), self.url_for(visitor), payload, deadline=deadline)
 
+    @property
+    def send_ip_address(self) -> bool:
+        """Whether the visitor's IP goes to Target (for geo targeting)."""
+        return self._send_ip
+
     async def aclose(self) -> None:
         if self._artifact_source is not None:
             await self._artifact_source.aclose()
@@ -177,6 +182,7 @@ class TargetClient:
             execute=as_mboxes(request.mboxes),
             prefetch=as_mboxes(request.prefetch),
             prefetch_page_load=request.prefetch_page_load,
+            prefetch_views=request.prefetch_views,
             visitor=visitor,
             context=page.to_json(send_ip_address=self._send_ip),
             global_mbox=self.global_mbox,
