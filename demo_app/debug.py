@@ -16,7 +16,7 @@ import httpx
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
-from target_middleware import OffersRequest, PageContext, TargetClient, TargetStats, Visitor, apply_actions
+from target_middleware import OffersClient, OffersRequest, PageContext, TargetStats, Visitor, apply_actions
 from target_middleware.decisions import checked_redirect, page_plan
 from target_middleware.delivery.params import Mbox
 from target_middleware.routing import MboxRule, Rules, resolve_params
@@ -35,7 +35,7 @@ async def debug_page(
     request: Request,
     path: str,
     *,
-    client: TargetClient,
+    client: OffersClient,
     rules: Iterable[MboxRule],
     stats: TargetStats,
     settings: TargetSettings,

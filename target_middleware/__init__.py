@@ -12,12 +12,14 @@ from .delivery import (
     LocalDecider,
     LocalDecision,
     Mbox,
+    OffersClient,
     OffersRequest,
     OffersResult,
     PageContext,
     ResponseParseError,
     TargetClient,
 )
+from .edgenetwork import EdgeNetworkClient
 from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
 from .middleware import TargetMiddleware, TargetStats
@@ -39,10 +41,12 @@ __all__ = [
     "DeliveryError",
     "DeliveryFailed",
     "DeliveryTimeout",
+    "EdgeNetworkClient",
     "LocalDecider",
     "LocalDecision",
     "Mbox",
     "MboxRule",
+    "OffersClient",
     "OffersRequest",
     "OffersResult",
     "PageContext",

@@ -40,6 +40,7 @@ from .decisioning import (
     notification_request,
 )
 from .decisioning.validation import RequestInvalid, validate_delivery_request, validate_session_id
+from .edgenetwork.local import interact_routes
 from .edgerecord import DEFAULT_CONVERSION_MBOXES, EdgeRecorder
 from .edgereport import report_routes
 
@@ -61,14 +62,16 @@ def create_edge_app(
     on_notifications: NotificationSink | None = None,
     mint_tnt_id: bool = True,
     recorder: EdgeRecorder | None = None,
+    organization_id: str | None = None,
 ) -> Starlette:
     """A Starlette app serving the Delivery API from ``engine``.
 
     ``mint_tnt_id``: give a visitor who sent no ``tntId`` a new one, as Target's edge does, so the next call (the
     ``PC`` part of the mbox cookie) lands in the same experience. Not beside a ``thirdPartyId`` alone: allocation
     would move from it to the new tntId on the next call (beside an ECID it changes nothing: the ECID allocates).
-    ``recorder``: where what the edge receives is kept and counted (default: a new :class:`EdgeRecorder`; it is
-    ``app.state.recorder``).
+    ``recorder``: where what the Delivery API receives is kept and counted (default: a new :class:`EdgeRecorder`;
+    it is ``app.state.recorder``). The app also serves the Edge Network's ``POST /ee/v2/interact`` from the same
+    engine (``edgenetwork.local``), for ``organization_id`` (default: the artifact's ``meta.organizationId``).
     """
     recorder = recorder if recorder is not None else EdgeRecorder()
 
@@ -133,7 +136,13 @@ def create_edge_app(
             yield
 
     app = Starlette(
-        routes=[Route("/rest/v1/delivery", delivery, methods=["POST"]), *report_routes(recorder, current_artifact)],
+        routes=[
+            Route("/rest/v1/delivery", delivery, methods=["POST"]),
+            *interact_routes(
+                engine, organization_id=organization_id or _org_of(engine), on_notifications=on_notifications
+            ),
+            *report_routes(recorder, current_artifact),
+        ],
         middleware=[
             Middleware(
                 CORSMiddleware,
@@ -147,6 +156,13 @@ def create_edge_app(
     )
     app.state.recorder = recorder
     return app
+
+
+def _org_of(engine: DecisioningEngine) -> str:
+    artifact = getattr(engine.source, "artifact", None) or engine.source
+    meta = getattr(artifact, "meta", None) or {}
+    org = meta.get("organizationId") if isinstance(meta, Mapping) else None
+    return org if isinstance(org, str) and org.endswith("@AdobeOrg") else "LOCAL@AdobeOrg"
 
 
 def _engine_from_args(location: str, client: str | None, interval: float) -> DecisioningEngine:

@@ -20,10 +20,9 @@ from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .decisions import TargetRequest
-from .delivery.client import TargetClient
 from .delivery.context import PageContext
 from .delivery.decider import DecisioningMethod
-from .delivery.offers import OffersRequest, OffersResult
+from .delivery.offers import OffersClient, OffersRequest, OffersResult
 from .delivery.params import GLOBAL_MBOX, Mbox
 from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
 from .handoff import ClickOwner, Handoff
@@ -72,7 +71,7 @@ class TargetMiddleware:
         self,
         app: ASGIApp,
         *,
-        client: TargetClient,
+        client: OffersClient,
         rules: Iterable[MboxRule],
         timeout: float = 0.15,
         max_body_size: int = 4 * 1024 * 1024,
