@@ -19,6 +19,7 @@ from starlette.requests import Request
 from target_middleware import OffersClient, OffersRequest, PageContext, TargetStats, Visitor, apply_actions
 from target_middleware.decisions import checked_redirect, page_plan
 from target_middleware.delivery.params import Mbox
+from target_middleware.identity import identified, read_amcv
 from target_middleware.routing import MboxRule, Rules, resolve_params
 
 from .shopper import amcv_cookie_name, customer_ids, ecid_from_cookies
@@ -66,8 +67,15 @@ async def debug_page(
     }
     page_request = Request(scope)
     params = await resolve_params(match.rule.params, page_request)
-    visitor = Visitor.from_cookies(request.cookies)
-    report["visitor"] = {"returning": visitor.tnt_id is not None, "session": visitor.session_id[:8] + "…"}
+    # The visitor as the middleware sees it: its mbox cookie, and its ECID when the Visitor API set an AMCV cookie
+    # (on-device allocation hashes the ECID first, so the experience shown here is the visitor's own).
+    ecid = read_amcv(request.cookies, getattr(client, "organization_id", ""))
+    visitor = identified(Visitor.from_cookies(request.cookies), experience_cloud=ecid)
+    report["visitor"] = {
+        "returning": visitor.tnt_id is not None,
+        "session": visitor.session_id[:8] + "…",
+        "ecid": visitor.marketing_cloud_visitor_id,
+    }
     report["params"] = params
     started = time.perf_counter()
     try:

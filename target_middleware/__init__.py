@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .analytics import AnalyticsLogging, AnalyticsPayload, AnalyticsSettings
 from .decisioning import ArtifactError, ArtifactSource, DecisioningEngine, DecisioningNotReady, load_artifact
 from .decisions import Decisions
 from .delivery import (
@@ -22,6 +23,7 @@ from .delivery import (
 from .edgenetwork import EdgeNetworkClient
 from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
+from .identity import AuthenticatedState, CustomerId
 from .middleware import TargetMiddleware, TargetStats
 from .routing import MboxRule
 from .visitor import Visitor
@@ -31,9 +33,14 @@ __version__ = "0.1.0"
 __all__ = [
     "ActionReport",
     "ActionType",
+    "AnalyticsLogging",
+    "AnalyticsPayload",
+    "AnalyticsSettings",
     "ApplyResult",
     "ArtifactError",
     "ArtifactSource",
+    "AuthenticatedState",
+    "CustomerId",
     "DecisioningEngine",
     "DecisioningMethod",
     "DecisioningNotReady",

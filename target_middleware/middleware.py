@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .analytics import AnalyticsSettings, PageViewAnalytics
 from .decisions import TargetRequest
 from .delivery.context import PageContext
 from .delivery.decider import DecisioningMethod
@@ -26,6 +27,7 @@ from .delivery.offers import OffersClient, OffersRequest, OffersResult
 from .delivery.params import GLOBAL_MBOX, Mbox
 from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
 from .handoff import ClickOwner, Handoff
+from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources, identify
 from .iothread import IOThread
 from .personalize import Personalizer, eligible
 from .qa import qa_mode_from_query, trace_from_query
@@ -89,6 +91,9 @@ class TargetMiddleware:
         breaker_cooldown: float = 10.0,
         io_thread: bool | None = None,
         stats: TargetStats | None = None,
+        customer_ids: CustomerIdsSource = None,
+        third_party_id: ThirdPartyIdSource = None,
+        analytics: AnalyticsSettings | None = None,
         handoff: str | None = None,
         clicks: str = "atjs",
         handoff_max_size: int = DEFAULT_HANDOFF_MAX_SIZE,
@@ -107,6 +112,9 @@ class TargetMiddleware:
                 raise ValueError(f"{name} must be a positive number of bytes")
         if not isinstance(breaker_failures, int) or breaker_failures < 1 or breaker_cooldown < 0:
             raise ValueError("breaker_failures must be >= 1 and breaker_cooldown >= 0 seconds")
+        check_identity_sources(customer_ids, third_party_id)
+        if analytics is not None and not isinstance(analytics, AnalyticsSettings):
+            raise ValueError("analytics must be an AnalyticsSettings(logging='server_side'|'client_side', ...)")
         self.app = app
         self.client = client
         self.rules = Rules(rules)
@@ -115,6 +123,7 @@ class TargetMiddleware:
         self.qa_mode, self.trace = qa_mode, trace
         self.stats = TargetStats() if stats is None else stats
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)
+        self.customer_ids, self.third_party_id, self.analytics = customer_ids, third_party_id, analytics
         self.personalizer = Personalizer(
             engine=engine,
             offload_size=offload_size,
@@ -125,6 +134,7 @@ class TargetMiddleware:
             click_endpoint=click_endpoint,
             debug_header=debug_header,
             global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
+            analytics=analytics,
             handoff=None if handoff is None else Handoff(handoff),
             clicks=ClickOwner(clicks),
             handoff_max_size=handoff_max_size,
@@ -146,12 +156,14 @@ class TargetMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        decision = await self._start(scope, match)
+        page_view = self.analytics.for_page_view() if self.analytics is not None else None
+        sdid = page_view.supplemental_data_id if page_view is not None else None
+        decision = await self._start(scope, match, page_view)
         if decision is None:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        state["target"] = TargetRequest(decision, started + self.timeout)
+        state["target"] = TargetRequest(decision, started + self.timeout, supplemental_data_id=sdid)
         responder = _Responder(self, scope, match, decision, started)
         try:
             await self.app(scope, receive, responder.send(send))
@@ -187,7 +199,9 @@ class TargetMiddleware:
         if self._io is not None:
             self._io.close()
 
-    async def _start(self, scope: Scope, match: RouteMatch) -> asyncio.Future[OffersResult] | None:
+    async def _start(
+        self, scope: Scope, match: RouteMatch, page_view: PageViewAnalytics | None
+    ) -> asyncio.Future[OffersResult] | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""
         try:
             request = Request({**scope, "path_params": match.path_params})
@@ -203,8 +217,18 @@ class TargetMiddleware:
                 page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
                 qa_mode=qa_mode_from_query(query) if self.qa_mode and query else None,
                 trace=trace_from_query(query) if self.trace and query else None,
+                analytics=page_view,
             )
-            visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
+            cookies = cookie_parser(headers.get("cookie", ""))
+            rule = match.rule
+            visitor = await identify(
+                Visitor.from_cookies(cookies),
+                cookies,
+                request,
+                organization_id=getattr(self.client, "organization_id", ""),
+                customer_ids=rule.customer_ids if rule.customer_ids is not None else self.customer_ids,
+                third_party_id=rule.third_party_id if rule.third_party_id is not None else self.third_party_id,
+            )
             coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)
         except Exception as exc:
             # The exception's class only: its text may carry request values.

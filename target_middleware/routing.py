@@ -16,6 +16,8 @@ from starlette.convertors import Convertor
 from starlette.requests import Request
 from starlette.routing import compile_path
 
+from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
+
 __all__ = ["MboxRule", "RouteMatch", "Rules", "resolve_params"]
 
 ParamsSource = Mapping[str, Any] | Callable[[Request], Mapping[str, Any] | Awaitable[Mapping[str, Any]]] | None
@@ -37,6 +39,8 @@ class MboxRule:
 
     ``params`` and ``profile_params`` are a mapping or a (sync or async) callable of the request. ``html_selectors``
     says where each mbox's form-based ``html`` offer goes (a selector; at.js defaults to ``head``). ``methods``,
+    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``customer_ids`` and
+    ``third_party_id`` (a value or a sync/async callable of the request) replace the middleware's for this rule.
     ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``views=True`` also prefetches
     the page's views (for at.js's ``triggerView``); ``handoff`` overrides the middleware's at.js hand-off for this
     rule (``"atjs"``, or ``"off"``; None: the middleware's).
@@ -50,6 +54,8 @@ class MboxRule:
     host: str | None = None
     exclude: Sequence[str] = ()
     html_selectors: Mapping[str, str] = field(default_factory=dict)
+    customer_ids: CustomerIdsSource = None
+    third_party_id: ThirdPartyIdSource = None
     views: bool = False
     handoff: str | None = None
     _path: Pattern[str] = field(init=False, repr=False, compare=False)
@@ -70,6 +76,7 @@ class MboxRule:
         for what, source in (("params", self.params), ("profile_params", self.profile_params)):
             if source is not None and not isinstance(source, Mapping) and not callable(source):
                 raise ValueError(f"rule {self.path!r}: {what} must be a mapping or a callable of the request")
+        check_identity_sources(self.customer_ids, self.third_party_id, where=f"rule {self.path!r}: ")
         if self.handoff not in (None, "atjs", "off"):
             raise ValueError(f"rule {self.path!r}: handoff must be 'atjs', 'off' or None (the middleware's)")
         if not isinstance(self.views, bool):
