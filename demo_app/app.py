@@ -22,7 +22,7 @@ from target_middleware import Decisions, TargetMiddleware, TargetStats, target_d
 from .catalog import CATEGORIES, FEATURED, PRODUCTS, in_category
 from .debug import debug_page
 from .orders import OrderInvalid, parse_order
-from .shopper import USER_COOKIE, DemoVisitorId, signed_in_user, valid_user
+from .shopper import USER_COOKIE, DemoVisitorId, customer_ids, signed_in_user, valid_user
 from .target import RULES, TargetSettings, client_for, settings_from_env
 
 __all__ = ["create_app"]
@@ -170,6 +170,8 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
         debug_header=True,
         stats=stats,
         handoff=settings.handoff,
+        customer_ids=customer_ids,  # the signed-in shopper, beside the ECID of the AMCV cookie
+        analytics=settings.analytics,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     # Outside the middleware: the Experience Cloud ID is in the cookies before Target is asked (as with Adobe's

@@ -13,11 +13,13 @@ import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from target_middleware.identity import amcv_cookie_name, read_amcv
 
 __all__ = [
     "USER_COOKIE",
@@ -32,24 +34,13 @@ __all__ = [
 USER_COOKIE = "trailhead_user"
 INTEGRATION_CODE = "trailhead"  # the customer-attribute source's integration code in the Experience Cloud
 _USER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-_ECID = re.compile(r"^\d{38}$")
 _TWO_YEARS = 2 * 365 * 24 * 3600
 
 
-def amcv_cookie_name(organization_id: str) -> str:
-    """``AMCV_`` and the organization id, its ``@`` percent-encoded as the Visitor API writes it."""
-    return "AMCV_" + quote(organization_id, safe="")
-
-
 def ecid_from_cookies(cookies: Mapping[str, str], organization_id: str) -> str | None:
-    """The ``MCMID`` of the ``AMCV`` cookie, when it holds a well-formed one."""
-    raw = cookies.get(amcv_cookie_name(organization_id))
-    if not raw:
-        return None
-    fields = unquote(raw).split("|")
-    pairs = dict(zip(fields[::2], fields[1::2], strict=False))
-    ecid = pairs.get("MCMID", "")
-    return ecid if _ECID.match(ecid) else None
+    """The ECID (``MCMID``) of the ``AMCV`` cookie as the middleware reads it: None when there is no valid one."""
+    found = read_amcv(cookies, organization_id)
+    return found.marketing_cloud_visitor_id if found is not None else None
 
 
 def valid_user(name: str | None) -> str | None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
 
+from demo_app.shopper import ecid_from_cookies
+from demo_app.target import settings_from_env
 from tests.demo.loop import HERO_ACTIVITY, demo_against_local_edge, hero_tokens, tnt_id_of
+
+ORG = settings_from_env({}).organization_id
 
 
 def test_a_page_view_is_an_impression_of_the_visitors_experience_on_the_edges_report() -> None:
@@ -24,3 +29,28 @@ def test_a_page_view_is_an_impression_of_the_visitors_experience_on_the_edges_re
         assert report[HERO_ACTIVITY, 1 - seen]["impressions"] == 0
         requests = httpx.get(loop.edge + "/requests").json()
         assert [r["id"].get("tntId") for r in requests] == [tnt_id, tnt_id]  # the edge minted it on the first
+
+
+def test_the_edge_gets_the_ecid_the_customer_id_and_the_page_views_sdid() -> None:
+    with demo_against_local_edge() as loop, httpx.Client(base_url=loop.shop) as visitor:
+        page = visitor.get("/")
+        ecid = ecid_from_cookies(dict(visitor.cookies), ORG)
+        assert ecid is not None
+        island = re.search(r'<script type="application/json" id="target-analytics">(.*?)</script>', page.text)
+        assert island is not None
+        sdid = json.loads(island.group(1))["supplementalDataId"]
+        assert re.fullmatch(r"[0-7][0-9A-F]{15}-[0-7][0-9A-F]{15}", sdid)
+        visitor.get("/login", params={"user": "alice"})
+        again = visitor.get("/deals")
+        island = re.search(r'<script type="application/json" id="target-analytics">(.*?)</script>', again.text)
+        assert island is not None
+        requests = httpx.get(loop.edge + "/requests").json()
+    first, last = requests
+    assert first["id"]["marketingCloudVisitorId"] == ecid
+    assert first["supplementalDataId"] == sdid  # the page's Analytics hit and Target's request stitch together
+    assert "customerIds" not in first["id"]
+    assert last["id"]["marketingCloudVisitorId"] == ecid
+    alice = {"id": "alice", "integrationCode": "trailhead", "authenticatedState": "authenticated"}
+    assert last["id"]["customerIds"] == [alice]
+    assert last["supplementalDataId"] == json.loads(island.group(1))["supplementalDataId"] != sdid  # per page view
+    assert first["id"]["tntId"] == last["id"]["tntId"]
