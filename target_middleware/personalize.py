@@ -94,8 +94,8 @@ class Personalizer:
 
     async def personalize(
         self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
-    ) -> tuple[Message, bytes, str]:
-        """The response to send (start message, body) and the outcome's name.
+    ) -> tuple[Message, bytes, str, ApplyResult | None]:
+        """The response to send (start message, body), the outcome's name and the actions' reports (if any).
 
         ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
         """
@@ -105,7 +105,7 @@ class Personalizer:
         if plan.redirect is not None:
             url = checked_redirect(plan.redirect, self.redirect_hosts)
             if url is not None:
-                return self._redirect(scope, start, result, url, started), b"", "redirect"
+                return self._redirect(scope, start, result, url, started), b"", "redirect", None
             logger.warning("Target redirect offer for %s refused: not an allowed http(s) URL", rule.path)
         headers = MutableHeaders(scope=start)
         outcome = "unchanged"
@@ -154,7 +154,7 @@ class Personalizer:
         self._visitor_headers(scope, headers, result, started)
         if self.debug_header and applied is not None:
             headers["x-target-actions"] = _debug(applied)
-        return start, body, outcome
+        return start, body, outcome, applied
 
     def _with_island(self, headers: MutableHeaders, body: bytes, result: OffersResult, nonce: str | None) -> bytes:
         """The A4T data island spliced in before ``</body>``: per page view, so after the rewrite, never in it."""

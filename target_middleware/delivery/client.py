@@ -1,4 +1,4 @@
-"""TargetClient: Adobe Target's Delivery API over one shared httpx.AsyncClient, or a local decider."""
+"""TargetClient: Adobe Target's Delivery API over httpx (a connection pool per event loop), or a local decider."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from . import transport
 from .context import PageContext
 from .decider import DecisioningMethod, LocalDecider, LocalDecision, merge_responses, remote_part
 from .errors import LocalDecisionError
+from .loops import PerLoop, run_on, wait_on_their_loops
 from .models import parse_response
 from .offers import OffersRequest, OffersResult, as_mboxes
 from .params import GLOBAL_MBOX, Mbox, build_request
@@ -39,9 +40,10 @@ _NOTIFICATION_BATCH = 50
 
 
 class TargetClient:
-    """Target's Delivery API, asyncio-native. Create one per app and share it; ``aclose()`` (or
-    ``async with``) when done. Nothing about one visitor is stored here: the visitor travels with
-    each call.
+    """Target's Delivery API, asyncio-native. Create one per app and share it, from any event loop (the
+    middleware's I/O thread and the app's handlers alike: each loop gets its own connection pool);
+    ``aclose()`` (or ``async with``) when done. Nothing about one visitor is stored here: the visitor
+    travels with each call.
 
     ``timeout`` is in seconds and bounds each call in total. ``decisioning`` picks where decisions are made:
     ``server-side`` (the edge), ``on-device`` (``decider``, in process) or ``hybrid`` (``decider``, and the
@@ -82,6 +84,7 @@ class TargetClient:
         self.decisioning = DecisioningMethod(decisioning)
         self._artifact_source: Any = None
         self._artifact_task: asyncio.Task[None] | None = None
+        self._artifact_loop: asyncio.AbstractEventLoop | None = None
         if artifact is not None:
             if decider is not None:
                 raise ValueError("give a decider or an artifact, not both")
@@ -96,8 +99,8 @@ class TargetClient:
         self._environment_id = environment_id
         self._send_ip = send_ip_address
         self._max_connections = max_connections
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._http = http_client  # the caller's, used as it is on every loop
+        self._pools = PerLoop(self._new_pool)
         self._decider = decider
         self._on_notifications = on_notifications
         self._background: set[asyncio.Task[None]] = set()
@@ -117,13 +120,12 @@ class TargetClient:
             self._artifact_source = source  # polled from the first local decision on, closed by aclose()
         return DecisioningEngine(source, client_code=client_code)
 
+    def _new_pool(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)
+        return httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=self.timeout)
+
     def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            limits = httpx.Limits(
-                max_connections=self._max_connections, max_keepalive_connections=self._max_connections
-            )
-            self._http = httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=self.timeout)
-        return self._http
+        return self._http if self._http is not None else self._pools.get()
 
     def url_for(self, visitor: Visitor) -> str:
         """The Delivery API URL: ``server_domain``, else the visitor's edge cluster, else the client host."""
@@ -141,12 +143,10 @@ class TargetClient:
 
     async def aclose(self) -> None:
         if self._artifact_source is not None:
-            await self._artifact_source.aclose()
+            await run_on(self._artifact_loop, self._artifact_source.aclose())
         if self._background:
-            await asyncio.wait(self._background, timeout=self.timeout)
-        if self._http is not None and self._owns_http:
-            await self._http.aclose()
-            self._http = None
+            await wait_on_their_loops(set(self._background), self.timeout)
+        await self._pools.aclose(httpx.AsyncClient.aclose)
 
     async def __aenter__(self) -> TargetClient:
         return self
@@ -238,7 +238,8 @@ class TargetClient:
 
     def _start_artifact(self) -> None:
         if self._artifact_task is None:
-            self._artifact_task = asyncio.get_running_loop().create_task(self._artifact_source.start())
+            self._artifact_loop = asyncio.get_running_loop()  # where it polls, and where it is closed
+            self._artifact_task = self._artifact_loop.create_task(self._artifact_source.start())
 
     # -- notifications -----------------------------------------------------------------------------
 
