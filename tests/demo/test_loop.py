@@ -44,8 +44,15 @@ def test_the_edge_gets_the_ecid_the_customer_id_and_the_page_views_sdid() -> Non
         again = visitor.get("/deals")
         island = re.search(r'<script type="application/json" id="target-analytics">(.*?)</script>', again.text)
         assert island is not None
+        debug = visitor.get("/_target", params={"path": "/"}).text  # its decision is a page view of its own
+        shown = re.search(r'<code class="sdid">([0-9A-F-]{33})</code>', debug)
+        assert shown is not None
+        assert f'<code class="ecid">{ecid}</code>' in debug
+        assert '<code class="customer-id">alice</code>' in debug
         requests = httpx.get(loop.edge + "/requests").json()
-    first, last = requests
+    first, last, debugged = requests
+    assert debugged["supplementalDataId"] == shown.group(1)
+    assert debugged["id"]["customerIds"] == last["id"]["customerIds"]
     assert first["id"]["marketingCloudVisitorId"] == ecid
     assert first["supplementalDataId"] == sdid  # the page's Analytics hit and Target's request stitch together
     assert "customerIds" not in first["id"]
