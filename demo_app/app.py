@@ -133,6 +133,9 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
             order = parse_order(await request.body(), request.headers.get("content-type", ""))
         except OrderInvalid as exc:
             return HTMLResponse(f"<p>Your order was not placed: {escape(str(exc))}.</p>", status_code=400)
+        # at.js trackEvent on the server: a conversion for this visitor, sent to Target in the background.
+        order_params = {"orderId": order.id, "orderTotal": order.total, "productPurchasedId": order.sku}
+        await request.state.target.track("orderConfirm", order=order_params)
         # Post/Redirect/Get: a reload of the confirmation does not order twice.
         return RedirectResponse(f"/deals?ordered={order.id}", status_code=303)
 
@@ -172,6 +175,7 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
         handoff=settings.handoff,
         customer_ids=customer_ids,  # the signed-in shopper, beside the ECID of the AMCV cookie
         analytics=settings.analytics,
+        signing_key=settings.signing_key,  # the click tokens in pages; the beacons come back to /_target/click
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     # Outside the middleware: the Experience Cloud ID is in the cookies before Target is asked (as with Adobe's

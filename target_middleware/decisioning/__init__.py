@@ -5,7 +5,6 @@ from __future__ import annotations
 from .allocation import allocation, visitor_id_for_allocation
 from .artifact import Artifact, ArtifactError, Rule, load_artifact, parse_artifact
 from .engine import Decision, DecisioningEngine, DecisioningNotReady, GeoLookup, notification_request
-from .notifications import NotificationQueue
 from .source import ArtifactSource, artifact_url, source_of
 
 __all__ = [
@@ -16,7 +15,6 @@ __all__ = [
     "DecisioningEngine",
     "DecisioningNotReady",
     "GeoLookup",
-    "NotificationQueue",
     "Rule",
     "allocation",
     "artifact_url",
