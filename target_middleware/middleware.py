@@ -27,6 +27,7 @@ from .delivery.context import PageContext
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersClient, OffersRequest, OffersResult
 from .delivery.params import GLOBAL_MBOX, Mbox
+from .edgenetwork.handoff import check_websdk_client
 from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
 from .handoff import ClickOwner, Handoff
 from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources, identify
@@ -85,8 +86,10 @@ class TargetMiddleware:
             raise ValueError("client must be a TargetClient (or have its get_offers)")
         if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
             raise ValueError("timeout is the decision budget per request in seconds, a positive number")
-        if handoff not in (None, "atjs"):
-            raise ValueError("handoff must be 'atjs' (at.js continues from serverState) or None")
+        if handoff not in (None, "atjs", "websdk"):
+            raise ValueError(
+                "handoff must be 'atjs' (at.js continues from serverState), 'websdk' (alloy's applyResponse) or None"
+            )
         if clicks not in ("atjs", "first-party"):
             raise ValueError("clicks must be 'atjs' (at.js counts them from serverState) or 'first-party' (ours)")
         sizes = {"max_body_size": max_body_size, "offload_size": offload_size, "handoff_max_size": handoff_max_size}
@@ -103,6 +106,7 @@ class TargetMiddleware:
         self.app = app
         self.client = client
         self.rules = Rules(rules)
+        check_websdk_client(client, handoff, self.rules)
         self.timeout = float(timeout)
         self.max_body_size = max_body_size
         self.qa_mode, self.trace = qa_mode, trace
@@ -228,6 +232,7 @@ class TargetMiddleware:
                 page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
                 qa_mode=qa_mode_from_query(query) if self.qa_mode and query else None,
                 trace=trace_from_query(query) if self.trace and query else None,
+                deferred_display=self.personalizer.handoff_for(match.rule) is Handoff.WEBSDK,
                 analytics=page_view,
             )
             cookies = cookie_parser(headers.get("cookie", ""))

@@ -7,7 +7,7 @@ concurrently with it; so rules are matched on the raw path here, with Starlette'
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
 from typing import Any
@@ -43,7 +43,7 @@ class MboxRule:
     ``third_party_id`` (a value or a sync/async callable of the request) replace the middleware's for this rule.
     ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``views=True`` also prefetches
     the page's views (for at.js's ``triggerView``); ``handoff`` overrides the middleware's at.js hand-off for this
-    rule (``"atjs"``, or ``"off"``; None: the middleware's).
+    rule (``"atjs"``, ``"websdk"``, or ``"off"``; None: the middleware's).
     """
 
     path: str
@@ -77,8 +77,8 @@ class MboxRule:
             if source is not None and not isinstance(source, Mapping) and not callable(source):
                 raise ValueError(f"rule {self.path!r}: {what} must be a mapping or a callable of the request")
         check_identity_sources(self.customer_ids, self.third_party_id, where=f"rule {self.path!r}: ")
-        if self.handoff not in (None, "atjs", "off"):
-            raise ValueError(f"rule {self.path!r}: handoff must be 'atjs', 'off' or None (the middleware's)")
+        if self.handoff not in (None, "atjs", "websdk", "off"):
+            raise ValueError(f"rule {self.path!r}: handoff must be 'atjs', 'websdk', 'off' or None (the middleware's)")
         if not isinstance(self.views, bool):
             raise ValueError(f"rule {self.path!r}: views must be True or False")
         methods = frozenset(m.upper() for m in ([self.methods] if isinstance(self.methods, str) else self.methods))
@@ -125,6 +125,9 @@ class Rules:
 
     def __bool__(self) -> bool:
         return bool(self._rules)
+
+    def __iter__(self) -> Iterator[MboxRule]:
+        return iter(self._rules)
 
     def match(self, scope: Mapping[str, Any]) -> RouteMatch | None:
         method = scope.get("method", "GET")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import json
 import logging
 import math
 import re
@@ -143,7 +142,7 @@ class TargetClient:
         return f"{self._scheme}://{host}/rest/v1/delivery{self._query}{quote(visitor.session_id, safe='')}"
 
     async def _post(self, body: Mapping[str, Any], visitor: Visitor, deadline: float) -> Any:
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = transport.encode(body)
         return await transport.post_json(self._client(), self.url_for(visitor), payload, deadline=deadline)
 
     @property

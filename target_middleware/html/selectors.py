@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
-__all__ = ["InvalidSelector", "Segment", "TargetSelector", "compile_selector", "select"]
+__all__ = ["InvalidSelector", "Segment", "TargetSelector", "compile_selector", "query_css", "select"]
 
 N = TypeVar("N")
 
@@ -53,7 +53,7 @@ class Queryable(Protocol[N]):
     """What selection needs from a document engine."""
 
     def query(self, css: str, context: N | None) -> list[N]: ...
-    def query_first(self, css: str) -> N | None: ...
+    def query_first(self, css: str, context: N | None = None) -> N | None: ...
     def set_attr(self, node: N, name: str, value: str) -> None: ...
     def del_attr(self, node: N, name: str) -> None: ...
 
@@ -172,6 +172,20 @@ def compile_selector(selector: str) -> TargetSelector:
     return TargetSelector(source, tuple(segments), click_id, first_only, shadow)
 
 
+def query_css(segment: Segment, index: int) -> str:
+    """The query :func:`select` runs for the ``index``-th segment (a scoped one is anchored, see SCOPE_ATTRIBUTE)."""
+    if not segment.scoped:
+        return segment.css
+    return f":root {segment.css}" if index == 0 else f"[{SCOPE_ATTRIBUTE}] {segment.css}"
+
+
+def _query(doc: Queryable[N], css: str, context: N | None, eq: int | None) -> list[N]:
+    if eq == 0:  # the usual VEC step: only the first match counts, so the search stops there
+        first = doc.query_first(css, context)
+        return [] if first is None else [first]
+    return doc.query(css, context)
+
+
 def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
     """Every element the selector hits, in document order (raises InvalidSelector from the engine)."""
     if selector.shadow:
@@ -181,18 +195,16 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
         return [] if first is None else [first]
     context: N | None = None
     nodes: list[N] = []
-    for segment in selector.segments:
-        if segment.scoped:
-            if context is None:
-                nodes = doc.query(f":root {segment.css}", None)
-            else:
-                doc.set_attr(context, SCOPE_ATTRIBUTE, "")
-                try:
-                    nodes = doc.query(f"[{SCOPE_ATTRIBUTE}] {segment.css}", context)
-                finally:
-                    doc.del_attr(context, SCOPE_ATTRIBUTE)
+    for index, segment in enumerate(selector.segments):
+        css = query_css(segment, index)
+        if segment.scoped and context is not None:
+            doc.set_attr(context, SCOPE_ATTRIBUTE, "")
+            try:
+                nodes = _query(doc, css, context, segment.eq)
+            finally:
+                doc.del_attr(context, SCOPE_ATTRIBUTE)
         else:
-            nodes = doc.query(segment.css, context)
+            nodes = _query(doc, css, context, segment.eq)
         if not nodes:
             return []
         if segment.eq is not None:
