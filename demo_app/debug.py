@@ -17,11 +17,12 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from target_middleware import OffersClient, OffersRequest, PageContext, TargetStats, Visitor, apply_actions
-from target_middleware.decisions import checked_redirect, page_plan
+from target_middleware.decisions import Decisions, checked_redirect, page_plan
 from target_middleware.delivery.params import Mbox
-from target_middleware.identity import identified, read_amcv
+from target_middleware.identity import amcv_cookie_name, identify
 from target_middleware.routing import MboxRule, Rules, resolve_params
 
+from .shopper import customer_ids
 from .target import TargetSettings
 
 __all__ = ["debug_page"]
@@ -41,6 +42,22 @@ async def debug_page(
     settings: TargetSettings,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {"path": path, "mode": settings.describe(), "stats": dict(sorted(stats.items()))}
+    # Who the visitor is, as the middleware identifies it: its mbox cookie, the ECID of the AMCV cookie the Visitor
+    # API set (on-device allocation hashes it first, so the experience shown here is the visitor's own), and the
+    # signed-in shopper's customer id.
+    organization_id = getattr(client, "organization_id", "") or settings.organization_id
+    visitor = await identify(
+        Visitor.from_cookies(request.cookies),
+        request.cookies,
+        request,
+        organization_id=organization_id,
+        customer_ids=customer_ids,
+    )
+    report["identity"] = {
+        "amcv_cookie": amcv_cookie_name(organization_id),
+        "ecid": visitor.marketing_cloud_visitor_id,
+        "customer_ids": [c.to_json() for c in visitor.customer_ids],
+    }
     if not path.startswith("/") or path.startswith(("//", "/_target", "/static")):
         report["error"] = "path must be one of the shop's pages, like /products/tent-2p"
         return report
@@ -61,10 +78,6 @@ async def debug_page(
     }
     page_request = Request(scope)
     params = await resolve_params(match.rule.params, page_request)
-    # The visitor as the middleware sees it: its mbox cookie, and its ECID when the Visitor API set an AMCV cookie
-    # (on-device allocation hashes the ECID first, so the experience shown here is the visitor's own).
-    ecid = read_amcv(request.cookies, getattr(client, "organization_id", ""))
-    visitor = identified(Visitor.from_cookies(request.cookies), experience_cloud=ecid)
     report["visitor"] = {
         "returning": visitor.tnt_id is not None,
         "session": visitor.session_id[:8] + "…",
@@ -77,6 +90,7 @@ async def debug_page(
             OffersRequest(
                 mboxes=[Mbox(name, params) for name in match.rule.mboxes],
                 page=PageContext.from_headers(str(page_request.url), Headers(scope=scope)),
+                analytics=settings.analytics.for_page_view(),
             ),
             visitor=visitor,
             timeout=2.0,
@@ -85,6 +99,7 @@ async def debug_page(
         report["error"] = f"the decision failed ({exc.__class__.__name__}: {exc}): visitors get the page as it is"
         return report
     report["timing"] = {"decision_ms": _ms(started)}
+    report["identity"]["sdid"] = Decisions(result).supplemental_data_id
     report["decisioning"] = result.decisioning.value
     report["tokens"] = [dict(t) for t in result.response_tokens]
     report["mboxes"] = [
