@@ -139,7 +139,10 @@ def create_edge_app(
         routes=[
             Route("/rest/v1/delivery", delivery, methods=["POST"]),
             *interact_routes(
-                engine, organization_id=organization_id or _org_of(engine), on_notifications=on_notifications
+                engine,
+                organization_id=organization_id or _org_of(engine),
+                on_notifications=on_notifications,
+                on_exchange=lambda request, decision: recorder.record(request, decision, engine.artifact),
             ),
             *report_routes(recorder, current_artifact),
         ],
