@@ -31,6 +31,7 @@ from bs4 import BeautifulSoup  # noqa: E402
 from middleware import load  # noqa: E402
 from pages import ACTIONS, shop_page  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 from target_middleware import MboxRule, OffersRequest, PageContext, TargetStats, Visitor  # noqa: E402
 from target_middleware.delivery.params import GLOBAL_MBOX, Mbox  # noqa: E402
@@ -44,13 +45,7 @@ OPTIONS: dict[str, Any] = {"engine": None, "nonce": None, "charset": "utf-8", "c
 
 
 def median_us(run: Callable[[], object], rounds: int) -> float:
-    run()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
+    return median_seconds(run, rounds) * 1e6
 
 
 def amedian_us(run: Callable[[], Any], rounds: int) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
@@ -40,7 +39,7 @@ from target_middleware.analytics import (
 from target_middleware.identity import amcv_cookie_name
 from target_middleware.testing import actions_option, static_client
 from tests.datafiles import ARTIFACTS
-from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
+from tests.delivery.edge import ScriptedEdge
 from tests.servers import serve
 from tests.test_identity import BLOB, ECID, ORG, amcv, schema_errors
 
@@ -181,13 +180,6 @@ def test_the_splice_goes_before_the_last_body_end_tag(page: bytes, expected: byt
 
 
 # -- end to end: the middleware, a real edge, real HTTP -----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def edge_server() -> Iterator[ScriptedEdge]:
-    edge, server, thread = start_edge()
-    yield edge
-    stop_edge(edge, server, thread)
 
 
 @pytest.fixture
