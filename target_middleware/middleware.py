@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
@@ -25,7 +24,9 @@ from .delivery.context import PageContext
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersRequest, OffersResult
 from .delivery.params import GLOBAL_MBOX, Mbox
+from .html import Engine
 from .iothread import IOThread
+from .options import check_bool, check_number, check_positive_int
 from .personalize import Personalizer, eligible
 from .qa import qa_mode_from_query, trace_from_query
 from .routing import MboxRule, RouteMatch, Rules, resolve_params
@@ -75,10 +76,10 @@ class TargetMiddleware:
         timeout: float = 0.15,
         max_body_size: int = 4 * 1024 * 1024,
         offload_size: int = 256 * 1024,
-        engine: str | None = None,
+        engine: Engine | None = None,
         cookie_domain: str | None = None,
         cookie_http_only: bool = False,
-        redirect_hosts: Iterable[str] | None = None,
+        redirect_hosts: Collection[str] | None = None,
         redirect_keep_query: bool = False,
         click_endpoint: str | None = None,
         debug_header: bool = False,
@@ -90,19 +91,27 @@ class TargetMiddleware:
         stats: TargetStats | None = None,
     ) -> None:
         if not callable(getattr(client, "get_offers", None)):
-            raise ValueError("client must be a TargetClient (or have its get_offers)")
-        if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
-            raise ValueError("timeout is the decision budget per request in seconds, a positive number")
-        for name, value in (("max_body_size", max_body_size), ("offload_size", offload_size)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive number of bytes")
-        if not isinstance(breaker_failures, int) or breaker_failures < 1 or breaker_cooldown < 0:
-            raise ValueError("breaker_failures must be >= 1 and breaker_cooldown >= 0 seconds")
+            raise TypeError(f"client must be a TargetClient (or have its get_offers), not {type(client).__name__}")
+        self.timeout = check_number(timeout, "timeout", "seconds (the decision budget per request)")
+        self.max_body_size = check_positive_int(max_body_size, "max_body_size", "bytes")
+        offload_size = check_positive_int(offload_size, "offload_size", "bytes")
+        breaker_failures = check_positive_int(breaker_failures, "breaker_failures", "failures in a row")
+        breaker_cooldown = check_number(breaker_cooldown, "breaker_cooldown", "seconds", inclusive=True)
+        if io_thread is not None:
+            check_bool(io_thread, "io_thread")
+        if stats is not None and not isinstance(stats, Counter):
+            raise TypeError(f"stats must be a TargetStats (a Counter), not {type(stats).__name__}")
+        for flag, value in (
+            ("cookie_http_only", cookie_http_only),
+            ("redirect_keep_query", redirect_keep_query),
+            ("debug_header", debug_header),
+            ("qa_mode", qa_mode),
+            ("trace", trace),
+        ):
+            check_bool(value, flag)
         self.app = app
         self.client = client
         self.rules = Rules(rules)
-        self.timeout = float(timeout)
-        self.max_body_size = max_body_size
         self.qa_mode, self.trace = qa_mode, trace
         self.stats = TargetStats() if stats is None else stats
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)

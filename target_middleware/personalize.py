@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,7 +16,8 @@ from starlette.types import Message, Scope
 
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
-from .html import ActionReport, ApplyResult, SkipReason, apply_actions
+from .html import ENGINES, ActionReport, ApplyResult, Engine, SkipReason, apply_actions
+from .options import check_hosts, check_optional_str, describe_choices
 from .routing import MboxRule
 
 __all__ = ["Personalizer", "eligible"]
@@ -60,23 +61,31 @@ class Personalizer:
     def __init__(
         self,
         *,
-        engine: str | None,
+        engine: Engine | None,
         offload_size: int,
         cookie_domain: str | None,
         cookie_http_only: bool,
-        redirect_hosts: Iterable[str] | None,
+        redirect_hosts: Collection[str] | None,
         redirect_keep_query: bool,
         click_endpoint: str | None,
         debug_header: bool,
         global_mbox: str,
     ) -> None:
+        if engine is not None and engine not in ENGINES:
+            raise ValueError(f"engine must be {describe_choices(ENGINES)} (or None for lexbor), not {engine!r}")
+        cookie_domain = check_optional_str(cookie_domain, "cookie_domain", ".shop.example")
         if cookie_domain is not None and not re.fullmatch(r"\.?[A-Za-z0-9.-]{1,253}", cookie_domain):
-            raise ValueError(f"cookie_domain {cookie_domain!r} is not a domain name")
+            raise ValueError(f"cookie_domain {cookie_domain!r} is not a domain name like '.shop.example'")
+        click_endpoint = check_optional_str(click_endpoint, "click_endpoint", "/target/click")
+        if click_endpoint is not None and not click_endpoint.startswith(("/", "https://", "http://")):
+            raise ValueError(
+                f"click_endpoint must be a path like '/target/click' or an http(s) URL, not {click_endpoint!r}"
+            )
         self.engine = engine
         self.offload_size = offload_size
         self.cookie_domain = cookie_domain
         self.cookie_http_only = cookie_http_only
-        self.redirect_hosts = None if redirect_hosts is None else frozenset(h.lower() for h in redirect_hosts)
+        self.redirect_hosts = check_hosts(redirect_hosts, "redirect_hosts")
         self.redirect_keep_query = redirect_keep_query
         self.click_endpoint = click_endpoint
         self.debug_header = debug_header

@@ -7,8 +7,6 @@ import dataclasses
 import inspect
 import json
 import logging
-import math
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -19,6 +17,7 @@ import httpx
 
 from ..visitor import Visitor
 from . import transport
+from .checks import check_client_options
 from .context import PageContext
 from .decider import DecisioningMethod, LocalDecider, LocalDecision, merge_responses, remote_part
 from .errors import LocalDecisionError
@@ -32,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None]
 
-_CLIENT_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_HOST = re.compile(r"(?=.{1,253}(?::\d{1,5})?$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?")
 _NOTIFICATION_BATCH = 50
 
 
@@ -68,14 +65,22 @@ class TargetClient:
         artifact: Any = None,
         on_notifications: NotificationsCallback | None = None,
     ) -> None:
-        if not isinstance(client_code, str) or not _CLIENT_CODE.fullmatch(client_code):
-            raise ValueError("client_code must be 1-64 letters, digits, '_' or '-'")
-        if not isinstance(organization_id, str) or not organization_id.strip():
-            raise ValueError("organization_id is required")
-        if server_domain is not None and not _HOST.fullmatch(server_domain):
-            raise ValueError("server_domain must be a host name, optionally with a port")
-        if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
-            raise ValueError("timeout must be a positive number of seconds")
+        decisioning = check_client_options(
+            client_code=client_code,
+            organization_id=organization_id,
+            server_domain=server_domain,
+            secure=secure,
+            timeout=timeout,
+            property_token=property_token,
+            environment_id=environment_id,
+            http_client=http_client,
+            global_mbox=global_mbox,
+            send_ip_address=send_ip_address,
+            max_connections=max_connections,
+            decisioning=decisioning,
+            decider=decider,
+            on_notifications=on_notifications,
+        )
         self.client_code = client_code
         self.organization_id = organization_id
         self.decisioning = DecisioningMethod(decisioning)

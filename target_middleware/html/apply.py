@@ -6,7 +6,7 @@ import html as html_escape
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .actions import Action, ActionType, Options, Skip, SkipReason, normalize, perform
 from .document import Document, Where, decode
@@ -14,14 +14,15 @@ from .lexbor import LexborDocument
 from .selectors import InvalidSelector, TargetSelector, compile_selector, select
 from .soup import SoupDocument
 
-__all__ = ["ENGINES", "ActionReport", "ApplyResult", "apply_actions", "apply_offer"]
+__all__ = ["ENGINES", "ActionReport", "ApplyResult", "Engine", "apply_actions", "apply_offer"]
 
 logger = logging.getLogger(__name__)
 
 N = TypeVar("N")
 
+Engine = Literal["lexbor", "soup"]
 ENGINES: dict[str, Callable[[str], Document[Any]]] = {"lexbor": LexborDocument, "soup": SoupDocument}
-DEFAULT_ENGINE = "lexbor"
+DEFAULT_ENGINE: Engine = "lexbor"
 
 # A delegated listener, added once, that reports clicks on elements the click metrics marked: it dispatches a
 # "target:click" event the page can hook, and beacons the event tokens to data-endpoint when one is set.
@@ -156,7 +157,7 @@ def apply_actions(
     html: str | bytes,
     actions: Iterable[Mapping[str, Any]],
     *,
-    engine: str | None = None,
+    engine: Engine | None = None,
     nonce: str | None = None,
     charset: str | None = None,
     click_endpoint: str | None = None,
@@ -172,7 +173,7 @@ def apply_actions(
     name = engine or DEFAULT_ENGINE
     factory = ENGINES.get(name)
     if factory is None:
-        raise ValueError(f"unknown engine {name!r}; choose one of {sorted(ENGINES)}")
+        raise ValueError(f"unknown engine {name!r}: pass engine='lexbor' (the default) or engine='soup'")
     actions = list(actions)
     encoding = "utf-8"
     if isinstance(html, bytes | bytearray | memoryview):
