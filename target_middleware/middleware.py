@@ -209,12 +209,8 @@ class TargetMiddleware:
             return None
         if self._io is not None:
             return self._io.submit(coroutine)
-        future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
-        try:
-            future.set_result(await coroutine)
-        except Exception as exc:
-            future.set_exception(exc)
-        return future
+        # A task on the app's own loop: it runs beside the app from the app's first await on.
+        return asyncio.get_running_loop().create_task(coroutine)
 
 
 def _bypassed(scope: Scope) -> bool:
