@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from .document import Document, Where
+from .jsstring import js_string
 from .styles import edit_style
 
 __all__ = ["Action", "ActionType", "Skip", "SkipReason", "normalize", "perform"]
@@ -286,10 +287,8 @@ def perform(doc: Document[N], action: Action, target: N, options: Options) -> bo
             if value is None:
                 doc.del_attr(target, name)
             else:
-                doc.set_attr(target, name, str(value))
-    elif kind is ActionType.SET_IMAGE_SOURCE:
-        if doc.tag(target) != "img":
-            return False
+                doc.set_attr(target, name, js_string(value))  # true, not True; 1e+21, as a browser writes them
+    elif kind is ActionType.SET_IMAGE_SOURCE:  # on any element, as at.js does (an <iframe>, a <source>, ...)
         doc.set_attr(target, "src", action.content)
     elif kind in {ActionType.SET_STYLE, ActionType.RESIZE, ActionType.MOVE}:
         style = edit_style(doc.get_attr(target, "style"), action.content, dimensions=kind is not ActionType.SET_STYLE)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
+from .shadow import SHADOW, query_with_shadow
+
 __all__ = ["InvalidSelector", "Segment", "TargetSelector", "compile_selector", "select"]
 
 N = TypeVar("N")
@@ -46,7 +48,7 @@ class TargetSelector:
     segments: tuple[Segment, ...]
     click_id: str | None = None
     first_only: bool = False  # a bare "#id" hits the first element with that id, like getElementById
-    shadow: bool = False  # ":shadow" steps into a shadow root, which server HTML does not have
+    shadow: bool = False  # ":shadow" steps into a declarative shadow root (see shadow.py)
 
 
 class Queryable(Protocol[N]):
@@ -56,6 +58,8 @@ class Queryable(Protocol[N]):
     def query_first(self, css: str) -> N | None: ...
     def set_attr(self, node: N, name: str, value: str) -> None: ...
     def del_attr(self, node: N, name: str) -> None: ...
+    def shadow_root(self, host: N) -> tuple[str, N] | None: ...
+    def children(self, node: N) -> list[N]: ...
 
 
 def _escape_leading_digits(selector: str) -> str:
@@ -152,7 +156,7 @@ def compile_selector(selector: str) -> TargetSelector:
     if match:
         click_id = match.group(1)
         selector = selector[match.end() :]
-    shadow = ":shadow" in selector
+    shadow = SHADOW in selector
     escaped = _escape_leading_digits(selector.strip())
     segments: list[Segment] = []
     for css, eq_argument in _split_eq(escaped):
@@ -174,25 +178,18 @@ def compile_selector(selector: str) -> TargetSelector:
 
 def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
     """Every element the selector hits, in document order (raises InvalidSelector from the engine)."""
-    if selector.shadow:
-        return []
     if selector.first_only:
         first = doc.query_first(selector.segments[0].css)
         return [] if first is None else [first]
     context: N | None = None
     nodes: list[N] = []
     for segment in selector.segments:
-        if segment.scoped:
-            if context is None:
-                nodes = doc.query(f":root {segment.css}", None)
-            else:
-                doc.set_attr(context, SCOPE_ATTRIBUTE, "")
-                try:
-                    nodes = doc.query(f"[{SCOPE_ATTRIBUTE}] {segment.css}", context)
-                finally:
-                    doc.del_attr(context, SCOPE_ATTRIBUTE)
+        if SHADOW in segment.css:
+            nodes = query_with_shadow(
+                doc, segment.css, context, lambda css, ctx: _query(doc, css, bool(_COMBINATOR_START.match(css)), ctx)
+            )
         else:
-            nodes = doc.query(segment.css, context)
+            nodes = _query(doc, segment.css, segment.scoped, context)
         if not nodes:
             return []
         if segment.eq is not None:
@@ -201,3 +198,16 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
             nodes = [nodes[segment.eq]]
         context = nodes[0]
     return nodes
+
+
+def _query(doc: Queryable[N], css: str, scoped: bool, context: N | None) -> list[N]:
+    """One segment from ``context``; one that starts with a combinator is scoped to it."""
+    if not scoped:
+        return doc.query(css, context)
+    if context is None:
+        return doc.query(f":root {css}", None)
+    doc.set_attr(context, SCOPE_ATTRIBUTE, "")
+    try:
+        return doc.query(f"[{SCOPE_ATTRIBUTE}] {css}", context)
+    finally:
+        doc.del_attr(context, SCOPE_ATTRIBUTE)
