@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .decisioning import ArtifactError, ArtifactSource, DecisioningEngine, DecisioningNotReady, load_artifact
+from .decisioning import (
+    ArtifactError,
+    ArtifactSource,
+    DecisioningEngine,
+    DecisioningNotReady,
+    engine_for_artifact,
+    load_artifact,
+)
 from .decisions import Decisions
 from .delivery import (
     DecisioningMethod,
@@ -18,11 +25,15 @@ from .delivery import (
     ResponseParseError,
     TargetClient,
 )
+from .delivery.decider import set_artifact_decider_factory
 from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
 from .middleware import TargetMiddleware, TargetStats
 from .routing import MboxRule
 from .visitor import Visitor
+
+# TargetClient(artifact=...) decides with Target's on-device engine: the one place the two packages are joined.
+set_artifact_decider_factory(engine_for_artifact)
 
 __version__ = "0.1.0"
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from .allocation import allocation, visitor_id_for_allocation
 from .artifact import Artifact, ArtifactError, Rule, load_artifact, parse_artifact
-from .engine import Decision, DecisioningEngine, DecisioningNotReady, GeoLookup, notification_request
+from .engine import (
+    Decision,
+    DecisioningEngine,
+    DecisioningNotReady,
+    GeoLookup,
+    engine_for_artifact,
+    notification_request,
+)
 from .notifications import NotificationQueue
 from .source import ArtifactSource, artifact_url, source_of
 
@@ -20,6 +27,7 @@ __all__ = [
     "Rule",
     "allocation",
     "artifact_url",
+    "engine_for_artifact",
     "load_artifact",
     "notification_request",
     "parse_artifact",

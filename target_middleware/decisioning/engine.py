@@ -18,10 +18,17 @@ from typing import Any
 from .artifact import Artifact
 from .context import JSON_OBJECT, geo_context, warm_up
 from .procedure import DecisionRun, new_id
-from .source import ArtifactSource
+from .source import ArtifactSource, source_of
 from .trace import profile_trace
 
-__all__ = ["Decision", "DecisioningEngine", "DecisioningNotReady", "GeoLookup", "notification_request"]
+__all__ = [
+    "Decision",
+    "DecisioningEngine",
+    "DecisioningNotReady",
+    "GeoLookup",
+    "engine_for_artifact",
+    "notification_request",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +89,15 @@ class DecisioningEngine:
         self._geo_lookup = geo_lookup
         self._clock = clock
         warm_up()
+
+    async def start(self) -> None:
+        """Start fetching the artifact when it comes from a URL (the first download, then polling)."""
+        if isinstance(self._source, ArtifactSource):
+            await self._source.start()
+
+    async def aclose(self) -> None:
+        if isinstance(self._source, ArtifactSource):
+            await self._source.aclose()
 
     @property
     def source(self) -> Artifact | ArtifactSource:
@@ -198,3 +214,11 @@ class DecisioningEngine:
             if value not in (None, ""):
                 geo[key] = value
         return geo_context(geo)
+
+
+def engine_for_artifact(artifact: Any, *, client_code: str) -> DecisioningEngine:
+    """The engine for ``artifact`` (a rules.json URL, polled; a file path; a payload; an Artifact or source).
+
+    The ``DeciderFactory`` that ``TargetClient(artifact=...)`` uses.
+    """
+    return DecisioningEngine(source_of(artifact), client_code=client_code)

@@ -14,18 +14,16 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..visitor import Visitor
 from .context import PageContext
 from .errors import DeliveryError, DeliveryFailed, MboxRejected
 from .models import Metric, MetricType, Option, OptionType
+from .offers import OffersResult
 from .params import Mbox, map_params
 
-if TYPE_CHECKING:
-    from .client import TargetClient
-
-__all__ = ["run_get_offer", "to_atjs_actions"]
+__all__ = ["OffersClient", "run_get_offer", "to_atjs_actions"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +42,17 @@ _CONTENT_ACTIONS = {
     "insertAfter": "insertAfter",
     "customCode": "customCode",
 }
+
+
+class OffersClient(Protocol):
+    """What getOffer needs of the client (``TargetClient``), so this module does not import it."""
+
+    @property
+    def global_mbox(self) -> str: ...
+
+    async def get_offers(
+        self, request: Sequence[Mbox], *, visitor: Visitor | None, page: PageContext | None, timeout: float | None
+    ) -> OffersResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +151,7 @@ async def _call(callback: Callable[..., Any], *args: Any) -> None:
         await outcome
 
 
-async def run_get_offer(client: TargetClient, options: Mapping[str, Any]) -> None:
+async def run_get_offer(client: OffersClient, options: Mapping[str, Any]) -> None:
     opts = _validate(options)
     try:
         result = await client.get_offers(

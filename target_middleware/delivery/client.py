@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -17,9 +18,19 @@ import httpx
 
 from ..visitor import Visitor
 from . import transport
+from .atjs import run_get_offer
 from .checks import check_client_options
 from .context import PageContext
-from .decider import DecisioningMethod, LocalDecider, LocalDecision, merge_responses, remote_part
+from .decider import (
+    DeciderFactory,
+    DecisioningMethod,
+    LocalDecider,
+    LocalDecision,
+    ManagedDecider,
+    artifact_decider_factory,
+    merge_responses,
+    remote_part,
+)
 from .errors import LocalDecisionError
 from .models import parse_response
 from .offers import OffersRequest, OffersResult, as_mboxes
@@ -42,8 +53,9 @@ class TargetClient:
     ``timeout`` is in seconds and bounds each call in total. ``decisioning`` picks where decisions are made:
     ``server-side`` (the edge), ``on-device`` (``decider``, in process) or ``hybrid`` (``decider``, and the
     edge for the mboxes it names as remote). ``artifact`` (a rules.json URL, polled; a file path; a payload)
-    makes the decider Target's on-device engine. Display notifications a local decision owes are sent in the
-    background, or handed to ``on_notifications`` when it is given (e.g. with no Target account at hand).
+    makes the decider Target's on-device engine (or what ``decider_factory`` builds from it). Display
+    notifications a local decision owes are sent in the background, or handed to ``on_notifications`` when it
+    is given (e.g. with no Target account at hand).
     """
 
     def __init__(
@@ -64,6 +76,7 @@ class TargetClient:
         decider: LocalDecider | None = None,
         artifact: Any = None,
         on_notifications: NotificationsCallback | None = None,
+        decider_factory: DeciderFactory | None = None,
     ) -> None:
         decisioning = check_client_options(
             client_code=client_code,
@@ -84,12 +97,12 @@ class TargetClient:
         self.client_code = client_code
         self.organization_id = organization_id
         self.decisioning = DecisioningMethod(decisioning)
-        self._artifact_source: Any = None
-        self._artifact_task: asyncio.Task[None] | None = None
+        self._managed: ManagedDecider | None = None  # a decider built here from `artifact`: started and closed here
+        self._managed_task: asyncio.Task[None] | None = None
         if artifact is not None:
             if decider is not None:
                 raise ValueError("give a decider or an artifact, not both")
-            decider = self._engine_for(artifact, client_code)
+            decider = self._decider_for(artifact, client_code, decider_factory or artifact_decider_factory())
         if self.decisioning is not DecisioningMethod.SERVER_SIDE and decider is None:
             raise ValueError(f"decisioning={self.decisioning.value!r} needs a decider")
         self.timeout = float(timeout)
@@ -109,17 +122,15 @@ class TargetClient:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def _engine_for(self, artifact: Any, client_code: str) -> LocalDecider:
-        """The on-device engine for ``artifact`` (a URL, polled; a file path; a payload; an Artifact)."""
-        from ..decisioning import ArtifactSource, DecisioningEngine, source_of
-
+    def _decider_for(self, artifact: Any, client_code: str, factory: DeciderFactory) -> LocalDecider:
+        """The decider for ``artifact`` (by default Target's on-device engine: a URL, polled; a path; a payload)."""
         try:
-            source = source_of(artifact)
+            decider = factory(artifact, client_code=client_code)
         except Exception as exc:  # a config error: say so at startup, not on every page
             raise ValueError(f"cannot load the decisioning artifact: {exc}") from exc
-        if isinstance(source, ArtifactSource) and source.url is not None:
-            self._artifact_source = source  # polled from the first local decision on, closed by aclose()
-        return DecisioningEngine(source, client_code=client_code)
+        if isinstance(decider, ManagedDecider):
+            self._managed = decider  # started at the first local decision, closed by aclose()
+        return decider
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
@@ -139,8 +150,12 @@ class TargetClient:
         return await transport.post_json(self._client(), self.url_for(visitor), payload, deadline=deadline)
 
     async def aclose(self) -> None:
-        if self._artifact_source is not None:
-            await self._artifact_source.aclose()
+        if self._managed_task is not None and not self._managed_task.done():
+            self._managed_task.cancel()  # a start not run yet would begin polling after the close
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._managed_task
+        if self._managed is not None:
+            await self._managed.aclose()
         if self._background:
             await asyncio.wait(self._background, timeout=self.timeout)
         if self._http is not None and self._owns_http:
@@ -209,9 +224,9 @@ class TargetClient:
 
     async def _decide_locally(self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float) -> Any:
         assert self._decider is not None
-        if self._artifact_source is not None and self._artifact_source.artifact is None:
-            # The first download runs in the background; until it lands, local decisions fail (and fail open).
-            self._start_artifact()
+        if self._managed is not None and self._managed_task is None:
+            # A first download runs in the background; until it lands, local decisions fail (and fail open).
+            self._managed_task = asyncio.get_running_loop().create_task(self._managed.start())
         try:
             decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
             answer, owed, remote = (
@@ -232,10 +247,6 @@ class TargetClient:
                 edge_answer = await self._post(remote_body, visitor, deadline)
                 return merge_responses(answer, edge_answer or {})
         return answer
-
-    def _start_artifact(self) -> None:
-        if self._artifact_task is None:
-            self._artifact_task = asyncio.get_running_loop().create_task(self._artifact_source.start())
 
     # -- notifications -----------------------------------------------------------------------------
 
@@ -288,6 +299,4 @@ class TargetClient:
 
     async def get_offer(self, options: Mapping[str, Any]) -> None:
         """``adobe.target.getOffer`` parity: ``success(actions)`` or ``error(status, error)``."""
-        from .atjs import run_get_offer
-
         await run_get_offer(self, options)
