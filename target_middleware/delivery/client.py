@@ -32,6 +32,7 @@ from .decider import (
     remote_part,
 )
 from .errors import LocalDecisionError
+from .mapping import offers_request_from_mapping
 from .models import parse_response
 from .offers import OffersRequest, OffersResult, as_mboxes
 from .params import GLOBAL_MBOX, Mbox, build_request
@@ -43,6 +44,12 @@ logger = logging.getLogger(__name__)
 NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None]
 
 _NOTIFICATION_BATCH = 50
+
+
+def _one_of(argument: Any, in_mapping: Any, argument_name: str, key: str) -> Any:
+    if argument is not None and in_mapping is not None:
+        raise ValueError(f"give {argument_name}= or the request's {key!r}, not both")
+    return argument if argument is not None else in_mapping
 
 
 class TargetClient:
@@ -174,14 +181,21 @@ class TargetClient:
 
     async def get_offers(
         self,
-        request: OffersRequest | Sequence[Mbox | str],
+        request: OffersRequest | Sequence[Mbox | str] | Mapping[str, Any],
         *,
         visitor: Visitor | None = None,
         page: PageContext | None = None,
         timeout: float | None = None,
     ) -> OffersResult:
-        """One decision for every mbox of a page view. Raises a ``DeliveryError`` (see ``errors``)."""
-        if not isinstance(request, OffersRequest):
+        """One decision for every mbox of a page view. Raises a ``DeliveryError`` (see ``errors``).
+
+        ``request`` is an ``OffersRequest``, a list of mbox names or ``Mbox`` values, or a Delivery API request
+        mapping as Adobe's SDKs take it (see ``mapping``); a bad one is a ValueError or TypeError.
+        """
+        if isinstance(request, Mapping):
+            request, named, context = offers_request_from_mapping(request, global_mbox=self.global_mbox)
+            visitor, page = _one_of(visitor, named, "visitor", "id"), _one_of(page, context, "page", "context")
+        elif not isinstance(request, OffersRequest):
             request = OffersRequest(mboxes=request)
         visitor = visitor or Visitor.new()
         if self.decisioning is DecisioningMethod.ON_DEVICE and not (
