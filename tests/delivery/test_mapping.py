@@ -29,7 +29,7 @@ REQUEST: dict[str, Any] = {
             {
                 "index": 0,
                 "name": "hero",
-                "parameters": {"color": "red", "size": 2},
+                "parameters": {"color": "red", "size": "2"},
                 "profileParameters": {"favorite": "tents"},
                 "order": {"id": "o-1", "total": 99.5, "purchasedProductIds": ["p1", "p2"]},
                 "product": {"id": "tent-2p", "categoryId": "tents"},
@@ -51,7 +51,7 @@ async def test_the_mapping_is_what_the_edge_gets(client: TargetClient, edge: Scr
             {
                 "index": 0,
                 "name": "hero",
-                "parameters": {"color": "red", "size": "2"},  # the Delivery API's parameters are strings
+                "parameters": {"color": "red", "size": "2"},
                 "profileParameters": {"favorite": "tents"},
                 "order": {"id": "o-1", "total": 99.5, "purchasedProductIds": ["p1", "p2"]},
                 "product": {"id": "tent-2p", "categoryId": "tents"},
