@@ -26,6 +26,8 @@ from .delivery import (
     TargetClient,
 )
 from .delivery.decider import set_artifact_decider_factory
+from .delivery.params import GLOBAL_MBOX
+from .explain import Explanation, explain
 from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
 from .middleware import TargetMiddleware, TargetStats
@@ -38,6 +40,7 @@ set_artifact_decider_factory(engine_for_artifact)
 __version__ = "0.1.0"
 
 __all__ = [
+    "GLOBAL_MBOX",
     "ActionReport",
     "ActionType",
     "ApplyResult",
@@ -50,6 +53,7 @@ __all__ = [
     "DeliveryError",
     "DeliveryFailed",
     "DeliveryTimeout",
+    "Explanation",
     "LocalDecider",
     "LocalDecision",
     "Mbox",
@@ -66,6 +70,7 @@ __all__ = [
     "__version__",
     "apply_actions",
     "apply_offer",
+    "explain",
     "load_artifact",
     "target_decisions",
 ]

@@ -12,29 +12,28 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Coroutine, Iterable
+from typing import Any, TypeVar
 
-from starlette.datastructures import Headers
-from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .decisions import TargetRequest
 from .delivery.client import TargetClient
-from .delivery.context import PageContext
 from .delivery.decider import DecisioningMethod
-from .delivery.offers import OffersRequest, OffersResult
-from .delivery.params import GLOBAL_MBOX, Mbox
+from .delivery.offers import OffersResult
+from .delivery.params import GLOBAL_MBOX
 from .html import Engine
 from .iothread import IOThread
 from .options import check_bool, check_number, check_positive_int
+from .pageview import page_view
 from .personalize import Personalizer, eligible
-from .qa import qa_mode_from_query, trace_from_query
-from .routing import MboxRule, RouteMatch, Rules, resolve_params
-from .visitor import Visitor
+from .routing import MboxRule, RouteMatch, Rules
 
 __all__ = ["TargetMiddleware", "TargetStats"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Pages asked for by Target's authoring tools, or with personalization switched off, pass through.
 BYPASS_PARAMETERS = (b"mboxDisable", b"adobe_authoring_enabled", b"mboxEdit")
@@ -126,8 +125,8 @@ class TargetMiddleware:
             debug_header=debug_header,
             global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
         )
-        local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
-        self._io = IOThread() if (not local if io_thread is None else io_thread) else None
+        self._local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
+        self._io = IOThread() if (not self._local if io_thread is None else io_thread) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -186,27 +185,27 @@ class TargetMiddleware:
     async def _start(self, scope: Scope, match: RouteMatch) -> asyncio.Future[OffersResult] | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""
         try:
-            request = Request({**scope, "path_params": match.path_params})
-            params = await resolve_params(match.rule.params, request)
-            profile = await resolve_params(match.rule.profile_params, request)
-            params.update({f"profile.{key}": value for key, value in profile.items()})
-            headers = Headers(scope=scope)
-            client = scope.get("client")
-            query = scope.get("query_string", b"").decode("latin-1")
-            offers = OffersRequest(
-                mboxes=[Mbox(name, params) for name in match.rule.mboxes],
-                page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
-                qa_mode=qa_mode_from_query(query) if self.qa_mode and query else None,
-                trace=trace_from_query(query) if self.trace and query else None,
-            )
-            visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
-            coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)
+            view = await page_view(scope, match, qa_mode=self.qa_mode, trace=self.trace)
+            coroutine = self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
         except Exception as exc:
             # The exception's class only: its text may carry request values.
             name = type(exc).__name__
             logger.warning("Target decision for %s could not start (%s); page sent as it is", match.rule.path, name)
             self.stats["error"] += 1
             return None
+        if self._io is None and self._local:
+            # On-device: a function call with no I/O to overlap with the app, made before it runs (outside the
+            # budget, as on-device decisions always were: a loaded machine delays the page, it does not lose it).
+            future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
+            try:
+                future.set_result(await coroutine)
+            except Exception as exc:
+                future.set_exception(exc)
+            return future
+        return self._submit(coroutine)
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        """Run a call of the client where the client lives: on the I/O thread, or on this loop beside the app."""
         if self._io is not None:
             return self._io.submit(coroutine)
         # A task on the app's own loop: it runs beside the app from the app's first await on.

@@ -1,0 +1,254 @@
+"""``explain()``: what the middleware would do for a request, step by step, without sending anything.
+
+For a debug page or a test: the rule that matches, the params and profile params it resolves, the Delivery API
+request, Target's decision, and the page the app renders with that decision (the app is called as the middleware
+calls it, with ``request.state.target`` set), the actions applied to it in a dry run, each with its outcome::
+
+    @app.get("/_target")
+    async def debug(request: Request, path: str = "/") -> dict:
+        return (await explain(request.app, request, path=path)).to_dict()
+
+The decision is made by the middleware's own client, on its own loop (the I/O thread for remote decisioning), with
+the visitor's cookies from ``request``: the same experience the visitor gets. Nothing is counted in the stats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Scope
+
+from .decisions import TargetRequest, checked_redirect, page_plan
+from .delivery.offers import OffersResult
+from .html import ActionReport, ApplyResult, apply_actions
+from .middleware import TargetMiddleware, _bypassed
+from .pageview import page_view
+from .personalize import _MALFORMED, _charset, _nonce, eligible
+from .routing import MboxRule
+from .visitor import Visitor
+
+__all__ = ["Explanation", "explain", "find_target_middleware"]
+
+# What a request for another page keeps of the request it is made from: the visitor's headers, not its route.
+_KEPT = ("type", "asgi", "http_version", "scheme", "server", "client", "root_path", "headers", "app", "router")
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What the middleware would do for one request. ``outcome`` is what it would count (``applied``,
+    ``unchanged``, ``redirect``, ``not-eligible``, ``timeout``, ``error``, ...) or ``no-rule``/``bypassed``."""
+
+    path: str
+    outcome: str
+    rule: MboxRule | None = None
+    visitor: Visitor | None = None  # as the request's cookies name it, before the decision
+    params: Mapping[str, Any] = field(default_factory=dict)
+    profile_params: Mapping[str, Any] = field(default_factory=dict)
+    delivery_request: Mapping[str, Any] | None = None  # the Delivery API request for the decision
+    result: OffersResult | None = None  # Target's decision, when it came
+    error: str | None = None  # why there is no decision, or no rewrite
+    redirect: str | None = None  # a redirect offer's URL
+    redirect_location: str | None = None  # ... and the Location the visitor gets, when it is allowed
+    status: int | None = None  # the app's answer
+    actions: tuple[ActionReport, ...] = ()  # each action in offer order: applied (to how many) or skipped (why)
+    html: str | None = None  # the page as the visitor gets it
+    timings_ms: Mapping[str, float] = field(default_factory=dict)  # decision, app, apply
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: for a debug page, a log line or an API."""
+        result = self.result
+        return {
+            "path": self.path,
+            "outcome": self.outcome,
+            "rule": None if self.rule is None else {"path": self.rule.path, "mboxes": list(self.rule.mboxes)},
+            "visitor": None if self.visitor is None else {"returning": self.visitor.tnt_id is not None},
+            "params": dict(self.params),
+            "profile_params": dict(self.profile_params),
+            "decisioning": None if result is None else result.decisioning.value,
+            "mboxes": [] if result is None else _decided(result),
+            "tokens": [] if result is None else [dict(t) for t in result.response_tokens],
+            "error": self.error,
+            "redirect": None if self.redirect is None else {"url": self.redirect, "location": self.redirect_location},
+            "status": self.status,
+            "actions": [_action(report) for report in self.actions],
+            "timings_ms": dict(self.timings_ms),
+        }
+
+
+def find_target_middleware(app: ASGIApp) -> TargetMiddleware:
+    """The ``TargetMiddleware`` in ``app``'s middleware stack (or ``app`` itself when it is one)."""
+    node: Any = app
+    for _ in range(100):
+        if isinstance(node, TargetMiddleware):
+            return node
+        # Starlette and FastAPI build their stack on the first request; each middleware holds the next as .app.
+        node = getattr(node, "middleware_stack", None) or getattr(node, "app", None)
+        if node is None:
+            break
+    raise LookupError("no TargetMiddleware in this app's middleware stack (is the app serving requests yet?)")
+
+
+async def explain(
+    app: ASGIApp, request: Request, *, path: str | None = None, timeout: float | None = None
+) -> Explanation:
+    """What the middleware in ``app`` would do for ``request``, or for ``path`` (with query) with its headers.
+
+    ``timeout`` is the decision's budget (the middleware's own by default). Never raises for what goes wrong
+    with Target or the page: that is in ``outcome`` and ``error``. Raises LookupError without a TargetMiddleware.
+    """
+    middleware = find_target_middleware(app)
+    scope = _page_scope(request.scope, path)
+    shown = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
+    match = middleware.rules.match(scope)
+    if match is None:
+        return Explanation(shown, "no-rule", error="no MboxRule matches: the page passes through untouched")
+    if _bypassed(scope):
+        return Explanation(shown, "bypassed", match.rule, error="mboxDisable or an authoring parameter is set")
+    budget = middleware.timeout if timeout is None else timeout
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    try:
+        view = await page_view(scope, match, qa_mode=middleware.qa_mode, trace=middleware.trace)
+    except Exception as exc:
+        return Explanation(shown, "error", match.rule, error=f"the rule's params failed: {type(exc).__name__}")
+    found = Explanation(shown, "error", match.rule, view.visitor, view.params, view.profile_params)
+    decision = middleware._submit(middleware.client.get_offers(view.offers, visitor=view.visitor, timeout=budget))
+    scope["state"] = {**scope.get("state", {}), "target": TargetRequest(decision, started + budget)}
+    page = asyncio.ensure_future(_render(middleware.app, scope))  # beside the decision, as the middleware runs it
+    try:
+        result = await asyncio.wait_for(asyncio.shield(decision), budget)
+    except Exception as exc:
+        page.cancel()
+        outcome = "timeout" if isinstance(exc, TimeoutError) else str(getattr(exc, "status", "error"))
+        return _with(found, outcome=outcome, error=f"the decision failed: {type(exc).__name__}: {exc}")
+    timings["decision"] = _ms(started)
+    found = _with(found, result=result, delivery_request=result.request, timings_ms=timings)
+    personalizer = middleware.personalizer
+    plan = page_plan(result, match.rule.html_selectors, personalizer.global_mbox)
+    try:
+        start, body = await page
+    except Exception as exc:  # the middleware lets it propagate; here it is the answer
+        return _with(found, outcome="app-error", error=f"the app raised {type(exc).__name__}")
+    timings["page"] = _ms(started)
+    found = _with(found, status=start.get("status"))
+    if plan.redirect is not None:
+        found = _with(found, redirect=plan.redirect)
+        url = checked_redirect(plan.redirect, personalizer.redirect_hosts)
+        if url is not None:
+            location = MutableHeaders(scope=personalizer._redirect(scope, start, result, url, started))["location"]
+            return _with(found, outcome="redirect", redirect_location=location)
+        found = _with(found, error="the redirect offer is refused: not an allowed http(s) URL")
+    if not eligible(start, "GET", middleware.max_body_size) or len(body) > middleware.max_body_size:
+        return _with(found, outcome="not-eligible")
+    applying = time.perf_counter()
+    applied = _apply(middleware, scope, start, body, plan.actions)
+    timings["apply"] = _ms(applying)
+    if isinstance(applied, str):
+        return _with(found, outcome="apply-error", error=applied)
+    malformed = bool(applied.skipped) and all(r.reason in _MALFORMED for r in applied.skipped)
+    outcome = "applied" if applied.changed else ("malformed" if malformed else "unchanged")
+    reports = tuple(sorted((*applied.applied, *applied.skipped), key=lambda report: report.index))
+    return _with(found, outcome=outcome, actions=reports, html=applied.html)
+
+
+def _page_scope(scope: Scope, path: str | None) -> dict[str, Any]:
+    page: dict[str, Any] = {key: scope[key] for key in _KEPT if key in scope}
+    page_path, _, query = (path or scope["path"]).partition("?")
+    if path is None:
+        query = scope.get("query_string", b"").decode("latin-1")
+    if not page_path.startswith("/"):
+        raise ValueError(f"path must start with '/', like '/products/tent-2p', not {page_path!r}")
+    page.update(method="GET", path=page_path, raw_path=page_path.encode(), query_string=query.encode("latin-1"))
+    page["state"] = dict(scope.get("state") or {})
+    return page
+
+
+async def _render(app: ASGIApp, scope: dict[str, Any]) -> tuple[Message, bytes]:
+    """The app's response to a GET of ``scope``: its start message and whole body."""
+    done = asyncio.Event()
+    start: Message = {}
+    body: list[bytes] = []
+    sent_request = False
+
+    async def receive() -> Message:
+        nonlocal sent_request
+        if not sent_request:
+            sent_request = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                done.set()
+
+    try:
+        await app(scope, receive, send)
+    finally:
+        done.set()
+    return start, b"".join(body)
+
+
+def _apply(
+    middleware: TargetMiddleware, scope: Scope, start: Message, body: bytes, actions: list[dict[str, Any]]
+) -> ApplyResult | str:
+    headers = MutableHeaders(scope=start)
+    personalizer = middleware.personalizer
+    try:
+        return apply_actions(
+            body,
+            actions,
+            engine=personalizer.engine,
+            nonce=_nonce(scope, headers),
+            charset=_charset(headers),
+            click_endpoint=personalizer.click_endpoint,
+        )
+    except Exception as exc:  # the middleware sends the original page then
+        return f"the page could not be rewritten: {type(exc).__name__}"
+
+
+def _with(explanation: Explanation, **changes: Any) -> Explanation:
+    return replace(explanation, **changes)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+def _decided(result: OffersResult) -> list[dict[str, Any]]:
+    sections: list[tuple[str, Any]] = []
+    if result.page_load is not None:
+        sections.append(("pageLoad", result.page_load))
+    sections.extend((m.name, m) for m in result.mboxes)
+    return [
+        {"name": name, "options": [{"type": o.type.value, "content": _content(o.content)} for o in answer.options]}
+        for name, answer in sections
+    ]
+
+
+def _content(content: Any) -> Any:
+    if isinstance(content, tuple | list) and all(hasattr(a, "type") and hasattr(a, "selector") for a in content):
+        return [{"type": a.type, "selector": a.selector} for a in content]
+    return content
+
+
+def _action(report: ActionReport) -> dict[str, Any]:
+    return {
+        "index": report.index,
+        "type": report.type,
+        "selector": report.selector,
+        "outcome": "applied" if report.reason is None else "skipped",
+        "matched": report.matched,
+        "reason": None if report.reason is None else report.reason.value,
+        "detail": report.detail,
+    }
