@@ -124,7 +124,9 @@ async def explain(
     try:
         result = await asyncio.wait_for(asyncio.shield(decision), budget)
     except Exception as exc:
+        decision.cancel()  # a late answer is not wanted (nor its failure logged as never retrieved)
         page.cancel()
+        page.add_done_callback(_retrieved)
         outcome = "timeout" if isinstance(exc, TimeoutError) else str(getattr(exc, "status", "error"))
         return _with(found, outcome=outcome, error=f"the decision failed: {type(exc).__name__}: {exc}")
     timings["decision"] = _ms(started)
@@ -215,6 +217,11 @@ def _apply(
         )
     except Exception as exc:  # the middleware sends the original page then
         return f"the page could not be rewritten: {type(exc).__name__}"
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _with(explanation: Explanation, **changes: Any) -> Explanation:
