@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from .decisioning import (
-    ArtifactError,
-    ArtifactSource,
-    DecisioningEngine,
-    DecisioningNotReady,
-    engine_for_artifact,
-    load_artifact,
-)
+from typing import TYPE_CHECKING, Any
+
 from .decisions import Decisions
 from .delivery import (
     DecisioningMethod,
@@ -34,8 +28,31 @@ from .middleware import TargetMiddleware, TargetStats
 from .routing import MboxRule
 from .visitor import Visitor
 
+if TYPE_CHECKING:
+    from .decisioning import ArtifactError, ArtifactSource, DecisioningEngine, DecisioningNotReady, load_artifact
+
+# The on-device engine is imported when it is first used: server-side decisioning never loads it.
+_FROM_DECISIONING = frozenset(
+    {"ArtifactError", "ArtifactSource", "DecisioningEngine", "DecisioningNotReady", "load_artifact"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_DECISIONING:
+        from . import decisioning
+
+        return getattr(decisioning, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _on_device_engine(artifact: Any, *, client_code: str) -> LocalDecider:
+    from .decisioning import engine_for_artifact
+
+    return engine_for_artifact(artifact, client_code=client_code)
+
+
 # TargetClient(artifact=...) decides with Target's on-device engine: the one place the two packages are joined.
-set_artifact_decider_factory(engine_for_artifact)
+set_artifact_decider_factory(_on_device_engine)
 
 __version__ = "0.1.0"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,3 +146,25 @@ def test_a_factory_that_fails_is_a_configuration_error() -> None:
 
     with pytest.raises(ValueError, match="cannot load the decisioning artifact: no such file"):
         TargetClient("acme", "O@AdobeOrg", decisioning="on-device", artifact="x", decider_factory=factory)
+
+
+def test_server_side_use_never_imports_the_on_device_engine() -> None:
+    """A fresh interpreter: the package, the delivery client and the middleware load without decisioning."""
+    script = (
+        "import sys\n"
+        "import target_middleware.delivery\n"
+        "from target_middleware import MboxRule, TargetClient, TargetMiddleware, explain\n"
+        "client = TargetClient('acme', 'O@AdobeOrg')\n"
+        "TargetMiddleware(lambda s, r, w: None, client=client, rules=[MboxRule('/', mboxes=['m'])])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('target_middleware.decisioning')))\n"
+        "TargetClient('acme', 'O@AdobeOrg', decisioning='on-device', artifact=sys.argv[1])\n"
+        "print('target_middleware.decisioning' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(ARTIFACTS / "TEST_ARTIFACT_AB_SIMPLE.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]  # loaded only when an artifact asks for it
