@@ -57,7 +57,11 @@ class LocalOrigin:
 
 def _page(request: Request, template: str, context: Mapping[str, Any]) -> HTMLResponse:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    base = {"categories": CATEGORIES.values(), "debug_url": "/_target?path=" + quote(here, safe="/")}
+    base = {
+        "categories": CATEGORIES.values(),
+        "debug_url": "/_target?path=" + quote(here, safe="/"),
+        "atjs_url": request.app.state.target_settings.atjs_url,
+    }
     return templates.TemplateResponse(request, template, {**base, **context})
 
 
@@ -124,7 +128,13 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
     # The last added is the outermost: GZip compresses the page Target personalized (a compressed page
     # reaching TargetMiddleware would pass through untouched).
     app.add_middleware(
-        TargetMiddleware, client=client, rules=RULES, timeout=settings.timeout, debug_header=True, stats=stats
+        TargetMiddleware,
+        client=client,
+        rules=RULES,
+        timeout=settings.timeout,
+        debug_header=True,
+        stats=stats,
+        handoff=settings.handoff,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(LocalOrigin, production_origin=PRODUCTION_ORIGIN)

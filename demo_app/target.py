@@ -8,6 +8,8 @@ The environment switches it to a real Target account or to a local edge (``pytho
     TARGET_SERVER_DOMAIN                         the Delivery API host[:port], e.g. 127.0.0.1:8080 for a local edge
     TARGET_ARTIFACT                              a rules.json path or URL (on-device, hybrid)
     TARGET_TIMEOUT                               the decision budget per request in seconds (default 0.25)
+    TARGET_HANDOFF                               atjs: hand what the server did not apply to at.js (serverState)
+    TARGET_ATJS_URL                              your account's at.js, loaded after the hand-off (the demo ships none)
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def _category_params(request: Request) -> Mapping[str, Any]:
 
 
 RULES = [
-    MboxRule("/", mboxes=[GLOBAL_MBOX]),
+    MboxRule("/", mboxes=[GLOBAL_MBOX], views=True),  # the home page's views, for at.js's triggerView("home")
     MboxRule("/products/{sku}", mboxes=[GLOBAL_MBOX, "product-detail"], params=_product_params),
     MboxRule(
         "/category/{slug}",
@@ -73,6 +75,8 @@ class TargetSettings:
     server_domain: str | None = None
     artifact: str | None = None  # path or URL; None: the bundled rules.json (or, with an account, Target's CDN)
     timeout: float = 0.25  # the decision budget per request, seconds
+    handoff: str | None = None  # "atjs": serverState for at.js in the page
+    atjs_url: str | None = None  # the at.js to load after the hand-off (from your Target account)
 
     @property
     def bundled(self) -> bool:
@@ -99,6 +103,8 @@ def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
         server_domain=server_domain,
         artifact=env.get("TARGET_ARTIFACT") or None,
         timeout=float(env.get("TARGET_TIMEOUT") or 0.25),
+        handoff=env.get("TARGET_HANDOFF") or None,
+        atjs_url=env.get("TARGET_ATJS_URL") or None,
     )
 
 

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoadResult
 from .delivery.offers import OffersResult
+from .handoff import server_state
 
 __all__ = ["Decisions", "PagePlan", "TargetRequest", "checked_redirect", "page_plan"]
 
@@ -54,11 +55,25 @@ class Decisions:
     def page_load(self) -> PageLoadResult | None:
         return self.result.page_load
 
+    def server_state(self) -> dict[str, Any] | None:
+        """``{request, response}`` for at.js's ``targetGlobalSettings.serverState``, for apps that render their own
+        ``<script>`` (serialize it with ``target_middleware.handoff.script_json``): the whole page load and the
+        prefetched views, for at.js to render in the browser. None when the request had neither.
+
+        Not with the middleware's own ``handoff="atjs"`` on the same page, which already hands over what it did
+        not apply (at.js would apply the rest twice).
+        """
+        return server_state(self.result)
+
 
 @dataclass(frozen=True, slots=True)
 class PagePlan:
     actions: list[dict[str, Any]] = field(default_factory=list)
     redirect: str | None = None
+    # For each action, where it came from when it is a page-load option's: (option index, action index in the
+    # option, -1 for an html option); None for regional mboxes and metrics. The at.js hand-off leaves out of
+    # serverState what the server applied.
+    origins: list[tuple[int, int] | None] = field(default_factory=list)
 
 
 def _options(result: OffersResult) -> list[tuple[str | None, tuple[Option, ...]]]:
@@ -70,28 +85,37 @@ def _options(result: OffersResult) -> list[tuple[str | None, tuple[Option, ...]]
     return found
 
 
-def page_plan(result: OffersResult, html_selectors: Mapping[str, str], global_mbox: str) -> PagePlan:
-    """The actions to apply to the page, in the order Target sent them, and the redirect if any."""
+def page_plan(
+    result: OffersResult, html_selectors: Mapping[str, str], global_mbox: str, *, page_load_clicks: bool = True
+) -> PagePlan:
+    """The actions to apply to the page, in the order Target sent them, and the redirect if any.
+
+    ``page_load_clicks=False`` leaves the page-load click metrics out (at.js counts them from serverState).
+    """
     plan = PagePlan()
-    sections: list[tuple[str, tuple[Option, ...], tuple[Any, ...]]] = []
+    sections: list[tuple[str, tuple[Option, ...], tuple[Any, ...], bool]] = []
     if result.page_load is not None:
-        sections.append((global_mbox, result.page_load.options, result.page_load.metrics))
-    sections.extend((m.name, m.options, m.metrics) for m in result.mboxes)
-    for name, options, metrics in sections:
-        for option in options:
+        metrics = result.page_load.metrics if page_load_clicks else ()
+        sections.append((global_mbox, result.page_load.options, metrics, True))
+    sections.extend((m.name, m.options, m.metrics, False) for m in result.mboxes)
+    for name, options, metrics, page_load in sections:
+        for i, option in enumerate(options):
             if option.type is OptionType.REDIRECT and isinstance(option.content, str):
                 return PagePlan(redirect=option.content)
             if option.type is OptionType.ACTIONS:
-                plan.actions.extend(
-                    {"type": a.type, "selector": a.selector, "cssSelector": a.css_selector, "content": a.content}
-                    for a in option.content
-                )
+                for j, a in enumerate(option.content):
+                    plan.actions.append(
+                        {"type": a.type, "selector": a.selector, "cssSelector": a.css_selector, "content": a.content}
+                    )
+                    plan.origins.append((i, j) if page_load else None)
             elif option.type is OptionType.HTML:
                 selector = html_selectors.get(name, DEFAULT_HTML_SELECTOR)
                 plan.actions.append({"type": "setHtml", "selector": selector, "content": option.content})
+                plan.origins.append((i, -1) if page_load else None)
         for metric in metrics:
             if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
                 plan.actions.append({"type": "click", "selector": metric.selector, "eventToken": metric.event_token})
+                plan.origins.append(None)
     return plan
 
 

@@ -26,10 +26,10 @@ from starlette.types import ASGIApp, Message, Scope
 
 from .decisions import TargetRequest, checked_redirect, page_plan
 from .delivery.offers import OffersResult
-from .html import ActionReport, ApplyResult, apply_actions
+from .html import ActionReport, ApplyResult
 from .middleware import TargetMiddleware, _bypassed
 from .pageview import page_view
-from .personalize import _MALFORMED, _charset, _nonce, eligible
+from .personalize import _charset, eligible
 from .routing import MboxRule
 from .visitor import Visitor
 
@@ -132,31 +132,44 @@ async def explain(
     timings["decision"] = _ms(started)
     found = _with(found, result=result, delivery_request=result.request, timings_ms=timings)
     personalizer = middleware.personalizer
-    plan = page_plan(result, match.rule.html_selectors, personalizer.global_mbox)
     try:
         start, body = await page
     except Exception as exc:  # the middleware lets it propagate; here it is the answer
         return _with(found, outcome="app-error", error=f"the app raised {type(exc).__name__}")
     timings["page"] = _ms(started)
     found = _with(found, status=start.get("status"))
-    if plan.redirect is not None:
-        found = _with(found, redirect=plan.redirect)
-        url = checked_redirect(plan.redirect, personalizer.redirect_hosts)
-        if url is not None:
-            location = MutableHeaders(scope=personalizer._redirect(scope, start, result, url, started))["location"]
-            return _with(found, outcome="redirect", redirect_location=location)
-        found = _with(found, error="the redirect offer is refused: not an allowed http(s) URL")
     if not eligible(start, "GET", middleware.max_body_size) or len(body) > middleware.max_body_size:
-        return _with(found, outcome="not-eligible")
+        return _with(found, outcome="not-eligible", error="not a 200 HTML answer within max_body_size: sent as it is")
+    redirect = page_plan(result, match.rule.html_selectors, personalizer.global_mbox).redirect
+    if redirect is not None:
+        found = _with(found, redirect=redirect)
+        if checked_redirect(redirect, personalizer.redirect_hosts) is None:
+            found = _with(found, error="the redirect offer is refused: not an allowed http(s) URL")
     applying = time.perf_counter()
-    applied = _apply(middleware, scope, start, body, plan.actions)
+    applied: list[ApplyResult] = []
+    try:  # the middleware's own rewrite: the same actions, handoff and headers as the visitor's page
+        start, body, outcome = await personalizer.personalize(
+            scope,
+            {**start, "headers": list(start["headers"])},
+            body,
+            result,
+            match.rule,
+            started=applying,
+            report=applied,
+        )
+    except Exception as exc:
+        return _with(found, outcome="apply-error", error=f"the page could not be rewritten: {type(exc).__name__}")
     timings["apply"] = _ms(applying)
-    if isinstance(applied, str):
-        return _with(found, outcome="apply-error", error=applied)
-    malformed = bool(applied.skipped) and all(r.reason in _MALFORMED for r in applied.skipped)
-    outcome = "applied" if applied.changed else ("malformed" if malformed else "unchanged")
-    reports = tuple(sorted((*applied.applied, *applied.skipped), key=lambda report: report.index))
-    return _with(found, outcome=outcome, actions=reports, html=applied.html)
+    headers = MutableHeaders(scope=start)
+    if outcome == "redirect":
+        return _with(found, outcome=outcome, redirect_location=headers["location"])
+    reports = () if not applied else tuple(sorted((*applied[0].applied, *applied[0].skipped), key=_index))
+    encoding = applied[0].encoding if applied else (_charset(headers) or "utf-8")
+    return _with(found, outcome=outcome, actions=reports, html=body.decode(encoding, "replace"))
+
+
+def _index(report: ActionReport) -> int:
+    return report.index
 
 
 def _page_scope(scope: Scope, path: str | None) -> dict[str, Any]:
@@ -199,24 +212,6 @@ async def _render(app: ASGIApp, scope: dict[str, Any]) -> tuple[Message, bytes]:
     finally:
         done.set()
     return start, b"".join(body)
-
-
-def _apply(
-    middleware: TargetMiddleware, scope: Scope, start: Message, body: bytes, actions: list[dict[str, Any]]
-) -> ApplyResult | str:
-    headers = MutableHeaders(scope=start)
-    personalizer = middleware.personalizer
-    try:
-        return apply_actions(
-            body,
-            actions,
-            engine=personalizer.engine,
-            nonce=_nonce(scope, headers),
-            charset=_charset(headers),
-            click_endpoint=personalizer.click_endpoint,
-        )
-    except Exception as exc:  # the middleware sends the original page then
-        return f"the page could not be rewritten: {type(exc).__name__}"
 
 
 def _retrieved(task: asyncio.Future[Any]) -> None:

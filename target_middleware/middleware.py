@@ -22,6 +22,8 @@ from .delivery.client import TargetClient
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersResult
 from .delivery.params import GLOBAL_MBOX
+from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
+from .handoff import ClickOwner, Handoff
 from .html import Engine
 from .iothread import IOThread
 from .options import check_bool, check_number, check_positive_int
@@ -88,6 +90,9 @@ class TargetMiddleware:
         breaker_cooldown: float = 10.0,
         io_thread: bool | None = None,
         stats: TargetStats | None = None,
+        handoff: str | None = None,
+        clicks: str = "atjs",
+        handoff_max_size: int = DEFAULT_HANDOFF_MAX_SIZE,
     ) -> None:
         if not callable(getattr(client, "get_offers", None)):
             raise TypeError(f"client must be a TargetClient (or have its get_offers), not {type(client).__name__}")
@@ -108,6 +113,13 @@ class TargetMiddleware:
             ("trace", trace),
         ):
             check_bool(value, flag)
+        if handoff not in (None, "atjs"):
+            raise ValueError(f"handoff must be 'atjs' (at.js continues from serverState) or None, not {handoff!r}")
+        if clicks not in ("atjs", "first-party"):
+            raise ValueError(
+                f"clicks must be 'atjs' (at.js counts them from serverState) or 'first-party' (ours), not {clicks!r}"
+            )
+        handoff_max_size = check_positive_int(handoff_max_size, "handoff_max_size", "bytes")
         self.app = app
         self.client = client
         self.rules = Rules(rules)
@@ -124,6 +136,10 @@ class TargetMiddleware:
             click_endpoint=click_endpoint,
             debug_header=debug_header,
             global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
+            handoff=None if handoff is None else Handoff(handoff),
+            clicks=ClickOwner(clicks),
+            handoff_max_size=handoff_max_size,
+            send_ip_address=bool(getattr(client, "send_ip_address", False)),
         )
         self._local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
         self._io = IOThread() if (not self._local if io_thread is None else io_thread) else None

@@ -41,6 +41,7 @@ async def page_view(scope: Scope, match: RouteMatch, *, qa_mode: bool, trace: bo
     query = scope.get("query_string", b"").decode("latin-1")
     offers = OffersRequest(
         mboxes=[Mbox(name, mbox_params) for name in match.rule.mboxes],
+        prefetch_views=match.rule.views,
         page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
         qa_mode=qa_mode_from_query(query) if qa_mode and query else None,
         trace=trace_from_query(query) if trace and query else None,

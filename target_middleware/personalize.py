@@ -16,6 +16,7 @@ from starlette.types import Message, Scope
 
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
+from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server_state
 from .html import ENGINES, ActionReport, ApplyResult, Engine, SkipReason, apply_actions
 from .options import check_hosts, check_optional_str, describe_choices
 from .routing import MboxRule
@@ -70,6 +71,10 @@ class Personalizer:
         click_endpoint: str | None,
         debug_header: bool,
         global_mbox: str,
+        handoff: Handoff | None = None,
+        clicks: ClickOwner = ClickOwner.ATJS,
+        handoff_max_size: int = 256 * 1024,
+        send_ip_address: bool = False,
     ) -> None:
         if engine is not None and engine not in ENGINES:
             raise ValueError(f"engine must be {describe_choices(ENGINES)} (or None for lexbor), not {engine!r}")
@@ -90,15 +95,28 @@ class Personalizer:
         self.click_endpoint = click_endpoint
         self.debug_header = debug_header
         self.global_mbox = global_mbox
+        self.handoff, self.clicks, self.handoff_max_size = handoff, clicks, handoff_max_size
+        self.send_ip_address = send_ip_address
 
     async def personalize(
-        self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
+        self,
+        scope: Scope,
+        start: Message,
+        body: bytes,
+        result: OffersResult,
+        rule: MboxRule,
+        *,
+        started: float,
+        report: list[ApplyResult] | None = None,
     ) -> tuple[Message, bytes, str]:
         """The response to send (start message, body) and the outcome's name.
 
-        ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
+        ``started`` is when the app's page was complete: Server-Timing reports what we added after it. The actions'
+        outcomes go in ``report`` when it is given (``explain()`` shows them).
         """
-        plan = page_plan(result, rule.html_selectors, self.global_mbox)
+        handoff = self.handoff if rule.handoff is None else (None if rule.handoff == "off" else Handoff(rule.handoff))
+        atjs_clicks = handoff is not None and self.clicks is ClickOwner.ATJS
+        plan = page_plan(result, rule.html_selectors, self.global_mbox, page_load_clicks=not atjs_clicks)
         if plan.redirect is not None:
             url = checked_redirect(plan.redirect, self.redirect_hosts)
             if url is not None:
@@ -107,13 +125,14 @@ class Personalizer:
         headers = MutableHeaders(scope=start)
         outcome = "unchanged"
         applied: ApplyResult | None = None
+        nonce = _nonce(scope, headers)
         if plan.actions:
             apply = functools.partial(
                 apply_actions,
                 body,
                 plan.actions,
                 engine=self.engine,
-                nonce=_nonce(scope, headers),
+                nonce=nonce,
                 charset=_charset(headers),
                 click_endpoint=self.click_endpoint,
             )
@@ -121,6 +140,8 @@ class Personalizer:
             # more: apply it on a worker thread.
             heavy = len(body) > self.offload_size or len(plan.actions) > MAX_INLINE_ACTIONS
             applied = await anyio.to_thread.run_sync(apply) if heavy else apply()
+            if report is not None:
+                report.append(applied)
             if applied.changed:
                 body = applied.encode()
                 for name in STALE_HEADERS:
@@ -134,10 +155,58 @@ class Personalizer:
                     len(applied.skipped),
                 )
                 outcome = "malformed"
+        if handoff is not None:
+            body = self._hand_off(
+                body,
+                headers=headers,
+                result=result,
+                origins=plan.origins,
+                applied=applied,
+                nonce=nonce,
+                rule=rule,
+                keep_metrics=atjs_clicks,
+            )
         self._visitor_headers(scope, headers, result, started)
         if self.debug_header and applied is not None:
             headers["x-target-actions"] = _debug(applied)
         return start, body, outcome
+
+    def _hand_off(
+        self,
+        body: bytes,
+        *,
+        headers: MutableHeaders,
+        result: OffersResult,
+        origins: list[tuple[int, int] | None],
+        applied: ApplyResult | None,
+        nonce: str | None,
+        rule: MboxRule,
+        keep_metrics: bool,
+    ) -> bytes:
+        """The page with at.js's serverState at the start of its head: what the server did not apply."""
+        done: set[tuple[int, int]] = set()
+        if applied is not None and applied.changed:
+            for report in applied.applied:
+                origin = origins[report.index] if report.index < len(origins) else None
+                if origin is not None:
+                    done.add(origin)
+        state = server_state(result, applied=done, keep_metrics=keep_metrics, send_ip_address=self.send_ip_address)
+        if state is None:
+            return body
+        script = handoff_script(state, nonce=nonce)
+        if len(script) > self.handoff_max_size:
+            logger.warning(
+                "at.js hand-off for %s skipped: serverState is %d bytes, over handoff_max_size (%d)",
+                rule.path,
+                len(script),
+                self.handoff_max_size,
+            )
+            return body
+        body = insert_handoff(body, script, _charset(headers))
+        for name in STALE_HEADERS:
+            del headers[name]
+        headers["content-length"] = str(len(body))
+        return body
 
     def _redirect(self, scope: Scope, start: Message, result: OffersResult, url: str, started: float) -> Message:
         if self.redirect_keep_query and scope.get("query_string") and not urlsplit(url).query:

@@ -17,7 +17,7 @@ from starlette.convertors import Convertor
 from starlette.requests import Request
 from starlette.routing import compile_path
 
-from .options import check_strings
+from .options import check_bool, check_strings
 
 __all__ = ["MboxRule", "RouteMatch", "Rules", "resolve_params"]
 
@@ -42,7 +42,9 @@ class MboxRule:
 
     ``params`` and ``profile_params`` are a mapping or a (sync or async) callable of the request. ``html_selectors``
     says where each mbox's form-based ``html`` offer goes (a selector; at.js defaults to ``head``). ``methods``,
-    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match.
+    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``views=True`` also prefetches
+    the page's views (for at.js's ``triggerView``); ``handoff`` overrides the middleware's at.js hand-off for this
+    rule (``"atjs"``, or ``"off"``; None: the middleware's).
     """
 
     path: str
@@ -53,6 +55,8 @@ class MboxRule:
     host: str | None = None
     exclude: Collection[str] = ()
     html_selectors: Mapping[str, str] = field(default_factory=dict)
+    views: bool = False
+    handoff: str | None = None
     _path: Pattern[str] = field(init=False, repr=False, compare=False)
     _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
     _host: Pattern[str] | None = field(init=False, repr=False, compare=False)
@@ -83,6 +87,9 @@ class MboxRule:
         if self.host is not None and not isinstance(self.host, str):
             raise TypeError(f"{where}: host must be a string like '{{sub}}.shop.example', not {type(self.host)}")
         exclude = check_strings(self.exclude, f"{where}: exclude", '["/api/{rest:path}"]')
+        if self.handoff not in (None, "atjs", "off"):
+            raise ValueError(f"{where}: handoff must be 'atjs', 'off' or None (the middleware's), not {self.handoff!r}")
+        check_bool(self.views, f"{where}: views")
         if not isinstance(self.html_selectors, Mapping):
             raise TypeError(f'{where}: html_selectors must map an mbox to a selector, like {{"home-hero": "#hero"}}')
         for mbox, selector in self.html_selectors.items():

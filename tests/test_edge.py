@@ -182,7 +182,7 @@ def test_command_line_serves_an_artifact_file() -> None:
         deadline = time.monotonic() + 20
         while True:
             try:
-                reply = httpx.post(f"http://127.0.0.1:{port}{DELIVERY}", json=body, timeout=2)
+                reply = httpx.post(f"http://127.0.0.1:{port}{DELIVERY}", json=body, timeout=30)
                 break
             except httpx.TransportError:
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""

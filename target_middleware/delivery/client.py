@@ -156,6 +156,11 @@ class TargetClient:
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         return await transport.post_json(self._client(), self.url_for(visitor), payload, deadline=deadline)
 
+    @property
+    def send_ip_address(self) -> bool:
+        """Whether the visitor's IP goes to Target (for geo targeting)."""
+        return self._send_ip
+
     async def aclose(self) -> None:
         if self._managed_task is not None and not self._managed_task.done():
             self._managed_task.cancel()  # a start not run yet would begin polling after the close
@@ -211,6 +216,7 @@ class TargetClient:
             execute=as_mboxes(request.mboxes),
             prefetch=as_mboxes(request.prefetch),
             prefetch_page_load=request.prefetch_page_load,
+            prefetch_views=request.prefetch_views,
             visitor=visitor,
             context=page.to_json(send_ip_address=self._send_ip),
             global_mbox=self.global_mbox,

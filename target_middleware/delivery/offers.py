@@ -37,6 +37,7 @@ class OffersRequest:
     mboxes: Sequence[Mbox | str] = ()
     prefetch: Sequence[Mbox | str] = ()
     prefetch_page_load: bool = False
+    prefetch_views: bool = False  # prefetch.views: every view of the page's activities, for at.js's triggerView
     qa_mode: Mapping[str, Any] | None = None  # DeliveryRequest.qaMode: QA links, only when the app allows them
     trace: Mapping[str, Any] | None = None  # DeliveryRequest.trace: {"authorizationToken": ...}
     page: PageContext = field(default_factory=PageContext)
@@ -44,7 +45,7 @@ class OffersRequest:
     def __post_init__(self) -> None:
         object.__setattr__(self, "mboxes", as_mboxes(self.mboxes))
         object.__setattr__(self, "prefetch", as_mboxes(self.prefetch))
-        if not (self.mboxes or self.prefetch or self.prefetch_page_load):
+        if not (self.mboxes or self.prefetch or self.prefetch_page_load or self.prefetch_views):
             raise ValueError("nothing to decide: no mbox to execute or prefetch")
 
 

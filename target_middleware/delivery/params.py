@@ -142,6 +142,7 @@ def build_request(
     execute: Sequence[Mbox],
     prefetch: Sequence[Mbox] = (),
     prefetch_page_load: bool = False,
+    prefetch_views: bool = False,
     visitor: Visitor,
     context: dict[str, Any],
     global_mbox: str = GLOBAL_MBOX,
@@ -155,6 +156,10 @@ def build_request(
     prefetch_section = _section(prefetch, global_mbox, ids)
     if prefetch_page_load:
         prefetch_section.setdefault("pageLoad", {})
+    if prefetch_views:
+        # One view request asks for every view; it carries the page-load parameters, as at.js sends them.
+        page_load = execute_section.get("pageLoad", {})
+        prefetch_section["views"] = [{k: v for k, v in page_load.items() if k in ("parameters", "profileParameters")}]
     if execute_section:
         request["execute"] = execute_section
     if prefetch_section:

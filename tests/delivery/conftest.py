@@ -27,7 +27,7 @@ def edge(edge_server: ScriptedEdge) -> ScriptedEdge:
 
 @pytest.fixture
 async def client(edge: ScriptedEdge) -> AsyncIterator[TargetClient]:
-    async with TargetClient("acme", "ABC123@AdobeOrg", server_domain=edge.domain, secure=False, timeout=1.0) as c:
+    async with TargetClient("acme", "ABC123@AdobeOrg", server_domain=edge.domain, secure=False, timeout=30.0) as c:
         yield c
 
 

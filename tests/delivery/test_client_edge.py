@@ -24,7 +24,10 @@ from target_middleware.visitor import Visitor
 
 from .edge import ScriptedEdge, refused_port
 
-MARGIN = 2.0  # generous: a slow CI machine must not fail these; they check the deadline holds, not speed
+# Outcomes must not depend on the machine's speed: an error or parse error gets a deadline no loaded machine
+# exhausts, and a timeout comes from an edge that never answers, whose page must not wait for it. The deadline is
+# checked against the edge's hang (forever), not against a wall-clock margin.
+SLOW = 30.0  # seconds: what a check that the call did not hang allows
 
 
 class Recorder:
@@ -38,7 +41,7 @@ class Recorder:
         self.calls.append(("error", (status, error)))
 
 
-async def _get_offer(client: TargetClient, mbox: str = "hero", timeout_ms: int = 500) -> Recorder:
+async def _get_offer(client: TargetClient, mbox: str = "hero", timeout_ms: int = 30_000) -> Recorder:
     rec = Recorder()
     await client.get_offer(
         {
@@ -117,12 +120,12 @@ async def test_failures_map_to_atjs_statuses(
 ) -> None:
     edge.scenario = scenario
     started = time.monotonic()
-    rec = await _get_offer(client, timeout_ms=300)
+    rec = await _get_offer(client, timeout_ms=300 if status is ErrorStatus.TIMEOUT else 30_000)
     elapsed = time.monotonic() - started
     kind, (got_status, error) = rec.calls[0]
     assert (kind, got_status) == ("error", status.value)
     assert isinstance(error, error_type)
-    assert elapsed < 0.3 + MARGIN
+    assert elapsed < SLOW  # the edge of the timeout cases never answers: the deadline ended the call
 
 
 async def test_400_keeps_the_error_body_message(client: TargetClient, edge: ScriptedEdge) -> None:
@@ -140,7 +143,7 @@ async def test_total_deadline_holds_against_a_trickling_body(client: TargetClien
     started = time.monotonic()
     with pytest.raises(DeliveryTimeout):
         await client.get_offers(["hero"], timeout=0.4)
-    assert time.monotonic() - started < 0.4 + MARGIN
+    assert time.monotonic() - started < SLOW  # the body never ends: the deadline ended the call
     assert len(edge.requests) == 1  # no retry inside the deadline
 
 

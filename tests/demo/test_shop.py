@@ -122,7 +122,7 @@ def test_against_a_local_edge_over_http() -> None:
             "DEMO@AdobeOrg",
             decisioning="server-side",
             server_domain=edge.removeprefix("http://"),
-            timeout=5.0,
+            timeout=30.0,
         )
         with serve(create_app(settings)) as shop, httpx.Client(base_url=shop) as http:
             first = http.get("/")

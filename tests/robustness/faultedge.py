@@ -131,7 +131,7 @@ class FaultEdge:
         elif scenario == "no-answer":
             await self._wait_closing()
         elif scenario == "slow-first-byte":
-            await self._wait_closing(3.0)
+            await self._wait_closing(120.0)
             writer.write(_json("200 OK", answer))
         elif scenario == "slow-body":  # slowloris: a byte every 50 ms, never a whole answer in the budget
             body = json.dumps(answer).encode()

@@ -20,8 +20,15 @@ from tests.servers import serve
 from .faultedge import FaultEdge, fault_edge, refused_port
 from .harness import PAGE, our_records, page_app
 
-BUDGET = 0.3
-MARGIN = 1.5  # generous: a loaded 2-core CI machine
+# No outcome may depend on the machine's speed. A fault that is no timeout gets a budget no loaded machine
+# exhausts, so it shows as what it is; a timeout comes from an edge that takes minutes or never answers, and the
+# budget is still wide enough for the good request after it. "Within the budget" is checked against the edge's
+# hang: the page came in SLOW seconds, not after the edge.
+BUDGET = 30.0
+TIMEOUT_BUDGET = 5.0
+SLOW = 60.0
+TIMEOUTS = {"no-answer", "slow-first-byte", "slow-body"}
+COOLDOWN = 4.0  # the breaker's: longer than two requests take on a loaded machine
 
 # scenario -> the outcome the middleware counts
 FAULTS = {
@@ -54,8 +61,12 @@ def fresh(edge: FaultEdge) -> FaultEdge:
     return edge
 
 
-def client_for(domain: str) -> TargetClient:
-    return TargetClient("acme", "O@AdobeOrg", server_domain=domain, secure=False, timeout=BUDGET)
+def budget_for(scenario: str) -> float:
+    return TIMEOUT_BUDGET if scenario in TIMEOUTS else BUDGET
+
+
+def client_for(domain: str, budget: float = BUDGET) -> TargetClient:
+    return TargetClient("acme", "O@AdobeOrg", server_domain=domain, secure=False, timeout=budget)
 
 
 async def timed_get(http: httpx.AsyncClient, url: str) -> tuple[httpx.Response, float]:
@@ -81,13 +92,14 @@ async def test_each_fault_sends_the_original_page_in_budget_logs_once_and_the_ne
     domain = f"127.0.0.1:{refused_port()}" if scenario == "refused" else fresh.domain
     good = fresh.domain
     fresh.scenario = scenario
-    app = page_app(client_for(domain), timeout=BUDGET, stats=stats, breaker_failures=3)
+    budget = budget_for(scenario)
+    app = page_app(client_for(domain, budget), timeout=budget, stats=stats, breaker_failures=3)
     with serve(app) as url:
         async with httpx.AsyncClient(timeout=30) as http:
             with caplog.at_level(logging.DEBUG, logger="target_middleware"):
                 response, elapsed = await timed_get(http, url + "/")
             assert_original(response)
-            assert elapsed < BUDGET + MARGIN
+            assert elapsed < SLOW
             assert stats[FAULTS[scenario]] == 1, dict(stats)
             warnings = our_records(caplog)
             assert len(warnings) == 1, [r.getMessage() for r in warnings]
@@ -110,7 +122,10 @@ async def test_each_fault_sends_the_original_page_in_budget_logs_once_and_the_ne
 async def test_repeated_faults_open_the_breaker_which_recovers(fresh: FaultEdge, scenario: str) -> None:
     stats = TargetStats()
     fresh.scenario = scenario
-    app = page_app(client_for(fresh.domain), timeout=BUDGET, stats=stats, breaker_failures=2, breaker_cooldown=0.4)
+    budget = budget_for(scenario)
+    app = page_app(
+        client_for(fresh.domain, budget), timeout=budget, stats=stats, breaker_failures=2, breaker_cooldown=COOLDOWN
+    )
     with serve(app) as url:
         async with httpx.AsyncClient(timeout=30) as http:
             for _ in range(2):
@@ -120,9 +135,9 @@ async def test_repeated_faults_open_the_breaker_which_recovers(fresh: FaultEdge,
             assert_original(response)
             assert stats["breaker-open"] == 1
             assert len(fresh.requests) == asked  # open: Target not asked at all
-            assert elapsed < MARGIN
+            assert elapsed < SLOW
             fresh.scenario = "good"
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(COOLDOWN + 0.2)
             recovered = await http.get(url + "/")
     assert b"Edge offer for" in recovered.content
     assert stats["applied"] == 1
@@ -141,7 +156,7 @@ async def test_an_answer_whose_actions_are_all_malformed_leaves_the_page_bytes_a
     assert response.status_code == 200
     assert response.content == PAGE
     assert int(response.headers["content-length"]) == len(PAGE)
-    assert elapsed < BUDGET + MARGIN
+    assert elapsed < SLOW
     assert "no-match" not in response.headers["x-target-actions"]
     assert stats["malformed"] == 1, dict(stats)
     assert len(our_records(caplog)) == 1

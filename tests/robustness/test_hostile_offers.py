@@ -15,7 +15,7 @@ from target_middleware.testing import StaticDecider, actions_option, static_clie
 
 from .harness import PAGE, Answer, assert_whole, call, our_records, page_app
 
-MARGIN = 20.0
+MARGIN = 300.0  # seconds; a hang or a blow-up is what this rules out, not slowness (58 s seen under load)
 
 
 def assert_headers_clean(answer: Answer) -> None:

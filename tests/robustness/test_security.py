@@ -40,12 +40,12 @@ def edge() -> Iterator[FaultEdge]:
 
 
 def remote(edge: FaultEdge, **kwargs: Any) -> TargetClient:
-    return TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=2.0, **kwargs)
+    return TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=30.0, **kwargs)
 
 
 async def test_private_inbound_headers_never_reach_the_edge(edge: FaultEdge) -> None:
     edge.scenario, edge.requests[:] = "good", []
-    app = page_app(remote(edge), timeout=2.0)
+    app = page_app(remote(edge), timeout=30.0)
     answer = await call(app, headers=PRIVATE)
     assert b"Edge offer for" in answer.body
     [captured] = edge.requests
@@ -93,7 +93,7 @@ async def test_the_geo_ip_comes_from_the_peer_unless_the_proxy_is_trusted(
     edge: FaultEdge, trusted: str, geo: str
 ) -> None:
     edge.scenario, edge.requests[:] = "good", []
-    app = page_app(remote(edge, send_ip_address=True), timeout=2.0)
+    app = page_app(remote(edge, send_ip_address=True), timeout=30.0)
     server, thread, url = serve_trusting(app, trusted)
     try:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -107,7 +107,7 @@ async def test_the_geo_ip_comes_from_the_peer_unless_the_proxy_is_trusted(
 
 async def test_no_geo_ip_at_all_unless_asked_for(edge: FaultEdge) -> None:
     edge.scenario, edge.requests[:] = "good", []
-    await call(page_app(remote(edge), timeout=2.0), headers={"x-forwarded-for": "198.51.100.9"})
+    await call(page_app(remote(edge), timeout=30.0), headers={"x-forwarded-for": "198.51.100.9"})
     assert "geo" not in edge.requests[0].body["context"]
 
 
@@ -117,7 +117,7 @@ QA_QUERY = "at_preview_token=tok&at_preview_index=1_1&mboxTrace=window&authoriza
 @pytest.mark.parametrize("enabled", [False, True])
 async def test_qa_preview_and_trace_are_ignored_unless_enabled(edge: FaultEdge, enabled: bool) -> None:
     edge.scenario, edge.requests[:] = "good", []
-    await call(page_app(remote(edge), timeout=2.0, qa_mode=enabled, trace=enabled), query=QA_QUERY)
+    await call(page_app(remote(edge), timeout=30.0, qa_mode=enabled, trace=enabled), query=QA_QUERY)
     body = edge.requests[0].body
     assert ("qaMode" in body, "trace" in body) == (enabled, enabled)
 
@@ -162,7 +162,7 @@ async def test_no_cookie_or_profile_value_in_any_log_record(
             profile_params=lambda request: {"loyalty": request.cookies.get("sid", "")},
         )
     ]
-    app = page_app(remote(edge), timeout=2.0, rules=rules, debug_header=True, breaker_failures=1)
+    app = page_app(remote(edge), timeout=30.0, rules=rules, debug_header=True, breaker_failures=1)
     with caplog.at_level(logging.DEBUG):
         for _ in range(2):  # the second meets an open breaker after a failure
             await call(app, headers=PRIVATE)
@@ -179,7 +179,7 @@ async def test_no_cookie_or_profile_value_in_any_log_record(
 
 async def test_bypass_and_authoring_parameters_never_ask_target(edge: FaultEdge) -> None:
     edge.scenario, edge.requests[:] = "good", []
-    app = page_app(remote(edge), timeout=2.0)
+    app = page_app(remote(edge), timeout=30.0)
     for query in ("mboxDisable=1", "adobe_authoring_enabled=true", "mboxEdit=1"):
         await call(app, query=query)
     assert not edge.requests
