@@ -49,6 +49,9 @@ RULES = [MboxRule("/", mboxes=["hero"])]
         ({"click_endpoint": 5}, TypeError, "click_endpoint must be a string"),
         ({"stats": {}}, TypeError, "stats must be a TargetStats"),
         ({"client": object()}, TypeError, "client must be a TargetClient"),
+        ({"handoff": "at.js"}, ValueError, "handoff must be 'atjs'"),
+        ({"clicks": "ours"}, ValueError, "clicks must be 'atjs' .* or 'first-party'"),
+        ({"handoff_max_size": 0}, ValueError, "handoff_max_size must be a positive number of bytes"),
     ],
 )
 def test_middleware_options_fail_at_construction(options: dict[str, Any], error: type[Exception], message: str) -> None:

@@ -68,6 +68,8 @@ def test_no_rule_no_match() -> None:
         ({"path": "/", "mboxes": ["m"], "html_selectors": ["#x"]}, TypeError, "html_selectors must map"),
         ({"path": "/", "mboxes": ["m"], "html_selectors": {"n": "#x"}}, ValueError, "'n', not one of its mboxes"),
         ({"path": "/", "mboxes": ["m"], "html_selectors": {"m": ""}}, ValueError, "selector like '#hero'"),
+        ({"path": "/", "mboxes": ["m"], "views": "yes"}, TypeError, "views must be True or False"),
+        ({"path": "/", "mboxes": ["m"], "handoff": "on"}, ValueError, "handoff must be 'atjs', 'off' or None"),
     ],
 )
 def test_invalid_configuration_fails_at_construction(
