@@ -42,7 +42,8 @@ _KEPT = ("type", "asgi", "http_version", "scheme", "server", "client", "root_pat
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """What the middleware would do for one request. ``outcome`` is what it would count (``applied``,
-    ``unchanged``, ``redirect``, ``not-eligible``, ``timeout``, ``error``, ...) or ``no-rule``/``bypassed``."""
+    ``unchanged``, ``redirect``, ``not-eligible``, ``timeout``, ``error``, ``breaker-open``, ...) or ``no-rule``,
+    ``bypassed``."""
 
     path: str
     outcome: str
@@ -58,7 +59,7 @@ class Explanation:
     status: int | None = None  # the app's answer
     actions: tuple[ActionReport, ...] = ()  # each action in offer order: applied (to how many) or skipped (why)
     html: str | None = None  # the page as the visitor gets it
-    timings_ms: Mapping[str, float] = field(default_factory=dict)  # decision, app, apply
+    timings_ms: Mapping[str, float] = field(default_factory=dict)  # decision, page (both from the start), apply
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: for a debug page, a log line or an API."""
@@ -110,6 +111,8 @@ async def explain(
         return Explanation(shown, "no-rule", error="no MboxRule matches: the page passes through untouched")
     if _bypassed(scope):
         return Explanation(shown, "bypassed", match.rule, error="mboxDisable or an authoring parameter is set")
+    if not middleware.breaker.allow():
+        return Explanation(shown, "breaker-open", match.rule, error="recent decisions failed: Target is not asked")
     budget = middleware.timeout if timeout is None else timeout
     started = time.perf_counter()
     timings: dict[str, float] = {}

@@ -181,3 +181,19 @@ def test_an_explanation_is_a_value() -> None:
     assert found.to_dict()["outcome"] == "no-rule"
     with pytest.raises(AttributeError):
         found.outcome = "applied"  # type: ignore[misc]
+
+
+async def test_with_the_breaker_open_target_is_not_asked() -> None:
+    edge, server, thread = start_edge()
+    edge.scenario = "500"
+    try:
+        client = TargetClient("acme", "ABC@AdobeOrg", server_domain=edge.domain, secure=False)
+        with serve(shop(client, TargetStats(), breaker_failures=1, breaker_cooldown=600)) as url:
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                await http.get("/")  # fails: the breaker opens
+                asked = len(edge.requests)
+                found = (await http.get("/_explain", params={"path": "/"})).json()
+    finally:
+        stop_edge(edge, server, thread)
+    assert found["outcome"] == "breaker-open"
+    assert len(edge.requests) == asked

@@ -32,7 +32,7 @@ from .decider import (
     remote_part,
 )
 from .errors import LocalDecisionError
-from .mapping import offers_request_from_mapping
+from .mapping import offers_request_from_mapping, one_of
 from .models import parse_response
 from .offers import OffersRequest, OffersResult, as_mboxes
 from .params import GLOBAL_MBOX, Mbox, build_request
@@ -44,12 +44,6 @@ logger = logging.getLogger(__name__)
 NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None]
 
 _NOTIFICATION_BATCH = 50
-
-
-def _one_of(argument: Any, in_mapping: Any, argument_name: str, key: str) -> Any:
-    if argument is not None and in_mapping is not None:
-        raise ValueError(f"give {argument_name}= or the request's {key!r}, not both")
-    return argument if argument is not None else in_mapping
 
 
 class TargetClient:
@@ -199,7 +193,7 @@ class TargetClient:
         """
         if isinstance(request, Mapping):
             request, named, context = offers_request_from_mapping(request, global_mbox=self.global_mbox)
-            visitor, page = _one_of(visitor, named, "visitor", "id"), _one_of(page, context, "page", "context")
+            visitor, page = one_of(visitor, named, "visitor", "id"), one_of(page, context, "page", "context")
         elif not isinstance(request, OffersRequest):
             request = OffersRequest(mboxes=request)
         visitor = visitor or Visitor.new()

@@ -15,14 +15,14 @@ customer ids, a per-mbox address) is refused with a message naming it, never dro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ..visitor import Visitor, cluster_of_tnt_id, new_session_id
 from .context import PageContext
 from .offers import OffersRequest
 from .params import Mbox
 
-__all__ = ["offers_request_from_mapping"]
+__all__ = ["offers_request_from_mapping", "one_of"]
 
 _REQUEST_KEYS = frozenset({"requestId", "execute", "prefetch", "context", "id", "qaMode", "trace", "property"})
 _SECTION_KEYS = frozenset({"mboxes", "pageLoad"})
@@ -203,3 +203,13 @@ def offers_request_from_mapping(
     if visitor is None and session_id is not None:
         visitor = _visitor({}, session_id)
     return request, visitor, request.page if "context" in raw else None
+
+
+T = TypeVar("T")
+
+
+def one_of(argument: T | None, in_mapping: T | None, argument_name: str, key: str) -> T | None:
+    """``argument`` or what the request mapping says: not both."""
+    if argument is not None and in_mapping is not None:
+        raise ValueError(f"give {argument_name}= or the request's {key!r}, not both")
+    return argument if argument is not None else in_mapping
