@@ -3,8 +3,9 @@
     python benchmarks/decisioning.py [--n 5000] [--sdk-python /path/to/python-with-target-python-sdk]
 
 The SDK comparison runs when ``--sdk-python`` (or $TARGET_SDK_PYTHON) names an interpreter where
-``target-python-sdk`` 1.1.0 imports (NOTES.md §5); it runs in that interpreter through
-tests/decisioning/sdk_runner.py with the same requests. Figures are printed, never asserted.
+``target-python-sdk`` 1.1.0 imports (a venv of its own with ``pip install -r
+tests/decisioning/python_referee/requirements.txt``); it runs in that interpreter through
+tests/decisioning/python_referee/sdk_runner.py with the same requests. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from target_middleware.decisioning import DecisioningEngine, load_artifact  # noqa: E402
 
 ARTIFACTS = ROOT / "tests" / "data" / "conformance" / "artifacts"
-RUNNER = ROOT / "tests" / "decisioning" / "sdk_runner.py"
+RUNNER = ROOT / "tests" / "decisioning" / "python_referee" / "sdk_runner.py"
 CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_3) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/80.0.3987.163 Safari/537.36"

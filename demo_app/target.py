@@ -8,6 +8,9 @@ The environment switches it to a real Target account or to a local edge (``pytho
     TARGET_SERVER_DOMAIN                         the Delivery API host[:port], e.g. 127.0.0.1:8080 for a local edge
     TARGET_ARTIFACT                              a rules.json path or URL (on-device, hybrid)
     TARGET_TIMEOUT                               the decision budget per request in seconds (default 0.25)
+    TARGET_TRANSPORT                             delivery (default) | edge-network (Adobe's Edge Network Server API)
+    TARGET_DATASTREAM_ID, TARGET_EDGE_DOMAIN     the datastream, and the Edge Network host[:port] (plain http for
+                                                 127.0.0.1, e.g. the local edge: python -m target_middleware.edge)
     TARGET_HANDOFF                               atjs: hand what the server did not apply to at.js (serverState)
     TARGET_ATJS_URL                              your account's at.js, loaded after the hand-off (the demo ships none)
 """
@@ -21,7 +24,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from target_middleware import MboxRule, TargetClient, load_artifact
+from target_middleware import EdgeNetworkClient, MboxRule, TargetClient, load_artifact
 from target_middleware.decisioning.source import artifact_url
 
 from .catalog import CATEGORIES, PRODUCTS
@@ -75,15 +78,25 @@ class TargetSettings:
     server_domain: str | None = None
     artifact: str | None = None  # path or URL; None: the bundled rules.json (or, with an account, Target's CDN)
     timeout: float = 0.25  # the decision budget per request, seconds
+    transport: str = "delivery"  # or "edge-network"
+    datastream_id: str | None = None
+    edge_domain: str | None = None  # the Edge Network host[:port]; edge.adobedc.net by default
     handoff: str | None = None  # "atjs": serverState for at.js in the page
     atjs_url: str | None = None  # the at.js to load after the hand-off (from your Target account)
 
     @property
     def bundled(self) -> bool:
         """Decisions from the bundled artifact, in process: nothing leaves the machine."""
-        return self.decisioning == "on-device" and self.artifact is None and self.server_domain is None
+        return (
+            self.transport == "delivery"
+            and self.decisioning == "on-device"
+            and self.artifact is None
+            and self.server_domain is None
+        )
 
     def describe(self) -> str:
+        if self.transport == "edge-network":
+            return f"Edge Network datastream {self.datastream_id} at {self.edge_domain or 'edge.adobedc.net'}"
         if self.bundled:
             return f"on-device decisioning over {ARTIFACT.name} (client {self.client_code}), no network"
         where = self.server_domain or f"{self.client_code}.tt.omtrdc.net"
@@ -103,13 +116,24 @@ def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
         server_domain=server_domain,
         artifact=env.get("TARGET_ARTIFACT") or None,
         timeout=float(env.get("TARGET_TIMEOUT") or 0.25),
+        transport=env.get("TARGET_TRANSPORT") or "delivery",
+        datastream_id=env.get("TARGET_DATASTREAM_ID") or None,
+        edge_domain=env.get("TARGET_EDGE_DOMAIN") or None,
         handoff=env.get("TARGET_HANDOFF") or None,
         atjs_url=env.get("TARGET_ATJS_URL") or None,
     )
 
 
-def client_for(settings: TargetSettings) -> TargetClient:
-    """The TargetClient the settings describe."""
+def client_for(settings: TargetSettings) -> TargetClient | EdgeNetworkClient:
+    """The client the settings describe: the Delivery API's TargetClient, or the Edge Network's."""
+    if settings.transport == "edge-network":
+        domain = settings.edge_domain or "edge.adobedc.net"
+        return EdgeNetworkClient(
+            settings.datastream_id or "demo-datastream",
+            settings.organization_id,
+            edge_domain=domain,
+            secure=not domain.startswith(LOCAL_HOSTS),
+        )
     secure = not (settings.server_domain or "").startswith(LOCAL_HOSTS)
     common: dict[str, Any] = {
         "decisioning": settings.decisioning,

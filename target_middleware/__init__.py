@@ -13,6 +13,7 @@ from .delivery import (
     LocalDecider,
     LocalDecision,
     Mbox,
+    OffersClient,
     OffersRequest,
     OffersResult,
     PageContext,
@@ -21,6 +22,7 @@ from .delivery import (
 )
 from .delivery.decider import set_artifact_decider_factory
 from .delivery.params import GLOBAL_MBOX
+from .edgenetwork import EdgeNetworkClient
 from .explain import Explanation, explain
 from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
@@ -70,11 +72,13 @@ __all__ = [
     "DeliveryError",
     "DeliveryFailed",
     "DeliveryTimeout",
+    "EdgeNetworkClient",
     "Explanation",
     "LocalDecider",
     "LocalDecision",
     "Mbox",
     "MboxRule",
+    "OffersClient",
     "OffersRequest",
     "OffersResult",
     "PageContext",

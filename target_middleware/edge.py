@@ -36,6 +36,7 @@ from .decisioning import (
     notification_request,
 )
 from .decisioning.validation import RequestInvalid, validate_delivery_request, validate_session_id
+from .edgenetwork.local import interact_routes
 
 __all__ = ["create_edge_app", "main"]
 
@@ -54,11 +55,14 @@ def create_edge_app(
     *,
     on_notifications: NotificationSink | None = None,
     mint_tnt_id: bool = True,
+    organization_id: str | None = None,
 ) -> Starlette:
     """A Starlette app serving the Delivery API from ``engine``.
 
     ``mint_tnt_id``: give a visitor who sent no id at all a new ``tntId``, as Target's edge does, so the next
-    call (the ``PC`` part of the mbox cookie) lands in the same experience.
+    call (the ``PC`` part of the mbox cookie) lands in the same experience. The app also serves the Edge Network's
+    ``POST /ee/v2/interact`` from the same engine (``edgenetwork.local``), for ``organization_id`` (default: the
+    artifact's ``meta.organizationId``).
     """
 
     async def delivery(request: Request) -> Response:
@@ -106,7 +110,12 @@ def create_edge_app(
             yield
 
     return Starlette(
-        routes=[Route("/rest/v1/delivery", delivery, methods=["POST"])],
+        routes=[
+            Route("/rest/v1/delivery", delivery, methods=["POST"]),
+            *interact_routes(
+                engine, organization_id=organization_id or _org_of(engine), on_notifications=on_notifications
+            ),
+        ],
         middleware=[
             Middleware(
                 CORSMiddleware,
@@ -118,6 +127,13 @@ def create_edge_app(
         ],
         lifespan=lifespan,
     )
+
+
+def _org_of(engine: DecisioningEngine) -> str:
+    artifact = getattr(engine.source, "artifact", None) or engine.source
+    meta = getattr(artifact, "meta", None) or {}
+    org = meta.get("organizationId") if isinstance(meta, Mapping) else None
+    return org if isinstance(org, str) and org.endswith("@AdobeOrg") else "LOCAL@AdobeOrg"
 
 
 def _engine_from_args(location: str, client: str | None, interval: float) -> DecisioningEngine:

@@ -18,9 +18,8 @@ from typing import Any, TypeVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .decisions import TargetRequest
-from .delivery.client import TargetClient
 from .delivery.decider import DecisioningMethod
-from .delivery.offers import OffersResult
+from .delivery.offers import OffersClient, OffersResult
 from .delivery.params import GLOBAL_MBOX
 from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
 from .handoff import ClickOwner, Handoff
@@ -72,7 +71,7 @@ class TargetMiddleware:
         self,
         app: ASGIApp,
         *,
-        client: TargetClient,
+        client: OffersClient,
         rules: Iterable[MboxRule],
         timeout: float = 0.15,
         max_body_size: int = 4 * 1024 * 1024,
@@ -95,7 +94,9 @@ class TargetMiddleware:
         handoff_max_size: int = DEFAULT_HANDOFF_MAX_SIZE,
     ) -> None:
         if not callable(getattr(client, "get_offers", None)):
-            raise TypeError(f"client must be a TargetClient (or have its get_offers), not {type(client).__name__}")
+            raise TypeError(
+                f"client must be a TargetClient or an EdgeNetworkClient (an OffersClient), not {type(client).__name__}"
+            )
         self.timeout = check_number(timeout, "timeout", "seconds (the decision budget per request)")
         self.max_body_size = check_positive_int(max_body_size, "max_body_size", "bytes")
         offload_size = check_positive_int(offload_size, "offload_size", "bytes")

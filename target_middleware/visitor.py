@@ -45,6 +45,16 @@ _SESSION_ID = re.compile(r"[!$&'()*+\-.0-9:<=>@A-Z\[\]^_`a-z{}~]{1,128}")
 # uuid-ish id, optionally '.<cluster>_<node>' (the location hint): a dot only as the hint delimiter.
 _TNT_ID = re.compile(r"[0-9A-Za-z_\-]{1,100}(?:\.[0-9A-Za-z]{1,16}_[0-9A-Za-z]{1,16})?")
 _TNT_HINT = re.compile(r"[^.]+\.([0-9A-Za-z]{1,16})_[0-9A-Za-z]{1,16}")
+# The Edge Network's state cookies (kndctr_<org>_AdobeOrg_identity, _cluster, ...): round-tripped as they are, so
+# only names and values that cannot break a header or a JSON body get through. A real one is under 300 characters.
+_EDGE_STATE_KEY = re.compile(r"kndctr_[0-9A-Za-z]{1,64}_AdobeOrg_[0-9A-Za-z_]{1,64}")
+_EDGE_STATE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,2048}")
+MAX_EDGE_STATE = 8  # cookies
+
+
+def is_valid_edge_state(key: str, value: str) -> bool:
+    """A ``kndctr_<org>_AdobeOrg_*`` cookie we may hand to the Edge Network and write back."""
+    return _EDGE_STATE_KEY.fullmatch(key) is not None and _EDGE_STATE_VALUE.fullmatch(value) is not None
 
 
 def is_valid_cluster(value: str) -> bool:
@@ -132,6 +142,7 @@ class Visitor:
     edge_cluster: str | None = None
     third_party_id: str | None = None
     marketing_cloud_visitor_id: str | None = None
+    edge_state: tuple[tuple[str, str], ...] = ()  # the Edge Network's kndctr_* cookies, validated
 
     def __post_init__(self) -> None:
         if not is_valid_session_id(self.session_id):
@@ -166,7 +177,12 @@ class Visitor:
                 cluster = hint
             elif hint:
                 logger.debug("dropped an invalid mboxEdgeCluster cookie")
-        return cls(session_id=session_id, tnt_id=tnt_id, edge_cluster=cluster)
+        state = tuple(
+            (key, value)
+            for key, value in cookies.items()
+            if key.startswith("kndctr_") and is_valid_edge_state(key, value)
+        )[:MAX_EDGE_STATE]
+        return cls(session_id=session_id, tnt_id=tnt_id, edge_cluster=cluster, edge_state=state)
 
     @property
     def edge_host(self) -> str | None:
@@ -203,4 +219,5 @@ class Visitor:
             edge_cluster=cluster or self.edge_cluster,
             third_party_id=self.third_party_id,
             marketing_cloud_visitor_id=self.marketing_cloud_visitor_id,
+            edge_state=self.edge_state,
         )

@@ -3,9 +3,9 @@
 ``{current_timestamp, current_time, current_day, user, page, referring, geo}`` for the whole request, plus
 ``mbox`` (the mbox's params) and ``allocation`` per rule, as Target's artifacts expect them (NOTES.md §4).
 URL parts come from the Public Suffix List shipped with ``publicsuffixlist`` (private suffixes included, so
-``us-east-1.elasticbeanstalk.com`` is a top-level domain); browser and platform from ``ua-parser``'s bundled
-regexes, or from client hints when there is no user agent. Both parses are cached in bounded LRUs keyed by the
-URL or the user agent, never by visitor. Cached parts are shared by requests: the engine only reads them, and
+``us-east-1.elasticbeanstalk.com`` is a top-level domain); browser and platform from the user agent and the
+client hints, classified as Adobe's Node SDK does (browser.py). Both parses are cached in bounded LRUs keyed
+by the URL or the user agent, never by visitor. Cached parts are shared by requests: the engine only reads them, and
 the trace copies them.
 """
 
@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import ua_parser
 from publicsuffixlist import PublicSuffixList
+
+from .browser import browser, platform
 
 __all__ = [
     "JSON_OBJECT",
@@ -48,6 +49,9 @@ def _with_lowercase(parts: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+_HOST_FIRST = re.compile(r"[^\s/?#:]+(?:[/?#]|$)")
+
+
 @functools.lru_cache(maxsize=2048)
 def _url_parts(url: str) -> Mapping[str, Any]:
     parts: dict[str, Any] = dict.fromkeys(_URL_KEYS, "")
@@ -55,6 +59,9 @@ def _url_parts(url: str) -> Mapping[str, Any]:
     if url:
         try:
             split = urlsplit(url)
+            if not split.scheme and not split.netloc and _HOST_FIRST.match(url):
+                # "shop.example.com/cart": a host first, as Adobe's Node SDK (and an address bar) reads it.
+                split = urlsplit(f"//{url}")
             host = split.hostname or ""
         except ValueError:
             split, host = None, ""
@@ -77,61 +84,26 @@ def url_context(url: Any) -> Mapping[str, Any]:
     return _url_parts(url if isinstance(url, str) else "")
 
 
-_PLATFORMS = {
-    "mac os x": "mac",
-    "macos": "mac",
-    "windows": "windows",
-    "linux": "linux",
-    "ubuntu": "linux",
-    "android": "android",
-    "ios": "ios",
-    "chrome os": "chromeos",
-    "chromeos": "chromeos",
-}
-_BRANDS = {"google chrome": "chrome", "microsoft edge": "edge", "opera": "opera", "chromium": "chrome"}
-_BRAND_RE = re.compile(r'"([^"]+)";v="(\d+)')
-
-
-def _platform(os_family: str) -> str:
-    family = os_family.lower()
-    if family in _PLATFORMS:
-        return _PLATFORMS[family]
-    return "unknown" if family in ("", "other") else family
+def _user(agent: str, hints: Mapping[str, Any]) -> Mapping[str, Any]:
+    browser_type, browser_version = browser(agent, hints)
+    return {
+        "browserType": browser_type,
+        "platform": platform(agent, hints),
+        "locale": "en",
+        "browserVersion": browser_version,
+    }
 
 
 @functools.lru_cache(maxsize=1024)
-def _user_from_agent(user_agent: str) -> Mapping[str, Any]:
-    result = ua_parser.parse(user_agent) if user_agent else None
-    agent, os = (result.user_agent, result.os) if result is not None else (None, None)
-    family = agent.family.lower() if agent is not None else "other"
-    version = int(agent.major) if agent is not None and agent.major and agent.major.isdigit() else -1
-    return {
-        "browserType": "unknown" if family == "other" else family,
-        "platform": _platform(os.family if os is not None else ""),
-        "locale": "en",
-        "browserVersion": version,
-    }
-
-
-def _user_from_hints(hints: Mapping[str, Any]) -> Mapping[str, Any]:
-    brands = _BRAND_RE.findall(str(hints.get("browserUAWithMajorVersion") or ""))
-    named = [(b.lower(), v) for b, v in brands if not b.lower().startswith("not")]
-    preferred = [(b, v) for b, v in named if b != "chromium"] or named
-    browser, version = preferred[0] if preferred else ("unknown", "-1")
-    return {
-        "browserType": _BRANDS.get(browser, browser),
-        "platform": _platform(str(hints.get("platform") or "")),
-        "locale": "en",
-        "browserVersion": int(version),
-    }
+def _user_from_agent(agent: str) -> Mapping[str, Any]:
+    return _user(agent, {})
 
 
 def user_context(user_agent: Any, client_hints: Any = None) -> Mapping[str, Any]:
     """``user``: browserType, browserVersion (major, -1 when unknown), platform, locale."""
+    agent = user_agent if isinstance(user_agent, str) else ""
     hints = client_hints if isinstance(client_hints, JSON_OBJECT) else {}
-    if not user_agent and hints.get("browserUAWithMajorVersion"):
-        return _user_from_hints(hints)
-    return _user_from_agent(user_agent if isinstance(user_agent, str) else "")
+    return _user(agent, hints) if hints else _user_from_agent(agent)
 
 
 def geo_context(geo: Any) -> dict[str, Any]:
@@ -195,9 +167,8 @@ def mbox_context(details: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    """Load the suffix list and compile the user-agent regexes now (~0.3 s), not on a visitor's request."""
+    """Load the suffix list now (~0.3 s), not on a visitor's request."""
     url_context("https://www.example.co.uk/")
-    _user_from_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0 Safari/537.36")
 
 
 def base_context(request_context: Mapping[str, Any], now_ms: int, geo: Mapping[str, Any]) -> dict[str, Any]:

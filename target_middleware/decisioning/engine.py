@@ -9,6 +9,7 @@ come back in :class:`Decision`, for the caller to send (batched, in the backgrou
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -42,6 +43,16 @@ _GEO_HEADERS = (
     ("x-geo-latitude", "latitude"),
     ("x-geo-longitude", "longitude"),
 )
+
+
+def _ip_address(value: Any) -> str | None:
+    """An IPv4 or IPv6 address worth looking up (as Adobe's SDKs check it), else None (``"testclient"``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
 
 
 class DecisioningNotReady(RuntimeError):
@@ -124,7 +135,11 @@ class DecisioningEngine:
         }
 
     def remote_names(self, request: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Mboxes and views of the request that only the edge can decide (hybrid mode sends exactly those)."""
+        """Mboxes and views of the request that only the edge can decide (hybrid mode sends exactly those).
+
+        A ``pageLoad`` asks for the global mbox: when the artifact lists it as remote, or not as local, the
+        global mbox is remote too (and hybrid mode sends the ``pageLoad`` to the edge), as in Adobe's Node SDK.
+        """
         artifact = self.artifact
         mboxes: set[str] = set()
         views: set[str] = set()
@@ -133,8 +148,10 @@ class DecisioningEngine:
             part = request.get(mode)
             if not isinstance(part, JSON_OBJECT):
                 continue
-            for item in part.get("mboxes") or ():
-                name = item.get("name") if isinstance(item, JSON_OBJECT) else None
+            names = [item.get("name") if isinstance(item, JSON_OBJECT) else None for item in part.get("mboxes") or ()]
+            if isinstance(part.get("pageLoad"), JSON_OBJECT):
+                names.append(artifact.global_mbox)
+            for name in names:
                 if name and (name in artifact.remote_mboxes or name not in artifact.local_mboxes):
                     mboxes.add(name)
             for item in part.get("views") or ():
@@ -202,10 +219,11 @@ class DecisioningEngine:
         known = geo_context(geo)
         # Like Target's SDKs: look an IP address up only when it is the request's only geo value.
         lookup = self._geo_lookup
-        if known or not geo.get("ipAddress") or not artifact.geo_targeting_enabled or lookup is None:
+        address = _ip_address(geo.get("ipAddress"))
+        if known or address is None or not artifact.geo_targeting_enabled or lookup is None:
             return known
         try:
-            found = lookup(str(geo["ipAddress"])) or {}
+            found = lookup(address) or {}
         except Exception:
             logger.warning("geo lookup failed; deciding without geo", exc_info=True)
             found = {}

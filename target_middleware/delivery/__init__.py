@@ -29,7 +29,7 @@ from .models import (
     ViewResult,
     parse_response,
 )
-from .offers import OffersRequest, OffersResult
+from .offers import OffersClient, OffersRequest, OffersResult
 from .params import GLOBAL_MBOX, Mbox, map_params
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "Metric",
     "MetricType",
     "NotificationsCallback",
+    "OffersClient",
     "OffersRequest",
     "OffersResult",
     "Option",

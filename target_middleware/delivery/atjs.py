@@ -14,16 +14,16 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..visitor import Visitor
 from .context import PageContext
 from .errors import DeliveryError, DeliveryFailed, MboxRejected
 from .models import Metric, MetricType, Option, OptionType
-from .offers import OffersResult
+from .offers import OffersClient
 from .params import Mbox, map_params
 
-__all__ = ["OffersClient", "run_get_offer", "to_atjs_actions"]
+__all__ = ["run_get_offer", "to_atjs_actions"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,17 +42,6 @@ _CONTENT_ACTIONS = {
     "insertAfter": "insertAfter",
     "customCode": "customCode",
 }
-
-
-class OffersClient(Protocol):
-    """What getOffer needs of the client (``TargetClient``), so this module does not import it."""
-
-    @property
-    def global_mbox(self) -> str: ...
-
-    async def get_offers(
-        self, request: Sequence[Mbox], *, visitor: Visitor | None, page: PageContext | None, timeout: float | None
-    ) -> OffersResult: ...
 
 
 @dataclass(frozen=True, slots=True)

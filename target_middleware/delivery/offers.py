@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..visitor import CookieValue, Visitor
 from .context import PageContext
@@ -12,7 +12,7 @@ from .decider import DecisioningMethod
 from .models import DeliveryResponse, MboxResult, PageLoadResult
 from .params import Mbox
 
-__all__ = ["OffersRequest", "OffersResult"]
+__all__ = ["OffersClient", "OffersRequest", "OffersResult"]
 
 
 def as_mboxes(items: Sequence[Mbox | str]) -> tuple[Mbox, ...]:
@@ -55,10 +55,11 @@ class OffersResult:
 
     response: DeliveryResponse
     visitor: Visitor  # after the answer: the tntId and edge cluster it named
-    mbox_cookie: CookieValue
+    mbox_cookie: CookieValue | None  # None from the Edge Network, which keeps its own state cookies
     edge_cluster_cookie: CookieValue | None
     decisioning: DecisioningMethod
     request: Mapping[str, Any]
+    state_cookies: tuple[CookieValue, ...] = ()  # the Edge Network's kndctr_* cookies to write back
 
     @property
     def mboxes(self) -> tuple[MboxResult, ...]:
@@ -85,4 +86,27 @@ class OffersResult:
 
     @property
     def cookies(self) -> tuple[CookieValue, ...]:
-        return (self.mbox_cookie,) if self.edge_cluster_cookie is None else (self.mbox_cookie, self.edge_cluster_cookie)
+        found = [c for c in (self.mbox_cookie, self.edge_cluster_cookie) if c is not None]
+        return (*found, *self.state_cookies)
+
+
+class OffersClient(Protocol):
+    """The seam the middleware decides through: Target's Delivery API (``TargetClient``, server-side, on-device or
+    hybrid) and Adobe's Edge Network (``EdgeNetworkClient``) answer in this one shape."""
+
+    @property
+    def global_mbox(self) -> str: ...
+
+    @property
+    def decisioning(self) -> DecisioningMethod: ...
+
+    async def get_offers(
+        self,
+        request: OffersRequest | Sequence[Mbox | str],
+        *,
+        visitor: Visitor | None = None,
+        page: PageContext | None = None,
+        timeout: float | None = None,
+    ) -> OffersResult: ...
+
+    async def aclose(self) -> None: ...

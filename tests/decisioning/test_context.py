@@ -47,6 +47,14 @@ def test_url_path_query_fragment() -> None:
     assert (parts["path_lc"], parts["query_lc"], parts["fragment_lc"]) == ("/home", "bar=true", "hello")
 
 
+def test_a_url_without_scheme_starts_with_its_host() -> None:
+    parts = url_context("www.shop.example.co.uk/cart?x=1#top")
+    assert (parts["domain"], parts["subdomain"], parts["topLevelDomain"]) == ("example.co.uk", "shop", "co.uk")
+    assert (parts["path"], parts["query"], parts["fragment"]) == ("/cart", "x=1", "top")
+    relative = url_context("/cart?x=1")
+    assert (relative["domain"], relative["path"], relative["query"]) == ("", "/cart", "x=1")
+
+
 @pytest.mark.parametrize(
     ("agent", "browser", "version", "platform"),
     [

@@ -1,8 +1,9 @@
 """Same offers as Adobe's target-python-sdk (on-device mode) on generated traffic.
 
 The SDK cannot share our venv (no ``Requires-Dist``, pins from 2020, needs ``setuptools<81``: NOTES.md §5), so
-it runs in its own interpreter, named by ``$TARGET_SDK_PYTHON``, through ``sdk_runner.py``: offline, geo
-lookup stubbed, clock mocked per request. Without that interpreter the test skips.
+it runs in a venv of its own that the ``target_python_sdk`` fixture makes once per session (conftest.py;
+``$TARGET_SDK_PYTHON`` names an interpreter to use instead), through ``python_referee/sdk_runner.py``: offline,
+geo lookup stubbed, clock mocked per request.
 
 Compared: every requested mbox, view and pageLoad's options (type, content, event token, response tokens) and
 the blank answers. Left out by design, where the SDK has a defect we do not copy: the global mbox decided when
@@ -14,7 +15,6 @@ click metric, and hosts with a port that the Public Suffix List does not know (t
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 from pathlib import Path
@@ -26,16 +26,8 @@ from target_middleware.decisioning import DecisioningEngine, load_artifact
 
 from .conformance import ARTIFACTS
 
-SDK_PYTHON = os.environ.get("TARGET_SDK_PYTHON")
-RUNNER = Path(__file__).with_name("sdk_runner.py")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not SDK_PYTHON,
-        reason="target-python-sdk cannot be installed into the project venv; "
-        "set TARGET_SDK_PYTHON to an interpreter that has it (NOTES.md §5)",
-    ),
-]
+RUNNER = Path(__file__).with_name("python_referee") / "sdk_runner.py"
+pytestmark = pytest.mark.slow
 
 URLS = [
     "http://local-target-test/",
@@ -158,14 +150,19 @@ def _offers(response: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]
 
 
 @pytest.mark.parametrize("name", ARTIFACT_NAMES)
-def test_same_offers_as_target_python_sdk(name: str) -> None:
+def test_same_offers_as_target_python_sdk(name: str, target_python_sdk: Path) -> None:
     path = ARTIFACTS / f"{name}.json"
     payload = json.loads(path.read_text())
     client = "someClientId"
     jobs = _traffic(random.Random(name), payload, 40 if name.startswith("LARGE") else 120)
     spec = {"artifact": str(path), "client": client, "jobs": jobs}
     done = subprocess.run(
-        [str(SDK_PYTHON), str(RUNNER)], capture_output=True, text=True, timeout=600, input=json.dumps(spec), check=False
+        [str(target_python_sdk), str(RUNNER)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        input=json.dumps(spec),
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     theirs = json.loads(done.stdout)["responses"]

@@ -37,6 +37,23 @@ def test_remote_mboxes_are_reported_for_hybrid() -> None:
     assert local.response["status"] == 200
 
 
+@pytest.mark.parametrize(
+    ("artifact", "remote"),
+    [
+        ("TEST_ARTIFACT_GLOBAL_MBOX", ("target-global-mbox",)),  # listed in remoteMboxes
+        ("TEST_ARTIFACT_BLANK", ("target-global-mbox",)),  # not in localMboxes
+        ("TEST_ARTIFACT_AB_SIMPLE", ()),
+    ],
+)
+def test_a_pageload_asks_for_the_global_mbox(artifact: str, remote: tuple[str, ...]) -> None:
+    # As in Adobe's Node SDK: a pageLoad needs the edge where the artifact says the global mbox does.
+    for mode in ("execute", "prefetch"):
+        decision = engine(artifact).decide({**request(mode=mode), mode: {"pageLoad": {}}})
+        assert decision.remote_mboxes == remote
+        assert decision.response["status"] == (206 if remote else 200)
+        assert "pageLoad" in decision.response[mode]  # still decided locally, for on-device mode
+
+
 def test_execute_owes_display_notifications_prefetch_does_not() -> None:
     eng = engine("TEST_ARTIFACT_AB_SIMPLE", clock=lambda: 1_600_000_000.0)
     executed = eng.decide(request("mbox-magician"))
@@ -139,6 +156,14 @@ def test_geo_lookup_only_for_a_lone_ip_address() -> None:
     req["context"]["geo"] = {"ipAddress": "203.0.113.9", "city": "TORONTO"}
     eng.decide(req)
     assert looked_up == ["203.0.113.9"]
+    # No lookup of what is no address, as in Adobe's Node SDK; nor of at.js's "unknownIpAddress" (the caller's own
+    # location, which on a server is the server's).
+    for not_an_address in ("testclient", "999.1.2.3", "", "unknownIpAddress"):
+        req["context"]["geo"] = {"ipAddress": not_an_address}
+        assert eng.decide(req).response["execute"]["mboxes"][0] == {"name": "mbox-geography", "index": 0}
+    req["context"]["geo"] = {"ipAddress": " 2001:db8::42 "}
+    eng.decide(req)
+    assert looked_up == ["203.0.113.9", "2001:db8::42"]
 
 
 def test_a_failing_geo_lookup_decides_without_geo() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from target_middleware.decisioning import DecisioningEngine, load_artifact
 from target_middleware.delivery import (
     DecisioningMethod,
     LocalDecider,
@@ -18,7 +19,9 @@ from target_middleware.delivery import (
     ResponseParseError,
     TargetClient,
 )
+from target_middleware.delivery.params import GLOBAL_MBOX
 from target_middleware.visitor import Visitor
+from tests.datafiles import ARTIFACTS
 
 from .edge import ScriptedEdge
 
@@ -204,3 +207,21 @@ async def test_on_device_failures_use_the_error_tree() -> None:
             }
         )
         assert statuses == ["error"]
+
+
+async def test_hybrid_sends_the_pageload_to_the_edge_when_the_artifact_says_so(edge: ScriptedEdge) -> None:
+    # TEST_ARTIFACT_GLOBAL_MBOX lists the global mbox in remoteMboxes: the edge decides the page load.
+    edge.scenario = "html"
+    engine = DecisioningEngine(load_artifact(ARTIFACTS / "TEST_ARTIFACT_GLOBAL_MBOX.json"), client_code="acme")
+    async with TargetClient(
+        "acme",
+        "O@AdobeOrg",
+        server_domain=edge.domain,
+        secure=False,
+        decisioning="hybrid",
+        decider=engine,
+        on_notifications=lambda notes: None,
+    ) as client:
+        await client.get_offers([GLOBAL_MBOX, "mbox-feature-flags"])
+    (sent,) = edge.requests
+    assert set(sent.body["execute"]) == {"pageLoad"}

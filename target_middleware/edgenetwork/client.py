@@ -1,0 +1,224 @@
+"""Adobe's Edge Network Server API as a second transport: the same seam as ``TargetClient.get_offers``.
+
+One ``interact`` call per page view on a datastream (Target enabled on it) instead of a Delivery API call; the
+answer comes back as an ``OffersResult`` of the same shape, so the middleware, the rules and the actions engine do
+not know which transport decided. What differs:
+
+- the visitor is the Edge Network's: its ``kndctr_<org>_AdobeOrg_*`` cookies go up as ``meta.state.entries`` and the
+  ``state:store`` answer comes back as cookies (``OffersResult.state_cookies``); no ``mbox`` cookie;
+- the region: the ``EdgeNetwork`` location hint of an answer (kept by the browser in the ``..._cluster`` state
+  cookie) routes the next call to ``/ee/<region>/v2/interact``;
+- impressions: a fetch is not a display for the Edge Network. For every non-view proposition of an answer a
+  ``decisioning.propositionDisplay`` event is sent in the background, batched per page view, as the Delivery API's
+  ``execute`` counts an impression when it decides. Views are left to the page (the Web SDK sends their display when
+  it renders them).
+
+On-device decisioning exists only on the Delivery API path; this client is always remote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ..delivery import transport
+from ..delivery.context import PageContext
+from ..delivery.decider import DecisioningMethod
+from ..delivery.errors import ResponseParseError
+from ..delivery.models import parse_response
+from ..delivery.offers import OffersRequest, OffersResult, as_mboxes
+from ..delivery.params import GLOBAL_MBOX, Mbox
+from ..visitor import CookieValue, Visitor
+from .answer import EdgeAnswer, Proposition, read_answer
+from .request import interact_body
+
+__all__ = ["EdgeNetworkClient"]
+
+logger = logging.getLogger(__name__)
+
+_DATASTREAM = re.compile(r"[0-9A-Za-z:_-]{1,128}")
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?")
+_REGION = re.compile(r"[0-9A-Za-z]{1,16}")
+MAX_PENDING_DISPLAYS = 1000  # display events in flight; past this they are dropped and counted
+
+
+class EdgeNetworkClient:
+    """The Edge Network Server API for one datastream. Share one per app; ``aclose()`` when done.
+
+    ``edge_domain`` is ``edge.adobedc.net`` (first-party domains and a local edge: ``host[:port]``, with
+    ``secure=False`` for plain http). ``timeout`` bounds each call in total, in seconds.
+    """
+
+    decisioning = DecisioningMethod.SERVER_SIDE
+
+    def __init__(
+        self,
+        datastream_id: str,
+        organization_id: str,
+        *,
+        edge_domain: str = "edge.adobedc.net",
+        secure: bool = True,
+        timeout: float = 3.0,
+        global_mbox: str = GLOBAL_MBOX,
+        http_client: httpx.AsyncClient | None = None,
+        max_connections: int = 100,
+        display_events: bool = True,
+    ) -> None:
+        if not isinstance(datastream_id, str) or not _DATASTREAM.fullmatch(datastream_id):
+            raise ValueError("datastream_id must be the datastream's id (letters, digits, '-', '_', ':')")
+        if not isinstance(organization_id, str) or not organization_id.endswith("@AdobeOrg"):
+            raise ValueError("organization_id must be the IMS org id, '…@AdobeOrg'")
+        if not isinstance(edge_domain, str) or not _HOST.fullmatch(edge_domain):
+            raise ValueError("edge_domain must be a host name, optionally with a port")
+        if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        self.datastream_id = datastream_id
+        self.organization_id = organization_id
+        self.global_mbox = global_mbox
+        self.timeout = float(timeout)
+        self.display_events = display_events
+        self._base = f"{'https' if secure else 'http'}://{edge_domain}/ee"
+        self._query = f"/v2/interact?datastreamId={quote(datastream_id, safe='')}"
+        # The org id as it appears in the state cookies' names: kndctr_<org with '@' as '_'>_...
+        self._cluster_cookie = f"kndctr_{organization_id.replace('@', '_')}_cluster"
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._max_connections = max_connections
+        self._background: set[asyncio.Task[None]] = set()
+        self.dropped_displays = 0
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            limits = httpx.Limits(
+                max_connections=self._max_connections, max_keepalive_connections=self._max_connections
+            )
+            self._http = httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=self.timeout)
+        return self._http
+
+    def url_for(self, visitor: Visitor) -> str:
+        """``/ee/<region>/v2/interact`` when the visitor's cluster cookie names a region, else ``/ee/v2/…``."""
+        region = dict(visitor.edge_state).get(self._cluster_cookie)
+        prefix = f"{self._base}/{region}" if region and _REGION.fullmatch(region) else self._base
+        return prefix + self._query + f"&requestId={uuid.uuid4()}"
+
+    async def _post(self, url: str, body: dict[str, Any], deadline: float) -> Any:
+        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return await transport.post_json(self._client(), url, payload, deadline=deadline)
+
+    async def get_offers(
+        self,
+        request: OffersRequest | Sequence[Mbox | str],
+        *,
+        visitor: Visitor | None = None,
+        page: PageContext | None = None,
+        timeout: float | None = None,
+    ) -> OffersResult:
+        """One ``interact`` call for a page view's mboxes. Raises a ``DeliveryError`` as the Delivery API client."""
+        if not isinstance(request, OffersRequest):
+            request = OffersRequest(mboxes=request)
+        visitor = visitor or Visitor.new()
+        page = page or request.page
+        deadline = self.timeout if timeout is None else timeout
+        body = interact_body(
+            as_mboxes(request.mboxes),
+            page=page,
+            state=visitor.edge_state,
+            global_mbox=self.global_mbox,
+            ecid=visitor.marketing_cloud_visitor_id,
+        )
+        url = self.url_for(visitor)
+        answer_body = await self._post(url, body, deadline)
+        try:
+            answer = read_answer(answer_body if answer_body is not None else {"handle": []})
+        except ValueError as exc:
+            raise ResponseParseError(f"the Edge Network's answer does not fit: {exc}") from None
+        for reason in answer.skipped:
+            logger.debug("Edge Network answer: skipped %s", reason)
+        response = parse_response(answer.delivery)
+        if self.display_events:
+            self._display(answer, body, url)
+        return OffersResult(
+            response=response,
+            visitor=visitor,
+            mbox_cookie=None,
+            edge_cluster_cookie=None,
+            decisioning=DecisioningMethod.SERVER_SIDE,
+            request=body,
+            state_cookies=tuple(CookieValue(key, value, age) for key, value, age in answer.state),
+        )
+
+    # -- display events --------------------------------------------------------------------------
+
+    def _display(self, answer: EdgeAnswer, fetch: dict[str, Any], url: str) -> None:
+        shown = [p for p in answer.propositions if not p.view]
+        if not shown:
+            return
+        if len(self._background) >= MAX_PENDING_DISPLAYS:
+            self.dropped_displays += 1
+            logger.warning("Edge Network display events: %d in flight, one dropped", len(self._background))
+            return
+        event = display_event(shown, fetch, answer)
+        task = asyncio.get_running_loop().create_task(self._send_display(url, event))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send_display(self, url: str, event: dict[str, Any]) -> None:
+        try:
+            await self._post(url, event, self.timeout)
+        except Exception as exc:
+            logger.warning("Edge Network display event failed (%s)", type(exc).__name__)
+
+    async def aclose(self) -> None:
+        """Wait for display events in flight (within the timeout), then close the connections."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=self.timeout)
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+        self._http = None
+
+    async def __aenter__(self) -> EdgeNetworkClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def display_event(propositions: Sequence[Proposition], fetch: dict[str, Any], answer: EdgeAnswer) -> dict[str, Any]:
+    """A ``decisioning.propositionDisplay`` event for ``propositions``: the fetch's page, and the visitor as the
+    answer left it (a first visit's new identity and state, so the display counts for the same visitor)."""
+    xdm = fetch["event"]["xdm"]
+    now = time.time()
+    whole = int(now)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((now - whole) * 1000):03d}Z"
+    display: dict[str, Any] = {
+        "eventType": "decisioning.propositionDisplay",
+        "timestamp": stamp,
+        "web": xdm["web"],
+        "_experience": {
+            "decisioning": {
+                "propositions": [
+                    {"id": p.id, "scope": p.scope, "scopeDetails": dict(p.scope_details)} for p in propositions
+                ],
+                "propositionEventType": {"display": 1},
+            }
+        },
+    }
+    if answer.ecid:
+        display["identityMap"] = {"ECID": [{"id": answer.ecid, "authenticatedState": "ambiguous", "primary": True}]}
+    elif "identityMap" in xdm:
+        display["identityMap"] = xdm["identityMap"]
+    state = fetch["meta"]["state"]
+    entries = {e["key"]: e["value"] for e in state["entries"]}
+    entries.update({key: value for key, value, _age in answer.state})
+    meta = {"state": {**state, "entries": [{"key": k, "value": v} for k, v in entries.items()]}}
+    return {"event": {"xdm": display}, "meta": meta}

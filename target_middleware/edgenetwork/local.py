@@ -1,0 +1,251 @@
+"""The local edge's Edge Network endpoint: ``POST /ee[/<region>]/v2/interact`` from the same rules artifact.
+
+A fetch (``decisioning.propositionFetch``, or any event with ``query.personalization``) is decided by the on-device
+engine as a Delivery API *prefetch* (a fetch is not a display: options carry event tokens and owe nothing yet) and
+answered with the handles the real edge sends: ``personalization:decisions`` (one proposition per option, items of
+the five schemas), ``identity:result`` (the ECID), ``state:store`` (the identity and cluster cookies) and
+``locationHint:result`` (region ``local``). A ``decisioning.propositionDisplay`` or ``propositionInteract`` event
+is recorded: its event tokens go to ``on_notifications`` as Delivery API display / click notifications, so the
+local edge's report counts both transports alike.
+
+The identity cookie's value here is the ECID itself (the real edge's is an opaque encoded blob); allocation uses
+it as ``marketingCloudVisitorId``, as Target does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..decisioning import DecisioningEngine, DecisioningNotReady
+from ..visitor import is_valid_edge_state
+from .answer import DOM_ACTION, HTML_ITEM, JSON_ITEM, PAGE_WIDE_SCOPE, REDIRECT_ITEM
+
+__all__ = ["interact_routes"]
+
+logger = logging.getLogger(__name__)
+
+REGION = "local"
+STATE_MAX_AGE = 34_128_000
+_MAX_BODY = 1 << 20
+_ITEMS = {
+    "html": (HTML_ITEM, "text/html"),
+    "json": (JSON_ITEM, "application/json"),
+    "redirect": (REDIRECT_ITEM, "text/uri-list"),
+}
+
+
+def _error(status: int, title: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "https://ns.adobe.com/aep/errors/EXEG-0003-400", "status": status, "title": title}, status_code=status
+    )
+
+
+def _proposition(scope: str, option: Mapping[str, Any], index: int, *, view: bool) -> dict[str, Any]:
+    tokens = option.get("responseTokens") or {}
+    activity, experience = str(tokens.get("activity.id", "")), str(tokens.get("experience.id", ""))
+    characteristics: dict[str, Any] = {}
+    if option.get("eventToken"):
+        characteristics["eventToken"] = option["eventToken"]
+    if view:
+        characteristics["scopeType"] = "view"
+    items: list[dict[str, Any]] = []
+    kind, content = option.get("type"), option.get("content")
+    if kind == "actions" and isinstance(content, list):
+        for i, action in enumerate(content):
+            data = {"type": action.get("type"), "format": "application/vnd.adobe.target.dom-action"}
+            data.update({k: action[k] for k in ("selector", "content") if k in action})
+            if action.get("cssSelector"):
+                data["prehidingSelector"] = action["cssSelector"]
+            items.append({"id": f"{activity}-{index}-{i}", "schema": DOM_ACTION, "meta": tokens, "data": data})
+    elif kind in _ITEMS:
+        schema, mime = _ITEMS[str(kind)]
+        items.append(
+            {
+                "id": f"{activity}-{index}",
+                "schema": schema,
+                "meta": tokens,
+                "data": {"format": mime, "content": content},
+            }
+        )
+    return {
+        "id": f"AT:{activity}:{experience}:{scope}:{index}",
+        "scope": scope,
+        "scopeDetails": {
+            "decisionProvider": "TGT",
+            "activity": {"id": activity},
+            "experience": {"id": experience},
+            "characteristics": characteristics,
+            "correlationID": f"{activity}:{experience}:0",
+        },
+        "items": items,
+    }
+
+
+def _propositions(prefetch: Mapping[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    page_load = prefetch.get("pageLoad") or {}
+    for i, option in enumerate(page_load.get("options") or ()):
+        found.append(_proposition(PAGE_WIDE_SCOPE, option, i, view=False))
+    for metric in page_load.get("metrics") or ():
+        if metric.get("type") == "click" and metric.get("selector"):
+            click = {
+                "type": "click",
+                "format": "application/vnd.adobe.target.dom-action",
+                "selector": metric["selector"],
+            }
+            proposition = _proposition(
+                PAGE_WIDE_SCOPE, {"eventToken": metric.get("eventToken")}, len(found), view=False
+            )
+            proposition["items"] = [{"id": "click", "schema": DOM_ACTION, "data": click}]
+            found.append(proposition)
+    for mbox in prefetch.get("mboxes") or ():
+        for i, option in enumerate(mbox.get("options") or ()):
+            found.append(_proposition(str(mbox.get("name")), option, i, view=False))
+    for view in prefetch.get("views") or ():
+        for i, option in enumerate(view.get("options") or ()):
+            found.append(_proposition(str(view.get("name")), option, i, view=True))
+    return found
+
+
+def _dig(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]...``, or None where a level is missing or not an object (bodies are untrusted)."""
+    for key in keys:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _event(body: Any) -> Mapping[str, Any] | None:
+    if not isinstance(body, Mapping):
+        return None
+    event = body.get("event")
+    if event is None and isinstance(body.get("events"), list) and body["events"]:
+        event = body["events"][0]  # the Web SDK's own /v1 shape
+    return event if isinstance(event, Mapping) else None
+
+
+def _delivery_request(event: Mapping[str, Any], scopes: list[str], ecid: str) -> dict[str, Any]:
+    url = _dig(event, "xdm", "web", "webPageDetails", "URL")
+    referrer = _dig(event, "xdm", "web", "webReferrer", "URL")
+    agent = _dig(event, "xdm", "environment", "browserDetails", "userAgent")
+    target = _dig(event, "data", "__adobe", "target")
+    target = target if isinstance(target, Mapping) else {}
+    params = {k: str(v) for k, v in target.items() if isinstance(k, str) and not k.startswith("profile.")}
+    profile = {k[8:]: str(v) for k, v in target.items() if isinstance(k, str) and k.startswith("profile.")}
+    details: dict[str, Any] = {}
+    if params:
+        details["parameters"] = params
+    if profile:
+        details["profileParameters"] = profile
+    context: dict[str, Any] = {"channel": "web", "address": {"url": url if isinstance(url, str) else ""}}
+    if isinstance(referrer, str) and referrer:
+        context["address"]["referringUrl"] = referrer
+    if isinstance(agent, str) and agent:
+        context["userAgent"] = agent
+    prefetch: dict[str, Any] = {}
+    mboxes = [{"index": i, "name": s, **details} for i, s in enumerate(x for x in scopes if x != PAGE_WIDE_SCOPE)]
+    if mboxes:
+        prefetch["mboxes"] = mboxes
+    if PAGE_WIDE_SCOPE in scopes:
+        prefetch["pageLoad"] = dict(details)
+        prefetch["views"] = [dict(details)]
+    return {"id": {"marketingCloudVisitorId": ecid}, "context": context, "prefetch": prefetch}
+
+
+def interact_routes(
+    engine: DecisioningEngine,
+    *,
+    organization_id: str,
+    on_notifications: Callable[[dict[str, Any]], None] | None = None,
+) -> list[Route]:
+    """The ``interact`` routes for a local edge deciding with ``engine``."""
+    prefix = f"kndctr_{organization_id.replace('@', '_')}_"
+
+    def record(notifications: list[dict[str, Any]], ecid: str | None) -> None:
+        if on_notifications is not None and notifications:
+            try:
+                on_notifications(
+                    {"id": {"marketingCloudVisitorId": ecid} if ecid else {}, "notifications": notifications}
+                )
+            except Exception:
+                logger.warning("on_notifications callback failed", exc_info=True)
+
+    async def interact(request: Request) -> Response:
+        raw = await request.body()
+        if len(raw) > _MAX_BODY:
+            return _error(413, "request body too large")
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            return _error(400, "request body is not valid JSON")
+        event = _event(body)
+        if event is None:
+            return _error(400, "the request needs an event")
+        entries = _dig(body, "meta", "state", "entries")
+        entries = entries if isinstance(entries, list) else []
+        state = {
+            e["key"]: e["value"]
+            for e in entries
+            if isinstance(e, Mapping)
+            and isinstance(e.get("key"), str)
+            and isinstance(e.get("value"), str)
+            and is_valid_edge_state(e["key"], e["value"])
+        }
+        ecid = state.get(prefix + "identity")
+        ecid = ecid if ecid and ecid.isdigit() else None
+        kind = _dig(event, "xdm", "eventType")
+        request_id = request.query_params.get("requestId") or str(uuid.uuid4())
+        if kind in ("decisioning.propositionDisplay", "decisioning.propositionInteract"):
+            propositions = _dig(event, "xdm", "_experience", "decisioning", "propositions")
+            tokens = [
+                _dig(p, "scopeDetails", "characteristics", "eventToken")
+                for p in (propositions if isinstance(propositions, list) else ())
+            ]
+            tokens = [t for t in tokens if isinstance(t, str)]
+            note = "display" if kind.endswith("Display") else "click"
+            record([{"id": str(uuid.uuid4()), "type": note, "timestamp": 0, "tokens": tokens}] if tokens else [], ecid)
+            return JSONResponse({"requestId": request_id, "handle": []})
+        scopes = _dig(body, "query", "personalization", "decisionScopes")
+        scopes = [s for s in scopes if isinstance(s, str) and s] if isinstance(scopes, list) else []
+        ecid = ecid or str(random.randrange(10**37, 10**38))
+        handles: list[dict[str, Any]] = [
+            {"type": "identity:result", "payload": [{"id": ecid, "namespace": {"code": "ECID"}}]}
+        ]
+        if scopes:
+            try:
+                decision = engine.decide(_delivery_request(event, scopes, ecid))
+            except DecisioningNotReady:
+                return _error(503, "the decisioning artifact has not loaded yet")
+            except Exception:
+                logger.exception("on-device decision for interact failed")
+                return _error(500, "internal error")
+            prefetch = decision.response.get("prefetch") or {}
+            handles.append({"type": "personalization:decisions", "payload": _propositions(prefetch), "eventIndex": 0})
+        handles.append(
+            {"type": "locationHint:result", "payload": [{"scope": "EdgeNetwork", "hint": REGION, "ttlSeconds": 1800}]}
+        )
+        handles.append(
+            {
+                "type": "state:store",
+                "payload": [
+                    {"key": prefix + "identity", "value": ecid, "maxAge": STATE_MAX_AGE},
+                    {"key": prefix + "cluster", "value": REGION, "maxAge": 1800},
+                ],
+            }
+        )
+        return JSONResponse({"requestId": request_id, "handle": handles})
+
+    return [
+        Route("/ee/v2/interact", interact, methods=["POST"]),
+        Route("/ee/{region}/v2/interact", interact, methods=["POST"]),
+    ]
