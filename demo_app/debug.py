@@ -60,7 +60,14 @@ def _request(found: Explanation) -> dict[str, Any]:
             if returning
             else "new (no mbox cookie yet: this decision is a first visit's)"
         )
-        + (f", session {visitor.session_id[:8]}…" if visitor else ""),
+        + (f", session {visitor.session_id[:8]}…" if visitor else "")
+        # the visitor as the middleware sees it: on-device allocation hashes the ECID first, so this is its experience
+        + (
+            f", Experience Cloud ID {visitor.marketing_cloud_visitor_id} (from the AMCV cookie: on-device "
+            "allocation hashes it first)"
+            if visitor is not None and visitor.marketing_cloud_visitor_id
+            else ""
+        ),
     }
     timings = found.timings_ms
     if "decision" in timings:

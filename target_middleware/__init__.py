@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .analytics import AnalyticsLogging, AnalyticsPayload, AnalyticsSettings
 from .decisions import Decisions
 from .delivery import (
     DecisioningMethod,
@@ -26,6 +27,7 @@ from .edgenetwork import EdgeNetworkClient
 from .explain import Explanation, explain
 from .fastapi import target_decisions
 from .html import ActionReport, ActionType, ApplyResult, SkipReason, apply_actions, apply_offer
+from .identity import AuthenticatedState, CustomerId
 from .middleware import TargetMiddleware, TargetStats
 from .routing import MboxRule
 from .visitor import Visitor
@@ -62,9 +64,14 @@ __all__ = [
     "GLOBAL_MBOX",
     "ActionReport",
     "ActionType",
+    "AnalyticsLogging",
+    "AnalyticsPayload",
+    "AnalyticsSettings",
     "ApplyResult",
     "ArtifactError",
     "ArtifactSource",
+    "AuthenticatedState",
+    "CustomerId",
     "DecisioningEngine",
     "DecisioningMethod",
     "DecisioningNotReady",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .analytics import AnalyticsPayload, analytics_payloads, supplemental_data_id_of
 from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoadResult
 from .delivery.offers import OffersResult
 from .handoff import server_state
@@ -54,6 +55,16 @@ class Decisions:
     @property
     def page_load(self) -> PageLoadResult | None:
         return self.result.page_load
+
+    @property
+    def supplemental_data_id(self) -> str | None:
+        """A4T server-side: the SDID this page view's Delivery request carried (give it to the page's Analytics hit)."""
+        return supplemental_data_id_of(self.result.request)
+
+    @property
+    def analytics_payloads(self) -> tuple[AnalyticsPayload, ...]:
+        """A4T client-side: every ``analytics.payload`` Target answered (mboxes, page load, click metrics)."""
+        return analytics_payloads(self.result.raw)
 
     def server_state(self) -> dict[str, Any] | None:
         """``{request, response}`` for at.js's ``targetGlobalSettings.serverState``, for apps that render their own
@@ -141,10 +152,14 @@ def checked_redirect(url: str, allowed_hosts: Collection[str] | None) -> str | N
 class TargetRequest:
     """The decision in flight for one request, as the app sees it (``request.state.target``)."""
 
-    __slots__ = ("_deadline", "_future")
+    __slots__ = ("_deadline", "_future", "supplemental_data_id")
 
-    def __init__(self, future: asyncio.Future[OffersResult], deadline: float) -> None:
+    def __init__(
+        self, future: asyncio.Future[OffersResult], deadline: float, *, supplemental_data_id: str | None = None
+    ) -> None:
         self._future, self._deadline = future, deadline
+        # A4T server-side: this page view's SDID, known before the decision (for the page's Analytics hit).
+        self.supplemental_data_id = supplemental_data_id
 
     async def decisions(self) -> Decisions | None:
         """Target's decisions, awaited within what is left of the request's budget; None when they failed."""

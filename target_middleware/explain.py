@@ -116,13 +116,25 @@ async def explain(
     budget = middleware.timeout if timeout is None else timeout
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    analytics = middleware.analytics.for_page_view() if middleware.analytics is not None else None
     try:
-        view = await page_view(scope, match, qa_mode=middleware.qa_mode, trace=middleware.trace)
+        view = await page_view(
+            scope,
+            match,
+            qa_mode=middleware.qa_mode,
+            trace=middleware.trace,
+            analytics=analytics,
+            organization_id=getattr(middleware.client, "organization_id", ""),
+            customer_ids=middleware.customer_ids,
+            third_party_id=middleware.third_party_id,
+        )
     except Exception as exc:
         return Explanation(shown, "error", match.rule, error=f"the rule's params failed: {type(exc).__name__}")
     found = Explanation(shown, "error", match.rule, view.visitor, view.params, view.profile_params)
     decision = middleware._submit(middleware.client.get_offers(view.offers, visitor=view.visitor, timeout=budget))
-    scope["state"] = {**scope.get("state", {}), "target": TargetRequest(decision, started + budget)}
+    sdid = analytics.supplemental_data_id if analytics is not None else None
+    pending = TargetRequest(decision, started + budget, supplemental_data_id=sdid)
+    scope["state"] = {**scope.get("state", {}), "target": pending}
     page = asyncio.ensure_future(_render(middleware.app, scope))  # beside the decision, as the middleware runs it
     try:
         result = await asyncio.wait_for(asyncio.shield(decision), budget)
@@ -134,6 +146,22 @@ async def explain(
         return _with(found, outcome=outcome, error=f"the decision failed: {type(exc).__name__}: {exc}")
     timings["decision"] = _ms(started)
     found = _with(found, result=result, delivery_request=result.request, timings_ms=timings)
+    return await _rewritten(middleware, scope, rule=match.rule, found=found, result=result, page=page, started=started)
+
+
+async def _rewritten(
+    middleware: TargetMiddleware,
+    scope: Scope,
+    *,
+    rule: MboxRule,
+    found: Explanation,
+    result: OffersResult,
+    page: asyncio.Future[tuple[Message, bytes]],
+    started: float,
+) -> Explanation:
+    """The app's page, and what the middleware's own rewrite makes of it."""
+    timings = found.timings_ms
+    assert isinstance(timings, dict)
     personalizer = middleware.personalizer
     try:
         start, body = await page
@@ -143,7 +171,7 @@ async def explain(
     found = _with(found, status=start.get("status"))
     if not eligible(start, "GET", middleware.max_body_size) or len(body) > middleware.max_body_size:
         return _with(found, outcome="not-eligible", error="not a 200 HTML answer within max_body_size: sent as it is")
-    redirect = page_plan(result, match.rule.html_selectors, personalizer.global_mbox).redirect
+    redirect = page_plan(result, rule.html_selectors, personalizer.global_mbox).redirect
     if redirect is not None:
         found = _with(found, redirect=redirect)
         if checked_redirect(redirect, personalizer.redirect_hosts) is None:
@@ -156,7 +184,7 @@ async def explain(
             {**start, "headers": list(start["headers"])},
             body,
             result,
-            match.rule,
+            rule,
             started=applying,
             report=applied,
         )

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .analytics import AnalyticsSettings, PageViewAnalytics
 from .decisions import TargetRequest
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersClient, OffersResult
@@ -24,6 +25,7 @@ from .delivery.params import GLOBAL_MBOX
 from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
 from .handoff import ClickOwner, Handoff
 from .html import Engine
+from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
 from .iothread import IOThread
 from .options import check_bool, check_number, check_positive_int
 from .pageview import page_view
@@ -89,6 +91,9 @@ class TargetMiddleware:
         breaker_cooldown: float = 10.0,
         io_thread: bool | None = None,
         stats: TargetStats | None = None,
+        customer_ids: CustomerIdsSource = None,
+        third_party_id: ThirdPartyIdSource = None,
+        analytics: AnalyticsSettings | None = None,
         handoff: str | None = None,
         clicks: str = "atjs",
         handoff_max_size: int = DEFAULT_HANDOFF_MAX_SIZE,
@@ -121,12 +126,16 @@ class TargetMiddleware:
                 f"clicks must be 'atjs' (at.js counts them from serverState) or 'first-party' (ours), not {clicks!r}"
             )
         handoff_max_size = check_positive_int(handoff_max_size, "handoff_max_size", "bytes")
+        check_identity_sources(customer_ids, third_party_id)
+        if analytics is not None and not isinstance(analytics, AnalyticsSettings):
+            raise TypeError("analytics must be an AnalyticsSettings(logging='server_side'|'client_side', ...)")
         self.app = app
         self.client = client
         self.rules = Rules(rules)
         self.qa_mode, self.trace = qa_mode, trace
         self.stats = TargetStats() if stats is None else stats
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)
+        self.customer_ids, self.third_party_id, self.analytics = customer_ids, third_party_id, analytics
         self.personalizer = Personalizer(
             engine=engine,
             offload_size=offload_size,
@@ -137,6 +146,7 @@ class TargetMiddleware:
             click_endpoint=click_endpoint,
             debug_header=debug_header,
             global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
+            analytics=analytics,
             handoff=None if handoff is None else Handoff(handoff),
             clicks=ClickOwner(clicks),
             handoff_max_size=handoff_max_size,
@@ -158,12 +168,14 @@ class TargetMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        decision = await self._start(scope, match)
+        analytics = self.analytics.for_page_view() if self.analytics is not None else None
+        sdid = analytics.supplemental_data_id if analytics is not None else None
+        decision = await self._start(scope, match, analytics)
         if decision is None:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        state["target"] = TargetRequest(decision, started + self.timeout)
+        state["target"] = TargetRequest(decision, started + self.timeout, supplemental_data_id=sdid)
         responder = _Responder(self, scope, match, decision, started)
         try:
             await self.app(scope, receive, responder.send(send))
@@ -199,10 +211,21 @@ class TargetMiddleware:
         if self._io is not None:
             self._io.close()
 
-    async def _start(self, scope: Scope, match: RouteMatch) -> asyncio.Future[OffersResult] | None:
+    async def _start(
+        self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None
+    ) -> asyncio.Future[OffersResult] | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""
         try:
-            view = await page_view(scope, match, qa_mode=self.qa_mode, trace=self.trace)
+            view = await page_view(
+                scope,
+                match,
+                qa_mode=self.qa_mode,
+                trace=self.trace,
+                analytics=analytics,
+                organization_id=getattr(self.client, "organization_id", ""),
+                customer_ids=self.customer_ids,
+                third_party_id=self.third_party_id,
+            )
             coroutine = self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
         except Exception as exc:
             # The exception's class only: its text may carry request values.

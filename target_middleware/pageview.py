@@ -12,9 +12,11 @@ from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
 from starlette.types import Scope
 
+from .analytics import PageViewAnalytics
 from .delivery.context import PageContext
 from .delivery.offers import OffersRequest
 from .delivery.params import Mbox
+from .identity import CustomerIdsSource, ThirdPartyIdSource, identify
 from .qa import qa_mode_from_query, trace_from_query
 from .routing import RouteMatch, resolve_params
 from .visitor import Visitor
@@ -30,8 +32,19 @@ class PageView:
     profile_params: dict[str, Any]  # ... and its profile params (sent as profile.<name>)
 
 
-async def page_view(scope: Scope, match: RouteMatch, *, qa_mode: bool, trace: bool) -> PageView:
-    """The decision request for ``scope`` under ``match``; raises what the rule's params callables raise."""
+async def page_view(
+    scope: Scope,
+    match: RouteMatch,
+    *,
+    qa_mode: bool,
+    trace: bool,
+    analytics: PageViewAnalytics | None = None,
+    organization_id: str = "",
+    customer_ids: CustomerIdsSource = None,
+    third_party_id: ThirdPartyIdSource = None,
+) -> PageView:
+    """The decision request for ``scope`` under ``match``, the visitor with all its ids (the AMCV cookie, the
+    rule's or else the middleware's customer ids and thirdPartyId); raises what the rule's callables raise."""
     request = Request({**scope, "path_params": match.path_params})
     params = await resolve_params(match.rule.params, request)
     profile = await resolve_params(match.rule.profile_params, request)
@@ -45,6 +58,16 @@ async def page_view(scope: Scope, match: RouteMatch, *, qa_mode: bool, trace: bo
         page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
         qa_mode=qa_mode_from_query(query) if qa_mode and query else None,
         trace=trace_from_query(query) if trace and query else None,
+        analytics=analytics,
     )
-    visitor = Visitor.from_cookies(cookie_parser(headers.get("cookie", "")))
+    cookies = cookie_parser(headers.get("cookie", ""))
+    rule = match.rule
+    visitor = await identify(
+        Visitor.from_cookies(cookies),
+        cookies,
+        request,
+        organization_id=organization_id,
+        customer_ids=rule.customer_ids if rule.customer_ids is not None else customer_ids,
+        third_party_id=rule.third_party_id if rule.third_party_id is not None else third_party_id,
+    )
     return PageView(offers, visitor, params, profile)

@@ -14,6 +14,7 @@ import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Scope
 
+from .analytics import AnalyticsSettings, splice_before_body_end
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
 from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server_state
@@ -71,6 +72,7 @@ class Personalizer:
         click_endpoint: str | None,
         debug_header: bool,
         global_mbox: str,
+        analytics: AnalyticsSettings | None = None,
         handoff: Handoff | None = None,
         clicks: ClickOwner = ClickOwner.ATJS,
         handoff_max_size: int = 256 * 1024,
@@ -95,6 +97,7 @@ class Personalizer:
         self.click_endpoint = click_endpoint
         self.debug_header = debug_header
         self.global_mbox = global_mbox
+        self.analytics = analytics
         self.handoff, self.clicks, self.handoff_max_size = handoff, clicks, handoff_max_size
         self.send_ip_address = send_ip_address
 
@@ -166,10 +169,27 @@ class Personalizer:
                 rule=rule,
                 keep_metrics=atjs_clicks,
             )
+        if self.analytics is not None and self.analytics.data_island_id is not None:
+            body = self._with_island(headers, body, result, nonce)
         self._visitor_headers(scope, headers, result, started)
         if self.debug_header and applied is not None:
             headers["x-target-actions"] = _debug(applied)
         return start, body, outcome
+
+    def _with_island(self, headers: MutableHeaders, body: bytes, result: OffersResult, nonce: str | None) -> bytes:
+        """The A4T data island spliced in before ``</body>``: per page view, so after the rewrite, never in it."""
+        assert self.analytics is not None
+        charset = (_charset(headers) or "").lower()
+        if charset.startswith(("utf-16", "utf-32")) or body.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return body  # ASCII bytes would not read as text there
+        island = self.analytics.island(result.request, result.raw, nonce=nonce)
+        if island is None:
+            return body
+        body = splice_before_body_end(body, island)
+        for name in STALE_HEADERS:
+            del headers[name]
+        headers["content-length"] = str(len(body))
+        return body
 
     def _hand_off(
         self,

@@ -17,6 +17,7 @@ from starlette.convertors import Convertor
 from starlette.requests import Request
 from starlette.routing import compile_path
 
+from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
 from .options import check_bool, check_strings
 
 __all__ = ["MboxRule", "RouteMatch", "Rules", "resolve_params"]
@@ -42,6 +43,8 @@ class MboxRule:
 
     ``params`` and ``profile_params`` are a mapping or a (sync or async) callable of the request. ``html_selectors``
     says where each mbox's form-based ``html`` offer goes (a selector; at.js defaults to ``head``). ``methods``,
+    ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``customer_ids`` and
+    ``third_party_id`` (a value or a sync/async callable of the request) replace the middleware's for this rule.
     ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``views=True`` also prefetches
     the page's views (for at.js's ``triggerView``); ``handoff`` overrides the middleware's at.js hand-off for this
     rule (``"atjs"``, or ``"off"``; None: the middleware's).
@@ -55,6 +58,8 @@ class MboxRule:
     host: str | None = None
     exclude: Collection[str] = ()
     html_selectors: Mapping[str, str] = field(default_factory=dict)
+    customer_ids: CustomerIdsSource = None
+    third_party_id: ThirdPartyIdSource = None
     views: bool = False
     handoff: str | None = None
     _path: Pattern[str] = field(init=False, repr=False, compare=False)
@@ -87,6 +92,7 @@ class MboxRule:
         if self.host is not None and not isinstance(self.host, str):
             raise TypeError(f"{where}: host must be a string like '{{sub}}.shop.example', not {type(self.host)}")
         exclude = check_strings(self.exclude, f"{where}: exclude", '["/api/{rest:path}"]')
+        check_identity_sources(self.customer_ids, self.third_party_id, where=f"{where}: ")
         if self.handoff not in (None, "atjs", "off"):
             raise ValueError(f"{where}: handoff must be 'atjs', 'off' or None (the middleware's), not {self.handoff!r}")
         check_bool(self.views, f"{where}: views")

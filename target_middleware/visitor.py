@@ -14,8 +14,10 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote
+
+from .identity import CustomerId, check_visitor_ids
 
 __all__ = [
     "EDGE_CLUSTER_COOKIE",
@@ -134,7 +136,8 @@ class Visitor:
     """One visitor's identity, per request. Nothing here is shared between visitors.
 
     ``edge_cluster`` is validated (``[0-9A-Za-z]{1,16}``); it comes from the tntId's location hint, else from
-    the ``mboxEdgeCluster`` cookie.
+    the ``mboxEdgeCluster`` cookie. The Experience Cloud ids (ECID, customer ids, Audience Manager hint and blob)
+    come from the AMCV cookie and the app (see :mod:`target_middleware.identity`).
     """
 
     session_id: str
@@ -142,6 +145,9 @@ class Visitor:
     edge_cluster: str | None = None
     third_party_id: str | None = None
     marketing_cloud_visitor_id: str | None = None
+    customer_ids: tuple[CustomerId, ...] = ()
+    aam_location_hint: int | None = None
+    aam_blob: str | None = None
     edge_state: tuple[tuple[str, str], ...] = ()  # the Edge Network's kndctr_* cookies, validated
 
     def __post_init__(self) -> None:
@@ -151,6 +157,9 @@ class Visitor:
             raise ValueError("invalid tntId")
         if self.edge_cluster is not None and not is_valid_cluster(self.edge_cluster):
             raise ValueError("invalid edge cluster")
+        if not isinstance(self.customer_ids, tuple):
+            object.__setattr__(self, "customer_ids", tuple(self.customer_ids))
+        check_visitor_ids(self)
 
     @classmethod
     def new(cls) -> Visitor:
@@ -213,11 +222,4 @@ class Visitor:
         )
         if new_tnt == self.tnt_id and (cluster or self.edge_cluster) == self.edge_cluster:
             return self  # the usual returning visitor: nothing new to validate
-        return Visitor(
-            session_id=self.session_id,
-            tnt_id=new_tnt,
-            edge_cluster=cluster or self.edge_cluster,
-            third_party_id=self.third_party_id,
-            marketing_cloud_visitor_id=self.marketing_cloud_visitor_id,
-            edge_state=self.edge_state,
-        )
+        return replace(self, tnt_id=new_tnt, edge_cluster=cluster or self.edge_cluster)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..identity import visitor_ids
 from ..visitor import Visitor
 from . import transport
 from .atjs import run_get_offer
@@ -216,6 +217,7 @@ class TargetClient:
             global_mbox=self.global_mbox,
             property_token=self._property_token,
             environment_id=self._environment_id,
+            analytics=request.analytics.to_json() if request.analytics is not None else None,
         )
         if request.qa_mode:
             body["qaMode"] = dict(request.qa_mode)
@@ -254,7 +256,7 @@ class TargetClient:
                 return await self._post(body, visitor, deadline)
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
         if owed:
-            self._owe(owed, visitor, page)
+            self._owe(owed, visitor, page, body.get("experienceCloud"))
         if self.decisioning is DecisioningMethod.HYBRID and remote:
             remote_body = remote_part(body, set(remote), self.global_mbox)
             if remote_body is not None:
@@ -271,8 +273,13 @@ class TargetClient:
         visitor: Visitor | None = None,
         page: PageContext | None = None,
         timeout: float | None = None,
+        experience_cloud: Mapping[str, Any] | None = None,
     ) -> tuple[str, ...]:
-        """Tell Target what was displayed or clicked (prefetched offers). Returns the acknowledged ids."""
+        """Tell Target what was displayed or clicked (prefetched offers). Returns the acknowledged ids.
+
+        The visitor's ids are those of a Delivery request (``identity.visitor_ids``); ``experience_cloud`` is the
+        page view's ``experienceCloud`` (its A4T supplementalDataId, Audience Manager), when there is one.
+        """
         if not notifications:
             raise ValueError("no notifications to send")
         for note in notifications:
@@ -284,19 +291,35 @@ class TargetClient:
             "context": (page or PageContext()).to_json(send_ip_address=self._send_ip),
             "notifications": [dict(n) for n in notifications],
         }
-        if visitor.tnt_id:
-            body["id"] = {"tntId": visitor.tnt_id}
+        ids = visitor_ids(visitor)
+        if ids:
+            body["id"] = ids
+        if experience_cloud:
+            body["experienceCloud"] = dict(experience_cloud)
         if self._property_token:
             body["property"] = {"token": self._property_token}
         answer = await self._post(body, visitor, self.timeout if timeout is None else timeout)
         return parse_response(answer if answer is not None else {}).notification_ids
 
-    def _owe(self, notifications: list[Mapping[str, Any]], visitor: Visitor, page: PageContext) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver_owed(notifications, visitor, page))
+    def _owe(
+        self,
+        notifications: list[Mapping[str, Any]],
+        visitor: Visitor,
+        page: PageContext,
+        experience_cloud: Mapping[str, Any] | None = None,
+    ) -> None:
+        delivery = self._deliver_owed(notifications, visitor, page, experience_cloud)
+        task = asyncio.get_running_loop().create_task(delivery)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _deliver_owed(self, notifications: list[Mapping[str, Any]], visitor: Visitor, page: PageContext) -> None:
+    async def _deliver_owed(
+        self,
+        notifications: list[Mapping[str, Any]],
+        visitor: Visitor,
+        page: PageContext,
+        experience_cloud: Mapping[str, Any] | None,
+    ) -> None:
         try:
             if self._on_notifications is not None:
                 outcome = self._on_notifications(notifications)
@@ -305,7 +328,7 @@ class TargetClient:
                 return
             for start in range(0, len(notifications), _NOTIFICATION_BATCH):
                 batch = notifications[start : start + _NOTIFICATION_BATCH]
-                await self.send_notifications(batch, visitor=visitor, page=page)
+                await self.send_notifications(batch, visitor=visitor, page=page, experience_cloud=experience_cloud)
         except Exception as exc:
             logger.warning("display notifications were not delivered: %s", exc.__class__.__name__)
 

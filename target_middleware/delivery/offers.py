@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..analytics import PageViewAnalytics
 from ..visitor import CookieValue, Visitor
 from .context import PageContext
 from .decider import DecisioningMethod
@@ -41,6 +42,7 @@ class OffersRequest:
     qa_mode: Mapping[str, Any] | None = None  # DeliveryRequest.qaMode: QA links, only when the app allows them
     trace: Mapping[str, Any] | None = None  # DeliveryRequest.trace: {"authorizationToken": ...}
     page: PageContext = field(default_factory=PageContext)
+    analytics: PageViewAnalytics | None = None  # experienceCloud.analytics (A4T): AnalyticsSettings.for_page_view()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mboxes", as_mboxes(self.mboxes))

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..identity import audience_manager, visitor_ids
 from ..visitor import Visitor
 
 __all__ = ["GLOBAL_MBOX", "MappedParams", "Mbox", "build_request", "map_params"]
@@ -148,8 +149,12 @@ def build_request(
     global_mbox: str = GLOBAL_MBOX,
     property_token: str | None = None,
     environment_id: int | None = None,
+    analytics: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The DeliveryRequest JSON for one visitor's page view: one request for every mbox."""
+    """The DeliveryRequest JSON for one visitor's page view: one request for every mbox.
+
+    The visitor's ids come from :func:`identity.visitor_ids`; ``analytics`` is ``experienceCloud.analytics`` (A4T).
+    """
     ids: dict[str, str | None] = {"thirdPartyId": visitor.third_party_id, "property": property_token}
     request: dict[str, Any] = {"requestId": uuid.uuid4().hex, "context": context}
     execute_section = _section(execute, global_mbox, ids)
@@ -164,15 +169,17 @@ def build_request(
         request["execute"] = execute_section
     if prefetch_section:
         request["prefetch"] = prefetch_section
-    visitor_id: dict[str, str] = {}
-    if visitor.tnt_id:
-        visitor_id["tntId"] = visitor.tnt_id
-    if ids["thirdPartyId"]:
-        visitor_id["thirdPartyId"] = ids["thirdPartyId"]
-    if visitor.marketing_cloud_visitor_id:
-        visitor_id["marketingCloudVisitorId"] = visitor.marketing_cloud_visitor_id
+    visitor_id = visitor_ids(visitor, third_party_id=ids["thirdPartyId"])
     if visitor_id:
         request["id"] = visitor_id
+    experience_cloud: dict[str, Any] = {}
+    aam = audience_manager(visitor)
+    if aam:
+        experience_cloud["audienceManager"] = aam
+    if analytics:
+        experience_cloud["analytics"] = dict(analytics)
+    if experience_cloud:
+        request["experienceCloud"] = experience_cloud
     if ids["property"]:
         request["property"] = {"token": ids["property"]}
     if environment_id is not None:

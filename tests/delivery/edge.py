@@ -59,6 +59,9 @@ class ScriptedEdge:
         option = OPTIONS.get(self.scenario, OPTIONS["html"])
         execute: dict[str, Any] = {}
         section = request.get("execute", {})
+        # A4T client-side logging: every answer of an (Analytics-reported) activity carries its payload.
+        analytics = (request.get("experienceCloud") or {}).get("analytics") or {}
+        client_side = analytics.get("logging") == "client_side"
         if "mboxes" in section:
             execute["mboxes"] = [
                 {
@@ -69,8 +72,13 @@ class ScriptedEdge:
                 }
                 for m in section["mboxes"]
             ]
+            for i, mbox in enumerate(execute["mboxes"] if client_side else ()):
+                mbox["analytics"] = {"payload": {"pe": "tnt", "tnta": f"{300 + i}:1:0|2"}}
+                mbox["metrics"][0]["analytics"] = {"payload": {"pe": "tnt", "tnta": f"{300 + i}:1:0|32767,{i}:0"}}
         if "pageLoad" in section:
             execute["pageLoad"] = {"options": [OPTIONS["actions"]]}
+            if client_side:
+                execute["pageLoad"]["analytics"] = {"payload": {"pe": "tnt", "tnta": "299:0:0|2"}}
         tnt = request.get("id", {}).get("tntId") or "a1b2c3d4e5.35_0"
         return {
             "status": 200,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -30,6 +31,7 @@ referencing = pytest.importorskip("referencing")
 def _validator(openapi: Path) -> Any:
     from referencing.jsonschema import DRAFT4
 
+    @functools.cache  # each file once: the registry asks again for every $ref it follows
     def retrieve(uri: str) -> Any:
         contents = yaml.safe_load(Path(uri.removeprefix("file://")).read_text())
         if uri.endswith("/MboxRequest.yaml"):

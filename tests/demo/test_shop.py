@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from demo_app.app import create_app
 from demo_app.target import ARTIFACT, TargetSettings, settings_from_env
 from target_middleware.decisioning import DecisioningEngine, load_artifact
 from target_middleware.edge import create_edge_app
+from target_middleware.identity import amcv_cookie_name
 from tests.servers import serve
 
 TITLES = {"Winter sale: 30% off every tent", "Free shipping on every order"}
@@ -132,3 +134,22 @@ def test_against_a_local_edge_over_http() -> None:
             assert hero_title(http.get("/").text) == title
             assert http.get("/summer-sale").headers["location"] == "/deals?from=summer-sale"
             assert "server-side decisioning at 127.0.0.1:" in http.get("/_target?path=/").text
+
+
+async def test_a_visitor_with_an_experience_cloud_id_is_allocated_on_it_and_the_debug_page_agrees(shop: str) -> None:
+    org = settings_from_env({}).organization_id
+    shared_tnt = quote("session#s1#4000000000|PC#f00dfeedf00dfeedf00dfeedf00dfeed.35_0#4000000000", safe="")
+    titles = set()
+    for i in range(12):
+        ecid = f"{i:038d}"
+        amcv = quote(f"MCMID|{ecid}|MCAAMLH-4000000000|7", safe="")
+        cookies = {"mbox": shared_tnt, amcv_cookie_name(org): amcv}
+        async with httpx.AsyncClient(base_url=shop, cookies=cookies) as http:
+            title = hero_title((await http.get("/")).text)
+            assert hero_title((await http.get("/")).text) == title  # the same ECID, the same experience
+            debug = (await http.get("/_target", params={"path": "/"})).text
+        experience = "Experience A: Winter sale" if title.startswith("Winter") else "Experience B"
+        assert f"<strong>{experience}" in debug
+        assert f"Experience Cloud ID {ecid}" in debug
+        titles.add(title)
+    assert titles == TITLES  # one tntId for all of them: only allocation on the ECID splits them
