@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from .decisions import TargetRequest, checked_redirect, page_plan
 from .delivery.offers import OffersResult
-from .html import ActionReport, ApplyResult
+from .html import ActionReport
 from .middleware import TargetMiddleware, _bypassed
 from .pageview import page_view
 from .personalize import _charset, eligible
@@ -177,16 +177,10 @@ async def _rewritten(
         if checked_redirect(redirect, personalizer.redirect_hosts) is None:
             found = _with(found, error="the redirect offer is refused: not an allowed http(s) URL")
     applying = time.perf_counter()
-    applied: list[ApplyResult] = []
     try:  # the middleware's own rewrite: the same actions, handoff and headers as the visitor's page
-        start, body, outcome = await personalizer.personalize(
-            scope,
-            {**start, "headers": list(start["headers"])},
-            body,
-            result,
-            rule,
-            started=applying,
-            report=applied,
+        copy = {**start, "headers": list(start["headers"])}
+        start, body, outcome, applied = await personalizer.personalize(
+            scope, copy, body, result, rule, started=applying
         )
     except Exception as exc:
         return _with(found, outcome="apply-error", error=f"the page could not be rewritten: {type(exc).__name__}")
@@ -194,8 +188,8 @@ async def _rewritten(
     headers = MutableHeaders(scope=start)
     if outcome == "redirect":
         return _with(found, outcome=outcome, redirect_location=headers["location"])
-    reports = () if not applied else tuple(sorted((*applied[0].applied, *applied[0].skipped), key=_index))
-    encoding = applied[0].encoding if applied else (_charset(headers) or "utf-8")
+    reports = () if applied is None else tuple(sorted((*applied.applied, *applied.skipped), key=_index))
+    encoding = applied.encoding if applied is not None else (_charset(headers) or "utf-8")
     return _with(found, outcome=outcome, actions=reports, html=body.decode(encoding, "replace"))
 
 

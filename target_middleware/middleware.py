@@ -4,6 +4,7 @@ For a request on a route with a rule, the decision starts before the app is call
 over the network), the app's response start is held, an eligible HTML body is buffered, and when the app is done
 the decision is awaited within what is left of the budget and applied. Anything that goes wrong on our side sends
 the original bytes, status and headers, is logged once and counted. Exceptions of the app propagate untouched.
+Every decision's outcome is recorded where the decision completes (``outcomes.py``), whatever the page is.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from .html import Engine
 from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
 from .iothread import IOThread
 from .options import check_bool, check_number, check_positive_int
+from .outcomes import CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
 from .pageview import page_view
 from .personalize import Personalizer, eligible
 from .routing import MboxRule, RouteMatch, Rules
+from .telemetry import telemetry_for
 
 __all__ = ["TargetMiddleware", "TargetStats"]
 
@@ -40,32 +43,6 @@ T = TypeVar("T")
 
 # Pages asked for by Target's authoring tools, or with personalization switched off, pass through.
 BYPASS_PARAMETERS = (b"mboxDisable", b"adobe_authoring_enabled", b"mboxEdit")
-
-
-class TargetStats(Counter[str]):
-    """Outcomes by name (``applied``, ``unchanged``, ``timeout``, ``error``, ``breaker-open``, ...)."""
-
-
-class CircuitBreaker:
-    """After ``failures`` failed decisions in a row, stop asking for ``cooldown`` seconds, then try one again."""
-
-    __slots__ = ("_cooldown", "_failures", "_open_until", "_streak")
-
-    def __init__(self, failures: int, cooldown: float) -> None:
-        self._failures, self._cooldown = failures, cooldown
-        self._streak = 0
-        self._open_until = 0.0
-
-    def allow(self) -> bool:
-        return self._streak < self._failures or time.monotonic() >= self._open_until
-
-    def failed(self) -> None:
-        self._streak += 1
-        if self._streak >= self._failures:
-            self._open_until = time.monotonic() + self._cooldown
-
-    def succeeded(self) -> None:
-        self._streak = 0
 
 
 class TargetMiddleware:
@@ -97,6 +74,8 @@ class TargetMiddleware:
         handoff: str | None = None,
         clicks: str = "atjs",
         handoff_max_size: int = DEFAULT_HANDOFF_MAX_SIZE,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         if not callable(getattr(client, "get_offers", None)):
             raise TypeError(
@@ -152,8 +131,13 @@ class TargetMiddleware:
             handoff_max_size=handoff_max_size,
             send_ip_address=bool(getattr(client, "send_ip_address", False)),
         )
-        self._local = getattr(client, "decisioning", None) is DecisioningMethod.ON_DEVICE
+        method = getattr(client, "decisioning", None)
+        self._local = method is DecisioningMethod.ON_DEVICE
         self._io = IOThread() if (not self._local if io_thread is None else io_thread) else None
+        # A decision that can wait on the network is stopped at the request's deadline, wherever it runs.
+        self._bounded = not self._local
+        self.telemetry = telemetry_for(tracer_provider, meter_provider)
+        self.outcomes = Outcomes(self.stats, self.breaker, self.telemetry, str(getattr(method, "value", method)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -164,29 +148,25 @@ class TargetMiddleware:
             await self.app(scope, receive, send)
             return
         if not self.breaker.allow():
-            self.stats["breaker-open"] += 1
+            self.outcomes.count("breaker-open", match.rule.path)
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         analytics = self.analytics.for_page_view() if self.analytics is not None else None
         sdid = analytics.supplemental_data_id if analytics is not None else None
-        decision = await self._start(scope, match, analytics)
-        if decision is None:
+        watch = await self._start(scope, match, analytics)
+        if watch is None:
             await self.app(scope, receive, send)
             return
+        # The decision runs to its outcome within the budget, recorded by ``watch`` whether or not the page
+        # waits for it (a JSON or streamed answer does not).
+        decision = watch.future
+        assert decision is not None
         state = scope.setdefault("state", {})
         state["target"] = TargetRequest(decision, started + self.timeout, supplemental_data_id=sdid)
-        responder = _Responder(self, scope, match, decision, started)
-        try:
-            await self.app(scope, receive, responder.send(send))
-            await responder.flush(send)
-        finally:
-            if not decision.done():  # a page that went out without it: stop asking
-                decision.cancel()
-            elif not decision.cancelled():
-                # A failure that came after the page left was not awaited: retrieve it, or asyncio logs it
-                # again at ERROR ("Future exception was never retrieved").
-                decision.exception()
+        responder = _Responder(self, scope, match, watch, started)
+        await self.app(scope, receive, responder.send(send))
+        await responder.flush(send)
 
     def _on_shutdown(self, send: Send) -> Send:
         async def wrapped(message: Message) -> None:
@@ -213,8 +193,9 @@ class TargetMiddleware:
 
     async def _start(
         self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None
-    ) -> asyncio.Future[OffersResult] | None:
+    ) -> DecisionWatch | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""
+        deadline = time.monotonic() + self.timeout
         try:
             view = await page_view(
                 scope,
@@ -231,18 +212,22 @@ class TargetMiddleware:
             # The exception's class only: its text may carry request values.
             name = type(exc).__name__
             logger.warning("Target decision for %s could not start (%s); page sent as it is", match.rule.path, name)
-            self.stats["error"] += 1
+            self.outcomes.count("error", match.rule.path)
             return None
-        if self._io is None and self._local:
-            # On-device: a function call with no I/O to overlap with the app, made before it runs (outside the
-            # budget, as on-device decisions always were: a loaded machine delays the page, it does not lose it).
-            future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
-            try:
-                future.set_result(await coroutine)
-            except Exception as exc:
-                future.set_exception(exc)
-            return future
-        return self._submit(coroutine)
+        watch = self.outcomes.watch(match.rule.path, len(match.rule.mboxes), deadline)
+        decided = watch.run(coroutine, bounded=self._bounded)
+        if self._io is not None or not self._local:
+            watch.follow(self._submit(decided))
+            return watch
+        # On-device: a function call with no I/O to overlap with the app, made before it runs (outside the
+        # budget, as on-device decisions always were: a loaded machine delays the page, it does not lose it).
+        future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(await decided)
+        except Exception as exc:
+            future.set_exception(exc)
+        watch.follow(future)
+        return watch
 
     def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         """Run a call of the client where the client lives: on the I/O thread, or on this loop beside the app."""
@@ -260,18 +245,13 @@ def _bypassed(scope: Scope) -> bool:
 class _Responder:
     """One response: holds the start, buffers an eligible body, and sends it personalized or as it came."""
 
-    __slots__ = ("body", "decision", "done", "match", "middleware", "scope", "size", "start", "started", "streaming")
+    __slots__ = ("body", "done", "match", "middleware", "scope", "size", "start", "started", "streaming", "watch")
 
     def __init__(
-        self,
-        middleware: TargetMiddleware,
-        scope: Scope,
-        match: RouteMatch,
-        decision: asyncio.Future[OffersResult],
-        started: float,
+        self, middleware: TargetMiddleware, scope: Scope, match: RouteMatch, watch: DecisionWatch, started: float
     ) -> None:
         self.middleware, self.scope, self.match = middleware, scope, match
-        self.decision, self.started = decision, started
+        self.watch, self.started = watch, started
         self.start: Message | None = None
         self.body: list[bytes] = []
         self.size = 0
@@ -288,7 +268,7 @@ class _Responder:
                     # Don't send the start until the body says whether (and how) the headers change.
                     self.start = message
                 else:
-                    self.middleware.stats["not-eligible"] += 1
+                    self.middleware.outcomes.count("not-eligible", self.match.rule.path)
                     self.streaming = True
                     await send(message)
             elif kind == "http.response.body" and self.start is not None:
@@ -296,7 +276,7 @@ class _Responder:
                 self.body.append(chunk)
                 self.size += len(chunk)
                 if self.size > self.middleware.max_body_size:
-                    self.middleware.stats["too-large"] += 1
+                    self.middleware.outcomes.count("too-large", self.match.rule.path)
                     await self._pass_through(send, more_body=message.get("more_body", False))
                 elif not message.get("more_body", False):
                     self.done = True
@@ -326,26 +306,32 @@ class _Responder:
         flushed = time.perf_counter()
         body = b"".join(self.body)
         remaining = self.started + middleware.timeout - time.perf_counter()
+        decision = self.watch.future
+        assert decision is not None
         try:
-            result = await asyncio.wait_for(asyncio.shield(self.decision), max(remaining, 0.0))
-        except Exception as exc:  # timeout, error, parse error: the page goes out as it is
-            status = "timeout" if isinstance(exc, TimeoutError) else str(getattr(exc, "status", "error"))
-            logger.warning("Target decision for %s failed (%s); original page sent", self.match.rule.path, status)
-            middleware.stats[status] += 1
-            middleware.breaker.failed()
-            await self._pass_through(send, more_body=False)
-            return
-        middleware.breaker.succeeded()
+            result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
+        except Exception:  # timeout, error, parse error: recorded (counted, logged) by the watch, once
+            result = self.watch.at_deadline()
+            if result is None:
+                await self._pass_through(send, more_body=False)
+                return
+        route = self.match.rule.path
+        telemetry = middleware.telemetry
+        applying = None if telemetry is None else telemetry.apply_started(route, len(body))
         try:
-            start, body, outcome = await middleware.personalizer.personalize(
+            start, body, outcome, applied = await middleware.personalizer.personalize(
                 self.scope, self.start, body, result, self.match.rule, started=flushed
             )
-        except Exception:
-            logger.warning("Target offers for %s could not be applied; original page sent", self.match.rule.path)
+        except Exception as exc:
+            logger.warning("Target offers for %s could not be applied (%s); original page sent", route, describe(exc))
             logger.debug("apply failure", exc_info=True)
-            middleware.stats["apply-error"] += 1
+            middleware.outcomes.count("apply-error", route)
+            if telemetry is not None and applying is not None:
+                telemetry.apply_ended(applying, route=route, size=self.size, outcome="apply-error", error=exc)
             await self._pass_through(send, more_body=False)
             return
-        middleware.stats[outcome] += 1
+        middleware.outcomes.count(outcome, route)
+        if telemetry is not None and applying is not None:
+            telemetry.apply_ended(applying, route=route, size=self.size, outcome=outcome, applied=applied)
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})

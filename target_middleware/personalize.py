@@ -102,20 +102,11 @@ class Personalizer:
         self.send_ip_address = send_ip_address
 
     async def personalize(
-        self,
-        scope: Scope,
-        start: Message,
-        body: bytes,
-        result: OffersResult,
-        rule: MboxRule,
-        *,
-        started: float,
-        report: list[ApplyResult] | None = None,
-    ) -> tuple[Message, bytes, str]:
-        """The response to send (start message, body) and the outcome's name.
+        self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
+    ) -> tuple[Message, bytes, str, ApplyResult | None]:
+        """The response to send (start message, body), the outcome's name and the actions' reports (if any).
 
-        ``started`` is when the app's page was complete: Server-Timing reports what we added after it. The actions'
-        outcomes go in ``report`` when it is given (``explain()`` shows them).
+        ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
         """
         handoff = self.handoff if rule.handoff is None else (None if rule.handoff == "off" else Handoff(rule.handoff))
         atjs_clicks = handoff is not None and self.clicks is ClickOwner.ATJS
@@ -123,7 +114,7 @@ class Personalizer:
         if plan.redirect is not None:
             url = checked_redirect(plan.redirect, self.redirect_hosts)
             if url is not None:
-                return self._redirect(scope, start, result, url, started), b"", "redirect"
+                return self._redirect(scope, start, result, url, started), b"", "redirect", None
             logger.warning("Target redirect offer for %s refused: not an allowed http(s) URL", rule.path)
         headers = MutableHeaders(scope=start)
         outcome = "unchanged"
@@ -143,8 +134,6 @@ class Personalizer:
             # more: apply it on a worker thread.
             heavy = len(body) > self.offload_size or len(plan.actions) > MAX_INLINE_ACTIONS
             applied = await anyio.to_thread.run_sync(apply) if heavy else apply()
-            if report is not None:
-                report.append(applied)
             if applied.changed:
                 body = applied.encode()
                 for name in STALE_HEADERS:
@@ -174,7 +163,7 @@ class Personalizer:
         self._visitor_headers(scope, headers, result, started)
         if self.debug_header and applied is not None:
             headers["x-target-actions"] = _debug(applied)
-        return start, body, outcome
+        return start, body, outcome, applied
 
     def _with_island(self, headers: MutableHeaders, body: bytes, result: OffersResult, nonce: str | None) -> bytes:
         """The A4T data island spliced in before ``</body>``: per page view, so after the rewrite, never in it."""

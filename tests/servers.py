@@ -28,8 +28,17 @@ class RunningServer:
 
 
 def start_server(app: ASGIApp, *, lifespan: str = "on") -> RunningServer:
+    # Keep-alive longer than httpx's own 5 s pool expiry: a server that closes an idle connection at the moment a
+    # client reuses it turns a good request into a connection error, more often the busier the machine.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan, ws="none", timeout_graceful_shutdown=1
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan=lifespan,
+        ws="none",
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=60,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

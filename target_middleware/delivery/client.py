@@ -1,4 +1,4 @@
-"""TargetClient: Adobe Target's Delivery API over one shared httpx.AsyncClient, or a local decider."""
+"""TargetClient: Adobe Target's Delivery API over httpx (a connection pool per event loop), or a local decider."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from .decider import (
     remote_part,
 )
 from .errors import LocalDecisionError
+from .loops import PerLoop, run_on, wait_on_their_loops
 from .mapping import offers_request_from_mapping, one_of
 from .models import parse_response
 from .offers import OffersRequest, OffersResult, as_mboxes
@@ -47,10 +48,17 @@ NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] 
 _NOTIFICATION_BATCH = 50
 
 
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class TargetClient:
-    """Target's Delivery API, asyncio-native. Create one per app and share it; ``aclose()`` (or
-    ``async with``) when done. Nothing about one visitor is stored here: the visitor travels with
-    each call.
+    """Target's Delivery API, asyncio-native. Create one per app and share it, from any event loop (the
+    middleware's I/O thread and the app's handlers alike: each loop gets its own connection pool);
+    ``aclose()`` (or ``async with``) when done. Nothing about one visitor is stored here: the visitor
+    travels with each call.
 
     ``timeout`` is in seconds and bounds each call in total. ``decisioning`` picks where decisions are made:
     ``server-side`` (the edge), ``on-device`` (``decider``, in process) or ``hybrid`` (``decider``, and the
@@ -101,6 +109,7 @@ class TargetClient:
         self.decisioning = DecisioningMethod(decisioning)
         self._managed: ManagedDecider | None = None  # a decider built here from `artifact`: started and closed here
         self._managed_task: asyncio.Task[None] | None = None
+        self._managed_loop: asyncio.AbstractEventLoop | None = None  # where it started, where it is closed
         if artifact is not None:
             if decider is not None:
                 raise ValueError("give a decider or an artifact, not both")
@@ -115,8 +124,8 @@ class TargetClient:
         self._environment_id = environment_id
         self._send_ip = send_ip_address
         self._max_connections = max_connections
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._http = http_client  # the caller's, used as it is on every loop
+        self._pools = PerLoop(self._new_pool)
         self._decider = decider
         self._on_notifications = on_notifications
         self._background: set[asyncio.Task[None]] = set()
@@ -134,13 +143,12 @@ class TargetClient:
             self._managed = decider  # started at the first local decision, closed by aclose()
         return decider
 
+    def _new_pool(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)
+        return httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=self.timeout)
+
     def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            limits = httpx.Limits(
-                max_connections=self._max_connections, max_keepalive_connections=self._max_connections
-            )
-            self._http = httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=self.timeout)
-        return self._http
+        return self._http if self._http is not None else self._pools.get()
 
     def url_for(self, visitor: Visitor) -> str:
         """The Delivery API URL: ``server_domain``, else the visitor's edge cluster, else the client host."""
@@ -158,16 +166,13 @@ class TargetClient:
 
     async def aclose(self) -> None:
         if self._managed_task is not None and not self._managed_task.done():
-            self._managed_task.cancel()  # a start not run yet would begin polling after the close
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._managed_task
+            # a start not run yet would begin polling after the close
+            await run_on(self._managed_loop, _cancelled(self._managed_task))
         if self._managed is not None:
-            await self._managed.aclose()
+            await run_on(self._managed_loop, self._managed.aclose())
         if self._background:
-            await asyncio.wait(self._background, timeout=self.timeout)
-        if self._http is not None and self._owns_http:
-            await self._http.aclose()
-            self._http = None
+            await wait_on_their_loops(set(self._background), self.timeout)
+        await self._pools.aclose(httpx.AsyncClient.aclose)
 
     async def __aenter__(self) -> TargetClient:
         return self
@@ -242,7 +247,8 @@ class TargetClient:
         assert self._decider is not None
         if self._managed is not None and self._managed_task is None:
             # A first download runs in the background; until it lands, local decisions fail (and fail open).
-            self._managed_task = asyncio.get_running_loop().create_task(self._managed.start())
+            self._managed_loop = asyncio.get_running_loop()  # where it polls, and where it is closed
+            self._managed_task = self._managed_loop.create_task(self._managed.start())
         try:
             decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
             answer, owed, remote = (

@@ -35,6 +35,7 @@ from ..delivery import transport
 from ..delivery.context import PageContext
 from ..delivery.decider import DecisioningMethod
 from ..delivery.errors import ResponseParseError
+from ..delivery.loops import PerLoop, wait_on_their_loops
 from ..delivery.models import parse_response
 from ..delivery.offers import OffersRequest, OffersResult, as_mboxes
 from ..delivery.params import GLOBAL_MBOX, Mbox
@@ -91,19 +92,18 @@ class EdgeNetworkClient:
         self._query = f"/v2/interact?datastreamId={quote(datastream_id, safe='')}"
         # The org id as it appears in the state cookies' names: kndctr_<org with '@' as '_'>_...
         self._cluster_cookie = f"kndctr_{organization_id.replace('@', '_')}_cluster"
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._http = http_client  # the caller's, used as it is on every loop
         self._max_connections = max_connections
+        self._pools = PerLoop(self._new_pool)  # one per event loop: the I/O thread's and the app's alike
         self._background: set[asyncio.Task[None]] = set()
         self.dropped_displays = 0
 
+    def _new_pool(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)
+        return httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=self.timeout)
+
     def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            limits = httpx.Limits(
-                max_connections=self._max_connections, max_keepalive_connections=self._max_connections
-            )
-            self._http = httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=self.timeout)
-        return self._http
+        return self._http if self._http is not None else self._pools.get()
 
     def url_for(self, visitor: Visitor) -> str:
         """``/ee/<region>/v2/interact`` when the visitor's cluster cookie names a region, else ``/ee/v2/…``."""
@@ -181,10 +181,8 @@ class EdgeNetworkClient:
     async def aclose(self) -> None:
         """Wait for display events in flight (within the timeout), then close the connections."""
         if self._background:
-            await asyncio.wait(set(self._background), timeout=self.timeout)
-        if self._http is not None and self._owns_http:
-            await self._http.aclose()
-        self._http = None
+            await wait_on_their_loops(set(self._background), self.timeout)
+        await self._pools.aclose(httpx.AsyncClient.aclose)
 
     async def __aenter__(self) -> EdgeNetworkClient:
         return self

@@ -65,9 +65,10 @@ async def test_server_domain_always_wins() -> None:
 
 async def test_own_http_client_is_lazy_and_never_follows_redirects() -> None:
     client = TargetClient("acme", "O@AdobeOrg")
-    assert client._http is None
+    assert len(client._pools) == 0
     http = client._client()
     assert http.follow_redirects is False
     assert client._client() is http
     await client.aclose()
-    assert client._http is None
+    assert len(client._pools) == 0
+    assert http.is_closed

@@ -126,14 +126,23 @@ def test_against_a_local_edge_over_http() -> None:
             server_domain=edge.removeprefix("http://"),
             timeout=30.0,
         )
-        with serve(create_app(settings)) as shop, httpx.Client(base_url=shop) as http:
+        app = create_app(settings)
+        with serve(app) as shop, httpx.Client(base_url=shop) as http:
             first = http.get("/")
             title = hero_title(first.text)
             assert title in TITLES
             assert "PC%23" in first.cookies["mbox"]  # the edge minted the tntId
             assert hero_title(http.get("/").text) == title
             assert http.get("/summer-sale").headers["location"] == "/deals?from=summer-sale"
-            assert "server-side decisioning at 127.0.0.1:" in http.get("/_target?path=/").text
+            # /_target decides with the middleware's own client, on the app's loop (the middleware's is the I/O
+            # thread's): both keep working, before and after.
+            for _ in range(2):
+                debug = http.get("/_target?path=/").text
+                assert "server-side decisioning at 127.0.0.1:" in debug
+                assert "the decision failed" not in debug
+                assert hero_title(http.get("/").text) == title
+        stats = app.state.target_stats
+        assert not {"timeout", "error", "parseerror", "breaker-open"} & set(stats), dict(stats)
 
 
 async def test_a_visitor_with_an_experience_cloud_id_is_allocated_on_it_and_the_debug_page_agrees(shop: str) -> None:

@@ -1,0 +1,194 @@
+"""Every decision's outcome is counted, logged once when it failed and fed to the breaker, on every route."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from target_middleware import MboxRule, TargetClient, TargetMiddleware, TargetStats
+from target_middleware.delivery.errors import UpstreamConnectError, UpstreamStatusError
+from target_middleware.outcomes import describe
+from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
+from tests.servers import serve
+
+PAGE = '<!DOCTYPE html><html><head></head><body><h1 id="hero">Welcome</h1></body></html>'
+FAILED = ("timeout", "error", "parseerror")
+
+
+@pytest.fixture(scope="module")
+def edge() -> Iterator[ScriptedEdge]:
+    edge, server, thread = start_edge()
+    yield edge
+    stop_edge(edge, server, thread)
+
+
+@pytest.fixture(autouse=True)
+def fresh(edge: ScriptedEdge) -> None:
+    edge.requests.clear()
+    edge.scenario = "actions"
+
+
+def api_app(domain: str, stats: TargetStats, **options: Any) -> Starlette:
+    async def data(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def stream(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"<html><body>"
+            yield b"streamed</body></html>"
+
+        return StreamingResponse(chunks(), media_type="text/html")
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    app = Starlette(routes=[Route("/api/data", data), Route("/stream", stream), Route("/", page)])
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=domain, secure=False, timeout=5.0)
+    rules = [MboxRule("/api/{rest:path}", mboxes=["api"]), MboxRule("/{rest:path}", mboxes=["hero"])]
+    options = {"timeout": 5.0, "stats": stats, "breaker_cooldown": 60.0, **options}
+    app.add_middleware(TargetMiddleware, client=client, rules=rules, **options)
+    return app
+
+
+async def until(condition: Any, what: str, seconds: float = 20.0) -> None:
+    """The outcome of a decision nobody waited for lands when the decision does: wait for it, generously."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.01)
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    ours = [r for r in caplog.records if r.name.startswith("target_middleware")]
+    return [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("io_thread", [True, False])
+async def test_failed_decisions_on_a_json_route_are_counted_logged_once_each_and_open_the_breaker(
+    edge: ScriptedEdge, caplog: pytest.LogCaptureFixture, io_thread: bool
+) -> None:
+    edge.scenario = "500"
+    stats = TargetStats()
+    app = api_app(edge.domain, stats, breaker_failures=5, io_thread=io_thread)
+    with caplog.at_level(logging.DEBUG), serve(app) as url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            for n in range(1, 6):
+                answer = await http.get(url + "/api/data")
+                assert answer.json() == {"ok": True}
+                await until(lambda n=n: stats["error"] == n, f"decision {n} counted: {dict(stats)}")
+            assert len(edge.requests) == 5
+            answer = await http.get(url + "/api/data")  # five failures in a row: Target is not asked
+            assert answer.json() == {"ok": True}
+            assert len(edge.requests) == 5
+    assert stats["breaker-open"] == 1, dict(stats)
+    assert stats["not-eligible"] == 5
+    assert stats["error"] == 5
+    logged = warnings_of(caplog)
+    assert len(logged) == 5, logged
+    assert all("/api/{rest:path}" in m and "error: UpstreamStatusError 500" in m for m in logged), logged
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+async def test_a_successful_decision_on_a_stream_is_counted_and_closes_the_failure_streak(
+    edge: ScriptedEdge, caplog: pytest.LogCaptureFixture
+) -> None:
+    stats = TargetStats()
+    app = api_app(edge.domain, stats, breaker_failures=2)
+    with caplog.at_level(logging.DEBUG), serve(app) as url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            edge.scenario = "500"
+            assert (await http.get(url + "/stream")).text == "<html><body>streamed</body></html>"
+            await until(lambda: stats["error"] == 1, f"the failure counted: {dict(stats)}")
+            edge.scenario = "actions"
+            assert (await http.get(url + "/api/data")).json() == {"ok": True}
+            await until(lambda: stats["decided"] == 1, f"the success counted: {dict(stats)}")
+            edge.scenario = "500"  # one failure more: the streak started again, the breaker stays closed
+            assert (await http.get(url + "/stream")).status_code == 200
+            await until(lambda: stats["error"] == 2, f"the failure counted: {dict(stats)}")
+            edge.scenario = "actions"
+            assert ">Hi</h1>" in (await http.get(url + "/")).text
+    assert stats["breaker-open"] == 0
+    assert (stats["decided"], stats["applied"], stats["not-eligible"]) == (2, 1, 3), dict(stats)
+    assert len(warnings_of(caplog)) == 2
+
+
+async def test_a_decision_nobody_waits_for_ends_at_the_budget_and_counts_as_a_timeout(
+    edge: ScriptedEdge, caplog: pytest.LogCaptureFixture
+) -> None:
+    edge.scenario = "no-answer"
+    stats = TargetStats()
+    app = api_app(edge.domain, stats, timeout=0.3)
+    with caplog.at_level(logging.DEBUG), serve(app) as url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert (await http.get(url + "/api/data")).json() == {"ok": True}
+            await until(lambda: stats["timeout"] == 1, f"the timeout counted: {dict(stats)}")
+    [message] = warnings_of(caplog)
+    assert "failed (timeout: TimeoutError)" in message
+
+
+async def test_a_page_that_waited_to_the_budget_is_counted_as_a_timeout_before_it_leaves(
+    edge: ScriptedEdge, caplog: pytest.LogCaptureFixture
+) -> None:
+    edge.scenario = "no-answer"
+    stats = TargetStats()
+    app = api_app(edge.domain, stats, timeout=0.3)
+    with caplog.at_level(logging.DEBUG), serve(app) as url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert (await http.get(url + "/")).text == PAGE
+            assert stats["timeout"] == 1, dict(stats)  # no waiting: counted before the page was sent
+            await asyncio.sleep(0.5)  # and not a second time when the decision's own deadline passes
+    assert stats["timeout"] == 1, dict(stats)
+    assert len(warnings_of(caplog)) == 1
+
+
+@pytest.mark.parametrize(
+    ("scenario", "logged"),
+    [
+        ("500", "(error: UpstreamStatusError 500)"),
+        ("400", "(error: UpstreamStatusError 400)"),
+        ("truncated", "(parseerror: ResponseParseError)"),
+        ("refused", "(error: UpstreamConnectError from ConnectError)"),
+    ],
+)
+async def test_the_one_warning_names_the_exception_class_never_its_text(
+    edge: ScriptedEdge, caplog: pytest.LogCaptureFixture, scenario: str, logged: str
+) -> None:
+    stats = TargetStats()
+    if scenario == "refused":
+        domain = f"127.0.0.1:{_closed_port()}"
+    else:
+        edge.scenario, domain = scenario, edge.domain
+    app = api_app(domain, stats)
+    with caplog.at_level(logging.DEBUG), serve(app) as url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert (await http.get(url + "/")).text == PAGE
+    [message] = warnings_of(caplog)
+    assert logged in message
+    assert "Invalid token" not in message  # the 400's upstream message: text, not for logs
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_describe_says_the_class_its_cause_and_an_http_status_only() -> None:
+    error = UpstreamStatusError("Target answered HTTP 503: secret=1", status_code=503, upstream_message="secret=1")
+    assert describe(error) == "UpstreamStatusError 503"
+    wrapped = UpstreamConnectError("could not talk to Target: ConnectError")
+    wrapped.__cause__ = httpx.ConnectError("connect to 10.0.0.1 failed: user=bob")
+    assert describe(wrapped) == "UpstreamConnectError from ConnectError"
+    assert describe(KeyError("visitor-id")) == "KeyError"
