@@ -20,7 +20,7 @@ from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoa
 from .delivery.offers import OffersResult
 from .handoff import server_state
 
-__all__ = ["Decisions", "PagePlan", "TargetRequest", "checked_redirect", "page_plan"]
+__all__ = ["Decisions", "PagePlan", "PendingDecisions", "TargetRequest", "checked_redirect", "page_plan"]
 
 DEFAULT_HTML_SELECTOR = "head"
 # Control characters, and the backslash: browsers read it as '/' in http(s) URLs, urlsplit does not, so
@@ -149,7 +149,7 @@ def checked_redirect(url: str, allowed_hosts: Collection[str] | None) -> str | N
     return quote(url.strip(), safe=_URL_SAFE)
 
 
-class TargetRequest:
+class PendingDecisions:
     """The decision in flight for one request, as the app sees it (``request.state.target``)."""
 
     __slots__ = ("_deadline", "_future", "supplemental_data_id")
@@ -169,3 +169,6 @@ class TargetRequest:
         except Exception:
             return None
         return Decisions(result)
+
+
+TargetRequest = PendingDecisions  # its name until 0.1: kept for one release

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .analytics import AnalyticsSettings, PageViewAnalytics
-from .decisions import TargetRequest
+from .decisions import PendingDecisions
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersClient, OffersResult
 from .delivery.params import GLOBAL_MBOX
@@ -163,7 +163,7 @@ class TargetMiddleware:
         decision = watch.future
         assert decision is not None
         state = scope.setdefault("state", {})
-        state["target"] = TargetRequest(decision, started + self.timeout, supplemental_data_id=sdid)
+        state["target"] = PendingDecisions(decision, started + self.timeout, supplemental_data_id=sdid)
         responder = _Responder(self, scope, match, watch, started)
         await self.app(scope, receive, responder.send(send))
         await responder.flush(send)

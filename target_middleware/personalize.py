@@ -26,7 +26,7 @@ __all__ = ["Personalizer", "eligible"]
 
 logger = logging.getLogger(__name__)
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
+HTML_CONTENT_TYPES = ("text/html", "application/xhtml+xml")
 # A rewritten body no longer matches validators or ranges computed for the original.
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
@@ -43,7 +43,7 @@ def eligible(start: Message, method: str, max_body_size: int) -> bool:
         return False
     headers = MutableHeaders(scope=start)
     content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type not in HTML_TYPES:
+    if content_type not in HTML_CONTENT_TYPES:
         return False
     if "content-encoding" in headers or "content-range" in headers:
         return False

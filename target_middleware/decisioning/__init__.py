@@ -5,10 +5,10 @@ from __future__ import annotations
 from .allocation import allocation, visitor_id_for_allocation
 from .artifact import Artifact, ArtifactError, Rule, load_artifact, parse_artifact
 from .engine import (
-    Decision,
     DecisioningEngine,
     DecisioningNotReady,
     GeoLookup,
+    OnDeviceDecision,
     engine_for_artifact,
     notification_request,
 )
@@ -24,6 +24,7 @@ __all__ = [
     "DecisioningNotReady",
     "GeoLookup",
     "NotificationQueue",
+    "OnDeviceDecision",
     "Rule",
     "allocation",
     "artifact_url",
@@ -34,3 +35,5 @@ __all__ = [
     "source_of",
     "visitor_id_for_allocation",
 ]
+
+Decision = OnDeviceDecision  # its name until 0.1: kept for one release

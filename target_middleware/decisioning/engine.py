@@ -4,7 +4,7 @@ The procedure is Adobe's (NOTES.md §4): rules filtered by property token; the f
 regional mbox (a blank ``{name, index}`` when none does); every matching rule, once per rule key, for the
 global mbox (``pageLoad``); rules merged per view name; then execute or prefetch post-processing, response
 tokens, campaign macros and, when asked for, a trace. Execute decisions owe Target display notifications: they
-come back in :class:`Decision`, for the caller to send (batched, in the background) or hand to a callback.
+come back in :class:`OnDeviceDecision`, for the caller to send (batched, in the background) or hand to a callback.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from .source import ArtifactSource, source_of
 from .trace import profile_trace
 
 __all__ = [
-    "Decision",
     "DecisioningEngine",
     "DecisioningNotReady",
     "GeoLookup",
+    "OnDeviceDecision",
     "engine_for_artifact",
     "notification_request",
 ]
@@ -60,7 +60,7 @@ class DecisioningNotReady(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class OnDeviceDecision:
     response: dict[str, Any]
     notifications: tuple[dict[str, Any], ...]
     remote_mboxes: tuple[str, ...]
@@ -68,7 +68,7 @@ class Decision:
     telemetry: tuple[dict[str, Any], ...] = ()
 
 
-def notification_request(request: Mapping[str, Any], decision: Decision) -> dict[str, Any] | None:
+def notification_request(request: Mapping[str, Any], decision: OnDeviceDecision) -> dict[str, Any] | None:
     """The Delivery API request that reports a decision's notifications and telemetry, or None."""
     if not decision.notifications and not decision.telemetry:
         return None
@@ -164,7 +164,7 @@ class DecisioningEngine:
             views = set(artifact.remote_views)
         return tuple(sorted(mboxes)), tuple(sorted(views))
 
-    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> Decision:
+    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> OnDeviceDecision:
         """Decide a Delivery API request (a dict) on-device. Raises DecisioningNotReady before an artifact."""
         if not isinstance(request, JSON_OBJECT):
             raise TypeError("the request must be a Delivery API request object (a dict)")
@@ -211,7 +211,7 @@ class DecisioningEngine:
                     "features": {"decisioningMethod": "on-device"},
                 },
             )
-        return Decision(response, tuple(run.notifications), remote_mboxes, remote_views, telemetry)
+        return OnDeviceDecision(response, tuple(run.notifications), remote_mboxes, remote_views, telemetry)
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
         geo = request_context.get("geo")

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from .engine import Decision, notification_request
+from .engine import OnDeviceDecision, notification_request
 
 __all__ = ["NotificationQueue", "NotificationSend"]
 
@@ -37,7 +37,7 @@ class NotificationQueue:
         self.dropped = 0
         self.failed = 0
 
-    def put(self, request: Mapping[str, Any], decision: Decision) -> None:
+    def put(self, request: Mapping[str, Any], decision: OnDeviceDecision) -> None:
         """Queue what ``decision`` owes Target (nothing when it owes nothing). Never blocks, never raises."""
         body = notification_request(request, decision)
         if body is None:

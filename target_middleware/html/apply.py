@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from .actions import Action, ActionType, Options, Skip, SkipReason, normalize, perform
+from .actions import ActionType, ApplyOptions, NormalizedAction, Skip, SkipReason, normalize, perform
 from .document import Document, Where, decode
 from .lexbor import LexborDocument
 from .selectors import InvalidSelector, TargetSelector, compile_selector, select
@@ -69,7 +69,7 @@ def _describe(index: int, raw: object) -> tuple[str, str | None]:
     return "?", None
 
 
-def _run(doc: Document[N], action: Action, selector: TargetSelector, options: Options) -> int:
+def _run(doc: Document[N], action: NormalizedAction, selector: TargetSelector, options: ApplyOptions) -> int:
     targets = select(doc, selector)
     if not targets:
         return 0
@@ -96,7 +96,7 @@ def _add_click_listener(doc: Document[N], nonce: str | None, endpoint: str | Non
     doc.insert(container, Where.APPEND, body)
 
 
-Pending = list[tuple[int, Action, TargetSelector]]
+Pending = list[tuple[int, NormalizedAction, TargetSelector]]
 
 
 def _compile(actions: list[Any], reports: dict[int, ActionReport]) -> tuple[Pending, tuple[int, str] | None]:
@@ -115,7 +115,7 @@ def _compile(actions: list[Any], reports: dict[int, ActionReport]) -> tuple[Pend
     return pending, None
 
 
-def _perform_all(doc: Document[N], pending: Pending, options: Options, reports: dict[int, ActionReport]) -> bool:
+def _perform_all(doc: Document[N], pending: Pending, options: ApplyOptions, reports: dict[int, ActionReport]) -> bool:
     """Run the actions in order, then once more those that hit nothing; True when the tree changed."""
     changed = False
     for attempt in (1, 2):
@@ -190,7 +190,7 @@ def apply_actions(
     if not pending:
         return _result(text, text, encoding, reports, changed=False)
     doc = factory(text)
-    options = Options(nonce=nonce)
+    options = ApplyOptions(nonce=nonce)
     if not _perform_all(doc, pending, options, reports):
         return _result(text, text, encoding, reports, changed=False)
     if options.clicks:

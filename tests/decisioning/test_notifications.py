@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from target_middleware.decisioning import Decision
+from target_middleware.decisioning import OnDeviceDecision
 from target_middleware.decisioning.notifications import NotificationQueue
 
 
-def _decision(token: str, telemetry: bool = False) -> Decision:
+def _decision(token: str, telemetry: bool = False) -> OnDeviceDecision:
     note = {"id": token, "type": "display", "timestamp": 1, "mbox": {"name": "m"}, "tokens": [token]}
     entries = ({"requestId": token, "features": {"decisioningMethod": "on-device"}},) if telemetry else ()
-    return Decision({}, (note,), (), (), entries)
+    return OnDeviceDecision({}, (note,), (), (), entries)
 
 
 def _request(visitor: str) -> dict[str, Any]:
@@ -26,7 +26,7 @@ async def test_batches_per_visitor() -> None:
     queue.put(_request("a"), _decision("t1"))
     queue.put(_request("b"), _decision("t2", telemetry=True))
     queue.put(_request("a"), _decision("t3"))
-    queue.put(_request("a"), Decision({}, (), ()))  # owes nothing
+    queue.put(_request("a"), OnDeviceDecision({}, (), ()))  # owes nothing
     assert len(queue) == 3
     await queue.flush()
     assert len(queue) == 0
