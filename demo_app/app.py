@@ -135,6 +135,7 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
         debug_header=True,
         stats=stats,
         handoff=settings.handoff,
+        signing_key=os.environ.get("TARGET_CLICK_KEY") or None,  # shared by every worker; else one per process
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(LocalOrigin, production_origin=PRODUCTION_ORIGIN)

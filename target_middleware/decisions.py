@@ -12,15 +12,21 @@ import asyncio
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from .analytics import AnalyticsPayload, analytics_payloads, supplemental_data_id_of
 from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoadResult
+from .delivery.notifications import NotificationOutcome
 from .delivery.offers import OffersResult
 from .handoff import server_state
 
-__all__ = ["Decisions", "PagePlan", "PendingDecisions", "TargetRequest", "checked_redirect", "page_plan"]
+if TYPE_CHECKING:
+    from starlette.types import Scope
+
+    from .tracking import Tracking
+
+__all__ = ["Decisions", "PagePlan", "TargetRequest", "checked_redirect", "page_plan"]
 
 DEFAULT_HTML_SELECTOR = "head"
 # Control characters, and the backslash: browsers read it as '/' in http(s) URLs, urlsplit does not, so
@@ -149,20 +155,31 @@ def checked_redirect(url: str, allowed_hosts: Collection[str] | None) -> str | N
     return quote(url.strip(), safe=_URL_SAFE)
 
 
-class PendingDecisions:
-    """The decision in flight for one request, as the app sees it (``request.state.target``)."""
+class TargetRequest:
+    """What the middleware gives a request (``request.state.target``): the decision in flight, if its route has
+    a rule, and ``track()`` on every route."""
 
-    __slots__ = ("_deadline", "_future", "supplemental_data_id")
+    __slots__ = ("_deadline", "_future", "_scope", "_tracking", "supplemental_data_id")
 
     def __init__(
-        self, future: asyncio.Future[OffersResult], deadline: float, *, supplemental_data_id: str | None = None
+        self,
+        future: asyncio.Future[OffersResult] | None,
+        deadline: float,
+        scope: Scope | None = None,
+        tracking: Tracking | None = None,
+        *,
+        supplemental_data_id: str | None = None,
     ) -> None:
         self._future, self._deadline = future, deadline
+        self._scope, self._tracking = scope, tracking
         # A4T server-side: this page view's SDID, known before the decision (for the page's Analytics hit).
         self.supplemental_data_id = supplemental_data_id
 
     async def decisions(self) -> Decisions | None:
-        """Target's decisions, awaited within what is left of the request's budget; None when they failed."""
+        """Target's decisions, awaited within what is left of the request's budget; None when they failed (or the
+        route has no rule)."""
+        if self._future is None:
+            return None
         remaining = self._deadline - time.perf_counter()
         try:
             result = await asyncio.wait_for(asyncio.shield(self._future), max(remaining, 0.0))
@@ -170,5 +187,27 @@ class PendingDecisions:
             return None
         return Decisions(result)
 
+    async def track(
+        self,
+        mbox: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        profile: Mapping[str, Any] | None = None,
+        order: Mapping[str, Any] | None = None,
+        wait: bool = False,
+    ) -> NotificationOutcome:
+        """at.js ``adobe.target.trackEvent`` for this request's visitor and page: a conversion for ``mbox``.
 
-TargetRequest = PendingDecisions  # its name until 0.1: kept for one release
+        ``order`` is ``{"orderId", "orderTotal", "productPurchasedId"}``. Sent in the background: ``queued`` at
+        once (``dropped`` if the queue is full), or with ``wait=True`` ``sent`` / ``failed`` once Target
+        answered. Never raises for Target's failures; bad params are a ValueError.
+        """
+        if self._tracking is None or self._scope is None:
+            raise RuntimeError("track() needs TargetMiddleware in front of the app")
+        visitor = None
+        future = self._future
+        if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+            visitor = future.result().visitor  # a first visit: the id this page's decision gave it
+        return await self._tracking.track(
+            self._scope, visitor, mbox, params=params, profile=profile, order=order, wait=wait
+        )

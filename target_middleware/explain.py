@@ -24,7 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Scope
 
-from .decisions import PendingDecisions, checked_redirect, page_plan
+from .decisions import TargetRequest, checked_redirect, page_plan
 from .delivery.offers import OffersResult
 from .html import ActionReport
 from .middleware import TargetMiddleware, _bypassed
@@ -133,7 +133,7 @@ async def explain(
     found = Explanation(shown, "error", match.rule, view.visitor, view.params, view.profile_params)
     decision = middleware._submit(middleware.client.get_offers(view.offers, visitor=view.visitor, timeout=budget))
     sdid = analytics.supplemental_data_id if analytics is not None else None
-    pending = PendingDecisions(decision, started + budget, supplemental_data_id=sdid)
+    pending = TargetRequest(decision, started + budget, scope, middleware.tracking, supplemental_data_id=sdid)
     scope["state"] = {**scope.get("state", {}), "target": pending}
     page = asyncio.ensure_future(_render(middleware.app, scope))  # beside the decision, as the middleware runs it
     try:

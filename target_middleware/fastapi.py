@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from .decisions import Decisions, PendingDecisions
+from .decisions import Decisions, TargetRequest
 
 __all__ = ["target_decisions"]
 
@@ -20,6 +20,6 @@ __all__ = ["target_decisions"]
 async def target_decisions(request: Request) -> Decisions | None:
     state = request.scope.get("state") or {}
     handle = state.get("target") if isinstance(state, dict) else None
-    if not isinstance(handle, PendingDecisions):
+    if not isinstance(handle, TargetRequest):
         return None
     return await handle.decisions()

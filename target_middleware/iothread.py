@@ -55,6 +55,11 @@ class IOThread:
         future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
         return asyncio.wrap_future(future)
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The I/O loop (started if need be)."""
+        return self._running_loop()
+
     def close(self) -> None:
         with self._lock:
             loop, self._loop = self._loop, None

@@ -13,13 +13,14 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Collection, Coroutine, Iterable
+from collections.abc import Collection, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .analytics import AnalyticsSettings, PageViewAnalytics
-from .decisions import PendingDecisions
+from .clicks import answer_beacon
+from .decisions import TargetRequest
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersClient, OffersResult
 from .delivery.params import GLOBAL_MBOX
@@ -34,6 +35,7 @@ from .pageview import page_view
 from .personalize import Personalizer, eligible
 from .routing import MboxRule, RouteMatch, Rules
 from .telemetry import telemetry_for
+from .tracking import Tracking, warn_process_key
 
 __all__ = ["TargetMiddleware", "TargetStats"]
 
@@ -61,6 +63,8 @@ class TargetMiddleware:
         redirect_hosts: Collection[str] | None = None,
         redirect_keep_query: bool = False,
         click_endpoint: str | None = None,
+        click_path: str | None = "/_target/click",
+        signing_key: bytes | str | Sequence[bytes | str] | None = None,
         debug_header: bool = False,
         qa_mode: bool = False,
         trace: bool = False,
@@ -105,6 +109,10 @@ class TargetMiddleware:
                 f"clicks must be 'atjs' (at.js counts them from serverState) or 'first-party' (ours), not {clicks!r}"
             )
         handoff_max_size = check_positive_int(handoff_max_size, "handoff_max_size", "bytes")
+        if click_path is not None and (not isinstance(click_path, str) or not click_path.startswith("/")):
+            raise ValueError(
+                f"click_path must be a path on this site, like '/_target/click' (or None), not {click_path!r}"
+            )
         check_identity_sources(customer_ids, third_party_id)
         if analytics is not None and not isinstance(analytics, AnalyticsSettings):
             raise TypeError("analytics must be an AnalyticsSettings(logging='server_side'|'client_side', ...)")
@@ -114,6 +122,23 @@ class TargetMiddleware:
         self.qa_mode, self.trace = qa_mode, trace
         self.stats = TargetStats() if stats is None else stats
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)
+        method = getattr(client, "decisioning", None)
+        self._local = method is DecisioningMethod.ON_DEVICE
+        self._io = IOThread() if (not self._local if io_thread is None else io_thread) else None
+        global_mbox = getattr(client, "global_mbox", GLOBAL_MBOX)
+        self.tracking = Tracking(
+            client,
+            signing_key=signing_key,
+            stats=self.stats,
+            io=self._io,
+            global_mbox=global_mbox,
+            customer_ids=customer_ids,
+            third_party_id=third_party_id,
+        )
+        # A receiver of the user's own (click_endpoint) gets the listener's beacons; else we answer them.
+        self.click_path = click_path if click_endpoint is None else None
+        if self.click_path is not None and self.tracking.signer.generated:
+            warn_process_key()
         self.customer_ids, self.third_party_id, self.analytics = customer_ids, third_party_id, analytics
         self.personalizer = Personalizer(
             engine=engine,
@@ -122,18 +147,16 @@ class TargetMiddleware:
             cookie_http_only=cookie_http_only,
             redirect_hosts=redirect_hosts,
             redirect_keep_query=redirect_keep_query,
-            click_endpoint=click_endpoint,
+            click_endpoint=click_endpoint or self.click_path,
             debug_header=debug_header,
-            global_mbox=getattr(client, "global_mbox", GLOBAL_MBOX),
+            global_mbox=global_mbox,
             analytics=analytics,
             handoff=None if handoff is None else Handoff(handoff),
             clicks=ClickOwner(clicks),
             handoff_max_size=handoff_max_size,
             send_ip_address=bool(getattr(client, "send_ip_address", False)),
+            sign_clicks=self.tracking.sign_page if self.click_path is not None else None,
         )
-        method = getattr(client, "decisioning", None)
-        self._local = method is DecisioningMethod.ON_DEVICE
-        self._io = IOThread() if (not self._local if io_thread is None else io_thread) else None
         # A decision that can wait on the network is stopped at the request's deadline, wherever it runs.
         self._bounded = not self._local
         self.telemetry = telemetry_for(tracer_provider, meter_provider)
@@ -143,27 +166,36 @@ class TargetMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, self._on_shutdown(send) if scope["type"] == "lifespan" else send)
             return
+        if scope["path"] == self.click_path:
+            await answer_beacon(self.tracking, scope, receive, send)
+            return
         match = self.rules.match(scope)
         if match is None or _bypassed(scope):
+            # No decision, but track() works on every route: a handle that costs one small object.
+            scope.setdefault("state", {})["target"] = TargetRequest(None, 0.0, scope, self.tracking)
             await self.app(scope, receive, send)
             return
         if not self.breaker.allow():
             self.outcomes.count("breaker-open", match.rule.path)
+            scope.setdefault("state", {})["target"] = TargetRequest(None, 0.0, scope, self.tracking)
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         analytics = self.analytics.for_page_view() if self.analytics is not None else None
         sdid = analytics.supplemental_data_id if analytics is not None else None
         watch = await self._start(scope, match, analytics)
+        state = scope.setdefault("state", {})
         if watch is None:
+            state["target"] = TargetRequest(None, 0.0, scope, self.tracking)
             await self.app(scope, receive, send)
             return
         # The decision runs to its outcome within the budget, recorded by ``watch`` whether or not the page
         # waits for it (a JSON or streamed answer does not).
         decision = watch.future
         assert decision is not None
-        state = scope.setdefault("state", {})
-        state["target"] = PendingDecisions(decision, started + self.timeout, supplemental_data_id=sdid)
+        state["target"] = TargetRequest(
+            decision, started + self.timeout, scope, self.tracking, supplemental_data_id=sdid
+        )
         responder = _Responder(self, scope, match, watch, started)
         await self.app(scope, receive, responder.send(send))
         await responder.flush(send)

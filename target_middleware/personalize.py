@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio.to_thread
@@ -35,6 +35,12 @@ MAX_INLINE_ACTIONS = 50
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
 # Skips that say the offer itself is broken, as opposed to a page that lacks what it targets.
 _MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, SkipReason.BAD_CONTENT, SkipReason.ERROR})
+
+
+class ClickSigning(Protocol):
+    def __call__(
+        self, body: bytes, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
+    ) -> bytes: ...
 
 
 def eligible(start: Message, method: str, max_body_size: int) -> bool:
@@ -77,6 +83,7 @@ class Personalizer:
         clicks: ClickOwner = ClickOwner.ATJS,
         handoff_max_size: int = 256 * 1024,
         send_ip_address: bool = False,
+        sign_clicks: ClickSigning | None = None,
     ) -> None:
         if engine is not None and engine not in ENGINES:
             raise ValueError(f"engine must be {describe_choices(ENGINES)} (or None for lexbor), not {engine!r}")
@@ -100,6 +107,7 @@ class Personalizer:
         self.analytics = analytics
         self.handoff, self.clicks, self.handoff_max_size = handoff, clicks, handoff_max_size
         self.send_ip_address = send_ip_address
+        self.sign_clicks = sign_clicks
 
     async def personalize(
         self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
@@ -136,6 +144,10 @@ class Personalizer:
             applied = await anyio.to_thread.run_sync(apply) if heavy else apply()
             if applied.changed:
                 body = applied.encode()
+                marked = {plan.actions[r.index].get("eventToken") for r in applied.applied if r.type == "click"}
+                if self.sign_clicks is not None and marked:
+                    # The visitor's own part, after the rewrite: apply_actions' output stays the experience's.
+                    body = self.sign_clicks(body, result, tokens=marked, encoding=applied.encoding, nonce=nonce)
                 for name in STALE_HEADERS:
                     del headers[name]
                 headers["content-length"] = str(len(body))

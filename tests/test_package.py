@@ -11,10 +11,8 @@ def test_public_surface_is_curated() -> None:
 
 def test_renamed_names_keep_their_old_public_names_for_one_release() -> None:
     from target_middleware.decisioning import Decision, OnDeviceDecision
-    from target_middleware.decisions import PendingDecisions, TargetRequest
 
     assert Decision is OnDeviceDecision
-    assert TargetRequest is PendingDecisions
 
 
 def test_one_name_one_thing() -> None:

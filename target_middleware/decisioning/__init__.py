@@ -12,7 +12,6 @@ from .engine import (
     engine_for_artifact,
     notification_request,
 )
-from .notifications import NotificationQueue
 from .source import ArtifactSource, artifact_url, source_of
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "DecisioningEngine",
     "DecisioningNotReady",
     "GeoLookup",
-    "NotificationQueue",
     "OnDeviceDecision",
     "Rule",
     "allocation",

@@ -29,6 +29,7 @@ from .models import (
     ViewResult,
     parse_response,
 )
+from .notifications import NotificationOutcome
 from .offers import OffersClient, OffersRequest, OffersResult
 from .params import GLOBAL_MBOX, Mbox, map_params
 
@@ -49,6 +50,7 @@ __all__ = [
     "MboxResult",
     "Metric",
     "MetricType",
+    "NotificationOutcome",
     "NotificationsCallback",
     "OffersClient",
     "OffersRequest",

@@ -33,6 +33,7 @@ def check_client_options(
     decisioning: Any,
     decider: Any,
     on_notifications: Any,
+    max_pending_notifications: Any = 10_000,
 ) -> DecisioningMethod:
     """Raise TypeError or ValueError for the first option that cannot work; the decisioning method otherwise."""
     if not isinstance(client_code, str) or not _CLIENT_CODE.fullmatch(client_code):
@@ -49,6 +50,7 @@ def check_client_options(
     check_bool(send_ip_address, "send_ip_address")
     check_optional_str(property_token, "property_token", "a1b2c3d4-...")
     check_positive_int(max_connections, "max_connections", "connections")
+    check_positive_int(max_pending_notifications, "max_pending_notifications", "notifications")
     if environment_id is not None:
         check_positive_int(environment_id, "environment_id", "(Target's environment id)")
     if not isinstance(global_mbox, str) or not global_mbox.strip():

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
-import inspect
 import json
 import logging
 import uuid
@@ -33,9 +33,17 @@ from .decider import (
     remote_part,
 )
 from .errors import LocalDecisionError
-from .loops import PerLoop, run_on, wait_on_their_loops
+from .loops import PerLoop, run_on
 from .mapping import offers_request_from_mapping, one_of
 from .models import parse_response
+from .notifications import (
+    NotificationOutcome,
+    NotificationQueue,
+    Pending,
+    event_notification,
+    send_batch,
+    with_third_party_id,
+)
 from .offers import OffersRequest, OffersResult, as_mboxes
 from .params import GLOBAL_MBOX, Mbox, build_request
 
@@ -44,8 +52,6 @@ __all__ = ["NotificationsCallback", "TargetClient"]
 logger = logging.getLogger(__name__)
 
 NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None]
-
-_NOTIFICATION_BATCH = 50
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:
@@ -63,9 +69,11 @@ class TargetClient:
     ``timeout`` is in seconds and bounds each call in total. ``decisioning`` picks where decisions are made:
     ``server-side`` (the edge), ``on-device`` (``decider``, in process) or ``hybrid`` (``decider``, and the
     edge for the mboxes it names as remote). ``artifact`` (a rules.json URL, polled; a file path; a payload)
-    makes the decider Target's on-device engine (or what ``decider_factory`` builds from it). Display
-    notifications a local decision owes are sent in the background, or handed to ``on_notifications`` when it
-    is given (e.g. with no Target account at hand).
+    makes the decider Target's on-device engine (or what ``decider_factory`` builds from it). Notifications (the
+    displays a local decision owes, clicks, ``track_event`` conversions) go through one bounded queue,
+    ``notifications``, sent in the background in batches (at most ``max_pending_notifications`` waiting), or
+    handed to ``on_notifications`` when it is given (e.g. with no Target account at hand). ``aclose()`` sends
+    what is still queued.
     """
 
     def __init__(
@@ -86,6 +94,7 @@ class TargetClient:
         decider: LocalDecider | None = None,
         artifact: Any = None,
         on_notifications: NotificationsCallback | None = None,
+        max_pending_notifications: int = 10_000,
         decider_factory: DeciderFactory | None = None,
     ) -> None:
         decisioning = check_client_options(
@@ -103,6 +112,7 @@ class TargetClient:
             decisioning=decisioning,
             decider=decider,
             on_notifications=on_notifications,
+            max_pending_notifications=max_pending_notifications,
         )
         self.client_code = client_code
         self.organization_id = organization_id
@@ -128,7 +138,7 @@ class TargetClient:
         self._pools = PerLoop(self._new_pool)
         self._decider = decider
         self._on_notifications = on_notifications
-        self._background: set[asyncio.Task[None]] = set()
+        self.notifications = NotificationQueue(self._send_batch, max_pending=max_pending_notifications)
         self._query = f"?imsOrgId={quote(organization_id, safe='')}&sessionId="
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -170,8 +180,7 @@ class TargetClient:
             await run_on(self._managed_loop, _cancelled(self._managed_task))
         if self._managed is not None:
             await run_on(self._managed_loop, self._managed.aclose())
-        if self._background:
-            await wait_on_their_loops(set(self._background), self.timeout)
+        await self.notifications.aclose()
         await self._pools.aclose(httpx.AsyncClient.aclose)
 
     async def __aenter__(self) -> TargetClient:
@@ -253,16 +262,18 @@ class TargetClient:
             decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
             answer, owed, remote = (
                 decision.response,
-                list(decision.notifications),
+                tuple(decision.notifications),
                 list(decision.remote_mboxes),
             )
+            # The engine's telemetry (not part of the seam: a decider may have none) rides with the notifications.
+            telemetry = tuple(getattr(decision, "telemetry", None) or ())
         except Exception as exc:
             if self.decisioning is DecisioningMethod.HYBRID:
                 logger.warning("local decision failed (%s); asking the edge instead", exc.__class__.__name__)
                 return await self._post(body, visitor, deadline)
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
-        if owed:
-            self._owe(owed, visitor, page, body.get("experienceCloud"))
+        if owed or telemetry:
+            self.notifications.put(Pending(visitor, page, owed, telemetry, body.get("experienceCloud")))
         if self.decisioning is DecisioningMethod.HYBRID and remote:
             remote_body = remote_part(body, set(remote), self.global_mbox)
             if remote_body is not None:
@@ -279,14 +290,15 @@ class TargetClient:
         visitor: Visitor | None = None,
         page: PageContext | None = None,
         timeout: float | None = None,
+        telemetry: Sequence[Mapping[str, Any]] = (),
         experience_cloud: Mapping[str, Any] | None = None,
     ) -> tuple[str, ...]:
-        """Tell Target what was displayed or clicked (prefetched offers). Returns the acknowledged ids.
+        """Tell Target what was displayed or clicked, now. Returns the acknowledged ids; raises a DeliveryError.
 
         The visitor's ids are those of a Delivery request (``identity.visitor_ids``); ``experience_cloud`` is the
         page view's ``experienceCloud`` (its A4T supplementalDataId, Audience Manager), when there is one.
         """
-        if not notifications:
+        if not notifications and not telemetry:
             raise ValueError("no notifications to send")
         for note in notifications:
             if not isinstance(note, Mapping) or not {"id", "type", "timestamp"} <= note.keys():
@@ -295,8 +307,11 @@ class TargetClient:
         body: dict[str, Any] = {
             "requestId": uuid.uuid4().hex,
             "context": (page or PageContext()).to_json(send_ip_address=self._send_ip),
-            "notifications": [dict(n) for n in notifications],
         }
+        if notifications:
+            body["notifications"] = [dict(n) for n in notifications]
+        if telemetry:
+            body["telemetry"] = {"entries": [dict(t) for t in telemetry]}
         ids = visitor_ids(visitor)
         if ids:
             body["id"] = ids
@@ -307,36 +322,46 @@ class TargetClient:
         answer = await self._post(body, visitor, self.timeout if timeout is None else timeout)
         return parse_response(answer if answer is not None else {}).notification_ids
 
-    def _owe(
+    async def notify(
         self,
-        notifications: list[Mapping[str, Any]],
+        notifications: Sequence[Mapping[str, Any]],
+        *,
         visitor: Visitor,
-        page: PageContext,
-        experience_cloud: Mapping[str, Any] | None = None,
-    ) -> None:
-        delivery = self._deliver_owed(notifications, visitor, page, experience_cloud)
-        task = asyncio.get_running_loop().create_task(delivery)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        page: PageContext | None = None,
+        wait: bool = False,
+    ) -> NotificationOutcome:
+        """Queue notifications for one visitor, sent in the background: ``queued`` (or ``dropped`` when the
+        queue is full), or with ``wait=True`` the outcome once sent (``sent``, ``failed``). Never raises for
+        Target's failures."""
+        done: concurrent.futures.Future[NotificationOutcome] | None = concurrent.futures.Future() if wait else None
+        entry = Pending(visitor, page or PageContext(), tuple(notifications), done=done)
+        if not self.notifications.put(entry):
+            return NotificationOutcome.DROPPED
+        return NotificationOutcome.QUEUED if done is None else await asyncio.wrap_future(done)
 
-    async def _deliver_owed(
+    async def track_event(
         self,
-        notifications: list[Mapping[str, Any]],
-        visitor: Visitor,
-        page: PageContext,
-        experience_cloud: Mapping[str, Any] | None,
-    ) -> None:
-        try:
-            if self._on_notifications is not None:
-                outcome = self._on_notifications(notifications)
-                if inspect.isawaitable(outcome):
-                    await outcome
-                return
-            for start in range(0, len(notifications), _NOTIFICATION_BATCH):
-                batch = notifications[start : start + _NOTIFICATION_BATCH]
-                await self.send_notifications(batch, visitor=visitor, page=page, experience_cloud=experience_cloud)
-        except Exception as exc:
-            logger.warning("display notifications were not delivered: %s", exc.__class__.__name__)
+        mbox: str,
+        *,
+        visitor: Visitor | None = None,
+        page: PageContext | None = None,
+        params: Mapping[str, Any] | None = None,
+        profile: Mapping[str, Any] | None = None,
+        order: Mapping[str, Any] | None = None,
+        wait: bool = False,
+    ) -> NotificationOutcome:
+        """at.js ``adobe.target.trackEvent`` on the server: a conversion (or any event) for ``mbox``.
+
+        ``params`` and ``profile`` are at.js params; ``order`` is ``{orderId, orderTotal, productPurchasedId}``.
+        Sent in the background like :meth:`notify`. Bad params are a ValueError; Target's failures never raise.
+        """
+        page = page or PageContext()
+        note = event_notification(mbox, params=params, profile=profile, order=order, url=page.url)
+        visitor = with_third_party_id(visitor or Visitor.new(), params)
+        return await self.notify([note], visitor=visitor, page=page, wait=wait)
+
+    async def _send_batch(self, batch: Sequence[Pending]) -> None:
+        await send_batch(batch, send=self.send_notifications, callback=self._on_notifications)
 
     # -- at.js -------------------------------------------------------------------------------------
 

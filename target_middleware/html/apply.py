@@ -25,13 +25,22 @@ ENGINES: dict[str, Callable[[str], Document[Any]]] = {"lexbor": LexborDocument, 
 DEFAULT_ENGINE: Engine = "lexbor"
 
 # A delegated listener, added once, that reports clicks on elements the click metrics marked: it dispatches a
-# "target:click" event the page can hook, and beacons the event tokens to data-endpoint when one is set.
+# "target:click" event the page can hook, and beacons the event tokens to data-endpoint when one is set. When the
+# page carries signatures (a JSON element the middleware adds per visitor after the rewrite), the beacon is the
+# signed clicks as application/json, to the middleware's own click path; else the bare tokens as text.
 CLICK_SCRIPT = (
     "(function(){var s=document.currentScript,u=s&&s.getAttribute('data-endpoint');"
     "document.addEventListener('click',function(e){var t=e.target,el=t&&t.closest&&t.closest('[data-target-click]');"
     "if(!el)return;var k=el.getAttribute('data-target-click').split(' ');"
     "el.dispatchEvent(new CustomEvent('target:click',{bubbles:true,detail:{tokens:k}}));"
-    "if(u&&navigator.sendBeacon)navigator.sendBeacon(u,JSON.stringify({tokens:k}));},true);})();"
+    "if(!u||!navigator.sendBeacon)return;"
+    "var d=document.querySelector('script[data-target-middleware=\"click-signatures\"]');"
+    "if(!d){navigator.sendBeacon(u,JSON.stringify({tokens:k}));return;}"
+    "try{var j=JSON.parse(d.textContent),c=[];k.forEach(function(x){"
+    "var v=Object.prototype.hasOwnProperty.call(j.clicks,x)&&j.clicks[x];"
+    "if(v)c.push({token:x,mbox:v[0],signature:v[1]});});if(!c.length)return;"
+    "navigator.sendBeacon(u,new Blob([JSON.stringify({expires:j.expires,url:location.href,clicks:c})],"
+    "{type:'application/json'}));}catch(_){}},true);})();"
 )
 
 

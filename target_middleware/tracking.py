@@ -1,0 +1,251 @@
+"""Clicks and conversions back to Target: signed click tokens in the page, and ``track()`` from handlers.
+
+A page with click metrics leaves ``apply_actions`` the same for every visitor of its experience (elements marked
+with their unsigned event token, one listener script). What is the visitor's own goes in after the rewrite, as
+one small JSON element spliced in before ``</body>``: for each event token its mbox and an HMAC over
+``{token, mbox, the visitor (tntId, else session id), expiry}``. The listener beacons tokens and signatures to the
+middleware's click path (``clicks.py`` checks them); every click and ``track()`` conversion then goes to Target
+through the client's one bounded background queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+from starlette.datastructures import URL, Headers
+from starlette.requests import Request, cookie_parser
+from starlette.types import Scope
+
+from .delivery.context import PageContext
+from .delivery.models import MetricType
+from .delivery.notifications import (
+    NotificationOutcome,
+    NotificationQueue,
+    Pending,
+    event_notification,
+    with_third_party_id,
+)
+from .delivery.offers import OffersClient, OffersResult
+from .identity import CustomerIdsSource, ThirdPartyIdSource, identified, identify, read_amcv
+from .iothread import IOThread
+from .visitor import Visitor
+
+__all__ = ["CLICK_TTL", "MIN_KEY_BYTES", "ClickSigner", "Tracking", "click_metrics", "splice"]
+
+logger = logging.getLogger(__name__)
+
+MIN_KEY_BYTES = 16
+CLICK_TTL = 24 * 3600  # a signed page's clicks count for a day: a tab left open is still a visitor's click
+SIGNATURES_ATTRIBUTE = "click-signatures"  # data-target-middleware="click-signatures", read by the listener
+_SIGNATURE_BYTES = 16  # an HMAC-SHA256 tag cut to 128 bits, 22 characters of base64url
+# Inside a <script> element, '<' '>' '&' as JSON escapes: no "</script>" or "<!--" can appear.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+# Without a signing_key, every middleware of this process signs with this key: clicks verify on this process only.
+_PROCESS_KEY = secrets.token_bytes(32)
+_said: set[str] = set()  # warnings said once per process
+
+
+def warn_process_key() -> None:
+    """The one WARNING (per process) that clicks are signed with a key no other process knows."""
+    if "process-key" not in _said:
+        _said.add("process-key")
+        logger.warning(
+            "no signing_key given: clicks are signed with a random key of this process and verify only on it; "
+            "give every worker and machine the same signing_key"
+        )
+
+
+SigningKey = bytes | str
+
+
+def _keys(signing_key: SigningKey | Sequence[SigningKey] | None) -> tuple[list[bytes], bool]:
+    """The keys as bytes (the first signs, all verify), and whether it is the process's own random key."""
+    if signing_key is None:
+        return [_PROCESS_KEY], True
+    if isinstance(signing_key, str | bytes | bytearray):
+        return [_key_bytes(signing_key)], False
+    if not isinstance(signing_key, Sequence) or not signing_key:
+        raise ValueError("signing_key must be bytes or str, or a list of them (the first signs, all verify)")
+    return [_key_bytes(key) for key in signing_key], False
+
+
+def _key_bytes(signing_key: object) -> bytes:
+    if isinstance(signing_key, str):
+        signing_key = signing_key.encode()
+    if not isinstance(signing_key, bytes | bytearray):
+        raise ValueError("signing_key must be bytes or str")
+    if not signing_key:
+        raise ValueError("signing_key is empty: click tokens signed with it could be forged by anyone")
+    if len(signing_key) < MIN_KEY_BYTES:
+        raise ValueError(
+            f"signing_key is {len(signing_key)} bytes; at least {MIN_KEY_BYTES} are needed for signatures that "
+            "cannot be guessed (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return bytes(signing_key)
+
+
+class ClickSigner:
+    """HMAC-SHA256 of one click: event token, mbox, visitor, expiry. One HMAC per token to sign or verify.
+
+    Given several keys, the first signs and each verifies (in order): a key rotates without refusing the clicks of
+    pages signed with the previous one while they live.
+    """
+
+    __slots__ = ("_macs", "generated", "ttl")
+
+    def __init__(self, signing_key: SigningKey | Sequence[SigningKey] | None, *, ttl: int = CLICK_TTL) -> None:
+        keys, self.generated = _keys(signing_key)
+        # Copied per message: each key's schedule is done once.
+        self._macs = [hmac.new(key, digestmod=hashlib.sha256) for key in keys]
+        self.ttl = ttl
+
+    def sign(self, token: str, mbox: str, visitor: str, expires: int, *, key: int = 0) -> str:
+        mac = self._macs[key].copy()
+        mac.update(f"{token}\n{mbox}\n{visitor}\n{expires}".encode())
+        return base64.urlsafe_b64encode(mac.digest()[:_SIGNATURE_BYTES]).rstrip(b"=").decode()
+
+    def verify(self, signature: str, token: str, mbox: str, visitor: str, expires: int) -> bool:
+        return any(
+            hmac.compare_digest(self.sign(token, mbox, visitor, expires, key=key), signature)
+            for key in range(len(self._macs))
+        )
+
+
+def visitor_of(cookie_header: str, organization_id: str) -> Visitor:
+    """The visitor a click is for, from the request's cookies: the mbox cookie and the AMCV cookie (ECID, Audience
+    Manager). Their Delivery API form is ``identity.visitor_ids``."""
+    cookies = cookie_parser(cookie_header)
+    return identified(Visitor.from_cookies(cookies), experience_cloud=read_amcv(cookies, organization_id))
+
+
+def binding(visitor: Visitor) -> str:
+    """Who a signed click belongs to: the tntId (the visitor for 2 years), else the session."""
+    return f"t:{visitor.tnt_id}" if visitor.tnt_id else f"s:{visitor.session_id}"
+
+
+def click_metrics(result: OffersResult, global_mbox: str) -> list[tuple[str, str]]:
+    """``(event token, mbox)`` for every click metric of a decision (the global mbox's name for page load)."""
+    found: list[tuple[str, str]] = []
+    sections = [(global_mbox, result.page_load.metrics)] if result.page_load is not None else []
+    sections += [(m.name, m.metrics) for m in result.mboxes]
+    for mbox, metrics in sections:
+        for metric in metrics:
+            if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
+                found.append((metric.event_token, mbox))
+    return found
+
+
+def splice(body: bytes, element: bytes, encoding: str = "utf-8") -> bytes:
+    """``element`` put before the page's last ``</body>``, else at its end: bytes only, nothing reparsed."""
+    for end in ("</body>", "</BODY>", "</Body>"):
+        at = body.rfind(end.encode(encoding))
+        if at >= 0:
+            return body[:at] + element + body[at:]
+    return body + element
+
+
+class Tracking:
+    """The middleware's side of clicks and conversions; nothing about one visitor is kept here."""
+
+    def __init__(
+        self,
+        client: OffersClient,
+        *,
+        signing_key: SigningKey | Sequence[SigningKey] | None,
+        stats: Counter[str],
+        io: IOThread | None,
+        global_mbox: str,
+        customer_ids: CustomerIdsSource = None,
+        third_party_id: ThirdPartyIdSource = None,
+    ) -> None:
+        self.client = client
+        self.organization_id: str = getattr(client, "organization_id", "")
+        self.customer_ids, self.third_party_id = customer_ids, third_party_id
+        self.signer = ClickSigner(signing_key)
+        self.stats = stats
+        self._io = io
+        self.global_mbox = global_mbox
+
+    # -- the page ----------------------------------------------------------------------------------
+
+    def sign_page(
+        self, body: bytes, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
+    ) -> bytes:
+        """The page with this visitor's signatures of the click tokens the rewrite marked (``tokens``)."""
+        metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]
+        if not metrics:
+            return body
+        expires = int(time.time()) + self.signer.ttl
+        who = binding(result.visitor)
+        clicks = {token: [mbox, self.signer.sign(token, mbox, who, expires)] for token, mbox in metrics}
+        data = json.dumps({"expires": expires, "clicks": clicks}, separators=(",", ":")).translate(_SCRIPT_SAFE)
+        attributes = f'type="application/json" data-target-middleware="{SIGNATURES_ATTRIBUTE}"'
+        if nonce is not None and nonce.isascii() and '"' not in nonce and "&" not in nonce:
+            attributes += f' nonce="{nonce}"'
+        element = f"<script {attributes}>{data}</script>"
+        return splice(body, element.encode(encoding, "xmlcharrefreplace"), encoding)
+
+    # -- the queue ---------------------------------------------------------------------------------
+
+    def enqueue(self, entry: Pending) -> bool:
+        """Into the client's queue (False: full, dropped), sent from the loop its connections live on: the I/O
+        thread's when there is one (``put`` is thread-safe), else this one."""
+        queue: NotificationQueue | None = getattr(self.client, "notifications", None)
+        if queue is None:  # a client with no notification queue (the Edge Network's): nothing can go
+            if "no-queue" not in _said:
+                _said.add("no-queue")
+                logger.warning("%s sends no clicks or track() events: they are dropped", type(self.client).__name__)
+            return False
+        if self._io is not None:
+            queue.bind(self._io.loop)
+        return queue.put(entry)
+
+    async def track(
+        self,
+        scope: Scope,
+        visitor: Visitor | None,
+        mbox: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        profile: Mapping[str, Any] | None = None,
+        order: Mapping[str, Any] | None = None,
+        wait: bool = False,
+    ) -> NotificationOutcome:
+        """``request.state.target.track(...)``: at.js ``trackEvent`` for this request's visitor and page."""
+        headers = Headers(scope=scope)
+        if visitor is None:  # everything the middleware knows of it: cookies, the app's customer ids, thirdPartyId
+            cookies = cookie_parser(headers.get("cookie", ""))
+            visitor = await identify(
+                Visitor.from_cookies(cookies),
+                cookies,
+                Request(scope),
+                organization_id=self.organization_id,
+                customer_ids=self.customer_ids,
+                third_party_id=self.third_party_id,
+            )
+        url = str(URL(scope=scope))
+        client = scope.get("client")
+        page = PageContext.from_headers(url, headers, client_ip=client[0] if client else None)
+        note = event_notification(mbox, params=params, profile=profile, order=order, url=url)
+        return await self.send(with_third_party_id(visitor, params), page, [note], wait=wait)
+
+    async def send(
+        self, visitor: Visitor, page: PageContext, notifications: Iterable[Mapping[str, Any]], *, wait: bool
+    ) -> NotificationOutcome:
+        done: concurrent.futures.Future[NotificationOutcome] | None = concurrent.futures.Future() if wait else None
+        if not self.enqueue(Pending(visitor, page, tuple(notifications), done=done)):
+            return NotificationOutcome.DROPPED
+        return NotificationOutcome.QUEUED if done is None else await asyncio.wrap_future(done)
