@@ -5,7 +5,10 @@
 For shop pages of about 15 KB, 100 KB and 1 MB, with 5 VEC-style actions each, prints the median time per page,
 the throughput, the ratio to the baseline measured in the same run, and the peak memory one page costs (in a fresh
 process per engine and page, as a multiple of the page size). "lexbor floor" is selectolax's own parse + serialize
-with no actions: what any lexbor-based rewrite costs at least. Run by hand; the machine is noisy, so medians.
+with no actions: what any lexbor-based rewrite costs at least; "x floor" is the median, over rounds, of each
+round's lexbor time over the floor's measured right before it, so that the machine's load hits both alike.
+"lexbor, no match" applies the same actions with selectors the page does not hold (an absent id and class):
+the pre-check returns such a page without parsing it. Run by hand; the machine is noisy, so medians.
 """
 
 from __future__ import annotations
@@ -33,6 +36,24 @@ SIZES = {"15 KB": 15_000, "100 KB": 100_000, "1 MB": 1_000_000}
 
 def baseline(page: str) -> object:
     return BeautifulSoup(page, "html.parser").decode()
+
+
+NO_MATCH = [{**action, "selector": f"#absent-{i} .missing"} for i, action in enumerate(ACTIONS)]
+
+
+def paired(first: Callable[[], object], second: Callable[[], object], rounds: int) -> tuple[float, float, float]:
+    """Median seconds of each, and the median of the per-round ratio second / first (run back to back)."""
+    first()
+    second()
+    times: tuple[list[float], list[float]] = ([], [])
+    ratios = []
+    for _ in range(rounds):
+        for run, out in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            run()
+            out.append(time.perf_counter() - start)
+        ratios.append(times[1][-1] / times[0][-1])
+    return statistics.median(times[0]), statistics.median(times[1]), statistics.median(ratios)
 
 
 def median_seconds(run: Callable[[], object], rounds: int) -> float:
@@ -84,27 +105,50 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
     figures = {}
-    print(f"{'page':>7} {'engine':>13} {'median ms':>10} {'MB/s':>7} {'x baseline':>11} {'peak mem / page':>16}")
+    print(
+        f"{'page':>7} {'engine':>17} {'median ms':>10} {'MB/s':>7} {'x baseline':>11} {'x floor':>8}"
+        f" {'peak mem / page':>16}"
+    )
     for label, size in SIZES.items():
         page = shop_page(size)
         for action in ACTIONS:  # every action must really apply, or the figure is a lie
             assert apply_actions(page, [action]).applied, action
+        assert not apply_actions(page, NO_MATCH).applied
         rounds = args.rounds or max(5, int(3_000_000 / size))
         base = median_seconds(lambda page=page: baseline(page), max(3, rounds // 10))
         rows = {"baseline": base}
+        ratios = {}
+
         # The floor for any lexbor-based rewrite: parse and serialize, nothing else.
-        rows["lexbor floor"] = median_seconds(lambda page=page: LexborHTMLParser(page).html, rounds)
-        for engine in ("lexbor", "soup"):
-            rounds_here = rounds if engine == "lexbor" else max(3, rounds // 10)
-            rows[engine] = median_seconds(
-                lambda page=page, engine=engine: apply_actions(page, ACTIONS, engine=engine), rounds_here
-            )
+        def floor(page: str = page) -> object:
+            return LexborHTMLParser(page).html
+
+        rows["lexbor floor"], rows["lexbor"], ratios["lexbor"] = paired(
+            floor, lambda page=page: apply_actions(page, ACTIONS), rounds
+        )
+        _, rows["lexbor, no match"], ratios["lexbor, no match"] = paired(
+            floor, lambda page=page: apply_actions(page, NO_MATCH), rounds
+        )
+        rows["soup"] = median_seconds(
+            lambda page=page: apply_actions(page, ACTIONS, engine="soup"), max(3, rounds // 10)
+        )
         for engine, seconds in rows.items():
-            memory = peak_memory(engine, size) / len(page.encode()) if engine != "lexbor floor" else float("nan")
+            measured = engine in {"baseline", "lexbor", "soup"}
+            memory = peak_memory(engine, size) / len(page.encode()) if measured else float("nan")
             mbps = len(page.encode()) / seconds / 1e6
             ratio = base / seconds
-            figures[f"{label} {engine}"] = {"ms": seconds * 1e3, "MB/s": mbps, "speedup": ratio, "memory": memory}
-            print(f"{label:>7} {engine:>13} {seconds * 1e3:10.3f} {mbps:7.1f} {ratio:10.1f}x {memory:15.1f}x")
+            to_floor = ratios.get(engine, float("nan"))
+            figures[f"{label} {engine}"] = {
+                "ms": seconds * 1e3,
+                "MB/s": mbps,
+                "speedup": ratio,
+                "x floor": to_floor,
+                "memory": memory,
+            }
+            print(
+                f"{label:>7} {engine:>17} {seconds * 1e3:10.3f} {mbps:7.1f} {ratio:10.1f}x {to_floor:7.2f}x"
+                f" {memory:15.1f}x"
+            )
     if args.json:
         print(json.dumps(figures, indent=1))
 

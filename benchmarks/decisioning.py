@@ -1,6 +1,9 @@
 """Per-decision p50 of the on-device engine, a new visitor on every call; Adobe's Python SDK in the same run.
 
-    python benchmarks/decisioning.py [--n 5000] [--sdk-python /path/to/python-with-target-python-sdk]
+    python benchmarks/decisioning.py [--n 5000] [--rounds 5] [--sdk-python /path/to/python-with-target-python-sdk]
+
+Each round decides ``n`` requests; p50 and p90 are the medians over the rounds (a busy machine moves single
+rounds by tens of percent).
 
 The SDK comparison runs when ``--sdk-python`` (or $TARGET_SDK_PYTHON) names an interpreter where
 ``target-python-sdk`` 1.1.0 imports (a venv of its own with ``pip install -r
@@ -102,14 +105,16 @@ def sdk(python: str, name: str, client: str, make: Any, n: int) -> list[float] |
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sdk-n", type=int, default=500)
     parser.add_argument("--sdk-python", default=os.environ.get("TARGET_SDK_PYTHON"))
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, n={args.n} (ours), {args.sdk_n} (target-python-sdk)")
     print(f"{'scenario':40} {'ours p50':>10} {'ours p90':>10} {'sdk p50':>10} {'ratio':>8}")
     for label, (name, client, make) in SCENARIOS.items():
-        mine = ours(name, client, make, args.n)
-        p50, p90 = statistics.median(mine), statistics.quantiles(mine, n=10)[-1]
+        rounds = [ours(name, client, make, args.n) for _ in range(args.rounds)]
+        p50 = statistics.median(statistics.median(mine) for mine in rounds)
+        p90 = statistics.median(statistics.quantiles(mine, n=10)[-1] for mine in rounds)
         theirs = sdk(args.sdk_python, name, client, make, args.sdk_n) if args.sdk_python else None
         sdk_p50 = statistics.median(theirs) if theirs else None
         ratio = f"{sdk_p50 / p50:7.0f}x" if sdk_p50 else "     n/a"

@@ -61,6 +61,8 @@ def _page(request: Request, template: str, context: Mapping[str, Any]) -> HTMLRe
         "categories": CATEGORIES.values(),
         "debug_url": "/_target?path=" + quote(here, safe="/"),
         "atjs_url": request.app.state.target_settings.atjs_url,
+        "alloy_url": request.app.state.target_settings.alloy_url,
+        "alloy_config": request.app.state.target_settings.alloy_config(),
     }
     return templates.TemplateResponse(request, template, {**base, **context})
 

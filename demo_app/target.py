@@ -11,8 +11,10 @@ The environment switches it to a real Target account or to a local edge (``pytho
     TARGET_TRANSPORT                             delivery (default) | edge-network (Adobe's Edge Network Server API)
     TARGET_DATASTREAM_ID, TARGET_EDGE_DOMAIN     the datastream, and the Edge Network host[:port] (plain http for
                                                  127.0.0.1, e.g. the local edge: python -m target_middleware.edge)
-    TARGET_HANDOFF                               atjs: hand what the server did not apply to at.js (serverState)
+    TARGET_HANDOFF                               atjs: hand what the server did not apply to at.js (serverState);
+                                                 websdk (with edge-network): to alloy (applyResponse)
     TARGET_ATJS_URL                              your account's at.js, loaded after the hand-off (the demo ships none)
+    TARGET_ALLOY_URL                             the Web SDK (alloy.js) the pages load and configure for the datastream
 """
 
 from __future__ import annotations
@@ -83,6 +85,19 @@ class TargetSettings:
     edge_domain: str | None = None  # the Edge Network host[:port]; edge.adobedc.net by default
     handoff: str | None = None  # "atjs": serverState for at.js in the page
     atjs_url: str | None = None  # the at.js to load after the hand-off (from your Target account)
+    alloy_url: str | None = None  # the Web SDK's alloy.js, configured for the datastream in every page
+
+    def __post_init__(self) -> None:
+        if self.handoff == "websdk" and self.transport != "edge-network":
+            raise ValueError("TARGET_HANDOFF=websdk needs TARGET_TRANSPORT=edge-network (alloy continues from it)")
+
+    def alloy_config(self) -> dict[str, str]:
+        """alloy's ``configure`` options for the datastream (alloy calls ``https://<edgeDomain>`` only)."""
+        return {
+            "datastreamId": self.datastream_id or "demo-datastream",
+            "orgId": self.organization_id,
+            "edgeDomain": (self.edge_domain or "edge.adobedc.net").split(":", 1)[0],
+        }
 
     @property
     def bundled(self) -> bool:
@@ -121,6 +136,7 @@ def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
         edge_domain=env.get("TARGET_EDGE_DOMAIN") or None,
         handoff=env.get("TARGET_HANDOFF") or None,
         atjs_url=env.get("TARGET_ATJS_URL") or None,
+        alloy_url=env.get("TARGET_ALLOY_URL") or None,
     )
 
 

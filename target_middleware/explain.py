@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from .decisions import TargetRequest, checked_redirect, page_plan
 from .delivery.offers import OffersResult
+from .handoff import Handoff
 from .html import ActionReport
 from .middleware import TargetMiddleware, _bypassed
 from .pageview import page_view
@@ -124,6 +125,7 @@ async def explain(
             qa_mode=middleware.qa_mode,
             trace=middleware.trace,
             analytics=analytics,
+            deferred_display=middleware.personalizer.handoff_for(match.rule) is Handoff.WEBSDK,
             organization_id=getattr(middleware.client, "organization_id", ""),
             customer_ids=middleware.customer_ids,
             third_party_id=middleware.third_party_id,

@@ -43,10 +43,12 @@ class Handoff(StrEnum):
     """Who continues in the page from what the server fetched."""
 
     ATJS = "atjs"
+    WEBSDK = "websdk"  # alloy's applyResponse (edgenetwork.handoff), on pages an EdgeNetworkClient decided
 
 
 class ClickOwner(StrEnum):
-    """Who counts the clicks on a personalized page: at.js (from serverState's metrics) or our listener."""
+    """Who counts the clicks on a personalized page: the page's library (at.js from serverState's metrics, alloy
+    from the click items of applyResponse) or our listener."""
 
     ATJS = "atjs"
     FIRST_PARTY = "first-party"

@@ -24,6 +24,7 @@ from .decisions import TargetRequest
 from .delivery.decider import DecisioningMethod
 from .delivery.offers import OffersClient, OffersResult
 from .delivery.params import GLOBAL_MBOX
+from .edgenetwork.handoff import check_websdk_client
 from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
 from .handoff import ClickOwner, Handoff
 from .html import Engine
@@ -102,8 +103,11 @@ class TargetMiddleware:
             ("trace", trace),
         ):
             check_bool(value, flag)
-        if handoff not in (None, "atjs"):
-            raise ValueError(f"handoff must be 'atjs' (at.js continues from serverState) or None, not {handoff!r}")
+        if handoff not in (None, "atjs", "websdk"):
+            raise ValueError(
+                "handoff must be 'atjs' (at.js continues from serverState), 'websdk' (alloy's applyResponse) or None,"
+                f" not {handoff!r}"
+            )
         if clicks not in ("atjs", "first-party"):
             raise ValueError(
                 f"clicks must be 'atjs' (at.js counts them from serverState) or 'first-party' (ours), not {clicks!r}"
@@ -119,6 +123,7 @@ class TargetMiddleware:
         self.app = app
         self.client = client
         self.rules = Rules(rules)
+        check_websdk_client(client, handoff, self.rules)
         self.qa_mode, self.trace = qa_mode, trace
         self.stats = TargetStats() if stats is None else stats
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)
@@ -235,6 +240,7 @@ class TargetMiddleware:
                 qa_mode=self.qa_mode,
                 trace=self.trace,
                 analytics=analytics,
+                deferred_display=self.personalizer.handoff_for(match.rule) is Handoff.WEBSDK,
                 organization_id=getattr(self.client, "organization_id", ""),
                 customer_ids=self.customer_ids,
                 third_party_id=self.third_party_id,

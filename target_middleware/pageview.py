@@ -39,6 +39,7 @@ async def page_view(
     qa_mode: bool,
     trace: bool,
     analytics: PageViewAnalytics | None = None,
+    deferred_display: bool = False,
     organization_id: str = "",
     customer_ids: CustomerIdsSource = None,
     third_party_id: ThirdPartyIdSource = None,
@@ -58,6 +59,7 @@ async def page_view(
         page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
         qa_mode=qa_mode_from_query(query) if qa_mode and query else None,
         trace=trace_from_query(query) if trace and query else None,
+        deferred_display=deferred_display,
         analytics=analytics,
     )
     cookies = cookie_parser(headers.get("cookie", ""))

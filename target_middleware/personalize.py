@@ -17,6 +17,7 @@ from starlette.types import Message, Scope
 from .analytics import AnalyticsSettings, splice_before_body_end
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
+from .edgenetwork.handoff import display_rest, websdk_script
 from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server_state
 from .html import ENGINES, ActionReport, ApplyResult, Engine, SkipReason, apply_actions
 from .options import check_hosts, check_optional_str, describe_choices
@@ -109,6 +110,10 @@ class Personalizer:
         self.send_ip_address = send_ip_address
         self.sign_clicks = sign_clicks
 
+    def handoff_for(self, rule: MboxRule) -> Handoff | None:
+        """The hand-off for pages of ``rule``: its own, else the middleware's."""
+        return self.handoff if rule.handoff is None else (None if rule.handoff == "off" else Handoff(rule.handoff))
+
     async def personalize(
         self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
     ) -> tuple[Message, bytes, str, ApplyResult | None]:
@@ -116,12 +121,13 @@ class Personalizer:
 
         ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
         """
-        handoff = self.handoff if rule.handoff is None else (None if rule.handoff == "off" else Handoff(rule.handoff))
+        handoff = self.handoff_for(rule)
         atjs_clicks = handoff is not None and self.clicks is ClickOwner.ATJS
         plan = page_plan(result, rule.html_selectors, self.global_mbox, page_load_clicks=not atjs_clicks)
         if plan.redirect is not None:
             url = checked_redirect(plan.redirect, self.redirect_hosts)
             if url is not None:
+                display_rest(result)  # a deferred Edge Network display: nothing is left for alloy to count
                 return self._redirect(scope, start, result, url, started), b"", "redirect", None
             logger.warning("Target redirect offer for %s refused: not an allowed http(s) URL", rule.path)
         headers = MutableHeaders(scope=start)
@@ -204,13 +210,24 @@ class Personalizer:
         rule: MboxRule,
         keep_metrics: bool,
     ) -> bytes:
-        """The page with at.js's serverState at the start of its head: what the server did not apply."""
+        """The page with at.js's serverState (or alloy's applyResponse) at the start of its head: what the server
+        did not apply."""
         done: set[tuple[int, int]] = set()
         if applied is not None and applied.changed:
             for report in applied.applied:
                 origin = origins[report.index] if report.index < len(origins) else None
                 if origin is not None:
                     done.add(origin)
+        if self.handoff_for(rule) is Handoff.WEBSDK:
+            websdk = websdk_script(
+                result,
+                applied=done,
+                server_clicks=not keep_metrics,
+                nonce=nonce,
+                max_size=self.handoff_max_size,
+                path=rule.path,
+            )
+            return body if websdk is None else self._insert(body, websdk, headers)
         state = server_state(result, applied=done, keep_metrics=keep_metrics, send_ip_address=self.send_ip_address)
         if state is None:
             return body
@@ -223,6 +240,9 @@ class Personalizer:
                 self.handoff_max_size,
             )
             return body
+        return self._insert(body, script, headers)
+
+    def _insert(self, body: bytes, script: str, headers: MutableHeaders) -> bytes:
         body = insert_handoff(body, script, _charset(headers))
         for name in STALE_HEADERS:
             del headers[name]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
 from typing import Any
@@ -47,7 +47,7 @@ class MboxRule:
     ``third_party_id`` (a value or a sync/async callable of the request) replace the middleware's for this rule.
     ``host`` (Starlette host syntax) and ``exclude`` (path patterns) narrow the match. ``views=True`` also prefetches
     the page's views (for at.js's ``triggerView``); ``handoff`` overrides the middleware's at.js hand-off for this
-    rule (``"atjs"``, or ``"off"``; None: the middleware's).
+    rule (``"atjs"``, ``"websdk"``, or ``"off"``; None: the middleware's).
     """
 
     path: str
@@ -93,8 +93,10 @@ class MboxRule:
             raise TypeError(f"{where}: host must be a string like '{{sub}}.shop.example', not {type(self.host)}")
         exclude = check_strings(self.exclude, f"{where}: exclude", '["/api/{rest:path}"]')
         check_identity_sources(self.customer_ids, self.third_party_id, where=f"{where}: ")
-        if self.handoff not in (None, "atjs", "off"):
-            raise ValueError(f"{where}: handoff must be 'atjs', 'off' or None (the middleware's), not {self.handoff!r}")
+        if self.handoff not in (None, "atjs", "websdk", "off"):
+            raise ValueError(
+                f"{where}: handoff must be 'atjs', 'websdk', 'off' or None (the middleware's), not {self.handoff!r}"
+            )
         check_bool(self.views, f"{where}: views")
         if not isinstance(self.html_selectors, Mapping):
             raise TypeError(f'{where}: html_selectors must map an mbox to a selector, like {{"home-hero": "#hero"}}')
@@ -148,6 +150,9 @@ class Rules:
 
     def __bool__(self) -> bool:
         return bool(self._rules)
+
+    def __iter__(self) -> Iterator[MboxRule]:
+        return iter(self._rules)
 
     def match(self, scope: Mapping[str, Any]) -> RouteMatch | None:
         method = scope.get("method", "GET")

@@ -17,17 +17,19 @@ class RunningServer:
     server: uvicorn.Server
     thread: threading.Thread
     port: int
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
 
-def start_server(app: ASGIApp, *, lifespan: str = "on") -> RunningServer:
+def start_server(app: ASGIApp, *, lifespan: str = "on", tls: tuple[str, str] | None = None) -> RunningServer:
+    """``tls``: (certificate file, key file) to serve https."""
     # Keep-alive longer than httpx's own 5 s pool expiry: a server that closes an idle connection at the moment a
     # client reuses it turns a good request into a connection error, more often the busier the machine.
     config = uvicorn.Config(
@@ -38,6 +40,8 @@ def start_server(app: ASGIApp, *, lifespan: str = "on") -> RunningServer:
         lifespan=lifespan,
         ws="none",
         timeout_graceful_shutdown=1,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
         timeout_keep_alive=60,
     )
     server = uvicorn.Server(config)
@@ -48,13 +52,14 @@ def start_server(app: ASGIApp, *, lifespan: str = "on") -> RunningServer:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
-    return RunningServer(server, thread, server.servers[0].sockets[0].getsockname()[1])
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return RunningServer(server, thread, port, "https" if tls else "http")
 
 
 @contextmanager
-def serve(app: ASGIApp, *, lifespan: str = "on") -> Iterator[str]:
+def serve(app: ASGIApp, *, lifespan: str = "on", tls: tuple[str, str] | None = None) -> Iterator[str]:
     """Serve ``app`` and yield its base URL; the server stops when the block ends."""
-    running = start_server(app, lifespan=lifespan)
+    running = start_server(app, lifespan=lifespan, tls=tls)
     try:
         yield running.url
     finally:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from target_middleware import visitor as visitor_module
 from target_middleware.visitor import (
     PC_MAX_AGE,
     SESSION_MAX_AGE,
@@ -160,3 +161,8 @@ def test_any_cookie_gives_a_valid_visitor(mbox: str, cluster: str) -> None:
         assert visitor.edge_host.count(".") == 3
     cookie = visitor.mbox_cookie()
     assert Visitor.from_cookies({"mbox": cookie.value}).session_id == visitor.session_id
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=300), max_size=40) | st.text(max_size=10))
+def test_cookie_quoting_is_urllib_quote_with_nothing_safe(value: str) -> None:
+    assert visitor_module._quote(value) == quote(value, safe="")

@@ -39,12 +39,14 @@ _RENAMED = {"campaign": "activity", "recipe": "experience"}
 
 
 def for_execute(response: dict[str, Any]) -> dict[str, Any]:
-    options = response.get("options") or []
-    response["options"] = [
-        {k: v for k, v in option.items() if k != "eventToken"}
-        for option in options
-        if option.get("type") and option.get("content")
-    ]
+    """An execute answer: options without their event tokens (the notification carries them), click metrics only.
+
+    ``response`` is this request's own copy (see :func:`instantiate`), so it is changed in place.
+    """
+    options = [option for option in response.get("options") or [] if option.get("type") and option.get("content")]
+    for option in options:
+        option.pop("eventToken", None)
+    response["options"] = options
     clicks = [m for m in response.get("metrics") or [] if m.get("type") == "click"]
     if clicks:
         response["metrics"] = clicks
@@ -111,12 +113,12 @@ def replace_macros(response: dict[str, Any], rule: Rule, details: Mapping[str, A
         if option.get("type") == "html":
             option["content"] = _replace(option.get("content"), rule, details)
         elif option.get("type") == "actions" and isinstance(option.get("content"), list):
-            option["content"] = [
-                {**action, "content": _replace(action.get("content"), rule, details)}
-                if isinstance(action, JSON_OBJECT) and "content" in action
-                else action
-                for action in option["content"]
-            ]
+            actions = option["content"]  # this request's own copy (instantiate): changed in place
+            for index, action in enumerate(actions):
+                if isinstance(action, JSON_OBJECT) and "content" in action:
+                    content = _replace(action["content"], rule, details)
+                    if content is not action["content"]:  # a macro was filled in
+                        actions[index] = {**action, "content": content}
     return response
 
 

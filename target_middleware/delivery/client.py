@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -166,7 +165,7 @@ class TargetClient:
         return f"{self._scheme}://{host}/rest/v1/delivery{self._query}{quote(visitor.session_id, safe='')}"
 
     async def _post(self, body: Mapping[str, Any], visitor: Visitor, deadline: float) -> Any:
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = transport.encode(body)
         return await transport.post_json(self._client(), self.url_for(visitor), payload, deadline=deadline)
 
     @property

@@ -231,41 +231,46 @@ def _page_load(section: Mapping[str, Any]) -> PageLoadResult | None:
     value = section.get("pageLoad")
     if value is None:
         return None
-    return _within("pageLoad", lambda: PageLoadResult(*_parts(_obj(value))))
-
-
-def _section(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = body.get(key)
-    if value is None:
-        return {}
-    return _within(key, lambda: _obj(value))
-
-
-def _within(key: str, parse: Callable[[], _T]) -> _T:
     try:
-        return parse()
+        return PageLoadResult(*_parts(_obj(value)))
     except _Misfit as misfit:
-        misfit.path.append(key)
+        misfit.path.append("pageLoad")
         raise
 
 
+def _object_or_empty(value: object) -> Mapping[str, Any]:
+    return {} if value is None else _obj(value)
+
+
 def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
-    execute = _section(body, "execute")
-    prefetch = _section(body, "prefetch")
-    tnt_id = _within("id", lambda: _str(_section(body, "id"), "tntId"))
-    execute_mboxes = _within("execute", lambda: _each(_list(execute.get("mboxes"), "mboxes"), "mboxes", _mbox))
-    execute_page_load = _within("execute", lambda: _page_load(execute))
-    prefetch_mboxes = _within("prefetch", lambda: _each(_list(prefetch.get("mboxes"), "mboxes"), "mboxes", _mbox))
-    prefetch_page_load = _within("prefetch", lambda: _page_load(prefetch))
-    views = _within("prefetch", lambda: _each(_list(prefetch.get("views"), "views"), "views", _view))
-    metrics = _within("prefetch", lambda: _each(_list(prefetch.get("metrics"), "metrics"), "metrics", _metric))
-    notes = _each(_list(body.get("notifications"), "notifications"), "notifications", _obj)
+    where = ""  # the top-level key being parsed, for the error's path
+    try:
+        where = "execute"
+        execute = _object_or_empty(body.get("execute"))
+        execute_mboxes = _each(_list(execute.get("mboxes"), "mboxes"), "mboxes", _mbox)
+        execute_page_load = _page_load(execute)
+        where = "prefetch"
+        prefetch = _object_or_empty(body.get("prefetch"))
+        prefetch_mboxes = _each(_list(prefetch.get("mboxes"), "mboxes"), "mboxes", _mbox)
+        prefetch_page_load = _page_load(prefetch)
+        views = _each(_list(prefetch.get("views"), "views"), "views", _view)
+        metrics = _each(_list(prefetch.get("metrics"), "metrics"), "metrics", _metric)
+        where = "id"
+        tnt_id = _str(_object_or_empty(body.get("id")), "tntId")
+        where = ""
+        notes = _each(_list(body.get("notifications"), "notifications"), "notifications", _obj)
+        status, request_id = _int(body, "status"), _str(body, "requestId")
+        client, edge_host = _str(body, "client"), _str(body, "edgeHost")
+    except _Misfit as misfit:
+        if where:
+            misfit.path.append(where)
+        raise
     return DeliveryResponse(
-        status=_int(body, "status"),
-        request_id=_str(body, "requestId"),
-        client=_str(body, "client"),
+        status=status,
+        request_id=request_id,
+        client=client,
         tnt_id=tnt_id,
-        edge_host=_str(body, "edgeHost"),
+        edge_host=edge_host,
         execute_mboxes=execute_mboxes,
         execute_page_load=execute_page_load,
         prefetch_mboxes=prefetch_mboxes,

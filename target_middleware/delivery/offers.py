@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..analytics import PageViewAnalytics
 from ..visitor import CookieValue, Visitor
@@ -12,6 +12,9 @@ from .context import PageContext
 from .decider import DecisioningMethod
 from .models import DeliveryResponse, MboxResult, PageLoadResult
 from .params import Mbox
+
+if TYPE_CHECKING:
+    from ..edgenetwork.handoff import EdgeExchange
 
 __all__ = ["OffersClient", "OffersRequest", "OffersResult"]
 
@@ -43,6 +46,8 @@ class OffersRequest:
     trace: Mapping[str, Any] | None = None  # DeliveryRequest.trace: {"authorizationToken": ...}
     page: PageContext = field(default_factory=PageContext)
     analytics: PageViewAnalytics | None = None  # experienceCloud.analytics (A4T): AnalyticsSettings.for_page_view()
+    # Edge Network: the display event waits for the page (the Web SDK hand-off counts what alloy renders)
+    deferred_display: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mboxes", as_mboxes(self.mboxes))
@@ -62,6 +67,7 @@ class OffersResult:
     decisioning: DecisioningMethod
     request: Mapping[str, Any]
     state_cookies: tuple[CookieValue, ...] = ()  # the Edge Network's kndctr_* cookies to write back
+    edge: EdgeExchange | None = None  # the Edge Network's answer as it came, for the Web SDK hand-off
 
     @property
     def mboxes(self) -> tuple[MboxResult, ...]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import httpx
+import orjson
 import sniffio
 
 from .errors import (
@@ -23,7 +24,7 @@ from .errors import (
     UpstreamStatusError,
 )
 
-__all__ = ["post_json"]
+__all__ = ["decode", "encode", "post_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,14 @@ MAX_RESPONSE_SIZE = 8 * 1024 * 1024
 
 class _TooLarge(Exception):
     pass
+
+
+def encode(body: Any) -> bytes:
+    """A request body as compact UTF-8 JSON: orjson, 5-10x faster than json; json for what orjson refuses."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # keys that are not strings, integers past 64 bits: json writes them as it always did
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def _exchange(client: httpx.AsyncClient, url: str, body: bytes, deadline: float) -> httpx.Response:
@@ -90,8 +99,8 @@ def decode(response: httpx.Response) -> Any:
             upstream_message=message,
         )
     try:
-        body = json.loads(response.content)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, nesting too deep
+        body = orjson.loads(response.content)
+    except ValueError as exc:  # not JSON, not UTF-8, nested too deep, NaN: all orjson.JSONDecodeError
         raise ResponseParseError(f"Target's 200 body is not JSON ({exc.__class__.__name__})") from None
     if isinstance(body, dict) and "status" in body and "message" in body:
         # at.js treats any body with both fields as an error, whatever the HTTP status said

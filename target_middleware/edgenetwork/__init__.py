@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .answer import EdgeAnswer, Proposition, read_answer
 from .client import EdgeNetworkClient
+from .handoff import EdgeExchange
 from .request import interact_body
 
-__all__ = ["EdgeAnswer", "EdgeNetworkClient", "Proposition", "interact_body", "read_answer"]
+__all__ = ["EdgeAnswer", "EdgeExchange", "EdgeNetworkClient", "Proposition", "interact_body", "read_answer"]

@@ -14,6 +14,11 @@ Items map onto Delivery API options: ``dom-action`` → one action of an ``actio
 action name; ``click`` becomes a click metric), ``html-content-item`` → an ``html`` option, ``json-content-item`` →
 ``json``, ``redirect-item`` → ``redirect``, ``default-content-item`` → nothing. A malformed handle, proposition or
 item is skipped with its reason; the rest is kept.
+
+Each proposition keeps where it sits in the answer (``Proposition.at``: handle and payload index) and each
+page-load action where it came from (``EdgeAnswer.sources``: the page-load option and action index the middleware's
+``PagePlan.origins`` use → handle, payload and item index), so the Web SDK hand-off can take out of the answer
+exactly the items the server applied.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Proposition:
     scope: str
     scope_details: Mapping[str, Any]
     view: bool = False
+    at: tuple[int, int] = (-1, -1)  # (handle index, payload index) in the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,8 @@ class EdgeAnswer:
     region: str | None = None  # the EdgeNetwork location hint
     ecid: str | None = None
     skipped: tuple[str, ...] = field(default_factory=tuple)  # what was dropped, and why
+    # page-load (option index, action index or -1 for a one-piece option) -> (handle, payload, item) index
+    sources: Mapping[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)
 
 
 def _tokens(meta: object) -> dict[str, Any]:
@@ -74,6 +82,7 @@ class _Reader:
         self.views: dict[str, dict[str, Any]] = {}
         self.propositions: list[Proposition] = []
         self.skipped: list[str] = []
+        self.sources: dict[tuple[int, int], tuple[int, int, int]] = {}
 
     def section(self, scope: str, view: bool) -> dict[str, Any]:
         if scope == PAGE_WIDE_SCOPE:
@@ -81,7 +90,7 @@ class _Reader:
         table = self.views if view else self.mboxes
         return table.setdefault(scope, {"name": scope, "options": [], "metrics": []})
 
-    def proposition(self, where: str, raw: object) -> None:
+    def proposition(self, where: str, raw: object, at: tuple[int, int] = (-1, -1)) -> None:
         if not isinstance(raw, Mapping):
             self.skipped.append(f"{where}: not an object")
             return
@@ -97,7 +106,9 @@ class _Reader:
         view = isinstance(characteristics, Mapping) and characteristics.get("scopeType") == "view"
         token = characteristics.get("eventToken") if isinstance(characteristics, Mapping) else None
         section = self.section(scope, view)
+        page_load = section is self.page_load
         actions: list[dict[str, Any]] = []
+        action_items: list[int] = []
         tokens: dict[str, Any] = {}
         for i, item in enumerate(items):
             read = self.item(f"{where}.items[{i}]", item)
@@ -107,16 +118,22 @@ class _Reader:
             tokens.update(meta)
             if kind == "action":
                 actions.append(value)
+                action_items.append(i)
             elif kind == "click":
                 section["metrics"].append({"type": "click", **value, **({"eventToken": token} if token else {})})
             else:
+                if page_load:
+                    self.sources[(len(section["options"]), -1)] = (*at, i)
                 section["options"].append({"type": kind, "content": value, "responseTokens": meta})
         if actions:
             option: dict[str, Any] = {"type": "actions", "content": actions, "responseTokens": tokens}
             if token and view:
                 option["eventToken"] = token
+            if page_load:
+                for j, i in enumerate(action_items):
+                    self.sources[(len(section["options"]), j)] = (*at, i)
             section["options"].append(option)
-        self.propositions.append(Proposition(pid, scope, dict(details), view))
+        self.propositions.append(Proposition(pid, scope, dict(details), view, at))
 
     def item(self, where: str, raw: object) -> tuple[str, Any, dict[str, Any]] | None:
         if isinstance(raw, Mapping) and raw.get("schema") == DEFAULT_ITEM:
@@ -182,7 +199,7 @@ def read_answer(body: object) -> EdgeAnswer:
             continue
         if kind == "personalization:decisions":
             for p, proposition in enumerate(payload):
-                reader.proposition(f"handle[{h}].payload[{p}]", proposition)
+                reader.proposition(f"handle[{h}].payload[{p}]", proposition, (h, p))
         elif kind == "state:store":
             state.extend(_state(payload, reader.skipped))
         elif kind == "locationHint:result":
@@ -203,4 +220,12 @@ def read_answer(body: object) -> EdgeAnswer:
     delivery: dict[str, Any] = {"status": 200, "execute": execute}
     if reader.views:
         delivery["prefetch"] = {"views": list(reader.views.values())}
-    return EdgeAnswer(delivery, tuple(reader.propositions), tuple(state), region, ecid, skipped=tuple(reader.skipped))
+    return EdgeAnswer(
+        delivery,
+        tuple(reader.propositions),
+        tuple(state),
+        region,
+        ecid,
+        skipped=tuple(reader.skipped),
+        sources=reader.sources,
+    )

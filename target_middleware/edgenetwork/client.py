@@ -11,7 +11,8 @@ not know which transport decided. What differs:
 - impressions: a fetch is not a display for the Edge Network. For every non-view proposition of an answer a
   ``decisioning.propositionDisplay`` event is sent in the background, batched per page view, as the Delivery API's
   ``execute`` counts an impression when it decides. Views are left to the page (the Web SDK sends their display when
-  it renders them).
+  it renders them). With the Web SDK hand-off (``OffersRequest.deferred_display``) the event waits for the page:
+  the hand-off sends it for what alloy will not count (``edgenetwork.handoff``).
 
 On-device decisioning exists only on the Delivery API path; this client is always remote.
 """
@@ -19,13 +20,13 @@ On-device decisioning exists only on the Delivery API path; this client is alway
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import re
 import time
 import uuid
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +42,7 @@ from ..delivery.offers import OffersRequest, OffersResult, as_mboxes
 from ..delivery.params import GLOBAL_MBOX, Mbox
 from ..visitor import CookieValue, Visitor
 from .answer import EdgeAnswer, Proposition, read_answer
+from .handoff import EdgeExchange
 from .request import interact_body
 
 __all__ = ["EdgeNetworkClient"]
@@ -112,8 +114,7 @@ class EdgeNetworkClient:
         return prefix + self._query + f"&requestId={uuid.uuid4()}"
 
     async def _post(self, url: str, body: dict[str, Any], deadline: float) -> Any:
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        return await transport.post_json(self._client(), url, payload, deadline=deadline)
+        return await transport.post_json(self._client(), url, transport.encode(body), deadline=deadline)
 
     async def get_offers(
         self,
@@ -145,8 +146,11 @@ class EdgeNetworkClient:
         for reason in answer.skipped:
             logger.debug("Edge Network answer: skipped %s", reason)
         response = parse_response(answer.delivery)
-        if self.display_events:
-            self._display(answer, body, url)
+        display = None
+        if self.display_events and request.deferred_display:
+            display = partial(self._display_later, asyncio.get_running_loop(), answer, body, url)
+        elif self.display_events:
+            self._display(answer, body, url, [p for p in answer.propositions if not p.view])
         return OffersResult(
             response=response,
             visitor=visitor,
@@ -155,12 +159,12 @@ class EdgeNetworkClient:
             decisioning=DecisioningMethod.SERVER_SIDE,
             request=body,
             state_cookies=tuple(CookieValue(key, value, age) for key, value, age in answer.state),
+            edge=EdgeExchange(answer, answer_body or {"handle": []}, display),
         )
 
     # -- display events --------------------------------------------------------------------------
 
-    def _display(self, answer: EdgeAnswer, fetch: dict[str, Any], url: str) -> None:
-        shown = [p for p in answer.propositions if not p.view]
+    def _display(self, answer: EdgeAnswer, fetch: dict[str, Any], url: str, shown: Sequence[Proposition]) -> None:
         if not shown:
             return
         if len(self._background) >= MAX_PENDING_DISPLAYS:
@@ -171,6 +175,20 @@ class EdgeNetworkClient:
         task = asyncio.get_running_loop().create_task(self._send_display(url, event))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _display_later(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        answer: EdgeAnswer,
+        fetch: dict[str, Any],
+        url: str,
+        shown: Sequence[Proposition],
+    ) -> None:
+        """The deferred display event, from any thread: sent on the loop the client's connections live on."""
+        try:
+            loop.call_soon_threadsafe(self._display, answer, fetch, url, tuple(shown))
+        except RuntimeError:
+            logger.warning("Edge Network display event dropped: the client's event loop is closed")
 
     async def _send_display(self, url: str, event: dict[str, Any]) -> None:
         try:

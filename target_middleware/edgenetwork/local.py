@@ -1,15 +1,20 @@
 """The local edge's Edge Network endpoint: ``POST /ee[/<region>]/v2/interact`` from the same rules artifact.
 
+The Web SDK's own calls (``/ee[/<region>]/v1/interact?configId=…``, an ``events`` list, ``text/plain`` bodies from
+the page; CORS from ``create_edge_app``) are answered alike, so alloy in a browser runs against it.
+
 A fetch (``decisioning.propositionFetch``, or any event with ``query.personalization``) is decided by the on-device
 engine as a Delivery API *prefetch* (a fetch is not a display: options carry event tokens and owe nothing yet) and
 answered with the handles the real edge sends: ``personalization:decisions`` (one proposition per option, items of
 the five schemas), ``identity:result`` (the ECID), ``state:store`` (the identity and cluster cookies) and
 ``locationHint:result`` (region ``local``). A ``decisioning.propositionDisplay`` or ``propositionInteract`` event
-is recorded: its event tokens go to ``on_notifications`` as Delivery API display / click notifications, so the
-local edge's report counts both transports alike.
+is recorded, as is the display alloy folds into an event it sends for a view
+(``_experience.decisioning.propositionEventType.display``): its event tokens go to ``on_notifications`` as
+Delivery API display / click notifications, so the local edge's report counts both transports alike.
 
-The identity cookie's value here is the ECID itself (the real edge's is an opaque encoded blob); allocation uses
-it as ``marketingCloudVisitorId``, as Target does.
+The identity cookie's value here is the ECID itself (the real edge's is an opaque encoded blob: alloy warns that
+it cannot decode the ECID from it, and carries on); allocation uses it as ``marketingCloudVisitorId``, as Target
+does.
 """
 
 from __future__ import annotations
@@ -205,18 +210,22 @@ def interact_routes(
         ecid = ecid if ecid and ecid.isdigit() else None
         kind = _dig(event, "xdm", "eventType")
         request_id = request.query_params.get("requestId") or str(uuid.uuid4())
-        if kind in ("decisioning.propositionDisplay", "decisioning.propositionInteract"):
+        scopes = _dig(body, "query", "personalization", "decisionScopes")
+        scopes = [s for s in scopes if isinstance(s, str) and s] if isinstance(scopes, list) else []
+        counted = _dig(event, "xdm", "_experience", "decisioning", "propositionEventType")
+        if kind in ("decisioning.propositionDisplay", "decisioning.propositionInteract") or (
+            isinstance(counted, Mapping) and counted.get("display") == 1
+        ):
             propositions = _dig(event, "xdm", "_experience", "decisioning", "propositions")
             tokens = [
                 _dig(p, "scopeDetails", "characteristics", "eventToken")
                 for p in (propositions if isinstance(propositions, list) else ())
             ]
             tokens = [t for t in tokens if isinstance(t, str)]
-            note = "display" if kind.endswith("Display") else "click"
+            note = "click" if kind == "decisioning.propositionInteract" else "display"
             record([{"id": str(uuid.uuid4()), "type": note, "timestamp": 0, "tokens": tokens}] if tokens else [], ecid)
-            return JSONResponse({"requestId": request_id, "handle": []})
-        scopes = _dig(body, "query", "personalization", "decisionScopes")
-        scopes = [s for s in scopes if isinstance(s, str) and s] if isinstance(scopes, list) else []
+            if not scopes:
+                return JSONResponse({"requestId": request_id, "handle": []})
         ecid = ecid or str(random.randrange(10**37, 10**38))
         handles: list[dict[str, Any]] = [
             {"type": "identity:result", "payload": [{"id": ecid, "namespace": {"code": "ECID"}}]}
@@ -246,6 +255,6 @@ def interact_routes(
         return JSONResponse({"requestId": request_id, "handle": handles})
 
     return [
-        Route("/ee/v2/interact", interact, methods=["POST"]),
-        Route("/ee/{region}/v2/interact", interact, methods=["POST"]),
+        Route(path, interact, methods=["POST"])
+        for path in ("/ee/v2/interact", "/ee/{region}/v2/interact", "/ee/v1/interact", "/ee/{region}/v1/interact")
     ]

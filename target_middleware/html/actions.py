@@ -93,6 +93,7 @@ LEGACY_NAMES = {
     "trackClick": ActionType.CLICK,
     "signalClick": ActionType.CLICK,
 }
+_TYPES = {**{kind.value: kind for kind in ActionType}, **LEGACY_NAMES}
 HEAD_KEEPS = frozenset({"script", "link", "style"})
 PROPOSITION_MARKER = "data-adobe-proposition-ids"
 CLICK_ATTRIBUTE = "data-target-click"
@@ -149,10 +150,9 @@ def normalize(raw: object) -> NormalizedAction:
         raise Skip(SkipReason.UNSUPPORTED, "no action type")
     if name in {"setJson", "json"}:
         raise Skip(SkipReason.UNSUPPORTED, "json content is data for the app, not rendered")
-    try:
-        kind = LEGACY_NAMES.get(name) or ActionType(name)
-    except ValueError:
-        raise Skip(SkipReason.UNSUPPORTED, f"unknown action type {name!r}") from None
+    kind = _TYPES.get(name)
+    if kind is None:
+        raise Skip(SkipReason.UNSUPPORTED, f"unknown action type {name!r}")
     if legacy:
         kind, content = _content_of_legacy(raw, kind, name)
     else:

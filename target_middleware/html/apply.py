@@ -11,6 +11,7 @@ from typing import Any, Literal, TypeVar
 from .actions import ActionType, ApplyOptions, NormalizedAction, Skip, SkipReason, normalize, perform
 from .document import Document, Where, decode
 from .lexbor import LexborDocument
+from .precheck import cannot_match, engine_accepts
 from .selectors import InvalidSelector, TargetSelector, compile_selector, select
 from .soup import SoupDocument
 
@@ -23,6 +24,7 @@ N = TypeVar("N")
 Engine = Literal["lexbor", "soup"]
 ENGINES: dict[str, Callable[[str], Document[Any]]] = {"lexbor": LexborDocument, "soup": SoupDocument}
 DEFAULT_ENGINE: Engine = "lexbor"
+_NOTHING = "selector hit nothing"
 
 # A delegated listener, added once, that reports clicks on elements the click metrics marked: it dispatches a
 # "target:click" event the page can hook, and beacons the event tokens to data-endpoint when one is set. When the
@@ -112,13 +114,13 @@ def _compile(actions: list[Any], reports: dict[int, ActionReport]) -> tuple[Pend
     """Normalize and compile every action; the first redirect, if any, wins over everything."""
     pending: Pending = []
     for index, raw in enumerate(actions):
-        kind, selector = _describe(index, raw)
         try:
             action = normalize(raw)
             if action.type is ActionType.REDIRECT:
                 return pending, (index, action.content)
             pending.append((index, action, compile_selector(action.selector or "")))
         except (Skip, InvalidSelector) as exc:
+            kind, selector = _describe(index, raw)
             reason = exc.reason if isinstance(exc, Skip) else SkipReason.INVALID_SELECTOR
             reports[index] = ActionReport(index, kind, selector, reason=reason, detail=str(exc))
     return pending, None
@@ -148,14 +150,14 @@ def _perform_all(doc: Document[N], pending: Pending, options: ApplyOptions, repo
                 if attempt == 1 and len(pending) > 1:
                     retry.append((index, action, selector))  # its target may come from a later action
                     continue
-                reason, detail = SkipReason.NO_MATCH, "selector hit nothing"
+                reason, detail = SkipReason.NO_MATCH, _NOTHING
             reports[index] = ActionReport(index, action.type, action.selector, reason=reason, detail=detail)
         if not retry:
             break
         if not changed:  # nothing was created that a second look could find
             for index, action, _ in retry:
                 reports[index] = ActionReport(
-                    index, action.type, action.selector, reason=SkipReason.NO_MATCH, detail="selector hit nothing"
+                    index, action.type, action.selector, reason=SkipReason.NO_MATCH, detail=_NOTHING
                 )
             break
         pending = retry
@@ -170,6 +172,7 @@ def apply_actions(
     nonce: str | None = None,
     charset: str | None = None,
     click_endpoint: str | None = None,
+    precheck: bool = True,
 ) -> ApplyResult:
     """Apply Target actions to a page, in order, each selector evaluated when its action runs.
 
@@ -177,7 +180,8 @@ def apply_actions(
     undecodable bytes raise ValueError. An action that fails (invalid selector, content of the wrong kind, an
     unknown type) is skipped with its reason and the others still apply. Actions whose targets appear only
     through a later action get a second pass. A redirect short-circuits everything else. When nothing applies,
-    ``html`` is the input itself, unchanged.
+    ``html`` is the input itself, unchanged. A page that provably none of the selectors can hit (an id or class
+    they need occurs nowhere in it) is not parsed at all; ``precheck=False`` parses it anyway.
     """
     name = engine or DEFAULT_ENGINE
     factory = ENGINES.get(name)
@@ -197,6 +201,13 @@ def apply_actions(
     if redirect is not None:
         return _redirected(text, encoding, actions, *redirect)
     if not pending:
+        return _result(text, text, encoding, reports, changed=False)
+    if precheck and cannot_match(text, [selector for _, _, selector in pending], engine_accepts(factory)):
+        # No selector can hit an element of this page: what a full run would report, without parsing it.
+        for index, action, _ in pending:
+            reports[index] = ActionReport(
+                index, action.type, action.selector, reason=SkipReason.NO_MATCH, detail=_NOTHING
+            )
         return _result(text, text, encoding, reports, changed=False)
     doc = factory(text)
     options = ApplyOptions(nonce=nonce)

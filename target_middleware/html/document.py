@@ -85,8 +85,8 @@ class Document(Protocol[N]):
         """
         ...
 
-    def query_first(self, css: str) -> N | None:
-        """The first element in the document matching ``css``, or None."""
+    def query_first(self, css: str, context: N | None = None) -> N | None:
+        """The first element :meth:`query` would return, or None; the search stops there."""
         ...
 
     def tag(self, node: N) -> str: ...

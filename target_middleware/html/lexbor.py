@@ -41,9 +41,9 @@ class LexborDocument:
                 unique.append(node)
         return unique
 
-    def query_first(self, css: str) -> LexborNode | None:
+    def query_first(self, css: str, context: LexborNode | None = None) -> LexborNode | None:
         try:
-            return self._tree.css_first(css)
+            return (self._tree if context is None else context).css_first(css)
         except SelectolaxError as exc:
             raise InvalidSelector(f"{css!r}: {exc}") from None
 
@@ -145,7 +145,7 @@ class LexborDocument:
             head, body = self._tree.head, self._tree.body
             return (head.inner_html or "" if head else "") + (body.inner_html or "" if body else "")
         html = self._tree.html or ""
-        if self._doctype and html[:9].lower() == "<!doctype":
+        if self._doctype and html[:9].lower() == "<!doctype" and not html.startswith(self._doctype):
             # lexbor writes every doctype as <!DOCTYPE html>: a legacy public id would switch the page out of
             # quirks or limited-quirks mode. Put the page's own doctype back.
             end = html.find(">") + 1

@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 
 from .shadow import SHADOW, query_with_shadow
 
-__all__ = ["InvalidSelector", "Segment", "TargetSelector", "compile_selector", "select"]
+__all__ = ["InvalidSelector", "Segment", "TargetSelector", "compile_selector", "query_css", "select"]
 
 N = TypeVar("N")
 
@@ -55,7 +55,7 @@ class Queryable(Protocol[N]):
     """What selection needs from a document engine."""
 
     def query(self, css: str, context: N | None) -> list[N]: ...
-    def query_first(self, css: str) -> N | None: ...
+    def query_first(self, css: str, context: N | None = None) -> N | None: ...
     def set_attr(self, node: N, name: str, value: str) -> None: ...
     def del_attr(self, node: N, name: str) -> None: ...
     def shadow_root(self, host: N) -> tuple[str, N] | None: ...
@@ -176,6 +176,20 @@ def compile_selector(selector: str) -> TargetSelector:
     return TargetSelector(source, tuple(segments), click_id, first_only, shadow)
 
 
+def query_css(segment: Segment, index: int) -> str:
+    """The query :func:`select` runs for the ``index``-th segment (a scoped one is anchored, see SCOPE_ATTRIBUTE)."""
+    if not segment.scoped:
+        return segment.css
+    return f":root {segment.css}" if index == 0 else f"[{SCOPE_ATTRIBUTE}] {segment.css}"
+
+
+def _query(doc: Queryable[N], css: str, context: N | None, eq: int | None) -> list[N]:
+    if eq == 0:  # the usual VEC step: only the first match counts, so the search stops there
+        first = doc.query_first(css, context)
+        return [] if first is None else [first]
+    return doc.query(css, context)
+
+
 def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
     """Every element the selector hits, in document order (raises InvalidSelector from the engine)."""
     if selector.first_only:
@@ -183,13 +197,18 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
         return [] if first is None else [first]
     context: N | None = None
     nodes: list[N] = []
-    for segment in selector.segments:
+    for index, segment in enumerate(selector.segments):
         if SHADOW in segment.css:
-            nodes = query_with_shadow(
-                doc, segment.css, context, lambda css, ctx: _query(doc, css, bool(_COMBINATOR_START.match(css)), ctx)
-            )
+            nodes = query_with_shadow(doc, segment.css, context, lambda css, ctx: _query_part(doc, css, ctx))
+        elif segment.scoped and context is not None:
+            css = query_css(segment, index)
+            doc.set_attr(context, SCOPE_ATTRIBUTE, "")
+            try:
+                nodes = _query(doc, css, context, segment.eq)
+            finally:
+                doc.del_attr(context, SCOPE_ATTRIBUTE)
         else:
-            nodes = _query(doc, segment.css, segment.scoped, context)
+            nodes = _query(doc, query_css(segment, index), context, segment.eq)
         if not nodes:
             return []
         if segment.eq is not None:
@@ -200,9 +219,9 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
     return nodes
 
 
-def _query(doc: Queryable[N], css: str, scoped: bool, context: N | None) -> list[N]:
-    """One segment from ``context``; one that starts with a combinator is scoped to it."""
-    if not scoped:
+def _query_part(doc: Queryable[N], css: str, context: N | None) -> list[N]:
+    """A part of a ``:shadow`` segment from ``context``; one that starts with a combinator is scoped to it."""
+    if not _COMBINATOR_START.match(css):
         return doc.query(css, context)
     if context is None:
         return doc.query(f":root {css}", None)

@@ -57,8 +57,8 @@ class SoupDocument:
         pattern = _compiled(css)
         return list(pattern.select(self._soup if context is None else context))
 
-    def query_first(self, css: str) -> Tag | None:
-        found: Tag | None = _compiled(css).select_one(self._soup)
+    def query_first(self, css: str, context: Tag | None = None) -> Tag | None:
+        found: Tag | None = _compiled(css).select_one(self._soup if context is None else context)
         return found
 
     def tag(self, node: Tag) -> str:

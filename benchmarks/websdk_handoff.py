@@ -1,0 +1,99 @@
+"""What the Web SDK hand-off costs beside the rewrite it follows, on the 100 KB shop page.
+
+    python benchmarks/websdk_handoff.py [--rounds N]
+
+The rewrite is ``apply_actions`` with the 5 VEC actions of ``pages.ACTIONS`` (lexbor); the hand-off is what the
+middleware adds after it: ``response_body`` (the interact answer minus what was applied), the escaped
+``applyResponse`` script, and the splice into the page's bytes. Two answers: the 5 actions as one ``__view__``
+proposition alone, and with 20 view propositions of 5 actions each (an SPA). Prints medians and the hand-off's share
+of the apply time measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pages import ACTIONS, shop_page
+
+from target_middleware import apply_actions
+from target_middleware.edgenetwork import EdgeExchange, read_answer
+from target_middleware.edgenetwork.handoff import alloy_script, response_body
+from target_middleware.handoff import insert_handoff
+
+DOM_ACTION = "https://ns.adobe.com/personalization/dom-action"
+
+
+def median_seconds(run: Callable[[], object], rounds: int) -> float:
+    run()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def proposition(scope: str, view: bool) -> dict[str, Any]:
+    characteristics = {"eventToken": f"{scope}-token", **({"scopeType": "view"} if view else {})}
+    items = [
+        {
+            "id": f"{scope}-{i}",
+            "schema": DOM_ACTION,
+            "data": {k: v for k, v in {**a, "prehidingSelector": a.get("cssSelector")}.items() if k != "cssSelector"},
+        }
+        for i, a in enumerate(ACTIONS)
+    ]
+    details = {"decisionProvider": "TGT", "activity": {"id": "1"}, "characteristics": characteristics}
+    return {"id": f"AT:{scope}", "scope": scope, "scopeDetails": details, "items": items}
+
+
+def exchange(views: int) -> EdgeExchange:
+    payload = [proposition("__view__", False)] + [proposition(f"view-{i}", True) for i in range(views)]
+    state = [{"key": "kndctr_O_AdobeOrg_identity", "value": "1" * 38, "maxAge": 34128000}]
+    body: dict[str, Any] = {
+        "requestId": "r",
+        "handle": [
+            {"type": "personalization:decisions", "payload": payload, "eventIndex": 0},
+            {"type": "state:store", "payload": state},
+        ],
+    }
+    return EdgeExchange(read_answer(body), body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    page = shop_page(100_000).encode()
+    applied = apply_actions(page, ACTIONS)
+    body = applied.encode()
+    done = {(0, r.index) for r in applied.applied}
+    apply_time = median_seconds(lambda: apply_actions(page, ACTIONS).encode(), args.rounds)
+    print(f"apply_actions, 100 KB page, 5 actions: {apply_time * 1e3:.2f} ms (median of {args.rounds})")
+    for views in (0, 20):
+        edge = exchange(views)
+
+        def hand_off(edge: EdgeExchange = edge) -> bytes:
+            handed, _counted = response_body(edge, done, server_clicks=False)
+            options = {"renderDecisions": True, "responseHeaders": {}, "responseBody": handed}
+            return insert_handoff(body, alloy_script(options, nonce="abc"), "utf-8")
+
+        size = len(hand_off()) - len(body)
+        cost = median_seconds(hand_off, args.rounds)
+        print(
+            f"Web SDK hand-off, {views:2d} views: {cost * 1e6:7.1f} µs, {size:6d} bytes of script, "
+            f"{cost / apply_time:6.1%} of the apply time"
+        )
+
+
+if __name__ == "__main__":
+    main()
