@@ -69,7 +69,7 @@ def test_no_rule_no_match() -> None:
         ({"path": "/", "mboxes": ["m"], "html_selectors": {"n": "#x"}}, ValueError, "'n', not one of its mboxes"),
         ({"path": "/", "mboxes": ["m"], "html_selectors": {"m": ""}}, ValueError, "selector like '#hero'"),
         ({"path": "/", "mboxes": ["m"], "views": "yes"}, TypeError, "views must be True or False"),
-        ({"path": "/", "mboxes": ["m"], "handoff": "on"}, ValueError, "handoff must be 'atjs', 'off' or None"),
+        ({"path": "/", "mboxes": ["m"], "handoff": "on"}, ValueError, "handoff must be 'atjs', 'websdk', 'off'"),
     ],
 )
 def test_invalid_configuration_fails_at_construction(
