@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bs4 import BeautifulSoup
 from pages import ACTIONS, shop_page
 from selectolax.lexbor import LexborHTMLParser
+from timing import median_seconds
 
 from target_middleware import apply_actions
 
@@ -54,16 +55,6 @@ def paired(first: Callable[[], object], second: Callable[[], object], rounds: in
             out.append(time.perf_counter() - start)
         ratios.append(times[1][-1] / times[0][-1])
     return statistics.median(times[0]), statistics.median(times[1]), statistics.median(ratios)
-
-
-def median_seconds(run: Callable[[], object], rounds: int) -> float:
-    run()  # warm up
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def peak_memory(engine: str, size: int) -> float:

@@ -55,11 +55,12 @@ if MODE == "edge":
     app = Starlette(routes=[Route("/rest/v1/delivery", edge, methods=["POST"])])
 elif MODE == "no-rule":
     app.add_middleware(TargetMiddleware, client=static_client({}), rules=[MboxRule("/personalized", mboxes=["hero"])])
-elif MODE == "on-device":
+elif MODE in ("on-device", "on-device-no-cache"):
     app.add_middleware(
         TargetMiddleware,
         client=static_client({"hero": [actions_option(*ACTIONS)]}),
         rules=[MboxRule("/{p:path}", mboxes=["hero"])],
+        rewrite_cache=0 if MODE == "on-device-no-cache" else 32 * 1024 * 1024,
     )
 elif MODE in ("remote", "remote-same-loop"):
     client = TargetClient("bench", "B@AdobeOrg", server_domain=os.environ["BENCH_EDGE"], secure=False, timeout=1.0)

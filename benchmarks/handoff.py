@@ -11,10 +11,7 @@ into the page's bytes. Two answers: the 5 actions alone, and the same with 20 pr
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pages import ACTIONS, shop_page
+from timing import median_seconds
 
 from target_middleware import apply_actions
 from target_middleware.delivery import DecisioningMethod, OffersResult, parse_response
 from target_middleware.handoff import handoff_script, insert_handoff, server_state
 from target_middleware.visitor import Visitor
-
-
-def median_seconds(run: Callable[[], object], rounds: int) -> float:
-    run()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def result(views: int) -> OffersResult:

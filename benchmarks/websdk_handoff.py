@@ -12,10 +12,7 @@ of the apply time measured in the same run.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pages import ACTIONS, shop_page
+from timing import median_seconds
 
 from target_middleware import apply_actions
 from target_middleware.edgenetwork import EdgeExchange, read_answer
@@ -30,16 +28,6 @@ from target_middleware.edgenetwork.handoff import alloy_script, response_body
 from target_middleware.handoff import insert_handoff
 
 DOM_ACTION = "https://ns.adobe.com/personalization/dom-action"
-
-
-def median_seconds(run: Callable[[], object], rounds: int) -> float:
-    run()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def proposition(scope: str, view: bool) -> dict[str, Any]:

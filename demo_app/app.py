@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
@@ -20,6 +21,8 @@ from target_middleware import Decisions, TargetMiddleware, TargetStats, target_d
 
 from .catalog import CATEGORIES, FEATURED, PRODUCTS, in_category
 from .debug import debug_page
+from .orders import OrderInvalid, parse_order
+from .shopper import USER_COOKIE, DemoVisitorId, customer_ids, signed_in_user, valid_user
 from .target import RULES, TargetSettings, client_for, settings_from_env
 
 __all__ = ["create_app"]
@@ -60,11 +63,18 @@ def _page(request: Request, template: str, context: Mapping[str, Any]) -> HTMLRe
     base = {
         "categories": CATEGORIES.values(),
         "debug_url": "/_target?path=" + quote(here, safe="/"),
+        "here": here,
+        "user": signed_in_user(request),
         "atjs_url": request.app.state.target_settings.atjs_url,
         "alloy_url": request.app.state.target_settings.alloy_url,
         "alloy_config": request.app.state.target_settings.alloy_config(),
     }
     return templates.TemplateResponse(request, template, {**base, **context})
+
+
+def _local(path: str | None) -> str:
+    """Where to go back to: a path on this site, never another host."""
+    return path if path and path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
 
 
 def create_app(settings: TargetSettings | None = None) -> FastAPI:
@@ -115,8 +125,36 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
                 "items": items,
                 "from_offer": bool(offers),
                 "redirected": request.query_params.get("from") == "summer-sale",
+                "ordered": request.query_params.get("ordered", "")[:16],
             },
         )
+
+    @app.post("/deals/order")
+    async def place_order(request: Request) -> Response:
+        try:
+            order = parse_order(await request.body(), request.headers.get("content-type", ""))
+        except OrderInvalid as exc:
+            return HTMLResponse(f"<p>Your order was not placed: {escape(str(exc))}.</p>", status_code=400)
+        # at.js trackEvent on the server: a conversion for this visitor, sent to Target in the background.
+        order_params = {"orderId": order.id, "orderTotal": order.total, "productPurchasedId": order.sku}
+        await request.state.target.track("orderConfirm", order=order_params)
+        # Post/Redirect/Get: a reload of the confirmation does not order twice.
+        return RedirectResponse(f"/deals?ordered={order.id}", status_code=303)
+
+    @app.get("/login")
+    async def login(request: Request, user: str = "", next: str = "/") -> Response:
+        name = valid_user(user.strip().lower())
+        if name is None:
+            raise HTTPException(400, "user: lower-case letters, digits, - and _, up to 32")
+        response = RedirectResponse(_local(next), status_code=303)
+        response.set_cookie(USER_COOKIE, name, path="/", samesite="lax", httponly=True)
+        return response
+
+    @app.get("/logout")
+    async def logout(next: str = "/") -> Response:
+        response = RedirectResponse(_local(next), status_code=303)
+        response.delete_cookie(USER_COOKIE, path="/")
+        return response
 
     @app.get("/_target", response_class=HTMLResponse)
     async def target_debug(request: Request, path: str = "/") -> Response:
@@ -137,8 +175,13 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
         debug_header=True,
         stats=stats,
         handoff=settings.handoff,
-        signing_key=os.environ.get("TARGET_CLICK_KEY") or None,  # shared by every worker; else one per process
+        customer_ids=customer_ids,  # the signed-in shopper, beside the ECID of the AMCV cookie
+        analytics=settings.analytics,
+        signing_key=settings.signing_key,  # the click tokens in pages; the beacons come back to /_target/click
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    # Outside the middleware: the Experience Cloud ID is in the cookies before Target is asked (as with Adobe's
+    # Visitor API on a real site).
+    app.add_middleware(DemoVisitorId, organization_id=settings.organization_id)
     app.add_middleware(LocalOrigin, production_origin=PRODUCTION_ORIGIN)
     return app

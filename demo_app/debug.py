@@ -16,7 +16,8 @@ from typing import Any
 
 from starlette.requests import Request
 
-from target_middleware import Explanation, TargetStats, explain
+from target_middleware import Decisions, Explanation, TargetStats, explain
+from target_middleware.identity import amcv_cookie_name
 
 from .target import TargetSettings
 
@@ -39,12 +40,25 @@ async def debug_page(request: Request, path: str, *, stats: TargetStats, setting
         return page
     page["error"] = found.error
     page["outcome"] = found.outcome
+    page["identity"] = _identity(found, settings)
     page["sections"] = [
         section
         for section in (_request(found), _decisions(found), _tokens(found), _redirect(found), _actions(found))
         if section is not None
     ]
     return page
+
+
+def _identity(found: Explanation, settings: TargetSettings) -> dict[str, Any]:
+    """Who Target sees, as the middleware identified the visitor: the ECID of the AMCV cookie the Visitor API set
+    (on-device allocation hashes it first), the signed-in shopper's customer id, and the A4T SDID."""
+    visitor = found.visitor
+    return {
+        "amcv_cookie": amcv_cookie_name(settings.organization_id),
+        "ecid": visitor.marketing_cloud_visitor_id if visitor else None,
+        "customer_ids": [c.to_json() for c in visitor.customer_ids] if visitor else [],
+        "sdid": Decisions(found.result).supplemental_data_id if found.result else None,
+    }
 
 
 def _request(found: Explanation) -> dict[str, Any]:

@@ -8,6 +8,9 @@ The environment switches it to a real Target account or to a local edge (``pytho
     TARGET_SERVER_DOMAIN                         the Delivery API host[:port], e.g. 127.0.0.1:8080 for a local edge
     TARGET_ARTIFACT                              a rules.json path or URL (on-device, hybrid)
     TARGET_TIMEOUT                               the decision budget per request in seconds (default 0.25)
+    TARGET_SIGNING_KEY                           signs the click tokens in pages (share it across workers)
+    TARGET_TRACKING_SERVER                       Analytics for Target: your Analytics tracking server (A4T logs
+                                                 server-side either way: each page view's SDID is on /_target)
     TARGET_TRANSPORT                             delivery (default) | edge-network (Adobe's Edge Network Server API)
     TARGET_DATASTREAM_ID, TARGET_EDGE_DOMAIN     the datastream, and the Edge Network host[:port] (plain http for
                                                  127.0.0.1, e.g. the local edge: python -m target_middleware.edge)
@@ -20,22 +23,23 @@ The environment switches it to a real Target account or to a local edge (``pytho
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 
-from target_middleware import EdgeNetworkClient, MboxRule, TargetClient, load_artifact
+from target_middleware import AnalyticsSettings, EdgeNetworkClient, MboxRule, TargetClient, load_artifact
 from target_middleware.decisioning.source import artifact_url
 
 from .catalog import CATEGORIES, PRODUCTS
 
-__all__ = ["ARTIFACT", "RULES", "TargetSettings", "client_for", "settings_from_env"]
+__all__ = ["ANALYTICS_ISLAND", "ARTIFACT", "RULES", "TargetSettings", "client_for", "settings_from_env"]
 
 ARTIFACT = Path(__file__).with_name("rules.json")
 GLOBAL_MBOX = "target-global-mbox"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+ANALYTICS_ISLAND = "target-analytics"  # <script type="application/json" id=...>: the SDID for the page's Analytics
 
 
 def _product_params(request: Request) -> Mapping[str, Any]:
@@ -80,6 +84,8 @@ class TargetSettings:
     server_domain: str | None = None
     artifact: str | None = None  # path or URL; None: the bundled rules.json (or, with an account, Target's CDN)
     timeout: float = 0.25  # the decision budget per request, seconds
+    signing_key: str | None = field(default=None, repr=False)  # None: a random key per process
+    tracking_server: str | None = None  # A4T: the Analytics tracking server Target forwards to
     transport: str = "delivery"  # or "edge-network"
     datastream_id: str | None = None
     edge_domain: str | None = None  # the Edge Network host[:port]; edge.adobedc.net by default
@@ -98,6 +104,13 @@ class TargetSettings:
             "orgId": self.organization_id,
             "edgeDomain": (self.edge_domain or "edge.adobedc.net").split(":", 1)[0],
         }
+
+    @property
+    def analytics(self) -> AnalyticsSettings:
+        """A4T, server-side: a fresh SDID per page view, sent with the decision and written into the page."""
+        return AnalyticsSettings(
+            logging="server_side", tracking_server=self.tracking_server, data_island_id=ANALYTICS_ISLAND
+        )
 
     @property
     def bundled(self) -> bool:
@@ -131,6 +144,8 @@ def settings_from_env(env: Mapping[str, str]) -> TargetSettings:
         server_domain=server_domain,
         artifact=env.get("TARGET_ARTIFACT") or None,
         timeout=float(env.get("TARGET_TIMEOUT") or 0.25),
+        signing_key=env.get("TARGET_SIGNING_KEY") or None,
+        tracking_server=env.get("TARGET_TRACKING_SERVER") or None,
         transport=env.get("TARGET_TRANSPORT") or "delivery",
         datastream_id=env.get("TARGET_DATASTREAM_ID") or None,
         edge_domain=env.get("TARGET_EDGE_DOMAIN") or None,

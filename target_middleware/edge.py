@@ -5,6 +5,10 @@ account: the demo and the integration tests use it. Requests are checked against
 bad one gets ``400 {"status", "message"}`` as from the real edge. Display notifications that decisions owe
 (and notifications the caller sends) go to ``on_notifications`` when given; nothing leaves the machine.
 
+It keeps what it receives (:mod:`.edgerecord`): ``GET /notifications`` lists the notifications sent to it,
+``GET /requests`` every request's visitor ids, and ``GET /report`` counts visitors, impressions, clicks and
+conversions per activity and experience (:mod:`.edgereport`).
+
     python -m target_middleware.edge --artifact rules.json --host 127.0.0.1 --port 8080
 """
 
@@ -22,7 +26,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -37,6 +41,8 @@ from .decisioning import (
 )
 from .decisioning.validation import RequestInvalid, validate_delivery_request, validate_session_id
 from .edgenetwork.local import interact_routes
+from .edgerecord import DEFAULT_CONVERSION_MBOXES, EdgeRecorder
+from .edgereport import report_routes
 
 __all__ = ["create_edge_app", "main"]
 
@@ -55,19 +61,28 @@ def create_edge_app(
     *,
     on_notifications: NotificationSink | None = None,
     mint_tnt_id: bool = True,
+    recorder: EdgeRecorder | None = None,
     organization_id: str | None = None,
 ) -> Starlette:
     """A Starlette app serving the Delivery API from ``engine``.
 
-    ``mint_tnt_id``: give a visitor who sent no id at all a new ``tntId``, as Target's edge does, so the next
-    call (the ``PC`` part of the mbox cookie) lands in the same experience. The app also serves the Edge Network's
-    ``POST /ee/v2/interact`` from the same engine (``edgenetwork.local``), for ``organization_id`` (default: the
-    artifact's ``meta.organizationId``).
+    ``mint_tnt_id``: give a visitor who sent no ``tntId`` a new one, as Target's edge does, so the next call (the
+    ``PC`` part of the mbox cookie) lands in the same experience. Not beside a ``thirdPartyId`` alone: allocation
+    would move from it to the new tntId on the next call (beside an ECID it changes nothing: the ECID allocates).
+    ``recorder``: where what the Delivery API receives is kept and counted (default: a new :class:`EdgeRecorder`;
+    it is ``app.state.recorder``). The app also serves the Edge Network's ``POST /ee/v2/interact`` from the same
+    engine (``edgenetwork.local``), for ``organization_id`` (default: the artifact's ``meta.organizationId``).
     """
+    recorder = recorder if recorder is not None else EdgeRecorder()
 
     async def delivery(request: Request) -> Response:
         session_id = request.query_params.get("sessionId")
-        raw = await request.body()  # at.js posts text/plain, the SDKs application/json: parse either
+        try:
+            raw = await request.body()  # at.js posts text/plain, the SDKs application/json: parse either
+        except ClientDisconnect:
+            # A caller that gives up at its time budget is normal: there is no one left to answer.
+            logger.debug("the client left before its request was read")
+            return Response(status_code=499)
         if len(raw) > _MAX_BODY:
             return _error(413, "request body too large")
         try:
@@ -76,8 +91,9 @@ def create_edge_app(
         except ValueError as exc:  # RequestInvalid, and JSONDecodeError is a ValueError too
             message = str(exc) if isinstance(exc, RequestInvalid) else "request body is not valid JSON"
             return _error(400, message)
-        if mint_tnt_id and not body.get("id"):
-            body = {**body, "id": {"tntId": uuid.uuid4().hex}}
+        ids = body.get("id") or {}
+        if mint_tnt_id and not ids.get("tntId") and not ids.get("thirdPartyId"):
+            body = {**body, "id": {**ids, "tntId": uuid.uuid4().hex}}
         try:
             decision = engine.decide(body, session_id=session_id)
         except DecisioningNotReady:
@@ -85,6 +101,10 @@ def create_edge_app(
         except Exception:
             logger.exception("on-device decision failed")
             return _error(500, "internal error")
+        try:
+            recorder.record(body, decision, engine.artifact)
+        except Exception:
+            logger.warning("recording a request failed", exc_info=True)
         payload = dict(decision.response)
         received = body.get("notifications") or []
         if received:
@@ -101,6 +121,12 @@ def create_edge_app(
 
     source = engine.source
 
+    def current_artifact() -> Artifact | None:
+        try:
+            return engine.artifact
+        except DecisioningNotReady:
+            return None
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if isinstance(source, ArtifactSource):
@@ -109,12 +135,16 @@ def create_edge_app(
         else:
             yield
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/rest/v1/delivery", delivery, methods=["POST"]),
             *interact_routes(
-                engine, organization_id=organization_id or _org_of(engine), on_notifications=on_notifications
+                engine,
+                organization_id=organization_id or _org_of(engine),
+                on_notifications=on_notifications,
+                on_exchange=lambda request, decision: recorder.record(request, decision, engine.artifact),
             ),
+            *report_routes(recorder, current_artifact),
         ],
         middleware=[
             Middleware(
@@ -127,6 +157,8 @@ def create_edge_app(
         ],
         lifespan=lifespan,
     )
+    app.state.recorder = recorder
+    return app
 
 
 def _org_of(engine: DecisioningEngine) -> str:
@@ -155,7 +187,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--poll-interval", type=float, default=300.0, help="seconds between URL refreshes")
+    parser.add_argument("--keep", type=int, default=1000, help="notifications and requests kept (default 1000)")
+    parser.add_argument(
+        "--conversion-mbox",
+        action="append",
+        metavar="MBOX",
+        help=f"an mbox whose notifications are conversions (repeatable; default {DEFAULT_CONVERSION_MBOXES[0]})",
+    )
     args = parser.parse_args(argv)
+    if args.keep < 1:
+        parser.error("--keep must be at least 1")
+    recorder = EdgeRecorder(keep=args.keep, conversion_mboxes=args.conversion_mbox or DEFAULT_CONVERSION_MBOXES)
     try:
         import uvicorn
     except ImportError:
@@ -165,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     except ArtifactError as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(create_edge_app(engine), host=args.host, port=args.port)
+    uvicorn.run(create_edge_app(engine, recorder=recorder), host=args.host, port=args.port)
     return 0
 
 

@@ -34,6 +34,7 @@ from .options import check_bool, check_number, check_positive_int
 from .outcomes import CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
 from .pageview import page_view
 from .personalize import Personalizer, eligible
+from .rewritecache import DEFAULT_SIZE, RewriteCache
 from .routing import MboxRule, RouteMatch, Rules
 from .telemetry import telemetry_for
 from .tracking import Tracking, warn_process_key
@@ -72,6 +73,7 @@ class TargetMiddleware:
         breaker_failures: int = 5,
         breaker_cooldown: float = 10.0,
         io_thread: bool | None = None,
+        rewrite_cache: int = DEFAULT_SIZE,
         stats: TargetStats | None = None,
         customer_ids: CustomerIdsSource = None,
         third_party_id: ThirdPartyIdSource = None,
@@ -161,6 +163,7 @@ class TargetMiddleware:
             handoff_max_size=handoff_max_size,
             send_ip_address=bool(getattr(client, "send_ip_address", False)),
             sign_clicks=self.tracking.sign_page if self.click_path is not None else None,
+            rewrites=RewriteCache(rewrite_cache, stats=self.stats),
         )
         # A decision that can wait on the network is stopped at the request's deadline, wherever it runs.
         self._bounded = not self._local

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
@@ -10,7 +9,6 @@ from collections.abc import Collection
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Scope
 
@@ -19,8 +17,9 @@ from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
 from .edgenetwork.handoff import display_rest, websdk_script
 from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server_state
-from .html import ENGINES, ActionReport, ApplyResult, Engine, SkipReason, apply_actions
+from .html import ENGINES, ActionReport, Engine, SkipReason
 from .options import check_hosts, check_optional_str, describe_choices
+from .rewritecache import Rewrite, RewriteCache
 from .routing import MboxRule
 
 __all__ = ["Personalizer", "eligible"]
@@ -85,6 +84,7 @@ class Personalizer:
         handoff_max_size: int = 256 * 1024,
         send_ip_address: bool = False,
         sign_clicks: ClickSigning | None = None,
+        rewrites: RewriteCache | None = None,
     ) -> None:
         if engine is not None and engine not in ENGINES:
             raise ValueError(f"engine must be {describe_choices(ENGINES)} (or None for lexbor), not {engine!r}")
@@ -109,6 +109,7 @@ class Personalizer:
         self.handoff, self.clicks, self.handoff_max_size = handoff, clicks, handoff_max_size
         self.send_ip_address = send_ip_address
         self.sign_clicks = sign_clicks
+        self.rewrites = RewriteCache(0) if rewrites is None else rewrites
 
     def handoff_for(self, rule: MboxRule) -> Handoff | None:
         """The hand-off for pages of ``rule``: its own, else the middleware's."""
@@ -116,7 +117,7 @@ class Personalizer:
 
     async def personalize(
         self, scope: Scope, start: Message, body: bytes, result: OffersResult, rule: MboxRule, *, started: float
-    ) -> tuple[Message, bytes, str, ApplyResult | None]:
+    ) -> tuple[Message, bytes, str, Rewrite | None]:
         """The response to send (start message, body), the outcome's name and the actions' reports (if any).
 
         ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
@@ -132,24 +133,22 @@ class Personalizer:
             logger.warning("Target redirect offer for %s refused: not an allowed http(s) URL", rule.path)
         headers = MutableHeaders(scope=start)
         outcome = "unchanged"
-        applied: ApplyResult | None = None
+        applied: Rewrite | None = None
         nonce = _nonce(scope, headers)
         if plan.actions:
-            apply = functools.partial(
-                apply_actions,
-                body,
-                plan.actions,
-                engine=self.engine,
-                nonce=nonce,
-                charset=_charset(headers),
-                click_endpoint=self.click_endpoint,
-            )
+            # Everything apply_actions is given is part of the rewrite cache's key.
+            options = {
+                "engine": self.engine,
+                "nonce": nonce,
+                "charset": _charset(headers),
+                "click_endpoint": self.click_endpoint,
+            }
             # A large page, or an offer with very many actions, would hold the event loop for milliseconds or
             # more: apply it on a worker thread.
             heavy = len(body) > self.offload_size or len(plan.actions) > MAX_INLINE_ACTIONS
-            applied = await anyio.to_thread.run_sync(apply) if heavy else apply()
+            applied = await self.rewrites.apply(body, plan.actions, options, offload=heavy)
             if applied.changed:
-                body = applied.encode()
+                body = applied.body
                 marked = {plan.actions[r.index].get("eventToken") for r in applied.applied if r.type == "click"}
                 if self.sign_clicks is not None and marked:
                     # The visitor's own part, after the rewrite: apply_actions' output stays the experience's.
@@ -205,7 +204,7 @@ class Personalizer:
         headers: MutableHeaders,
         result: OffersResult,
         origins: list[tuple[int, int] | None],
-        applied: ApplyResult | None,
+        applied: Rewrite | None,
         nonce: str | None,
         rule: MboxRule,
         keep_metrics: bool,
@@ -292,7 +291,7 @@ def _nonce(scope: Scope, headers: MutableHeaders) -> str | None:
     return nonce if isinstance(nonce, str) else None
 
 
-def _debug(applied: ApplyResult) -> str:
+def _debug(applied: Rewrite) -> str:
     # An unknown action type is the offer's own string: only token characters of it may reach a header.
     def kind(report: ActionReport) -> str:
         return _NOT_TOKEN.sub("?", report.type[:40])

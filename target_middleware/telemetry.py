@@ -22,7 +22,7 @@ except ImportError:  # the otel extra is not installed: nothing here is ever cal
     otel_context = metrics = trace = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from .html import ApplyResult
+    from .rewritecache import Rewrite
 
 __all__ = ["AVAILABLE", "Telemetry", "error_type", "telemetry_for"]
 
@@ -133,7 +133,7 @@ class Telemetry:
         route: str,
         size: int,
         outcome: str,
-        applied: ApplyResult | None = None,
+        applied: Rewrite | None = None,
         error: BaseException | None = None,
     ) -> None:
         span, since = started
@@ -148,7 +148,7 @@ class Telemetry:
         self.apply_page_size.record(size, attributes)
 
 
-def _with_actions(attributes: Mapping[str, Any], applied: ApplyResult | None) -> dict[str, Any]:
+def _with_actions(attributes: Mapping[str, Any], applied: Rewrite | None) -> dict[str, Any]:
     counts = {ACTIONS_APPLIED: len(applied.applied), ACTIONS_SKIPPED: len(applied.skipped)} if applied else {}
     return {**attributes, **counts}
 

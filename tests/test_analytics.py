@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-import target_middleware.personalize
+import target_middleware.rewritecache
 from target_middleware import (
     AnalyticsSettings,
     DecisioningEngine,
@@ -40,7 +39,7 @@ from target_middleware.analytics import (
 from target_middleware.identity import amcv_cookie_name
 from target_middleware.testing import actions_option, static_client
 from tests.datafiles import ARTIFACTS
-from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
+from tests.delivery.edge import ScriptedEdge
 from tests.servers import serve
 from tests.test_identity import BLOB, ECID, ORG, amcv, schema_errors
 
@@ -183,13 +182,6 @@ def test_the_splice_goes_before_the_last_body_end_tag(page: bytes, expected: byt
 # -- end to end: the middleware, a real edge, real HTTP -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def edge_server() -> Iterator[ScriptedEdge]:
-    edge, server, thread = start_edge()
-    yield edge
-    stop_edge(edge, server, thread)
-
-
 @pytest.fixture
 def edge(edge_server: ScriptedEdge) -> ScriptedEdge:
     edge_server.scenario = "json"
@@ -213,11 +205,15 @@ async def static_page(request: Request) -> Response:
 
 
 def a4t_app(
-    client: TargetClient, settings: AnalyticsSettings, mboxes: tuple[str, ...] = ("hero",), page: Any = handler_page
+    client: TargetClient,
+    settings: AnalyticsSettings,
+    mboxes: tuple[str, ...] = ("hero",),
+    page: Any = handler_page,
+    **options: Any,
 ) -> Starlette:
     app = Starlette(routes=[Route("/", page)])
     rules = [MboxRule("/", mboxes=list(mboxes))]
-    app.add_middleware(TargetMiddleware, client=client, rules=rules, timeout=3.0, analytics=settings)
+    app.add_middleware(TargetMiddleware, client=client, rules=rules, timeout=3.0, analytics=settings, **options)
     return app
 
 
@@ -295,8 +291,9 @@ async def test_without_a_data_island_the_page_is_left_to_the_apps_template(edge:
     assert seen_in(page.text)["early"] == edge.requests[0].body["experienceCloud"]["analytics"]["supplementalDataId"]
 
 
+@pytest.mark.parametrize("rewrite_cache", [0, 32 * 1024 * 1024])
 async def test_the_sdid_is_spliced_in_after_the_rewrite_never_given_to_apply_actions(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, rewrite_cache: int
 ) -> None:
     seen: list[bytes] = []
 
@@ -305,17 +302,21 @@ async def test_the_sdid_is_spliced_in_after_the_rewrite_never_given_to_apply_act
         seen.append(bytes(page) + result.encode())
         return result
 
-    monkeypatch.setattr(target_middleware.personalize, "apply_actions", recording)
+    monkeypatch.setattr(target_middleware.rewritecache, "apply_actions", recording)
     client = static_client({"hero": [actions_option({"type": "setHtml", "selector": "h1", "content": "Sale"})]})
-    with serve(a4t_app(client, AnalyticsSettings(data_island_id=ISLAND), page=static_page)) as url:
+    settings = AnalyticsSettings(data_island_id=ISLAND)
+    with serve(a4t_app(client, settings, page=static_page, rewrite_cache=rewrite_cache)) as url:
         async with httpx.AsyncClient(timeout=10) as http:
             pages = [await http.get(url + "/") for _ in range(2)]
     sdids = [island_of(p.text)[1]["supplementalDataId"] for p in pages]
     assert len(set(sdids)) == 2
     assert all("<h1>Sale</h1>" in p.text for p in pages)
-    [first, second] = seen
-    assert first == second  # the rewrite is the same for both visitors: it can be cached and shared
-    assert not any(sdid.encode() in first for sdid in sdids)
+    if rewrite_cache:
+        assert len(seen) == 1  # one rewrite served both page views, each with its own SDID spliced in
+    else:
+        [first, second] = seen
+        assert first == second  # the rewrite is the same for both visitors: it can be cached and shared
+    assert not any(sdid.encode() in rewrite for sdid in sdids for rewrite in seen)
 
 
 # -- on-device: allocation by the ECID, and the notifications carry the analytics request --------------------------

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -52,7 +53,8 @@ def suites_edge() -> Iterator[tuple[str, dict[str, list[dict[str, Any]]]]]:
     mounts = []
     for case in CASES:
         sink = sent.setdefault(case.id, [])
-        edge = create_edge_app(engine_for(case), on_notifications=sink.append)
+        # Adobe's suites are the SDKs' engine, which mints no tntId (the edge gives an ECID-only visitor one).
+        edge = create_edge_app(engine_for(case), on_notifications=sink.append, mint_tnt_id=False)
         mounts.append(Mount(f"/case/{case.id}", app=edge))
     with serve(Starlette(routes=mounts)) as base:
         yield base, sent
@@ -140,6 +142,26 @@ async def test_visitor_without_id_gets_a_tnt_id_and_notifications_are_echoed(app
     payload = reply.json()
     assert payload["id"]["tntId"]
     assert payload["notifications"] == [{"id": "n1"}]
+
+
+@pytest.mark.parametrize(
+    ("ids", "minted"),
+    [
+        ({"marketingCloudVisitorId": "08612452381766932593549873413590416262"}, True),  # the ECID allocates
+        ({"thirdPartyId": "crm-7"}, False),  # a tntId would take over allocation on the next call
+        ({"tntId": "abc.28_0"}, False),
+    ],
+)
+async def test_a_tnt_id_is_minted_unless_it_would_move_the_visitor(
+    app: Starlette, ids: dict[str, str], minted: bool
+) -> None:
+    body = {"context": {"channel": "web"}, "id": ids, "execute": {"mboxes": [{"name": "mbox-magician", "index": 0}]}}
+    answered = (await _post(app, body)).json()["id"]
+    assert {k: v for k, v in answered.items() if k != "tntId"} == {k: v for k, v in ids.items() if k != "tntId"}
+    if minted:
+        assert re.fullmatch(r"[0-9a-f]{32}", answered["tntId"])
+    else:
+        assert answered.get("tntId") == ids.get("tntId")
 
 
 async def test_503_until_the_artifact_loads() -> None:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 from urllib.parse import quote
@@ -33,7 +32,7 @@ from target_middleware.identity import (
 )
 from target_middleware.visitor import Visitor
 from tests.datafiles import OPENAPI
-from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
+from tests.delivery.edge import ScriptedEdge
 from tests.delivery.test_openapi import _validator
 from tests.servers import serve
 
@@ -235,13 +234,6 @@ def test_the_ids_of_a_request_and_of_a_notification_come_from_one_place() -> Non
 
 
 # -- through the middleware and the client, against a real (scripted) edge ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def edge_server() -> Iterator[ScriptedEdge]:
-    edge, server, thread = start_edge()
-    yield edge
-    stop_edge(edge, server, thread)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from target_middleware.testing import static_client
 from target_middleware.tracking import ClickSigner, splice
 from target_middleware.visitor import Visitor
 from tests.datafiles import OPENAPI
-from tests.delivery.edge import ScriptedEdge, refused_port, start_edge, stop_edge
+from tests.delivery.edge import ScriptedEdge, refused_port
 from tests.delivery.test_openapi import _validator
 from tests.servers import serve
 
@@ -39,13 +39,6 @@ PAGE = (
 SIGNATURES = re.compile(
     r'<script type="application/json" data-target-middleware="click-signatures"[^>]*>(.*?)</script>'
 )
-
-
-@pytest.fixture(scope="module")
-def edge_server() -> Iterator[ScriptedEdge]:
-    edge, server, thread = start_edge()
-    yield edge
-    stop_edge(edge, server, thread)
 
 
 @pytest.fixture

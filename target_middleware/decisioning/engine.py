@@ -240,3 +240,6 @@ def engine_for_artifact(artifact: Any, *, client_code: str) -> DecisioningEngine
     The ``DeciderFactory`` that ``TargetClient(artifact=...)`` uses.
     """
     return DecisioningEngine(source_of(artifact), client_code=client_code)
+
+
+Decision = OnDeviceDecision  # its name until 0.1: kept for one release

@@ -132,4 +132,6 @@ def validate_delivery_request(body: Any) -> Mapping[str, Any]:
         stamp = item.get("timestamp")
         valid_stamp = isinstance(stamp, int) and not isinstance(stamp, bool)
         _check(valid_stamp, f"notifications[{i}].timestamp is invalid")
+        for token in _list(item.get("tokens"), f"notifications[{i}].tokens"):
+            _check(isinstance(token, str) and bool(token), f"notifications[{i}].tokens: a token is not a string")
     return request

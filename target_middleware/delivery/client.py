@@ -211,12 +211,12 @@ class TargetClient:
         elif not isinstance(request, OffersRequest):
             request = OffersRequest(mboxes=request)
         visitor = visitor or Visitor.new()
-        if self.decisioning is DecisioningMethod.ON_DEVICE and not (
-            visitor.tnt_id or visitor.third_party_id or visitor.marketing_cloud_visitor_id
-        ):
-            # Target's edge gives a first-time visitor a tntId; deciding on-device only, we do. It goes back in the
-            # mbox cookie, and allocation hashes it: the visitor keeps its experience, in every worker. (Hybrid
-            # leaves it to the edge, whose id carries the visitor's edge cluster.)
+        if self.decisioning is DecisioningMethod.ON_DEVICE and not (visitor.tnt_id or visitor.third_party_id):
+            # Target's edge gives a first-time visitor a tntId, an ECID or not; deciding on-device only, we do. It
+            # goes back in the mbox cookie, and allocation hashes it (or the ECID, which comes first): the visitor
+            # keeps its experience, in every worker, and its clicks stay its own for two years, not a session. Not
+            # beside a thirdPartyId alone, which would stop allocating. (Hybrid leaves it to the edge, whose id
+            # carries the visitor's edge cluster.)
             visitor = dataclasses.replace(visitor, tnt_id=uuid.uuid4().hex)
         page = page or request.page
         deadline = self.timeout if timeout is None else timeout

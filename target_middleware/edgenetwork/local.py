@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..decisioning import DecisioningEngine, DecisioningNotReady
+from ..decisioning.engine import OnDeviceDecision
 from ..visitor import is_valid_edge_state
 from .answer import DOM_ACTION, HTML_ITEM, JSON_ITEM, PAGE_WIDE_SCOPE, REDIRECT_ITEM
 
@@ -167,21 +168,76 @@ def _delivery_request(event: Mapping[str, Any], scopes: list[str], ecid: str) ->
     return {"id": {"marketingCloudVisitorId": ecid}, "context": context, "prefetch": prefetch}
 
 
+def _state(body: Any) -> dict[str, str]:
+    """The request's ``meta.state.entries``: only well-formed kndctr cookies."""
+    entries = _dig(body, "meta", "state", "entries")
+    return {
+        e["key"]: e["value"]
+        for e in (entries if isinstance(entries, list) else ())
+        if isinstance(e, Mapping)
+        and isinstance(e.get("key"), str)
+        and isinstance(e.get("value"), str)
+        and is_valid_edge_state(e["key"], e["value"])
+    }
+
+
+def _event_tokens(event: Mapping[str, Any]) -> list[str]:
+    """The event tokens of the propositions a display or interact event names."""
+    propositions = _dig(event, "xdm", "_experience", "decisioning", "propositions")
+    tokens = [
+        _dig(p, "scopeDetails", "characteristics", "eventToken")
+        for p in (propositions if isinstance(propositions, list) else ())
+    ]
+    return [t for t in tokens if isinstance(t, str)]
+
+
+def _handles(prefix: str, ecid: str, propositions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A fetch's answer: the identity, the decisions (when scopes were asked), the region, the state cookies."""
+    handles: list[dict[str, Any]] = [
+        {"type": "identity:result", "payload": [{"id": ecid, "namespace": {"code": "ECID"}}]}
+    ]
+    if propositions is not None:
+        handles.append({"type": "personalization:decisions", "payload": propositions, "eventIndex": 0})
+    handles.append(
+        {"type": "locationHint:result", "payload": [{"scope": "EdgeNetwork", "hint": REGION, "ttlSeconds": 1800}]}
+    )
+    state = [
+        {"key": prefix + "identity", "value": ecid, "maxAge": STATE_MAX_AGE},
+        {"key": prefix + "cluster", "value": REGION, "maxAge": 1800},
+    ]
+    handles.append({"type": "state:store", "payload": state})
+    return handles
+
+
 def interact_routes(
     engine: DecisioningEngine,
     *,
     organization_id: str,
     on_notifications: Callable[[dict[str, Any]], None] | None = None,
+    on_exchange: Callable[[dict[str, Any], OnDeviceDecision], None] | None = None,
 ) -> list[Route]:
-    """The ``interact`` routes for a local edge deciding with ``engine``."""
+    """The ``interact`` routes for a local edge deciding with ``engine``.
+
+    ``on_exchange`` sees each exchange as the Delivery API would have had it (the request, and the engine's decision;
+    an empty decision for an event that only notifies): the local edge's recorder counts both transports alike.
+    """
     prefix = f"kndctr_{organization_id.replace('@', '_')}_"
 
-    def record(notifications: list[dict[str, Any]], ecid: str | None) -> None:
-        if on_notifications is not None and notifications:
+    def exchanged(request: dict[str, Any], decision: OnDeviceDecision) -> None:
+        if on_exchange is not None:
             try:
-                on_notifications(
-                    {"id": {"marketingCloudVisitorId": ecid} if ecid else {}, "notifications": notifications}
-                )
+                on_exchange(request, decision)
+            except Exception:
+                logger.warning("recording an interact exchange failed", exc_info=True)
+
+    def record(notifications: list[dict[str, Any]], ecid: str | None) -> None:
+        if not notifications:
+            return
+        request = {"id": {"marketingCloudVisitorId": ecid} if ecid else {}, "notifications": notifications}
+        exchanged(request, OnDeviceDecision({}, (), ()))
+        if on_notifications is not None:
+            try:
+                on_notifications(request)
             except Exception:
                 logger.warning("on_notifications callback failed", exc_info=True)
 
@@ -196,17 +252,7 @@ def interact_routes(
         event = _event(body)
         if event is None:
             return _error(400, "the request needs an event")
-        entries = _dig(body, "meta", "state", "entries")
-        entries = entries if isinstance(entries, list) else []
-        state = {
-            e["key"]: e["value"]
-            for e in entries
-            if isinstance(e, Mapping)
-            and isinstance(e.get("key"), str)
-            and isinstance(e.get("value"), str)
-            and is_valid_edge_state(e["key"], e["value"])
-        }
-        ecid = state.get(prefix + "identity")
+        ecid = _state(body).get(prefix + "identity")
         ecid = ecid if ecid and ecid.isdigit() else None
         kind = _dig(event, "xdm", "eventType")
         request_id = request.query_params.get("requestId") or str(uuid.uuid4())
@@ -216,43 +262,25 @@ def interact_routes(
         if kind in ("decisioning.propositionDisplay", "decisioning.propositionInteract") or (
             isinstance(counted, Mapping) and counted.get("display") == 1
         ):
-            propositions = _dig(event, "xdm", "_experience", "decisioning", "propositions")
-            tokens = [
-                _dig(p, "scopeDetails", "characteristics", "eventToken")
-                for p in (propositions if isinstance(propositions, list) else ())
-            ]
-            tokens = [t for t in tokens if isinstance(t, str)]
+            tokens = _event_tokens(event)
             note = "click" if kind == "decisioning.propositionInteract" else "display"
             record([{"id": str(uuid.uuid4()), "type": note, "timestamp": 0, "tokens": tokens}] if tokens else [], ecid)
             if not scopes:
                 return JSONResponse({"requestId": request_id, "handle": []})
         ecid = ecid or str(random.randrange(10**37, 10**38))
-        handles: list[dict[str, Any]] = [
-            {"type": "identity:result", "payload": [{"id": ecid, "namespace": {"code": "ECID"}}]}
-        ]
+        propositions: list[dict[str, Any]] | None = None
         if scopes:
             try:
-                decision = engine.decide(_delivery_request(event, scopes, ecid))
+                fetch = _delivery_request(event, scopes, ecid)
+                decision = engine.decide(fetch)
             except DecisioningNotReady:
                 return _error(503, "the decisioning artifact has not loaded yet")
             except Exception:
                 logger.exception("on-device decision for interact failed")
                 return _error(500, "internal error")
-            prefetch = decision.response.get("prefetch") or {}
-            handles.append({"type": "personalization:decisions", "payload": _propositions(prefetch), "eventIndex": 0})
-        handles.append(
-            {"type": "locationHint:result", "payload": [{"scope": "EdgeNetwork", "hint": REGION, "ttlSeconds": 1800}]}
-        )
-        handles.append(
-            {
-                "type": "state:store",
-                "payload": [
-                    {"key": prefix + "identity", "value": ecid, "maxAge": STATE_MAX_AGE},
-                    {"key": prefix + "cluster", "value": REGION, "maxAge": 1800},
-                ],
-            }
-        )
-        return JSONResponse({"requestId": request_id, "handle": handles})
+            exchanged(fetch, decision)
+            propositions = _propositions(decision.response.get("prefetch") or {})
+        return JSONResponse({"requestId": request_id, "handle": _handles(prefix, ecid, propositions)})
 
     return [
         Route(path, interact, methods=["POST"])

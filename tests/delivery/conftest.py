@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -8,14 +8,7 @@ import pytest
 from target_middleware.delivery import TargetClient
 from tests.datafiles import OPENAPI
 
-from .edge import ScriptedEdge, start_edge, stop_edge
-
-
-@pytest.fixture(scope="session")
-def edge_server() -> Iterator[ScriptedEdge]:
-    edge, server, thread = start_edge()
-    yield edge
-    stop_edge(edge, server, thread)
+from .edge import ScriptedEdge
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
-from target_middleware import TargetClient
+from target_middleware import TargetClient, Visitor
 from target_middleware.delivery import LocalDecisionError, OffersRequest
 from target_middleware.testing import StaticDecider
 from tests.datafiles import ARTIFACTS
@@ -81,3 +81,18 @@ async def test_a_first_time_visitor_gets_a_tnt_id_and_keeps_its_experience() -> 
         ]
     assert {r.visitor.tnt_id for r in again} == {first.visitor.tnt_id}
     assert {str(r.mboxes[0].options[0].content) for r in again} == {str(first.mboxes[0].options[0].content)}
+
+
+async def test_on_device_gives_a_visitor_with_an_ecid_a_tnt_id_but_allocates_on_the_ecid() -> None:
+    ecid = "08612452381766932593549873413590416262"
+    async with TargetClient("targettesting", "O@AdobeOrg", decisioning="on-device", artifact=str(AB_SIMPLE)) as client:
+        with_ecid = Visitor(session_id="s1", marketing_cloud_visitor_id=ecid)
+        first = await client.get_offers(OffersRequest(mboxes=["mbox-magician"]), visitor=with_ecid)
+        assert first.visitor.tnt_id is not None  # in the mbox cookie: the visitor's own for two years
+        assert first.visitor.marketing_cloud_visitor_id == ecid
+        for _ in range(5):  # another tntId each time, the same experience: the ECID allocates
+            again = await client.get_offers(OffersRequest(mboxes=["mbox-magician"]), visitor=with_ecid)
+            assert again.mboxes[0].options[0].content == first.mboxes[0].options[0].content
+        third_party = Visitor(session_id="s2", third_party_id="crm-7")
+        alone = await client.get_offers(OffersRequest(mboxes=["mbox-magician"]), visitor=third_party)
+        assert alone.visitor.tnt_id is None  # a tntId would take allocation from the thirdPartyId next time

@@ -145,6 +145,22 @@ def test_against_a_local_edge_over_http() -> None:
         assert not {"timeout", "error", "parseerror", "breaker-open"} & set(stats), dict(stats)
 
 
+async def test_the_debug_page_counts_pages_served_from_the_rewrite_cache(shop: str) -> None:
+    def counts(text: str) -> tuple[int, int]:
+        hits = re.search(r"rewrite-cache-hit: (\d+)", text)
+        misses = re.search(r"rewrite-cache-miss: (\d+)", text)
+        return int(hits.group(1)) if hits else 0, int(misses.group(1)) if misses else 0
+
+    async with httpx.AsyncClient(base_url=shop) as http:
+        first = await http.get("/products/stove-ti")
+        hits, misses = counts((await http.get("/_target", params={"path": "/"})).text)
+        again = await http.get("/products/stove-ti")  # the same visitor, page and experience
+        after = counts((await http.get("/_target", params={"path": "/"})).text)
+    assert again.content == first.content
+    assert after == (hits + 1, misses)
+    assert misses >= 1
+
+
 async def test_a_visitor_with_an_experience_cloud_id_is_allocated_on_it_and_the_debug_page_agrees(shop: str) -> None:
     org = settings_from_env({}).organization_id
     shared_tnt = quote("session#s1#4000000000|PC#f00dfeedf00dfeedf00dfeedf00dfeed.35_0#4000000000", safe="")

@@ -91,6 +91,14 @@ async def test_personalized_through_the_edge_network_with_state_region_and_displ
     assert all(n["tokens"] for n in displays)
     ecids = {r["id"].get("marketingCloudVisitorId") for r in received}
     assert ecids == {cookies[IDENTITY]}
+    # The local edge's recorder counts the Edge Network's display events as it counts the Delivery API's.
+    async with httpx.AsyncClient(timeout=60) as http:
+        kept = (await http.get(f"http://{domain}/notifications")).json()
+        report = (await http.get(f"http://{domain}/report?format=json")).json()
+    recorded = [k["notification"] for k in kept if k["notification"]["type"] == "display"]
+    assert {t for n in recorded for t in n["tokens"]} == {t for n in displays for t in n["tokens"]}
+    counted = sum(e["impressions"] for a in report["activities"] for e in a["experiences"])
+    assert counted >= len(displays)  # each display event's token attributed to its experience
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from target_middleware import apply_actions
@@ -122,12 +122,24 @@ def test_no_matching_action_gives_byte_identical_output(html: str, engine: str, 
     assert apply_actions(raw, unmatched, engine=engine).encode() == raw
 
 
+def _round_trip(html: str, engine: str) -> str:
+    """The page parsed and serialized once (an attribute on <html> makes the engine write it out)."""
+    return apply_actions(
+        html, [{"type": "setAttribute", "selector": "HTML", "content": {"data-rt": "1"}}], engine=engine
+    ).html
+
+
 @SETTINGS
 @given(html=documents, content=st.sampled_from([c for c in CONTENTS if isinstance(c, str)]), engine=engines)
+@example(html="<p><a><table></a><div></div></p>", content="<b>x</b>", engine="lexbor")
 def test_set_html_twice_is_the_same_as_once(html: str, content: str, engine: str) -> None:
     # Not into <p>: content with a <p> nests paragraphs in the DOM, which no HTML text can express (a browser
-    # re-parsing the page splits them), so the second run would see a different page, as a browser would.
+    # re-parsing the page splits them), so the second run would see a different page, as a browser would. For the
+    # same reason the page is one that survives its own round trip: misnested formatting elements around a table
+    # (`<p><a><table></a><div></div></p>`, found by this test) build a DOM whose serialization parses differently.
+    page = _round_trip(html, engine)
+    assume(canon(_round_trip(page, engine)) == canon(page))
     action = [{"type": "setHtml", "selector": "DIV, LI", "content": content}]
-    once = apply_actions(html, action, engine=engine)
+    once = apply_actions(page, action, engine=engine)
     twice = apply_actions(once.html, action, engine=engine)
     assert canon(twice.html) == canon(once.html)

@@ -133,7 +133,7 @@ class FaultEdge:
         elif scenario == "slow-first-byte":
             await self._wait_closing(120.0)
             writer.write(_json("200 OK", answer))
-        elif scenario == "slow-body":  # slowloris: a byte every 50 ms, never a whole answer in the budget
+        elif scenario == "slow-body":  # slowloris: a byte every 200 ms, a minute or more for the answer
             body = json.dumps(answer).encode()
             writer.write(_head("200 OK", len(body)))
             for byte in body:
@@ -141,7 +141,7 @@ class FaultEdge:
                 await writer.drain()
                 if self.closing is not None and self.closing.is_set():
                     return
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2)
         elif scenario == "reset-mid-body":
             body = json.dumps(answer).encode()
             writer.write(_head("200 OK", len(body)) + body[: len(body) // 2])

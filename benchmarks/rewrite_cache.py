@@ -1,0 +1,236 @@
+"""What a page personalized again for the same experience costs, with the rewrite cache and without it.
+
+    python benchmarks/rewrite_cache.py [--rounds N] [--requests N] [--concurrency C] [--no-server]
+
+In process, for the 100 KB shop page and 5 actions, beside a bs4 + html.parser parse-and-serialize of that page
+(the baseline of benchmarks/apply_actions.py), medians: the page digests the key is built on; the rewrite
+cache's lookup alone (RewriteCache.apply, a hit); everything the middleware does after the app on a hit
+(Personalizer.personalize: plan, key, lookup, headers, cookies); the same with the cache off (a lexbor rewrite).
+Then through uvicorn (as benchmarks/middleware.py: server on CPU 0, load on CPU 1): the bare app, the page
+personalized on-device with the cache (warm) and without it. Ratios are against figures of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import itertools
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+import xxhash  # noqa: E402
+from bs4 import BeautifulSoup  # noqa: E402
+from middleware import load  # noqa: E402
+from pages import ACTIONS, shop_page  # noqa: E402
+from starlette.datastructures import Headers  # noqa: E402
+from timing import median_seconds  # noqa: E402
+
+from target_middleware import MboxRule, OffersRequest, PageContext, TargetStats, Visitor  # noqa: E402
+from target_middleware.delivery.params import GLOBAL_MBOX, Mbox  # noqa: E402
+from target_middleware.personalize import Personalizer  # noqa: E402
+from target_middleware.rewritecache import RewriteCache  # noqa: E402
+from target_middleware.testing import actions_option, static_client  # noqa: E402
+
+PAGE = shop_page(100_000)
+BODY = PAGE.encode()
+OPTIONS: dict[str, Any] = {"engine": None, "nonce": None, "charset": "utf-8", "click_endpoint": None}
+
+
+def median_us(run: Callable[[], object], rounds: int) -> float:
+    return median_seconds(run, rounds) * 1e6
+
+
+def amedian_us(run: Callable[[], Any], rounds: int) -> float:
+    async def measure() -> float:
+        await run()
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            await run()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times) * 1e6
+
+    return asyncio.run(measure())
+
+
+def personalizer(cache: int) -> Personalizer:
+    return Personalizer(
+        engine=None,
+        offload_size=256 * 1024,
+        cookie_domain=None,
+        cookie_http_only=False,
+        redirect_hosts=None,
+        redirect_keep_query=False,
+        click_endpoint=None,
+        debug_header=False,
+        global_mbox=GLOBAL_MBOX,
+        rewrites=RewriteCache(cache, stats=TargetStats()),
+    )
+
+
+def in_process(rounds: int) -> dict[str, float]:
+    client = static_client({"hero": [actions_option(*ACTIONS)]})
+    rule = MboxRule("/", mboxes=["hero"])
+    scope = {"type": "http", "method": "GET", "path": "/", "scheme": "http", "headers": [], "query_string": b""}
+    offers = OffersRequest(mboxes=[Mbox("hero", {})], page=PageContext.from_headers("http://shop/", Headers()))
+    result = asyncio.run(client.get_offers(offers, visitor=Visitor.from_cookies({}), timeout=1.0))
+    headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(BODY)).encode())]
+
+    # Pages equal to the cached one but other objects, as an app rendering the page per request hands them over.
+    copies = itertools.cycle([bytes(bytearray(BODY)) for _ in range(8)])
+
+    def personalize(target: Personalizer) -> Callable[[], Any]:
+        def run() -> Any:
+            start = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+            return target.personalize(scope, start, next(copies), result, rule, started=time.perf_counter())
+
+        return run
+
+    cached, uncached = personalizer(32 * 1024 * 1024), personalizer(0)
+    cache = RewriteCache(32 * 1024 * 1024)
+    copy = bytes(bytearray(BODY))
+    figures = {
+        "bs4 parse + serialize (baseline)": median_us(
+            lambda: BeautifulSoup(PAGE, "html.parser").decode(), max(3, rounds // 100)
+        ),
+        "cache off: personalize (lexbor rewrite)": amedian_us(personalize(uncached), max(5, rounds // 10)),
+        "cache on, hit: personalize": amedian_us(personalize(cached), rounds),
+        "cache on, hit: RewriteCache.apply": amedian_us(
+            lambda: cache.apply(copy, ACTIONS, OPTIONS, offload=False), rounds
+        ),
+        "  of which xxh3-128 of the page": median_us(lambda: xxhash.xxh3_128_digest(BODY), rounds),
+        "  (sha256 of the page, for contrast)": median_us(lambda: hashlib.sha256(BODY).digest(), rounds),
+        "  (blake2b-128 of the page, for contrast)": median_us(
+            lambda: hashlib.blake2b(BODY, digest_size=16).digest(), rounds
+        ),
+        "  of which comparing the page to the entry's": median_us(lambda: copy == BODY, rounds),
+    }
+    assert cached.rewrites.stats["rewrite-cache-hit"] >= rounds, "the cached figure must come from hits"
+    return figures
+
+
+def whole_request(rounds: int) -> dict[str, float]:
+    """In process, no server: µs per request of the bench app (bare, and under the middleware with and without
+    the cache), and of the on-device decision alone: where a personalized request's time goes."""
+    import os
+
+    def app_for(mode: str) -> Any:
+        os.environ["BENCH_MODE"] = mode
+        sys.modules.pop("bench_app", None)
+        import bench_app
+
+        return bench_app.app
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/page",
+        "raw_path": b"/page",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 5555),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    def request(app: Any) -> Callable[[], Any]:
+        return lambda: app({**scope, "state": {}}, receive, send)
+
+    client = static_client({"hero": [actions_option(*ACTIONS)]})
+    offers = OffersRequest(mboxes=[Mbox("hero", {})], page=PageContext.from_headers("http://shop/", Headers()))
+    bare, cached, uncached = app_for("bare"), app_for("on-device"), app_for("on-device-no-cache")
+    return {
+        "bare app": amedian_us(request(bare), rounds),
+        "under the middleware, cache on (hit)": amedian_us(request(cached), rounds),
+        "under the middleware, cache off": amedian_us(request(uncached), max(5, rounds // 20)),
+        "  the on-device decision alone": amedian_us(
+            lambda: client.get_offers(offers, visitor=Visitor.from_cookies({}), timeout=1.0), rounds
+        ),
+    }
+
+
+def serve_and_load(mode: str, requests: int, concurrency: int) -> tuple[tuple[float, float, float], float]:
+    """(req/s, p50, p99) and the server's CPU seconds per request, from /proc (robust on a busy machine)."""
+    import os
+    import shutil
+    import subprocess
+
+    from ports import free_port, wait_for_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--log-level", "warning"]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    env = {**os.environ, "BENCH_MODE": mode, "PYTHONPATH": f"{HERE.parent}:{HERE}"}
+    process = subprocess.Popen(command, cwd=HERE, env=env)
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    try:
+        wait_for_port(port, f"server {mode}")
+        load(port, "/page", 200, concurrency)  # warm: the cache holds the page from here on
+        before = cpu()
+        figures = load(port, "/page", requests, concurrency)
+        return figures, (cpu() - before) / requests
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--no-server", action="store_true", help="the in-process figures only")
+    args = parser.parse_args()
+    figures = in_process(args.rounds)
+    base = figures["bs4 parse + serialize (baseline)"]
+    print(f"in process, 100 KB page, {len(ACTIONS)} actions, medians")
+    print(f"{'':<46} {'us':>10} {'/ baseline':>11}")
+    for label, us in figures.items():
+        print(f"{label:<46} {us:10.1f} {'1/' + format(base / us, '.0f'):>11}")
+    print("\nin process, one whole request through the ASGI stack (no server), medians")
+    for label, us in whole_request(args.rounds).items():
+        print(f"{label:<46} {us:10.1f}")
+    if args.no_server:
+        return
+    n, c = args.requests, args.concurrency
+    print(f"\nthrough uvicorn, {n} requests, {c} at a time, warm; server CPU per request from /proc")
+    header = f"{'case':<44} {'req/s':>9} {'x bare':>7} {'p50 ms':>9} {'+p50 ms':>8} {'p99 ms':>9}"
+    print(f"{header} {'cpu us':>8} {'x bare':>7}")
+    runs = {mode: serve_and_load(mode, n, c) for mode in ("bare", "on-device", "on-device-no-cache")}
+    bare, bare_cpu = runs["bare"]
+    for mode, label in (
+        ("bare", "bare app, 100 KB page"),
+        ("on-device", "on-device decision, 5 actions, cache on"),
+        ("on-device-no-cache", "on-device decision, 5 actions, cache off"),
+    ):
+        (rps, p50, p99), cpu = runs[mode]
+        ratio = "-" if mode == "bare" else f"{rps / bare[0]:.2f}x"
+        added = "-" if mode == "bare" else f"{p50 - bare[1]:+.2f}"
+        cpu_ratio = "-" if mode == "bare" else f"{bare_cpu / cpu:.2f}x"
+        print(f"{label:<44} {rps:9.0f} {ratio:>7} {p50:9.2f} {added:>8} {p99:9.2f} {cpu * 1e6:8.0f} {cpu_ratio:>7}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""The rewrite cache: a page that Target's actions change the same way twice is rewritten once.
+
+``apply_actions`` is a pure function of the page's bytes, the actions and a few options (engine, charset, nonce,
+click endpoint), so what it made of a page can be kept and sent again. Only that part is kept, the part that is the
+same for every visitor with the same experience: cookies, Vary, Server-Timing and anything else per visitor or per
+request are added to each response after it, hit or miss.
+
+An entry is found by a seeded 128-bit xxh3 digest of the page with the actions (as exact JSON) and options beside
+it, and it is used only when its page is byte for byte the page at hand: a hash collision, accidental or crafted,
+costs a rewrite, never someone else's page. The nonce is part of the key only when the actions could carry it
+(scripts, styles, click tracking): otherwise a page with a fresh CSP nonce per request still hits.
+
+Bounded in bytes (page + output + key + a fixed overhead per entry), least recently used first out; an entry over a
+quarter of the cache is not kept. Concurrent requests for the same key on one event loop share one rewrite. Entries
+are read and written under a lock, so a rewrite finishing on a worker thread never tears one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import xxhash
+
+from .html import ActionReport, SkipReason, apply_actions
+
+__all__ = ["CacheInfo", "Rewrite", "RewriteCache", "cache_key", "rewrite"]
+
+T = TypeVar("T")
+
+DEFAULT_SIZE = 32 * 1024 * 1024
+ENTRY_OVERHEAD = 512  # what an entry's objects (tuple, dataclass, dict slot, digest) cost beyond their bytes
+REPORT_OVERHEAD = 200
+# Actions that mention none of these cannot put the nonce in the page (it goes on inserted <script> and <style>,
+# and on the click listener): a lowercase substring test over their JSON errs only toward keying on it.
+_NONCE_USERS = ("script", "style", "click")
+_SEED = secrets.randbits(64)  # per process: no one can compute collisions ahead of time
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """What the actions made of a page: the bytes to send (the page itself when nothing changed) and the reports."""
+
+    body: bytes
+    changed: bool
+    applied: tuple[ActionReport, ...] = ()
+    skipped: tuple[ActionReport, ...] = ()
+    encoding: str = "utf-8"  # the page's charset, for what is spliced into ``body`` after
+
+
+def rewrite(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Rewrite:
+    """``apply_actions`` on the page's bytes, encoded back to bytes in the page's charset."""
+    result = apply_actions(page, actions, **options)
+    body = result.encode() if result.changed else page
+    return Rewrite(body, result.changed, result.applied, result.skipped, result.encoding)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    size: int
+    used: int
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    page: bytes
+    rewrite: Rewrite
+    cost: int
+
+
+class RewriteCache:
+    """Rewrites by page and experience, at most ``size`` bytes of them; ``size=0`` rewrites every time.
+
+    Hits and misses are counted in ``stats`` as ``rewrite-cache-hit`` and ``rewrite-cache-miss``.
+    """
+
+    def __init__(self, size: int = DEFAULT_SIZE, *, stats: Counter[str] | None = None) -> None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError("rewrite_cache is the cache's size in bytes: 0 (off) or more")
+        self.size = size
+        self.max_entry = size // 4
+        self.stats: Counter[str] = Counter() if stats is None else stats
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._used = 0
+        self._lock = threading.Lock()
+        self._inflight: dict[Hashable, asyncio.Future[_Entry | None]] = {}
+
+    def info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(self.size, self._used, len(self._entries))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._used = 0
+
+    async def apply(
+        self, page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any], *, offload: bool
+    ) -> Rewrite:
+        """The page rewritten: from the cache when it holds it, else rewritten (on a worker thread if ``offload``)."""
+        if not self.size:
+            return await _run(rewrite, offload, page, actions, options)
+        key = await _run(cache_key, offload, page, actions, options)
+        if key is None:  # actions that are not plain JSON: nothing exact to key on
+            return await _run(rewrite, offload, page, actions, options)
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                entry = self._lookup(key, page)
+                pending = self._inflight.get(key) if entry is None else None
+                if entry is None and (pending is None or pending.get_loop() is not loop):
+                    mine: asyncio.Future[_Entry | None] = loop.create_future()
+                    self._inflight[key] = mine
+                    break
+            if entry is None:  # the same rewrite is under way on this loop: wait for it
+                assert pending is not None
+                entry = await asyncio.shield(pending)
+                if entry is None:  # it failed or was cancelled: look again, or do it
+                    continue
+                if entry.page != page:  # same digest, other page: rewrite this one apart
+                    return await _run(rewrite, offload, page, actions, options)
+            self.stats["rewrite-cache-hit"] += 1
+            return entry.rewrite
+        self.stats["rewrite-cache-miss"] += 1
+        fresh: _Entry | None = None
+        try:
+            result = await _run(rewrite, offload, page, actions, options)
+            fresh = _Entry(page, result, _cost(key, page, result))
+            # An engine failure on one action may not happen again: that page is not kept.
+            if not any(r.reason is SkipReason.ERROR for r in result.skipped):
+                self._store(key, fresh)
+            return result
+        finally:
+            with self._lock:
+                if self._inflight.get(key) is mine:
+                    del self._inflight[key]
+            mine.set_result(fresh)
+
+    def _lookup(self, key: Hashable, page: bytes) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is None or (entry.page is not page and entry.page != page):
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def _store(self, key: Hashable, entry: _Entry) -> None:
+        if entry.cost > self.max_entry:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._used -= old.cost
+            self._entries[key] = entry
+            self._used += entry.cost
+            while self._used > self.size:
+                _, evicted = self._entries.popitem(last=False)
+                self._used -= evicted.cost
+
+
+def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Hashable | None:
+    """Everything the rewrite depends on, or None when the actions are not plain JSON values."""
+    try:
+        # Insertion order kept (attribute order shows in the output); 1, 1.0, True and "1" stay apart.
+        exact = json.dumps(actions, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+    except (TypeError, ValueError):
+        return None
+    lowered = exact.lower()
+    uses_nonce = any(word in lowered for word in _NONCE_USERS)
+    settings = tuple((k, v) for k, v in options.items() if k != "nonce" or uses_nonce)
+    return (xxhash.xxh3_128_digest(page, _SEED), len(page), exact, settings)
+
+
+def _cost(key: Hashable, page: bytes, result: Rewrite) -> int:
+    reports = (*result.applied, *result.skipped)
+    notes = sum(REPORT_OVERHEAD + len(r.type) + len(r.selector or "") + len(r.detail) for r in reports)
+    body = len(result.body) if result.body is not page else 0
+    exact = key[2] if isinstance(key, tuple) else ""
+    return ENTRY_OVERHEAD + len(page) + body + len(exact) * 4 + notes
+
+
+async def _run(function: Callable[..., T], offload: bool, *args: Any) -> T:
+    return await anyio.to_thread.run_sync(function, *args) if offload else function(*args)

@@ -1,0 +1,277 @@
+"""The rewrite cache on its own: exact keys, the same bytes as a fresh rewrite, bounded, one rewrite per key."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from target_middleware import rewritecache
+from target_middleware.rewritecache import ENTRY_OVERHEAD, Rewrite, RewriteCache, cache_key, rewrite
+from tests.html.test_properties import documents, engines, raw_actions
+
+PAGE = b'<!DOCTYPE html><html><head><title>Shop</title></head><body><h1 id="hero">Welcome</h1></body></html>'
+HERO = [{"type": "setHtml", "selector": "#hero", "content": "Winter sale"}]
+SCRIPT = [{"type": "appendHtml", "selector": "BODY", "content": "<script>track()</script>"}]
+OPTIONS: dict[str, Any] = {"engine": None, "nonce": None, "charset": None, "click_endpoint": None}
+
+
+def page_of(size: int, marker: str = "x") -> bytes:
+    filler = "<p>" + marker * max(0, size - 120) + "</p>"
+    return f'<html><body><h1 id="hero">Welcome</h1>{filler}</body></html>'.encode()
+
+
+async def test_the_second_rewrite_is_a_counted_hit_with_the_bytes_of_a_fresh_one() -> None:
+    cache = RewriteCache(1024 * 1024)
+    first = await cache.apply(PAGE, HERO, OPTIONS, offload=False)
+    again = await cache.apply(bytes(bytearray(PAGE)), [dict(a) for a in HERO], dict(OPTIONS), offload=False)
+    assert again is first  # equal inputs in other objects: the entry itself
+    assert again == rewrite(PAGE, HERO, OPTIONS)
+    assert b'<h1 id="hero">Winter sale</h1>' in again.body
+    assert cache.stats == Counter({"rewrite-cache-miss": 1, "rewrite-cache-hit": 1})
+    assert cache.info().entries == 1
+
+
+@pytest.mark.parametrize(
+    ("page", "actions", "options"),
+    [
+        (PAGE.replace(b"Shop", b"Shoq"), HERO, OPTIONS),  # one byte
+        (PAGE + b" ", HERO, OPTIONS),
+        (PAGE, [{**HERO[0], "content": "Summer sale"}], OPTIONS),  # another experience
+        (PAGE, [{**HERO[0], "selector": "H1"}], OPTIONS),
+        (PAGE, [*HERO, *HERO], OPTIONS),
+        (PAGE, HERO, {**OPTIONS, "engine": "soup"}),
+        (PAGE, HERO, {**OPTIONS, "charset": "windows-1252"}),
+        (PAGE, HERO, {**OPTIONS, "click_endpoint": "/_t"}),
+    ],
+)
+async def test_anything_the_output_depends_on_makes_a_fresh_rewrite(
+    page: bytes, actions: list[dict[str, Any]], options: dict[str, Any]
+) -> None:
+    cache = RewriteCache(1024 * 1024)
+    await cache.apply(PAGE, HERO, OPTIONS, offload=False)
+    got = await cache.apply(page, actions, options, offload=False)
+    assert got == rewrite(page, actions, options)
+    assert cache.stats == Counter({"rewrite-cache-miss": 2})
+
+
+def test_json_types_stay_apart_and_key_order_counts() -> None:
+    def key(content: Any) -> Any:
+        return cache_key(PAGE, [{"type": "setAttribute", "selector": "#hero", "content": content}], OPTIONS)
+
+    assert len({key({"a": 1}), key({"a": 1.0}), key({"a": True}), key({"a": "1"})}) == 4
+    assert key({"a": "1", "b": "2"}) != key({"b": "2", "a": "1"})  # attribute order shows in the page
+    assert cache_key(PAGE, [{"type": "setHtml", "selector": "#hero", "content": object()}], OPTIONS) is None
+
+
+async def test_the_nonce_is_keyed_only_when_the_actions_can_carry_it() -> None:
+    cache = RewriteCache(1024 * 1024)
+    for nonce in ("n1", "n2"):  # a fresh nonce per request: text offers still hit
+        got = await cache.apply(PAGE, HERO, {**OPTIONS, "nonce": nonce}, offload=False)
+        assert got == rewrite(PAGE, HERO, {**OPTIONS, "nonce": nonce})
+    assert cache.stats == Counter({"rewrite-cache-miss": 1, "rewrite-cache-hit": 1})
+    for nonce in ("n1", "n2", "n1"):  # an inserted script carries each request's own
+        got = await cache.apply(PAGE, SCRIPT, {**OPTIONS, "nonce": nonce}, offload=False)
+        assert f'<script nonce="{nonce}">track()</script>'.encode() in got.body
+    clicks = [{"type": "click", "selector": "#hero", "eventToken": "tok"}]
+    for nonce in ("n1", "n2"):  # the click listener carries it too
+        got = await cache.apply(PAGE, clicks, {**OPTIONS, "nonce": nonce}, offload=False)
+        assert f'nonce="{nonce}"'.encode() in got.body
+    assert cache.stats == Counter({"rewrite-cache-miss": 5, "rewrite-cache-hit": 2})
+
+
+async def test_actions_that_are_not_plain_json_are_rewritten_every_time() -> None:
+    cache = RewriteCache(1024 * 1024)
+    odd = [{"type": "setHtml", "selector": "#hero", "content": "x", "extra": object()}]
+    for _ in range(2):
+        assert (await cache.apply(PAGE, odd, OPTIONS, offload=False)).changed
+    assert cache.stats == Counter()
+    assert cache.info().entries == 0
+
+
+async def test_size_zero_rewrites_every_time_and_counts_nothing() -> None:
+    cache = RewriteCache(0)
+    first = await cache.apply(PAGE, HERO, OPTIONS, offload=False)
+    second = await cache.apply(PAGE, HERO, OPTIONS, offload=True)
+    assert first == second
+    assert first is not second
+    assert cache.stats == Counter()
+    with pytest.raises(ValueError, match="size in bytes"):
+        RewriteCache(-1)
+
+
+async def test_least_recently_used_entries_go_first_and_the_bytes_stay_within_the_size() -> None:
+    a, b, c, d, e = (page_of(2000, letter) for letter in "abcde")
+    one = ENTRY_OVERHEAD + 2 * 2000 + 600  # page, output, key and reports, roughly
+    cache = RewriteCache(int(one * 4.5))
+    for page in (a, b, c, d):
+        await cache.apply(page, HERO, OPTIONS, offload=False)
+    await cache.apply(a, HERO, OPTIONS, offload=False)  # a is now the most recently used
+    await cache.apply(e, HERO, OPTIONS, offload=False)  # b goes
+    assert cache.info().entries == 4
+    assert cache.info().used <= cache.size
+    cache.stats.clear()
+    for page in (a, c, d, e):
+        await cache.apply(page, HERO, OPTIONS, offload=False)
+    assert cache.stats == Counter({"rewrite-cache-hit": 4})
+    await cache.apply(b, HERO, OPTIONS, offload=False)
+    assert cache.stats == Counter({"rewrite-cache-hit": 4, "rewrite-cache-miss": 1})
+    for size in range(100, 9000, 97):  # any page size against a small cache: never over its bound
+        await cache.apply(page_of(size), HERO, OPTIONS, offload=False)
+        assert cache.info().used <= cache.size
+
+
+async def test_an_entry_over_a_quarter_of_the_cache_is_not_kept() -> None:
+    cache = RewriteCache(40_000)
+    big = page_of(6_000)  # page + output: over 10 000 bytes
+    await cache.apply(big, HERO, OPTIONS, offload=False)
+    await cache.apply(big, HERO, OPTIONS, offload=False)
+    assert cache.stats == Counter({"rewrite-cache-miss": 2})
+    assert cache.info() == rewritecache.CacheInfo(40_000, 0, 0)
+    small = page_of(3_000)
+    await cache.apply(small, HERO, OPTIONS, offload=False)
+    assert cache.info().entries == 1
+
+
+async def test_a_digest_collision_costs_a_rewrite_never_another_pages_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    # xxh3 collisions cannot be made to order: stand one in for the digest to show the page is compared too.
+    monkeypatch.setattr(rewritecache.xxhash, "xxh3_128_digest", lambda data, seed=0: b"same")
+    cache = RewriteCache(1024 * 1024)
+    first, other = page_of(500, "a"), page_of(500, "b")
+    await cache.apply(first, HERO, OPTIONS, offload=False)
+    got = await cache.apply(other, HERO, OPTIONS, offload=False)
+    assert got == rewrite(other, HERO, OPTIONS)
+    assert b"bbbb" in got.body
+    assert b"aaaa" not in got.body
+    assert cache.stats == Counter({"rewrite-cache-miss": 2})
+
+
+async def test_a_page_an_engine_failure_touched_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from target_middleware.html import apply as apply_module
+
+    def failing(*args: Any) -> bool:
+        raise RuntimeError("the engine failed")
+
+    monkeypatch.setattr(apply_module, "perform", failing)  # an engine failure cannot be made to order
+    cache = RewriteCache(1024 * 1024)
+    for _ in range(2):
+        got = await cache.apply(PAGE, HERO, OPTIONS, offload=False)
+        assert [r.reason for r in got.skipped] == ["error"]
+    assert cache.stats == Counter({"rewrite-cache-miss": 2})
+    assert cache.info().entries == 0
+
+
+class Gate:
+    """The real rewrite, held on its worker thread until released; counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, page: bytes, actions: Any, options: Any) -> Rewrite:
+        self.calls += 1
+        self.entered.set()
+        assert self.release.wait(60)
+        return rewrite(page, actions, options)
+
+
+async def test_concurrent_requests_for_one_key_share_one_rewrite(monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = Gate()
+    monkeypatch.setattr(rewritecache, "rewrite", gate)
+    cache = RewriteCache(1024 * 1024)
+    leader = asyncio.create_task(cache.apply(PAGE, HERO, OPTIONS, offload=True))
+    for _ in range(6000):  # up to a minute for a worker thread to pick it up
+        if gate.entered.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert gate.entered.is_set()
+    followers = [asyncio.create_task(cache.apply(PAGE, HERO, OPTIONS, offload=False)) for _ in range(10)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not any(task.done() for task in followers)  # they wait for the one rewrite under way
+    gate.release.set()
+    results = await asyncio.gather(leader, *followers)
+    assert gate.calls == 1
+    assert all(r is results[0] for r in results)
+    assert results[0] == rewrite(PAGE, HERO, OPTIONS)
+    assert cache.stats == Counter({"rewrite-cache-miss": 1, "rewrite-cache-hit": 10})
+
+
+async def test_when_the_shared_rewrite_fails_every_waiter_learns_it_and_none_hangs() -> None:
+    cache = RewriteCache(1024 * 1024)
+    undecodable = PAGE + b"\xff\xfe"
+    options = {**OPTIONS, "charset": "utf-8"}
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(cache.apply(undecodable, HERO, options, offload=True) for _ in range(5)), return_exceptions=True
+        ),
+        timeout=60,
+    )
+    assert all(isinstance(r, ValueError) for r in results)
+    assert not cache._inflight
+    assert cache.info().entries == 0
+    assert (await cache.apply(PAGE, HERO, OPTIONS, offload=True)).changed  # and the cache still works
+
+
+def test_loops_on_several_threads_share_one_cache_without_tearing_it() -> None:
+    cache = RewriteCache(60_000)  # small: entries are evicted while others read
+    pages = [page_of(1500 + 10 * i, chr(ord("a") + i)) for i in range(12)]
+    fresh = {page: rewrite(page, HERO, OPTIONS) for page in pages}
+    failures: list[str] = []
+
+    def worker(offset: int) -> None:
+        async def run() -> None:
+            for n in range(120):
+                page = pages[(n * 5 + offset) % len(pages)]
+                got = await cache.apply(page, HERO, OPTIONS, offload=n % 3 == 0)
+                if got != fresh[page]:
+                    failures.append(f"thread {offset}, round {n}")
+                if cache.info().used > cache.size:
+                    failures.append("over size")
+
+        asyncio.run(run())
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not failures
+    assert cache.stats["rewrite-cache-hit"] + cache.stats["rewrite-cache-miss"] == 4 * 120
+    assert cache.stats["rewrite-cache-hit"] > 0
+
+
+SHARED = RewriteCache(256 * 1024)  # one cache across every example: a key that confused two inputs would show
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    html=documents,
+    actions=st.lists(raw_actions, max_size=5),
+    engine=engines,
+    nonce=st.sampled_from([None, "n1", "n2"]),
+    offload=st.booleans(),
+)
+def test_cache_on_and_cache_off_give_the_same_bytes(
+    html: str, actions: list[dict[str, Any]], engine: str, nonce: str | None, offload: bool
+) -> None:
+    page = html.encode()
+    options = {**OPTIONS, "engine": engine, "nonce": nonce}
+    expected = rewrite(page, actions, options)
+
+    async def twice() -> tuple[Rewrite, Rewrite]:
+        return (
+            await SHARED.apply(page, actions, options, offload=offload),
+            await SHARED.apply(page, actions, options, offload=not offload),
+        )
+
+    first, second = asyncio.run(twice())
+    assert first == expected
+    assert second == expected
+    assert SHARED.info().used <= SHARED.size
