@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from copy import copy as shallow_copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +32,7 @@ from .html import ActionReport
 from .middleware import TargetMiddleware, _bypassed
 from .pageview import page_view
 from .personalize import _charset, eligible
+from .rewritecache import RewriteCache
 from .routing import MboxRule
 from .visitor import Visitor
 
@@ -164,7 +166,9 @@ async def _rewritten(
     """The app's page, and what the middleware's own rewrite makes of it."""
     timings = found.timings_ms
     assert isinstance(timings, dict)
-    personalizer = middleware.personalizer
+    # The middleware's own rewrite, without its cache: a dry run neither fills it nor counts its hits.
+    personalizer = shallow_copy(middleware.personalizer)
+    personalizer.rewrites = RewriteCache(0)
     try:
         start, body = await page
     except Exception as exc:  # the middleware lets it propagate; here it is the answer

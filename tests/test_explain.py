@@ -110,7 +110,7 @@ async def test_the_explanation_of_a_personalized_page() -> None:
     assert "20% off" in found["html"]
     assert '<h1 id="hero" data-on="true">Winter sale</h1>' in found["html"]
     assert set(found["timings_ms"]) == {"decision", "page", "apply"}
-    assert stats == {"decided": 1, "applied": 1}  # the visit only: explaining counts nothing
+    assert stats == {"decided": 1, "applied": 1, "rewrite-cache-miss": 1}  # the visit only: explaining counts nothing
 
 
 @pytest.mark.parametrize(
