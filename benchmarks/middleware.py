@@ -154,6 +154,7 @@ def main() -> None:
         remote_busy = load(port, "/busy", max(100, n // 20), 1)
         with server("remote-same-loop", edge=f"127.0.0.1:{edge_port}") as same_loop_port:
             same_loop_busy = load(same_loop_port, "/busy", max(100, n // 20), 1)
+            same_loop_slow = load(same_loop_port, "/slow", max(200, n // 10), 1)
     row("bare app, 100 KB page", bare, None)
     row("(a) middleware, route with no rule", no_rule, bare)
     row("(b) on-device decision, 5 actions applied", on_device, bare)
@@ -162,6 +163,7 @@ def main() -> None:
     row("bare app computing 50 ms (async, no await)", bare_busy, None)
     row("(c) + remote edge taking 50 ms", remote_busy, bare_busy)
     row("    the same, decision on the app's loop", same_loop_busy, bare_busy)
+    row("(c) awaiting app, decision on the app's loop", same_loop_slow, bare_slow)
 
 
 if __name__ == "__main__":

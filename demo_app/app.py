@@ -158,7 +158,7 @@ def create_app(settings: TargetSettings | None = None) -> FastAPI:
 
     @app.get("/_target", response_class=HTMLResponse)
     async def target_debug(request: Request, path: str = "/") -> Response:
-        report = await debug_page(request, path, client=client, rules=RULES, stats=stats, settings=settings)
+        report = await debug_page(request, path, stats=stats, settings=settings)
         return templates.TemplateResponse(
             request, "debug.html", {"categories": CATEGORIES.values(), "debug_url": None, **report}
         )

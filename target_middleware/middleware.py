@@ -11,39 +11,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections import Counter
+from collections.abc import Collection, Coroutine, Iterable, Sequence
+from typing import Any, TypeVar
 
-from starlette.datastructures import Headers
-from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .analytics import AnalyticsSettings, PageViewAnalytics
 from .clicks import answer_beacon
 from .decisions import TargetRequest
-from .delivery.context import PageContext
 from .delivery.decider import DecisioningMethod
-from .delivery.offers import OffersClient, OffersRequest, OffersResult
-from .delivery.params import GLOBAL_MBOX, Mbox
+from .delivery.offers import OffersClient, OffersResult
+from .delivery.params import GLOBAL_MBOX
 from .edgenetwork.handoff import check_websdk_client
 from .handoff import DEFAULT_MAX_SIZE as DEFAULT_HANDOFF_MAX_SIZE
 from .handoff import ClickOwner, Handoff
-from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources, identify
+from .html import Engine
+from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
 from .iothread import IOThread
+from .options import check_bool, check_number, check_positive_int
 from .outcomes import CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
+from .pageview import page_view
 from .personalize import Personalizer, eligible
-from .qa import qa_mode_from_query, trace_from_query
 from .rewritecache import DEFAULT_SIZE, RewriteCache
-from .routing import MboxRule, RouteMatch, Rules, resolve_params
+from .routing import MboxRule, RouteMatch, Rules
 from .telemetry import telemetry_for
 from .tracking import Tracking, warn_process_key
-from .visitor import Visitor
 
 __all__ = ["TargetMiddleware", "TargetStats"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Pages asked for by Target's authoring tools, or with personalization switched off, pass through.
 BYPASS_PARAMETERS = (b"mboxDisable", b"adobe_authoring_enabled", b"mboxEdit")
@@ -59,10 +59,10 @@ class TargetMiddleware:
         timeout: float = 0.15,
         max_body_size: int = 4 * 1024 * 1024,
         offload_size: int = 256 * 1024,
-        engine: str | None = None,
+        engine: Engine | None = None,
         cookie_domain: str | None = None,
         cookie_http_only: bool = False,
-        redirect_hosts: Iterable[str] | None = None,
+        redirect_hosts: Collection[str] | None = None,
         redirect_keep_query: bool = False,
         click_endpoint: str | None = None,
         click_path: str | None = "/_target/click",
@@ -85,38 +85,53 @@ class TargetMiddleware:
         meter_provider: Any = None,
     ) -> None:
         if not callable(getattr(client, "get_offers", None)):
-            raise ValueError("client must be a TargetClient (or have its get_offers)")
-        if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
-            raise ValueError("timeout is the decision budget per request in seconds, a positive number")
+            raise TypeError(
+                f"client must be a TargetClient or an EdgeNetworkClient (an OffersClient), not {type(client).__name__}"
+            )
+        self.timeout = check_number(timeout, "timeout", "seconds (the decision budget per request)")
+        self.max_body_size = check_positive_int(max_body_size, "max_body_size", "bytes")
+        offload_size = check_positive_int(offload_size, "offload_size", "bytes")
+        breaker_failures = check_positive_int(breaker_failures, "breaker_failures", "failures in a row")
+        breaker_cooldown = check_number(breaker_cooldown, "breaker_cooldown", "seconds", inclusive=True)
+        if io_thread is not None:
+            check_bool(io_thread, "io_thread")
+        if stats is not None and not isinstance(stats, Counter):
+            raise TypeError(f"stats must be a TargetStats (a Counter), not {type(stats).__name__}")
+        for flag, value in (
+            ("cookie_http_only", cookie_http_only),
+            ("redirect_keep_query", redirect_keep_query),
+            ("debug_header", debug_header),
+            ("qa_mode", qa_mode),
+            ("trace", trace),
+        ):
+            check_bool(value, flag)
         if handoff not in (None, "atjs", "websdk"):
             raise ValueError(
-                "handoff must be 'atjs' (at.js continues from serverState), 'websdk' (alloy's applyResponse) or None"
+                "handoff must be 'atjs' (at.js continues from serverState), 'websdk' (alloy's applyResponse) or None,"
+                f" not {handoff!r}"
             )
         if clicks not in ("atjs", "first-party"):
-            raise ValueError("clicks must be 'atjs' (at.js counts them from serverState) or 'first-party' (ours)")
-        sizes = {"max_body_size": max_body_size, "offload_size": offload_size, "handoff_max_size": handoff_max_size}
-        for name, value in sizes.items():
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive number of bytes")
-        if not isinstance(breaker_failures, int) or breaker_failures < 1 or breaker_cooldown < 0:
-            raise ValueError("breaker_failures must be >= 1 and breaker_cooldown >= 0 seconds")
+            raise ValueError(
+                f"clicks must be 'atjs' (at.js counts them from serverState) or 'first-party' (ours), not {clicks!r}"
+            )
+        handoff_max_size = check_positive_int(handoff_max_size, "handoff_max_size", "bytes")
         if click_path is not None and (not isinstance(click_path, str) or not click_path.startswith("/")):
-            raise ValueError("click_path must be a path on this site, like '/_target/click' (or None)")
+            raise ValueError(
+                f"click_path must be a path on this site, like '/_target/click' (or None), not {click_path!r}"
+            )
         check_identity_sources(customer_ids, third_party_id)
         if analytics is not None and not isinstance(analytics, AnalyticsSettings):
-            raise ValueError("analytics must be an AnalyticsSettings(logging='server_side'|'client_side', ...)")
+            raise TypeError("analytics must be an AnalyticsSettings(logging='server_side'|'client_side', ...)")
         self.app = app
         self.client = client
         self.rules = Rules(rules)
         check_websdk_client(client, handoff, self.rules)
-        self.timeout = float(timeout)
-        self.max_body_size = max_body_size
         self.qa_mode, self.trace = qa_mode, trace
         self.stats = TargetStats() if stats is None else stats
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown)
         method = getattr(client, "decisioning", None)
-        local = method is DecisioningMethod.ON_DEVICE
-        self._io = IOThread() if (not local if io_thread is None else io_thread) else None
+        self._local = method is DecisioningMethod.ON_DEVICE
+        self._io = IOThread() if (not self._local if io_thread is None else io_thread) else None
         global_mbox = getattr(client, "global_mbox", GLOBAL_MBOX)
         self.tracking = Tracking(
             client,
@@ -151,7 +166,7 @@ class TargetMiddleware:
             rewrites=RewriteCache(rewrite_cache, stats=self.stats),
         )
         # A decision that can wait on the network is stopped at the request's deadline, wherever it runs.
-        self._bounded = not local
+        self._bounded = not self._local
         self.telemetry = telemetry_for(tracer_provider, meter_provider)
         self.outcomes = Outcomes(self.stats, self.breaker, self.telemetry, str(getattr(method, "value", method)))
 
@@ -174,9 +189,9 @@ class TargetMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        page_view = self.analytics.for_page_view() if self.analytics is not None else None
-        sdid = page_view.supplemental_data_id if page_view is not None else None
-        watch = await self._start(scope, match, page_view)
+        analytics = self.analytics.for_page_view() if self.analytics is not None else None
+        sdid = analytics.supplemental_data_id if analytics is not None else None
+        watch = await self._start(scope, match, analytics)
         state = scope.setdefault("state", {})
         if watch is None:
             state["target"] = TargetRequest(None, 0.0, scope, self.tracking)
@@ -217,38 +232,23 @@ class TargetMiddleware:
             self._io.close()
 
     async def _start(
-        self, scope: Scope, match: RouteMatch, page_view: PageViewAnalytics | None
+        self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None
     ) -> DecisionWatch | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""
         deadline = time.monotonic() + self.timeout
         try:
-            request = Request({**scope, "path_params": match.path_params})
-            params = await resolve_params(match.rule.params, request)
-            profile = await resolve_params(match.rule.profile_params, request)
-            params.update({f"profile.{key}": value for key, value in profile.items()})
-            headers = Headers(scope=scope)
-            client = scope.get("client")
-            query = scope.get("query_string", b"").decode("latin-1")
-            offers = OffersRequest(
-                mboxes=[Mbox(name, params) for name in match.rule.mboxes],
-                prefetch_views=match.rule.views,
-                page=PageContext.from_headers(str(request.url), headers, client_ip=client[0] if client else None),
-                qa_mode=qa_mode_from_query(query) if self.qa_mode and query else None,
-                trace=trace_from_query(query) if self.trace and query else None,
+            view = await page_view(
+                scope,
+                match,
+                qa_mode=self.qa_mode,
+                trace=self.trace,
+                analytics=analytics,
                 deferred_display=self.personalizer.handoff_for(match.rule) is Handoff.WEBSDK,
-                analytics=page_view,
-            )
-            cookies = cookie_parser(headers.get("cookie", ""))
-            rule = match.rule
-            visitor = await identify(
-                Visitor.from_cookies(cookies),
-                cookies,
-                request,
                 organization_id=getattr(self.client, "organization_id", ""),
-                customer_ids=rule.customer_ids if rule.customer_ids is not None else self.customer_ids,
-                third_party_id=rule.third_party_id if rule.third_party_id is not None else self.third_party_id,
+                customer_ids=self.customer_ids,
+                third_party_id=self.third_party_id,
             )
-            coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)
+            coroutine = self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
         except Exception as exc:
             # The exception's class only: its text may carry request values.
             name = type(exc).__name__
@@ -257,9 +257,11 @@ class TargetMiddleware:
             return None
         watch = self.outcomes.watch(match.rule.path, len(match.rule.mboxes), deadline)
         decided = watch.run(coroutine, bounded=self._bounded)
-        if self._io is not None:
-            watch.follow(self._io.submit(decided))
+        if self._io is not None or not self._local:
+            watch.follow(self._submit(decided))
             return watch
+        # On-device: a function call with no I/O to overlap with the app, made before it runs (outside the
+        # budget, as on-device decisions always were: a loaded machine delays the page, it does not lose it).
         future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
         try:
             future.set_result(await decided)
@@ -267,6 +269,13 @@ class TargetMiddleware:
             future.set_exception(exc)
         watch.follow(future)
         return watch
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        """Run a call of the client where the client lives: on the I/O thread, or on this loop beside the app."""
+        if self._io is not None:
+            return self._io.submit(coroutine)
+        # A task on the app's own loop: it runs beside the app from the app's first await on.
+        return asyncio.get_running_loop().create_task(coroutine)
 
 
 def _bypassed(scope: Scope) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,7 +17,8 @@ from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
 from .edgenetwork.handoff import display_rest, websdk_script
 from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server_state
-from .html import ActionReport, SkipReason
+from .html import ENGINES, ActionReport, Engine, SkipReason
+from .options import check_hosts, check_optional_str, describe_choices
 from .rewritecache import Rewrite, RewriteCache
 from .routing import MboxRule
 
@@ -25,7 +26,7 @@ __all__ = ["Personalizer", "eligible"]
 
 logger = logging.getLogger(__name__)
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
+HTML_CONTENT_TYPES = ("text/html", "application/xhtml+xml")
 # A rewritten body no longer matches validators or ranges computed for the original.
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
@@ -48,7 +49,7 @@ def eligible(start: Message, method: str, max_body_size: int) -> bool:
         return False
     headers = MutableHeaders(scope=start)
     content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type not in HTML_TYPES:
+    if content_type not in HTML_CONTENT_TYPES:
         return False
     if "content-encoding" in headers or "content-range" in headers:
         return False
@@ -68,11 +69,11 @@ class Personalizer:
     def __init__(
         self,
         *,
-        engine: str | None,
+        engine: Engine | None,
         offload_size: int,
         cookie_domain: str | None,
         cookie_http_only: bool,
-        redirect_hosts: Iterable[str] | None,
+        redirect_hosts: Collection[str] | None,
         redirect_keep_query: bool,
         click_endpoint: str | None,
         debug_header: bool,
@@ -85,13 +86,21 @@ class Personalizer:
         sign_clicks: ClickSigning | None = None,
         rewrites: RewriteCache | None = None,
     ) -> None:
+        if engine is not None and engine not in ENGINES:
+            raise ValueError(f"engine must be {describe_choices(ENGINES)} (or None for lexbor), not {engine!r}")
+        cookie_domain = check_optional_str(cookie_domain, "cookie_domain", ".shop.example")
         if cookie_domain is not None and not re.fullmatch(r"\.?[A-Za-z0-9.-]{1,253}", cookie_domain):
-            raise ValueError(f"cookie_domain {cookie_domain!r} is not a domain name")
+            raise ValueError(f"cookie_domain {cookie_domain!r} is not a domain name like '.shop.example'")
+        click_endpoint = check_optional_str(click_endpoint, "click_endpoint", "/target/click")
+        if click_endpoint is not None and not click_endpoint.startswith(("/", "https://", "http://")):
+            raise ValueError(
+                f"click_endpoint must be a path like '/target/click' or an http(s) URL, not {click_endpoint!r}"
+            )
         self.engine = engine
         self.offload_size = offload_size
         self.cookie_domain = cookie_domain
         self.cookie_http_only = cookie_http_only
-        self.redirect_hosts = None if redirect_hosts is None else frozenset(h.lower() for h in redirect_hosts)
+        self.redirect_hosts = check_hosts(redirect_hosts, "redirect_hosts")
         self.redirect_keep_query = redirect_keep_query
         self.click_endpoint = click_endpoint
         self.debug_header = debug_header

@@ -7,7 +7,8 @@ concurrently with it; so rules are matched on the raw path here, with Starlette'
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
 from typing import Any
@@ -17,8 +18,11 @@ from starlette.requests import Request
 from starlette.routing import compile_path
 
 from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
+from .options import check_bool, check_strings
 
 __all__ = ["MboxRule", "RouteMatch", "Rules", "resolve_params"]
+
+_METHOD = re.compile(r"[A-Za-z]{1,20}")
 
 ParamsSource = Mapping[str, Any] | Callable[[Request], Mapping[str, Any] | Awaitable[Mapping[str, Any]]] | None
 
@@ -50,9 +54,9 @@ class MboxRule:
     mboxes: Sequence[str]
     params: ParamsSource = None
     profile_params: ParamsSource = None
-    methods: Iterable[str] = ("GET",)
+    methods: Collection[str] = ("GET",)
     host: str | None = None
-    exclude: Sequence[str] = ()
+    exclude: Collection[str] = ()
     html_selectors: Mapping[str, str] = field(default_factory=dict)
     customer_ids: CustomerIdsSource = None
     third_party_id: ThirdPartyIdSource = None
@@ -65,32 +69,51 @@ class MboxRule:
     _methods: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.path, str):
+            raise TypeError(f"MboxRule path must be a string like '/products/{{sku}}', not {type(self.path).__name__}")
         path, convertors = _compiled(self.path, "path")
         if not self.path.startswith("/"):
             raise ValueError(f"path {self.path!r} must start with '/'")
-        if isinstance(self.mboxes, str) or not self.mboxes:
-            raise ValueError(f"rule {self.path!r}: mboxes must be a non-empty list of mbox names")
-        for name in self.mboxes:
-            if not isinstance(name, str) or not name.strip() or len(name) > 250:
-                raise ValueError(f"rule {self.path!r}: invalid mbox name {name!r}")
+        where = f"MboxRule {self.path!r}"
+        mboxes = check_strings(self.mboxes, f"{where}: mboxes", '["home-hero"]', allow_empty=False)
+        for name in mboxes:
+            if len(name) > 250 or name != name.strip():
+                raise ValueError(f"{where}: invalid mbox name {name!r} (1-250 characters, no surrounding spaces)")
         for what, source in (("params", self.params), ("profile_params", self.profile_params)):
             if source is not None and not isinstance(source, Mapping) and not callable(source):
-                raise ValueError(f"rule {self.path!r}: {what} must be a mapping or a callable of the request")
-        check_identity_sources(self.customer_ids, self.third_party_id, where=f"rule {self.path!r}: ")
+                raise TypeError(
+                    f"{where}: {what} must be a mapping or a (sync or async) callable of the request, "
+                    f"not {type(source).__name__}"
+                )
+        methods = check_strings(self.methods, f"{where}: methods", '["GET", "POST"]', allow_empty=False)
+        for method in methods:
+            if not _METHOD.fullmatch(method):
+                raise ValueError(f"{where}: methods must hold HTTP methods like 'GET', not {method!r}")
+        if self.host is not None and not isinstance(self.host, str):
+            raise TypeError(f"{where}: host must be a string like '{{sub}}.shop.example', not {type(self.host)}")
+        exclude = check_strings(self.exclude, f"{where}: exclude", '["/api/{rest:path}"]')
+        check_identity_sources(self.customer_ids, self.third_party_id, where=f"{where}: ")
         if self.handoff not in (None, "atjs", "websdk", "off"):
-            raise ValueError(f"rule {self.path!r}: handoff must be 'atjs', 'websdk', 'off' or None (the middleware's)")
-        if not isinstance(self.views, bool):
-            raise ValueError(f"rule {self.path!r}: views must be True or False")
-        methods = frozenset(m.upper() for m in ([self.methods] if isinstance(self.methods, str) else self.methods))
-        if not methods:
-            raise ValueError(f"rule {self.path!r}: methods must not be empty")
-        object.__setattr__(self, "mboxes", tuple(self.mboxes))
+            raise ValueError(
+                f"{where}: handoff must be 'atjs', 'websdk', 'off' or None (the middleware's), not {self.handoff!r}"
+            )
+        check_bool(self.views, f"{where}: views")
+        if not isinstance(self.html_selectors, Mapping):
+            raise TypeError(f'{where}: html_selectors must map an mbox to a selector, like {{"home-hero": "#hero"}}')
+        for mbox, selector in self.html_selectors.items():
+            if mbox not in mboxes:
+                raise ValueError(f"{where}: html_selectors names {mbox!r}, not one of its mboxes {list(mboxes)}")
+            if not isinstance(selector, str) or not selector.strip():
+                raise ValueError(f"{where}: html_selectors[{mbox!r}] must be a selector like '#hero', not {selector!r}")
+        object.__setattr__(self, "mboxes", mboxes)
+        object.__setattr__(self, "methods", methods)
+        object.__setattr__(self, "exclude", exclude)
         object.__setattr__(self, "html_selectors", dict(self.html_selectors))
         object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_convertors", convertors)
         object.__setattr__(self, "_host", _compiled(self.host, "host")[0] if self.host else None)
-        object.__setattr__(self, "_exclude", tuple(_compiled(p, "exclude pattern")[0] for p in self.exclude))
-        object.__setattr__(self, "_methods", methods)
+        object.__setattr__(self, "_exclude", tuple(_compiled(p, f"{where}: exclude pattern")[0] for p in exclude))
+        object.__setattr__(self, "_methods", frozenset(m.upper() for m in methods))
 
     def match(self, method: str, path: str, host: str) -> dict[str, Any] | None:
         """The path parameters when this rule applies to the request, else None."""
@@ -118,10 +141,12 @@ class Rules:
     __slots__ = ("_rules",)
 
     def __init__(self, rules: Iterable[MboxRule]) -> None:
+        if isinstance(rules, MboxRule | str) or not isinstance(rules, Iterable):
+            raise TypeError(f"rules must be a list of MboxRule, like [MboxRule('/', mboxes=[...])], not {rules!r}")
         self._rules = tuple(rules)
         for rule in self._rules:
             if not isinstance(rule, MboxRule):
-                raise ValueError(f"rules must be MboxRule objects, got {type(rule).__name__}")
+                raise TypeError(f"rules must be MboxRule objects, not {type(rule).__name__} {rule!r}")
 
     def __bool__(self) -> bool:
         return bool(self._rules)

@@ -104,7 +104,7 @@ def test_settings_are_checked_at_construction() -> None:
     ]:
         with pytest.raises(ValueError, match=message):
             AnalyticsSettings(**options)
-    with pytest.raises(ValueError, match="AnalyticsSettings"):
+    with pytest.raises(TypeError, match="AnalyticsSettings"):
         TargetMiddleware(Starlette(), client=static_client({}), rules=[], analytics={"logging": "server_side"})  # type: ignore[arg-type]
     server_side = AnalyticsSettings(tracking_server="m.example.com", tracking_server_secure="sm.example.com")
     first, second = server_side.for_page_view(), server_side.for_page_view()

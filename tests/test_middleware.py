@@ -342,7 +342,7 @@ def test_invalid_configuration_fails_at_construction() -> None:
     for bad in ({"timeout": 0}, {"max_body_size": -1}, {"breaker_failures": 0}, {"cookie_domain": "a b"}):
         with pytest.raises(ValueError, match=next(iter(bad)).split("_")[0]):
             TargetMiddleware(app, client=client, rules=[], **bad)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="TargetClient"):
+    with pytest.raises(TypeError, match="TargetClient"):
         TargetMiddleware(app, client=object(), rules=[])  # type: ignore[arg-type]
 
 

@@ -47,22 +47,55 @@ def test_no_rule_no_match() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"path": "products", "mboxes": ["m"]}, "must start with '/'"),
-        ({"path": "/p/{x:nope}", "mboxes": ["m"]}, "invalid path"),
-        ({"path": "/", "mboxes": []}, "mboxes"),
-        ({"path": "/", "mboxes": "home"}, "mboxes"),
-        ({"path": "/", "mboxes": [""]}, "invalid mbox name"),
-        ({"path": "/", "mboxes": ["m"], "params": 5}, "params must be"),
-        ({"path": "/", "mboxes": ["m"], "methods": []}, "methods"),
+        ({"path": "products", "mboxes": ["m"]}, ValueError, "must start with '/'"),
+        ({"path": "/p/{x:nope}", "mboxes": ["m"]}, ValueError, "invalid path"),
+        ({"path": 5, "mboxes": ["m"]}, TypeError, "path must be a string"),
+        ({"path": "/", "mboxes": []}, ValueError, "mboxes must not be empty"),
+        ({"path": "/", "mboxes": "home"}, TypeError, "mboxes must be a collection of strings .* not a bare string"),
+        ({"path": "/", "mboxes": [""]}, ValueError, "mboxes must hold non-empty strings"),
+        ({"path": "/", "mboxes": [" m"]}, ValueError, "invalid mbox name"),
+        ({"path": "/", "mboxes": ["m"], "params": 5}, TypeError, "params must be a mapping or a"),
+        ({"path": "/", "mboxes": ["m"], "profile_params": "x"}, TypeError, "profile_params must be"),
+        ({"path": "/", "mboxes": ["m"], "methods": []}, ValueError, "methods must not be empty"),
+        ({"path": "/", "mboxes": ["m"], "methods": "GET"}, TypeError, "methods .* not a bare string 'GET'"),
+        ({"path": "/", "mboxes": ["m"], "methods": ["GE T"]}, ValueError, "HTTP methods like 'GET'"),
+        ({"path": "/", "mboxes": ["m"], "exclude": "/api"}, TypeError, r"exclude .*\["),
+        ({"path": "/", "mboxes": ["m"], "exclude": [3]}, ValueError, "exclude must hold non-empty strings"),
+        ({"path": "/", "mboxes": ["m"], "exclude": ["/{x:nope}"]}, ValueError, "exclude pattern"),
+        ({"path": "/", "mboxes": ["m"], "host": 3}, TypeError, "host must be a string"),
+        ({"path": "/", "mboxes": ["m"], "html_selectors": ["#x"]}, TypeError, "html_selectors must map"),
+        ({"path": "/", "mboxes": ["m"], "html_selectors": {"n": "#x"}}, ValueError, "'n', not one of its mboxes"),
+        ({"path": "/", "mboxes": ["m"], "html_selectors": {"m": ""}}, ValueError, "selector like '#hero'"),
+        ({"path": "/", "mboxes": ["m"], "views": "yes"}, TypeError, "views must be True or False"),
+        ({"path": "/", "mboxes": ["m"], "handoff": "on"}, ValueError, "handoff must be 'atjs', 'websdk', 'off'"),
     ],
 )
-def test_invalid_configuration_fails_at_construction(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_invalid_configuration_fails_at_construction(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
         MboxRule(**kwargs)
-    with pytest.raises(ValueError, match="MboxRule"):
+
+
+def test_rules_must_be_a_list_of_mbox_rules() -> None:
+    with pytest.raises(TypeError, match="MboxRule objects, not str"):
         Rules(["/"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="a list of MboxRule"):
+        Rules(MboxRule("/", mboxes=["m"]))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="a list of MboxRule"):
+        Rules(None)  # type: ignore[arg-type]
+
+
+def test_exclude_and_methods_are_kept_whole() -> None:
+    """A one-item exclude list excludes that pattern, not its letters; methods are matched case-insensitively."""
+    rule = MboxRule("/{rest:path}", mboxes=["m"], exclude=["/api/{rest:path}"], methods=["get"])
+    assert rule.exclude == ("/api/{rest:path}",)
+    rules = Rules([rule])
+    assert rules.match(scope("/api/cart")) is None
+    assert rules.match(scope("/")) is not None  # read letter by letter, "/api" would have excluded "/" itself
+    assert rules.match(scope("/apiary")) is not None
 
 
 async def test_params_from_a_mapping_or_a_sync_or_async_callable() -> None:

@@ -4,7 +4,7 @@ The procedure is Adobe's (NOTES.md §4): rules filtered by property token; the f
 regional mbox (a blank ``{name, index}`` when none does); every matching rule, once per rule key, for the
 global mbox (``pageLoad``); rules merged per view name; then execute or prefetch post-processing, response
 tokens, campaign macros and, when asked for, a trace. Execute decisions owe Target display notifications: they
-come back in :class:`Decision`, for the caller to send (batched, in the background) or hand to a callback.
+come back in :class:`OnDeviceDecision`, for the caller to send (batched, in the background) or hand to a callback.
 """
 
 from __future__ import annotations
@@ -19,10 +19,17 @@ from typing import Any
 from .artifact import Artifact
 from .context import JSON_OBJECT, geo_context, warm_up
 from .procedure import DecisionRun, new_id
-from .source import ArtifactSource
+from .source import ArtifactSource, source_of
 from .trace import profile_trace
 
-__all__ = ["Decision", "DecisioningEngine", "DecisioningNotReady", "GeoLookup", "notification_request"]
+__all__ = [
+    "DecisioningEngine",
+    "DecisioningNotReady",
+    "GeoLookup",
+    "OnDeviceDecision",
+    "engine_for_artifact",
+    "notification_request",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +60,7 @@ class DecisioningNotReady(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class OnDeviceDecision:
     response: dict[str, Any]
     notifications: tuple[dict[str, Any], ...]
     remote_mboxes: tuple[str, ...]
@@ -61,7 +68,7 @@ class Decision:
     telemetry: tuple[dict[str, Any], ...] = ()
 
 
-def notification_request(request: Mapping[str, Any], decision: Decision) -> dict[str, Any] | None:
+def notification_request(request: Mapping[str, Any], decision: OnDeviceDecision) -> dict[str, Any] | None:
     """The Delivery API request that reports a decision's notifications and telemetry, or None."""
     if not decision.notifications and not decision.telemetry:
         return None
@@ -93,6 +100,15 @@ class DecisioningEngine:
         self._geo_lookup = geo_lookup
         self._clock = clock
         warm_up()
+
+    async def start(self) -> None:
+        """Start fetching the artifact when it comes from a URL (the first download, then polling)."""
+        if isinstance(self._source, ArtifactSource):
+            await self._source.start()
+
+    async def aclose(self) -> None:
+        if isinstance(self._source, ArtifactSource):
+            await self._source.aclose()
 
     @property
     def source(self) -> Artifact | ArtifactSource:
@@ -148,7 +164,7 @@ class DecisioningEngine:
             views = set(artifact.remote_views)
         return tuple(sorted(mboxes)), tuple(sorted(views))
 
-    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> Decision:
+    def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> OnDeviceDecision:
         """Decide a Delivery API request (a dict) on-device. Raises DecisioningNotReady before an artifact."""
         if not isinstance(request, JSON_OBJECT):
             raise TypeError("the request must be a Delivery API request object (a dict)")
@@ -195,7 +211,7 @@ class DecisioningEngine:
                     "features": {"decisioningMethod": "on-device"},
                 },
             )
-        return Decision(response, tuple(run.notifications), remote_mboxes, remote_views, telemetry)
+        return OnDeviceDecision(response, tuple(run.notifications), remote_mboxes, remote_views, telemetry)
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
         geo = request_context.get("geo")
@@ -216,3 +232,14 @@ class DecisioningEngine:
             if value not in (None, ""):
                 geo[key] = value
         return geo_context(geo)
+
+
+def engine_for_artifact(artifact: Any, *, client_code: str) -> DecisioningEngine:
+    """The engine for ``artifact`` (a rules.json URL, polled; a file path; a payload; an Artifact or source).
+
+    The ``DeciderFactory`` that ``TargetClient(artifact=...)`` uses.
+    """
+    return DecisioningEngine(source_of(artifact), client_code=client_code)
+
+
+Decision = OnDeviceDecision  # its name until 0.1: kept for one release

@@ -14,16 +14,14 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..visitor import Visitor
 from .context import PageContext
 from .errors import DeliveryError, DeliveryFailed, MboxRejected
 from .models import Metric, MetricType, Option, OptionType
+from .offers import OffersClient
 from .params import Mbox, map_params
-
-if TYPE_CHECKING:
-    from .client import TargetClient
 
 __all__ = ["run_get_offer", "to_atjs_actions"]
 
@@ -142,7 +140,7 @@ async def _call(callback: Callable[..., Any], *args: Any) -> None:
         await outcome
 
 
-async def run_get_offer(client: TargetClient, options: Mapping[str, Any]) -> None:
+async def run_get_offer(client: OffersClient, options: Mapping[str, Any]) -> None:
     opts = _validate(options)
     try:
         result = await client.get_offers(

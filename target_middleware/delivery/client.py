@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import logging
-import math
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -19,10 +18,22 @@ import httpx
 from ..identity import visitor_ids
 from ..visitor import Visitor
 from . import transport
+from .atjs import run_get_offer
+from .checks import check_client_options
 from .context import PageContext
-from .decider import DecisioningMethod, LocalDecider, LocalDecision, merge_responses, remote_part
+from .decider import (
+    DeciderFactory,
+    DecisioningMethod,
+    LocalDecider,
+    LocalDecision,
+    ManagedDecider,
+    artifact_decider_factory,
+    merge_responses,
+    remote_part,
+)
 from .errors import LocalDecisionError
 from .loops import PerLoop, run_on
+from .mapping import offers_request_from_mapping, one_of
 from .models import parse_response
 from .notifications import (
     NotificationOutcome,
@@ -41,8 +52,11 @@ logger = logging.getLogger(__name__)
 
 NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None]
 
-_CLIENT_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_HOST = re.compile(r"(?=.{1,253}(?::\d{1,5})?$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?")
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 class TargetClient:
@@ -54,10 +68,11 @@ class TargetClient:
     ``timeout`` is in seconds and bounds each call in total. ``decisioning`` picks where decisions are made:
     ``server-side`` (the edge), ``on-device`` (``decider``, in process) or ``hybrid`` (``decider``, and the
     edge for the mboxes it names as remote). ``artifact`` (a rules.json URL, polled; a file path; a payload)
-    makes the decider Target's on-device engine. Notifications (the displays a local decision owes, clicks,
-    ``track_event`` conversions) go through one bounded queue, ``notifications``, sent in the background in
-    batches (at most ``max_pending_notifications`` waiting), or handed to ``on_notifications`` when it is given
-    (e.g. with no Target account at hand). ``aclose()`` sends what is still queued.
+    makes the decider Target's on-device engine (or what ``decider_factory`` builds from it). Notifications (the
+    displays a local decision owes, clicks, ``track_event`` conversions) go through one bounded queue,
+    ``notifications``, sent in the background in batches (at most ``max_pending_notifications`` waiting), or
+    handed to ``on_notifications`` when it is given (e.g. with no Target account at hand). ``aclose()`` sends
+    what is still queued.
     """
 
     def __init__(
@@ -79,25 +94,35 @@ class TargetClient:
         artifact: Any = None,
         on_notifications: NotificationsCallback | None = None,
         max_pending_notifications: int = 10_000,
+        decider_factory: DeciderFactory | None = None,
     ) -> None:
-        if not isinstance(client_code, str) or not _CLIENT_CODE.fullmatch(client_code):
-            raise ValueError("client_code must be 1-64 letters, digits, '_' or '-'")
-        if not isinstance(organization_id, str) or not organization_id.strip():
-            raise ValueError("organization_id is required")
-        if server_domain is not None and not _HOST.fullmatch(server_domain):
-            raise ValueError("server_domain must be a host name, optionally with a port")
-        if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
-            raise ValueError("timeout must be a positive number of seconds")
+        decisioning = check_client_options(
+            client_code=client_code,
+            organization_id=organization_id,
+            server_domain=server_domain,
+            secure=secure,
+            timeout=timeout,
+            property_token=property_token,
+            environment_id=environment_id,
+            http_client=http_client,
+            global_mbox=global_mbox,
+            send_ip_address=send_ip_address,
+            max_connections=max_connections,
+            decisioning=decisioning,
+            decider=decider,
+            on_notifications=on_notifications,
+            max_pending_notifications=max_pending_notifications,
+        )
         self.client_code = client_code
         self.organization_id = organization_id
         self.decisioning = DecisioningMethod(decisioning)
-        self._artifact_source: Any = None
-        self._artifact_task: asyncio.Task[None] | None = None
-        self._artifact_loop: asyncio.AbstractEventLoop | None = None
+        self._managed: ManagedDecider | None = None  # a decider built here from `artifact`: started and closed here
+        self._managed_task: asyncio.Task[None] | None = None
+        self._managed_loop: asyncio.AbstractEventLoop | None = None  # where it started, where it is closed
         if artifact is not None:
             if decider is not None:
                 raise ValueError("give a decider or an artifact, not both")
-            decider = self._engine_for(artifact, client_code)
+            decider = self._decider_for(artifact, client_code, decider_factory or artifact_decider_factory())
         if self.decisioning is not DecisioningMethod.SERVER_SIDE and decider is None:
             raise ValueError(f"decisioning={self.decisioning.value!r} needs a decider")
         self.timeout = float(timeout)
@@ -117,17 +142,15 @@ class TargetClient:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def _engine_for(self, artifact: Any, client_code: str) -> LocalDecider:
-        """The on-device engine for ``artifact`` (a URL, polled; a file path; a payload; an Artifact)."""
-        from ..decisioning import ArtifactSource, DecisioningEngine, source_of
-
+    def _decider_for(self, artifact: Any, client_code: str, factory: DeciderFactory) -> LocalDecider:
+        """The decider for ``artifact`` (by default Target's on-device engine: a URL, polled; a path; a payload)."""
         try:
-            source = source_of(artifact)
+            decider = factory(artifact, client_code=client_code)
         except Exception as exc:  # a config error: say so at startup, not on every page
             raise ValueError(f"cannot load the decisioning artifact: {exc}") from exc
-        if isinstance(source, ArtifactSource) and source.url is not None:
-            self._artifact_source = source  # polled from the first local decision on, closed by aclose()
-        return DecisioningEngine(source, client_code=client_code)
+        if isinstance(decider, ManagedDecider):
+            self._managed = decider  # started at the first local decision, closed by aclose()
+        return decider
 
     def _new_pool(self) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)
@@ -151,8 +174,11 @@ class TargetClient:
         return self._send_ip
 
     async def aclose(self) -> None:
-        if self._artifact_source is not None:
-            await run_on(self._artifact_loop, self._artifact_source.aclose())
+        if self._managed_task is not None and not self._managed_task.done():
+            # a start not run yet would begin polling after the close
+            await run_on(self._managed_loop, _cancelled(self._managed_task))
+        if self._managed is not None:
+            await run_on(self._managed_loop, self._managed.aclose())
         await self.notifications.aclose()
         await self._pools.aclose(httpx.AsyncClient.aclose)
 
@@ -168,14 +194,21 @@ class TargetClient:
 
     async def get_offers(
         self,
-        request: OffersRequest | Sequence[Mbox | str],
+        request: OffersRequest | Sequence[Mbox | str] | Mapping[str, Any],
         *,
         visitor: Visitor | None = None,
         page: PageContext | None = None,
         timeout: float | None = None,
     ) -> OffersResult:
-        """One decision for every mbox of a page view. Raises a ``DeliveryError`` (see ``errors``)."""
-        if not isinstance(request, OffersRequest):
+        """One decision for every mbox of a page view. Raises a ``DeliveryError`` (see ``errors``).
+
+        ``request`` is an ``OffersRequest``, a list of mbox names or ``Mbox`` values, or a Delivery API request
+        mapping as Adobe's SDKs take it (see ``mapping``); a bad one is a ValueError or TypeError.
+        """
+        if isinstance(request, Mapping):
+            request, named, context = offers_request_from_mapping(request, global_mbox=self.global_mbox)
+            visitor, page = one_of(visitor, named, "visitor", "id"), one_of(page, context, "page", "context")
+        elif not isinstance(request, OffersRequest):
             request = OffersRequest(mboxes=request)
         visitor = visitor or Visitor.new()
         if self.decisioning is DecisioningMethod.ON_DEVICE and not (visitor.tnt_id or visitor.third_party_id):
@@ -220,9 +253,10 @@ class TargetClient:
 
     async def _decide_locally(self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float) -> Any:
         assert self._decider is not None
-        if self._artifact_source is not None and self._artifact_source.artifact is None:
-            # The first download runs in the background; until it lands, local decisions fail (and fail open).
-            self._start_artifact()
+        if self._managed is not None and self._managed_task is None:
+            # A first download runs in the background; until it lands, local decisions fail (and fail open).
+            self._managed_loop = asyncio.get_running_loop()  # where it polls, and where it is closed
+            self._managed_task = self._managed_loop.create_task(self._managed.start())
         try:
             decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
             answer, owed, remote = (
@@ -245,11 +279,6 @@ class TargetClient:
                 edge_answer = await self._post(remote_body, visitor, deadline)
                 return merge_responses(answer, edge_answer or {})
         return answer
-
-    def _start_artifact(self) -> None:
-        if self._artifact_task is None:
-            self._artifact_loop = asyncio.get_running_loop()  # where it polls, and where it is closed
-            self._artifact_task = self._artifact_loop.create_task(self._artifact_source.start())
 
     # -- notifications -----------------------------------------------------------------------------
 
@@ -337,6 +366,4 @@ class TargetClient:
 
     async def get_offer(self, options: Mapping[str, Any]) -> None:
         """``adobe.target.getOffer`` parity: ``success(actions)`` or ``error(status, error)``."""
-        from .atjs import run_get_offer
-
         await run_get_offer(self, options)

@@ -2,7 +2,10 @@
 
 The client talks to a decision engine only through ``LocalDecider``: a plain function call that takes a
 DeliveryRequest JSON and answers a Delivery API response JSON of the same shape as the edge's 200 body, plus
-the display notifications it owes Target and the mboxes that only the edge can decide.
+the display notifications it owes Target and the mboxes that only the edge can decide. A ``DeciderFactory`` turns
+a client's ``artifact=`` into a decider; the package wires Target's on-device engine in as the default
+(``target_middleware/__init__.py``), so nothing here knows the engine. A decider that keeps something fresh in the
+background (an artifact polled from a URL) also has ``start()`` and ``aclose()``, which the client calls.
 """
 
 from __future__ import annotations
@@ -12,7 +15,17 @@ from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["DecisioningMethod", "LocalDecider", "LocalDecision", "merge_responses", "remote_part"]
+__all__ = [
+    "DeciderFactory",
+    "DecisioningMethod",
+    "LocalDecider",
+    "LocalDecision",
+    "ManagedDecider",
+    "artifact_decider_factory",
+    "merge_responses",
+    "remote_part",
+    "set_artifact_decider_factory",
+]
 
 
 class DecisioningMethod(StrEnum):
@@ -34,6 +47,30 @@ class LocalDecision(Protocol):
 @runtime_checkable
 class LocalDecider(Protocol):
     def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> LocalDecision: ...
+
+
+class DeciderFactory(Protocol):
+    def __call__(self, artifact: Any, *, client_code: str) -> LocalDecider: ...
+
+
+@runtime_checkable
+class ManagedDecider(Protocol):
+    async def start(self) -> None: ...  # begin what runs in the background (a first download, polling)
+    async def aclose(self) -> None: ...
+
+
+_artifact_factory: list[DeciderFactory] = []  # the one wired in at import, not per client or per visitor
+
+
+def set_artifact_decider_factory(factory: DeciderFactory) -> None:
+    """What turns ``TargetClient(artifact=...)`` into a decider, unless the client is given its own."""
+    _artifact_factory[:] = [factory]
+
+
+def artifact_decider_factory() -> DeciderFactory:
+    if not _artifact_factory:
+        raise ValueError("artifact= needs a decider_factory (importing target_middleware wires the on-device engine)")
+    return _artifact_factory[0]
 
 
 def remote_part(request: Mapping[str, Any], remote: Collection[str], global_mbox: str) -> dict[str, Any] | None:

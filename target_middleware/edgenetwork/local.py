@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..decisioning import DecisioningEngine, DecisioningNotReady
-from ..decisioning.engine import Decision
+from ..decisioning.engine import OnDeviceDecision
 from ..visitor import is_valid_edge_state
 from .answer import DOM_ACTION, HTML_ITEM, JSON_ITEM, PAGE_WIDE_SCOPE, REDIRECT_ITEM
 
@@ -214,7 +214,7 @@ def interact_routes(
     *,
     organization_id: str,
     on_notifications: Callable[[dict[str, Any]], None] | None = None,
-    on_exchange: Callable[[dict[str, Any], Decision], None] | None = None,
+    on_exchange: Callable[[dict[str, Any], OnDeviceDecision], None] | None = None,
 ) -> list[Route]:
     """The ``interact`` routes for a local edge deciding with ``engine``.
 
@@ -223,7 +223,7 @@ def interact_routes(
     """
     prefix = f"kndctr_{organization_id.replace('@', '_')}_"
 
-    def exchanged(request: dict[str, Any], decision: Decision) -> None:
+    def exchanged(request: dict[str, Any], decision: OnDeviceDecision) -> None:
         if on_exchange is not None:
             try:
                 on_exchange(request, decision)
@@ -234,7 +234,7 @@ def interact_routes(
         if not notifications:
             return
         request = {"id": {"marketingCloudVisitorId": ecid} if ecid else {}, "notifications": notifications}
-        exchanged(request, Decision({}, (), ()))
+        exchanged(request, OnDeviceDecision({}, (), ()))
         if on_notifications is not None:
             try:
                 on_notifications(request)

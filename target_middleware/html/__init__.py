@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .actions import ActionType, SkipReason
-from .apply import ENGINES, ActionReport, ApplyResult, apply_actions, apply_offer
+from .apply import ENGINES, ActionReport, ApplyResult, Engine, apply_actions, apply_offer
 from .selectors import InvalidSelector, compile_selector
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "ActionReport",
     "ActionType",
     "ApplyResult",
+    "Engine",
     "InvalidSelector",
     "SkipReason",
     "apply_actions",

@@ -1,8 +1,8 @@
 """Every Target action, written once against the engines' node interface.
 
 An action arrives in the Delivery API form (``{type, selector, cssSelector, content}``) or the legacy at.js form
-(``{action: "setContent", ...}``); :func:`normalize` turns both into one :class:`Action` and rejects what at.js
-would drop (unknown type, missing selector, content of the wrong kind) with a :class:`SkipReason`.
+(``{action: "setContent", ...}``); :func:`normalize` turns both into one :class:`NormalizedAction` and rejects what
+at.js would drop (unknown type, missing selector, content of the wrong kind) with a :class:`SkipReason`.
 :func:`perform` then changes every element the selector hit, the way at.js 2.9 changed the browser's DOM.
 """
 
@@ -15,9 +15,10 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from .document import Document, Where
+from .jsstring import js_string
 from .styles import edit_style
 
-__all__ = ["Action", "ActionType", "Skip", "SkipReason", "normalize", "perform"]
+__all__ = ["ActionType", "NormalizedAction", "Skip", "SkipReason", "normalize", "perform"]
 
 N = TypeVar("N")
 
@@ -59,7 +60,7 @@ class Skip(Exception):
         self.detail = detail
 
 
-HTML_TYPES = frozenset(
+HTML_ACTION_TYPES = frozenset(
     {
         ActionType.SET_HTML,
         ActionType.APPEND_HTML,
@@ -70,7 +71,7 @@ HTML_TYPES = frozenset(
         ActionType.CUSTOM_CODE,
     }
 )
-STRING_TYPES = HTML_TYPES | {ActionType.SET_TEXT, ActionType.SET_IMAGE_SOURCE, ActionType.REDIRECT}
+STRING_TYPES = HTML_ACTION_TYPES | {ActionType.SET_TEXT, ActionType.SET_IMAGE_SOURCE, ActionType.REDIRECT}
 MAPPING_TYPES = frozenset(
     {ActionType.SET_ATTRIBUTE, ActionType.SET_STYLE, ActionType.RESIZE, ActionType.MOVE, ActionType.REARRANGE}
 )
@@ -105,7 +106,7 @@ _RUNNING_SCRIPT_TYPES = frozenset({"", "text/javascript", "application/javascrip
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
+class NormalizedAction:
     type: ActionType
     selector: str | None
     content: Any
@@ -139,8 +140,8 @@ def _content_of_legacy(raw: Mapping[str, Any], kind: ActionType, name: str) -> t
     return kind, raw.get("content")
 
 
-def normalize(raw: object) -> Action:
-    """One action in either form → an :class:`Action`, or :class:`Skip` with the reason at.js would drop it."""
+def normalize(raw: object) -> NormalizedAction:
+    """One action in either form → a :class:`NormalizedAction`, or :class:`Skip` with the reason at.js would drop it."""
     if not isinstance(raw, Mapping):
         raise Skip(SkipReason.BAD_CONTENT, "an action is a mapping")
     legacy = "type" not in raw and "action" in raw
@@ -162,7 +163,7 @@ def normalize(raw: object) -> Action:
     if kind is ActionType.REDIRECT:
         if not isinstance(content, str) or not content.strip():
             raise Skip(SkipReason.BAD_CONTENT, "a redirect needs a URL")
-        return Action(kind, None, content.strip())
+        return NormalizedAction(kind, None, content.strip())
     if not isinstance(selector, str) or not selector.strip():
         raise Skip(SkipReason.INVALID_SELECTOR, "no selector")
     token = None
@@ -178,7 +179,7 @@ def normalize(raw: object) -> Action:
     view_item = None
     if raw.get("_scopeType") == "view" and isinstance(raw.get("_itemId"), str):
         view_item = raw["_itemId"]
-    return Action(kind, selector, content, token, view_item)
+    return NormalizedAction(kind, selector, content, token, view_item)
 
 
 def _checked_mapping(kind: ActionType, content: object) -> Any:
@@ -201,13 +202,13 @@ def expand_self_closing(html: str) -> str:
 
 
 @dataclass(slots=True)
-class Options:
+class ApplyOptions:
     nonce: str | None = None
     click_id: str | None = None
     clicks: int = 0
 
 
-def _prepare(doc: Document[N], action: Action, context: N, options: Options, *, head: bool) -> N:
+def _prepare(doc: Document[N], action: NormalizedAction, context: N, options: ApplyOptions, *, head: bool) -> N:
     container = doc.fragment(expand_self_closing(action.content), context)
     if head:
         for node in doc.child_nodes(container):
@@ -229,7 +230,7 @@ def _prepare(doc: Document[N], action: Action, context: N, options: Options, *, 
     return container
 
 
-def _insert_html(doc: Document[N], action: Action, target: N, options: Options) -> None:
+def _insert_html(doc: Document[N], action: NormalizedAction, target: N, options: ApplyOptions) -> None:
     kind = action.type
     tag = doc.tag(target)
     if tag == "head":
@@ -269,7 +270,7 @@ def _rearrange(doc: Document[N], target: N, content: tuple[int, int]) -> bool:
     return True
 
 
-def perform(doc: Document[N], action: Action, target: N, options: Options) -> bool:
+def perform(doc: Document[N], action: NormalizedAction, target: N, options: ApplyOptions) -> bool:
     """Apply ``action`` to one element; False when it changed nothing there."""
     kind = action.type
     if action.view_item is not None and kind in MARKED_TYPES:
@@ -277,7 +278,7 @@ def perform(doc: Document[N], action: Action, target: N, options: Options) -> bo
         if action.view_item in marks.split(","):
             raise Skip(SkipReason.ALREADY_APPLIED, f"item {action.view_item} already rendered here")
         doc.set_attr(target, PROPOSITION_MARKER, f"{marks},{action.view_item}")
-    if kind in HTML_TYPES:
+    if kind in HTML_ACTION_TYPES:
         _insert_html(doc, action, target, options)
     elif kind is ActionType.SET_TEXT:
         doc.set_text(target, action.content)
@@ -286,10 +287,8 @@ def perform(doc: Document[N], action: Action, target: N, options: Options) -> bo
             if value is None:
                 doc.del_attr(target, name)
             else:
-                doc.set_attr(target, name, str(value))
-    elif kind is ActionType.SET_IMAGE_SOURCE:
-        if doc.tag(target) != "img":
-            return False
+                doc.set_attr(target, name, js_string(value))  # true, not True; 1e+21, as a browser writes them
+    elif kind is ActionType.SET_IMAGE_SOURCE:  # on any element, as at.js does (an <iframe>, a <source>, ...)
         doc.set_attr(target, "src", action.content)
     elif kind in {ActionType.SET_STYLE, ActionType.RESIZE, ActionType.MOVE}:
         style = edit_style(doc.get_attr(target, "style"), action.content, dimensions=kind is not ActionType.SET_STYLE)

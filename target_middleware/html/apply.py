@@ -6,23 +6,24 @@ import html as html_escape
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from .actions import Action, ActionType, Options, Skip, SkipReason, normalize, perform
+from .actions import ActionType, ApplyOptions, NormalizedAction, Skip, SkipReason, normalize, perform
 from .document import Document, Where, decode
 from .lexbor import LexborDocument
 from .precheck import cannot_match, engine_accepts
 from .selectors import InvalidSelector, TargetSelector, compile_selector, select
 from .soup import SoupDocument
 
-__all__ = ["ENGINES", "ActionReport", "ApplyResult", "apply_actions", "apply_offer"]
+__all__ = ["ENGINES", "ActionReport", "ApplyResult", "Engine", "apply_actions", "apply_offer"]
 
 logger = logging.getLogger(__name__)
 
 N = TypeVar("N")
 
+Engine = Literal["lexbor", "soup"]
 ENGINES: dict[str, Callable[[str], Document[Any]]] = {"lexbor": LexborDocument, "soup": SoupDocument}
-DEFAULT_ENGINE = "lexbor"
+DEFAULT_ENGINE: Engine = "lexbor"
 _NOTHING = "selector hit nothing"
 
 # A delegated listener, added once, that reports clicks on elements the click metrics marked: it dispatches a
@@ -79,7 +80,7 @@ def _describe(index: int, raw: object) -> tuple[str, str | None]:
     return "?", None
 
 
-def _run(doc: Document[N], action: Action, selector: TargetSelector, options: Options) -> int:
+def _run(doc: Document[N], action: NormalizedAction, selector: TargetSelector, options: ApplyOptions) -> int:
     targets = select(doc, selector)
     if not targets:
         return 0
@@ -106,7 +107,7 @@ def _add_click_listener(doc: Document[N], nonce: str | None, endpoint: str | Non
     doc.insert(container, Where.APPEND, body)
 
 
-Pending = list[tuple[int, Action, TargetSelector]]
+Pending = list[tuple[int, NormalizedAction, TargetSelector]]
 
 
 def _compile(actions: list[Any], reports: dict[int, ActionReport]) -> tuple[Pending, tuple[int, str] | None]:
@@ -125,7 +126,7 @@ def _compile(actions: list[Any], reports: dict[int, ActionReport]) -> tuple[Pend
     return pending, None
 
 
-def _perform_all(doc: Document[N], pending: Pending, options: Options, reports: dict[int, ActionReport]) -> bool:
+def _perform_all(doc: Document[N], pending: Pending, options: ApplyOptions, reports: dict[int, ActionReport]) -> bool:
     """Run the actions in order, then once more those that hit nothing; True when the tree changed."""
     changed = False
     for attempt in (1, 2):
@@ -167,7 +168,7 @@ def apply_actions(
     html: str | bytes,
     actions: Iterable[Mapping[str, Any]],
     *,
-    engine: str | None = None,
+    engine: Engine | None = None,
     nonce: str | None = None,
     charset: str | None = None,
     click_endpoint: str | None = None,
@@ -185,7 +186,7 @@ def apply_actions(
     name = engine or DEFAULT_ENGINE
     factory = ENGINES.get(name)
     if factory is None:
-        raise ValueError(f"unknown engine {name!r}; choose one of {sorted(ENGINES)}")
+        raise ValueError(f"unknown engine {name!r}: pass engine='lexbor' (the default) or engine='soup'")
     actions = list(actions)
     encoding = "utf-8"
     if isinstance(html, bytes | bytearray | memoryview):
@@ -209,7 +210,7 @@ def apply_actions(
             )
         return _result(text, text, encoding, reports, changed=False)
     doc = factory(text)
-    options = Options(nonce=nonce)
+    options = ApplyOptions(nonce=nonce)
     if not _perform_all(doc, pending, options, reports):
         return _result(text, text, encoding, reports, changed=False)
     if options.clicks:

@@ -10,6 +10,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from .document import Where, is_fragment, original_doctype
 from .selectors import InvalidSelector
+from .shadow import SHADOW_MODES
 
 __all__ = ["LexborDocument"]
 
@@ -123,6 +124,15 @@ class LexborDocument:
 
     def remove(self, node: LexborNode) -> None:
         node.decompose()
+
+    def shadow_root(self, host: LexborNode) -> tuple[str, LexborNode] | None:
+        # A template's content is a fragment outside the tree (css() never reaches it): query that fragment.
+        for child in host.iter():
+            mode = child.attributes.get("shadowrootmode") if child.tag == "template" else None
+            if mode and mode.lower() in SHADOW_MODES:
+                fragments = child.template_fragments()
+                return (mode.lower(), fragments[0]) if fragments else None
+        return None
 
     def head(self) -> LexborNode | None:
         return self._tree.head

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
+from .shadow import SHADOW, query_with_shadow
+
 __all__ = ["InvalidSelector", "Segment", "TargetSelector", "compile_selector", "query_css", "select"]
 
 N = TypeVar("N")
@@ -46,7 +48,7 @@ class TargetSelector:
     segments: tuple[Segment, ...]
     click_id: str | None = None
     first_only: bool = False  # a bare "#id" hits the first element with that id, like getElementById
-    shadow: bool = False  # ":shadow" steps into a shadow root, which server HTML does not have
+    shadow: bool = False  # ":shadow" steps into a declarative shadow root (see shadow.py)
 
 
 class Queryable(Protocol[N]):
@@ -56,6 +58,8 @@ class Queryable(Protocol[N]):
     def query_first(self, css: str, context: N | None = None) -> N | None: ...
     def set_attr(self, node: N, name: str, value: str) -> None: ...
     def del_attr(self, node: N, name: str) -> None: ...
+    def shadow_root(self, host: N) -> tuple[str, N] | None: ...
+    def children(self, node: N) -> list[N]: ...
 
 
 def _escape_leading_digits(selector: str) -> str:
@@ -152,7 +156,7 @@ def compile_selector(selector: str) -> TargetSelector:
     if match:
         click_id = match.group(1)
         selector = selector[match.end() :]
-    shadow = ":shadow" in selector
+    shadow = SHADOW in selector
     escaped = _escape_leading_digits(selector.strip())
     segments: list[Segment] = []
     for css, eq_argument in _split_eq(escaped):
@@ -188,23 +192,23 @@ def _query(doc: Queryable[N], css: str, context: N | None, eq: int | None) -> li
 
 def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
     """Every element the selector hits, in document order (raises InvalidSelector from the engine)."""
-    if selector.shadow:
-        return []
     if selector.first_only:
         first = doc.query_first(selector.segments[0].css)
         return [] if first is None else [first]
     context: N | None = None
     nodes: list[N] = []
     for index, segment in enumerate(selector.segments):
-        css = query_css(segment, index)
-        if segment.scoped and context is not None:
+        if SHADOW in segment.css:
+            nodes = query_with_shadow(doc, segment.css, context, lambda css, ctx: _query_part(doc, css, ctx))
+        elif segment.scoped and context is not None:
+            css = query_css(segment, index)
             doc.set_attr(context, SCOPE_ATTRIBUTE, "")
             try:
                 nodes = _query(doc, css, context, segment.eq)
             finally:
                 doc.del_attr(context, SCOPE_ATTRIBUTE)
         else:
-            nodes = _query(doc, css, context, segment.eq)
+            nodes = _query(doc, query_css(segment, index), context, segment.eq)
         if not nodes:
             return []
         if segment.eq is not None:
@@ -213,3 +217,16 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
             nodes = [nodes[segment.eq]]
         context = nodes[0]
     return nodes
+
+
+def _query_part(doc: Queryable[N], css: str, context: N | None) -> list[N]:
+    """A part of a ``:shadow`` segment from ``context``; one that starts with a combinator is scoped to it."""
+    if not _COMBINATOR_START.match(css):
+        return doc.query(css, context)
+    if context is None:
+        return doc.query(f":root {css}", None)
+    doc.set_attr(context, SCOPE_ATTRIBUTE, "")
+    try:
+        return doc.query(f"[{SCOPE_ATTRIBUTE}] {css}", context)
+    finally:
+        doc.del_attr(context, SCOPE_ATTRIBUTE)

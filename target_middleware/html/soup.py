@@ -27,6 +27,7 @@ from bs4.element import (
 
 from .document import Where
 from .selectors import InvalidSelector
+from .shadow import SHADOW_MODES
 
 __all__ = ["SoupDocument"]
 
@@ -129,6 +130,14 @@ class SoupDocument:
 
     def remove(self, node: Tag) -> None:
         node.decompose()
+
+    def shadow_root(self, host: Tag) -> tuple[str, Tag] | None:
+        # html.parser keeps a template's content as its children; soupsieve queries them from the template.
+        for child in host.find_all("template", recursive=False):
+            mode = child.attrs.get("shadowrootmode")
+            if isinstance(mode, str) and mode.lower() in SHADOW_MODES:
+                return mode.lower(), child
+        return None
 
     def head(self) -> Tag | None:
         return self._soup.head

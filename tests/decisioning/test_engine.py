@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from target_middleware.decisioning import Decision, DecisioningEngine, load_artifact, notification_request
+from target_middleware.decisioning import DecisioningEngine, OnDeviceDecision, load_artifact, notification_request
 
 from .conformance import ARTIFACTS
 
@@ -78,7 +78,7 @@ def test_notification_request_shape() -> None:
     assert body["id"] == req["id"]
     assert len(body["notifications"]) == 1
     assert "telemetry" not in body
-    assert notification_request(req, Decision({}, (), ())) is None
+    assert notification_request(req, OnDeviceDecision({}, (), ())) is None
 
 
 def test_no_match_gives_a_blank_mbox() -> None:

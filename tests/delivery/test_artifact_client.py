@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from target_middleware import TargetClient, Visitor
 from target_middleware.delivery import LocalDecisionError, OffersRequest
+from target_middleware.testing import StaticDecider
 from tests.datafiles import ARTIFACTS
 from tests.servers import serve
 
@@ -65,7 +66,7 @@ def test_a_bad_artifact_or_both_decider_and_artifact_is_a_clear_error(tmp_path: 
     with pytest.raises(ValueError, match="artifact"):
         TargetClient("acme", "O@AdobeOrg", decisioning="on-device", artifact=str(bad))
     with pytest.raises(ValueError, match="not both"):
-        TargetClient("acme", "O@AdobeOrg", decisioning="on-device", artifact={}, decider=object())  # type: ignore[arg-type]
+        TargetClient("acme", "O@AdobeOrg", decisioning="on-device", artifact={}, decider=StaticDecider({}))
 
 
 async def test_a_first_time_visitor_gets_a_tnt_id_and_keeps_its_experience() -> None:

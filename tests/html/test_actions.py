@@ -163,14 +163,55 @@ def test_set_attribute_replaces_and_none_removes(engine: str) -> None:
     assert same(result.html, '<a id="l" class="c" data-x="1">x</a>')
 
 
-def test_set_image_source_changes_img_only(engine: str) -> None:
+def test_set_image_source_sets_src_on_any_element_as_atjs_does(engine: str) -> None:
     result = apply_actions(
-        '<img id="i" src="a.png" srcset="a.png 1x"><div id="d" src="x"></div>',
-        [act("setImageSource", "#i", "b.png"), act("setImageSource", "#d", "c.png")],
+        '<img id="i" src="a.png" srcset="a.png 1x"><div id="d" src="x"></div><iframe id="f"></iframe>',
+        [act("setImageSource", "#i", "b.png"), act("setImageSource", "#d", "c.png"), act("setImageSource", "#f", "/v")],
         engine=engine,
     )
-    assert same(result.html, '<img id="i" src="b.png" srcset="a.png 1x"><div id="d" src="x"></div>')
-    assert [r.reason for r in result.skipped] == [SkipReason.NO_MATCH]
+    expected = (
+        '<img id="i" src="b.png" srcset="a.png 1x"><div id="d" src="c.png"></div><iframe id="f" src="/v"></iframe>'
+    )
+    assert same(result.html, expected)
+    assert [r.matched for r in result.applied] == [1, 1, 1]
+    assert result.skipped == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (True, "true"),
+        (False, "false"),
+        (1, "1"),
+        (1.5, "1.5"),
+        (10.0, "10"),
+        (-0.0, "0"),
+        (0.1, "0.1"),
+        (1e21, "1e+21"),
+        (1e20, "100000000000000000000"),
+        (-1e21, "-1e+21"),
+        (1e-6, "0.000001"),
+        (1e-7, "1e-7"),
+        (1.5e-7, "1.5e-7"),
+        (123456789.125, "123456789.125"),
+        (2**53 + 1, "9007199254740992"),  # a JavaScript number is a double
+        (12345678901234567890, "12345678901234567000"),
+        (10**400, "Infinity"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        ([1, None, [2, "a"]], "1,,2,a"),
+        ({"a": 1}, "[object Object]"),
+        ("As is", "As is"),
+    ],
+)
+def test_set_attribute_writes_values_as_javascripts_string_does(engine: str, value: Any, written: str) -> None:
+    result = apply_actions('<a id="l">x</a>', [act("setAttribute", "#l", {"data-v": value})], engine=engine)
+    assert same(result.html, f'<a id="l" data-v="{written}">x</a>')
+
+
+def test_set_attribute_legacy_form_writes_javascript_strings(engine: str) -> None:
+    legacy = {"action": "setAttribute", "selector": "#l", "attribute": "aria-hidden", "value": True}
+    assert same(apply_actions('<a id="l">x</a>', [legacy], engine=engine).html, '<a id="l" aria-hidden="true">x</a>')
 
 
 def test_styles_resize_and_move(engine: str) -> None:

@@ -34,6 +34,7 @@ ATJS_ALTERNATIVE = {
         "at.js turns any action aimed at <head>, customCode included, into an append of its script/link/style "
         "(ATJS-IN-BROWSER.md, Content)"
     ),
+    "setImageSource/non-img-noop": "at.js sets src on any element; the Web SDK only on an <img>",
 }
 
 
