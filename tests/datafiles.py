@@ -1,4 +1,4 @@
-"""Where the data files the tests read live: tests/data, inside the repository (a clone has no ../shared).
+"""Where the data files the tests read live: tests/data, inside the repository (a clone has nothing beside it).
 
 Each folder carries the licence and source of what it holds (see tests/data/README.md).
 """

@@ -1,4 +1,4 @@
-"""Each action type and each rule of ../shared/actions (SEMANTICS.md, ATJS-IN-BROWSER.md), on both engines."""
+"""Each action type and each rule of tests/data/actions (SEMANTICS.md, ATJS-IN-BROWSER.md), on both engines."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from tests.html.canon import canon
 CASES: list[dict[str, Any]] = json.loads(ACTION_CASES.read_text())
 
 # Where the case's expectation is the Web SDK's (alloy's) and at.js in a browser did otherwise: at.js wins
-# (../shared/actions/ATJS-IN-BROWSER.md, "it wins where the two disagree"). Each departure is tested for what
+# (tests/data/actions/ATJS-IN-BROWSER.md, "it wins where the two disagree"). Each departure is tested for what
 # we do instead in test_actions.py.
 ATJS_INSERTS_CUSTOM_CODE_BEFORE = (
     "at.js in Chromium inserts customCode BEFORE its target (ATJS-IN-BROWSER.md, Content); the case expects "
