@@ -12,13 +12,14 @@ decision and spliced into the page after the rewrite (:func:`splice_before_body_
 from __future__ import annotations
 
 import html
-import json
 import re
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from .pagebytes import script_json
 
 __all__ = [
     "AnalyticsLogging",
@@ -29,7 +30,6 @@ __all__ = [
     "data_island",
     "is_supplemental_data_id",
     "new_supplemental_data_id",
-    "splice_before_body_end",
     "supplemental_data_id_of",
 ]
 
@@ -38,10 +38,8 @@ __all__ = [
 _SDID = re.compile(r"[0-7][0-9A-F]{15}-[0-7][0-9A-F]{15}")
 _HOST = re.compile(r"(?=.{1,253}(?::\d{1,5})?$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?")
 _ELEMENT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_:.-]{0,63}")
-_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _MAX_PAYLOAD = 4096
 # JSON inside <script> must not be able to end the element or open a comment: escape what could.
-_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 class AnalyticsLogging(StrEnum):
@@ -236,27 +234,6 @@ def data_island(
     data: dict[str, Any] = analytics.to_json()
     if analytics.logging is AnalyticsLogging.CLIENT_SIDE:
         data["payloads"] = [p.to_json() for p in payloads]
-    text = json.dumps(data, ensure_ascii=True, separators=(",", ":")).translate(_SCRIPT_SAFE)
+    text = script_json(data)
     nonce_attribute = f' nonce="{html.escape(nonce, quote=True)}"' if nonce else ""
     return f'<script type="application/json" id="{element_id}"{nonce_attribute}>{text}</script>'.encode("ascii")
-
-
-def splice_before_body_end(body: bytes, snippet: bytes) -> bytes:
-    """``snippet`` inserted before the last ``</body>`` (at the end when there is none): a byte splice, no parse.
-
-    Found with ``rfind`` (the common spellings), a regex only for a mixed-case or odd end tag.
-    """
-    at = max(body.rfind(b"</body>"), body.rfind(b"</BODY>"))
-    later = _last_body_end(body, at + 1 if at >= 0 else 0)  # a mixed-case or spaced one after it
-    if later is not None:
-        at = later
-    if at < 0:
-        return body + snippet
-    return body[:at] + snippet + body[at:]
-
-
-def _last_body_end(body: bytes, start: int) -> int | None:
-    at = None
-    for match in _BODY_END.finditer(body, start):
-        at = match.start()
-    return at

@@ -74,7 +74,7 @@ class Decisions:
 
     def server_state(self) -> dict[str, Any] | None:
         """``{request, response}`` for at.js's ``targetGlobalSettings.serverState``, for apps that render their own
-        ``<script>`` (serialize it with ``target_middleware.handoff.script_json``): the whole page load and the
+        ``<script>`` (serialize it with ``target_middleware.pagebytes.script_json``): the whole page load and the
         prefetched views, for at.js to render in the browser. None when the request had neither.
 
         Not with the middleware's own ``handoff="atjs"`` on the same page, which already hands over what it did

@@ -24,7 +24,6 @@ are ``\\u`` escapes, so no ``</script>`` or ``<!--`` can appear in it, and the s
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from collections.abc import Collection, Mapping
 from enum import StrEnum
@@ -32,6 +31,7 @@ from typing import Any
 
 from .delivery.offers import OffersResult
 from .html.document import decode
+from .pagebytes import script_json
 
 __all__ = ["ClickOwner", "Handoff", "handoff_script", "insert_handoff", "server_state"]
 
@@ -56,9 +56,6 @@ class ClickOwner(StrEnum):
 
 # One page-load action: (option index, action index in its content); -1 for an option that is one piece (html).
 Origin = tuple[int, int]
-
-_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
-_UNSAFE = re.compile(r"[<>&]")
 
 
 def _without(obj: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -149,12 +146,6 @@ def server_state(
     if "pageLoad" not in request.get("execute", {}) and "views" not in request.get("prefetch", {}):
         return None
     return {"request": request, "response": _public_response(result.raw, applied, keep_metrics=keep_metrics)}
-
-
-def script_json(state: Mapping[str, Any]) -> str:
-    """JSON that cannot end a script element or open a comment in it, in ASCII."""
-    text = json.dumps(state, separators=(",", ":"), ensure_ascii=True)  # U+2028/2029 and all non-ASCII: \\u
-    return _UNSAFE.sub(lambda m: _ESCAPES[m.group()], text)
 
 
 def handoff_script(state: Mapping[str, Any], *, nonce: str | None = None) -> str:

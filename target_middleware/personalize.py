@@ -12,13 +12,14 @@ from urllib.parse import urlsplit, urlunsplit
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Scope
 
-from .analytics import AnalyticsSettings, splice_before_body_end
+from .analytics import AnalyticsSettings
 from .decisions import checked_redirect, page_plan
 from .delivery.offers import OffersResult
 from .edgenetwork.handoff import display_rest, websdk_script
 from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server_state
 from .html import ENGINES, ActionReport, Engine, SkipReason
 from .options import check_hosts, check_optional_str, describe_choices
+from .pagebytes import splice_before_body_end
 from .rewritecache import Rewrite, RewriteCache
 from .routing import MboxRule
 

@@ -15,7 +15,6 @@ import base64
 import concurrent.futures
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -39,9 +38,10 @@ from .delivery.notifications import (
 from .delivery.offers import OffersClient, OffersResult
 from .identity import CustomerIdsSource, ThirdPartyIdSource, identified, identify, read_amcv
 from .iothread import IOThread
+from .pagebytes import script_json, splice_before_body_end
 from .visitor import Visitor
 
-__all__ = ["CLICK_TTL", "MIN_KEY_BYTES", "ClickSigner", "Tracking", "click_metrics", "splice"]
+__all__ = ["CLICK_TTL", "MIN_KEY_BYTES", "ClickSigner", "Tracking", "click_metrics"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,6 @@ MIN_KEY_BYTES = 16
 CLICK_TTL = 24 * 3600  # a signed page's clicks count for a day: a tab left open is still a visitor's click
 SIGNATURES_ATTRIBUTE = "click-signatures"  # data-target-middleware="click-signatures", read by the listener
 _SIGNATURE_BYTES = 16  # an HMAC-SHA256 tag cut to 128 bits, 22 characters of base64url
-# Inside a <script> element, '<' '>' '&' as JSON escapes: no "</script>" or "<!--" can appear.
-_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 # Without a signing_key, every middleware of this process signs with this key: clicks verify on this process only.
@@ -148,15 +146,6 @@ def click_metrics(result: OffersResult, global_mbox: str) -> list[tuple[str, str
     return found
 
 
-def splice(body: bytes, element: bytes, encoding: str = "utf-8") -> bytes:
-    """``element`` put before the page's last ``</body>``, else at its end: bytes only, nothing reparsed."""
-    for end in ("</body>", "</BODY>", "</Body>"):
-        at = body.rfind(end.encode(encoding))
-        if at >= 0:
-            return body[:at] + element + body[at:]
-    return body + element
-
-
 class Tracking:
     """The middleware's side of clicks and conversions; nothing about one visitor is kept here."""
 
@@ -191,12 +180,12 @@ class Tracking:
         expires = int(time.time()) + self.signer.ttl
         who = binding(result.visitor)
         clicks = {token: [mbox, self.signer.sign(token, mbox, who, expires)] for token, mbox in metrics}
-        data = json.dumps({"expires": expires, "clicks": clicks}, separators=(",", ":")).translate(_SCRIPT_SAFE)
+        data = script_json({"expires": expires, "clicks": clicks})
         attributes = f'type="application/json" data-target-middleware="{SIGNATURES_ATTRIBUTE}"'
         if nonce is not None and nonce.isascii() and '"' not in nonce and "&" not in nonce:
             attributes += f' nonce="{nonce}"'
         element = f"<script {attributes}>{data}</script>"
-        return splice(body, element.encode(encoding, "xmlcharrefreplace"), encoding)
+        return splice_before_body_end(body, element.encode(encoding, "xmlcharrefreplace"), encoding)
 
     # -- the queue ---------------------------------------------------------------------------------
 

@@ -34,9 +34,9 @@ from target_middleware.analytics import (
     data_island,
     is_supplemental_data_id,
     new_supplemental_data_id,
-    splice_before_body_end,
 )
 from target_middleware.identity import amcv_cookie_name
+from target_middleware.pagebytes import splice_before_body_end
 from target_middleware.testing import actions_option, static_client
 from tests.datafiles import ARTIFACTS
 from tests.delivery.edge import ScriptedEdge

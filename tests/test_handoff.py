@@ -26,7 +26,8 @@ from target_middleware import MboxRule, TargetClient, TargetMiddleware, TargetSt
 from target_middleware.decisioning import DecisioningEngine, load_artifact
 from target_middleware.delivery import OffersResult
 from target_middleware.edge import create_edge_app
-from target_middleware.handoff import handoff_script, insert_handoff, insertion_point, script_json, server_state
+from target_middleware.handoff import handoff_script, insert_handoff, insertion_point, server_state
+from target_middleware.pagebytes import script_json
 from target_middleware.testing import StaticDecider, actions_option, static_client
 from tests.datafiles import ARTIFACTS, OPENAPI
 from tests.delivery.test_openapi import _validator

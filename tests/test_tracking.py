@@ -23,8 +23,9 @@ from starlette.routing import Route
 from target_middleware import MboxRule, TargetClient, TargetMiddleware
 from target_middleware import tracking as tracking_module
 from target_middleware.clicks import MAX_BEACON_BYTES, MAX_CLICKS
+from target_middleware.pagebytes import splice_before_body_end
 from target_middleware.testing import static_client
-from target_middleware.tracking import ClickSigner, splice
+from target_middleware.tracking import ClickSigner
 from target_middleware.visitor import Visitor
 from tests.datafiles import OPENAPI
 from tests.delivery.edge import ScriptedEdge, refused_port
@@ -111,12 +112,16 @@ async def received(edge: ScriptedEdge, count: int = 1) -> list[dict[str, Any]]:
 def test_signatures_are_spliced_before_the_last_body_end_or_at_the_end() -> None:
     element = b"<script>x</script>"
     assert (
-        splice(b"<p></body></html><!-- </body> -->", element) == b"<p></body></html><!-- <script>x</script></body> -->"
+        splice_before_body_end(b"<p></body></html><!-- </body> -->", element)
+        == b"<p></body></html><!-- <script>x</script></body> -->"
     )
-    assert splice(b"<body><p>a</p></BODY>", element) == b"<body><p>a</p><script>x</script></BODY>"
-    assert splice(b"<p>fragment</p>", element) == b"<p>fragment</p><script>x</script>"
+    assert splice_before_body_end(b"<body><p>a</p></BODY>", element) == b"<body><p>a</p><script>x</script></BODY>"
+    assert splice_before_body_end(b"<p>fragment</p>", element) == b"<p>fragment</p><script>x</script>"
     utf16 = "<body>é</body>".encode("utf-16-le")
-    assert splice(utf16, "<i/>".encode("utf-16-le"), "utf-16-le").decode("utf-16-le") == "<body>é<i/></body>"
+    assert (
+        splice_before_body_end(utf16, "<i/>".encode("utf-16-le"), "utf-16-le").decode("utf-16-le")
+        == "<body>é<i/></body>"
+    )
 
 
 async def test_a_page_with_a_click_metric_carries_this_visitor_s_signatures(

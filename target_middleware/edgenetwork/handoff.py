@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..delivery.offers import OffersResult
-from ..handoff import script_json
+from ..pagebytes import script_json
 from .answer import DEFAULT_ITEM, DOM_ACTION, HTML_ITEM, PAGE_WIDE_SCOPE, REDIRECT_ITEM, EdgeAnswer, Proposition
 
 __all__ = [

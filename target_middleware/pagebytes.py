@@ -1,0 +1,48 @@
+"""Pieces put into a page's bytes after the rewrite: JSON a script element can carry, and the splice before
+``</body>``.
+
+What one visitor or one page view owns (click signatures, the A4T data island) is never part of the rewrite, which
+the rewrite cache shares between the visitors of an experience: it is spliced into the bytes afterwards, with no
+parse.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+__all__ = ["script_json", "splice_before_body_end"]
+
+# Inside a <script> element, '<' '>' '&' as JSON escapes: no "</script>" or "<!--" can appear.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+_TEXT_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+def script_json(value: Any) -> str:
+    """JSON that cannot end a script element or open a comment in it, in ASCII (U+2028/2029 and every non-ASCII
+    character as ``\\u`` escapes, so it reads the same in any page charset)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).translate(_SCRIPT_SAFE)
+
+
+def _last_body_end(body: bytes) -> int:
+    at = max(body.rfind(b"</body>"), body.rfind(b"</BODY>"))  # the common spellings, without a regex
+    for match in _BODY_END.finditer(body, at + 1 if at >= 0 else 0):  # a mixed-case or spaced one after it
+        at = match.start()
+    return at
+
+
+def splice_before_body_end(body: bytes, snippet: bytes, encoding: str = "utf-8") -> bytes:
+    """``snippet`` (bytes in ``encoding``) before the page's last ``</body>``, else at its end: a splice, no parse.
+
+    In an ASCII-compatible charset the end tag is found in the bytes themselves; a wide one (UTF-16/32) is decoded
+    for the search and encoded again.
+    """
+    if "</body>".encode(encoding, "ignore") != b"</body>":
+        text, piece = body.decode(encoding), snippet.decode(encoding)
+        ends = list(_TEXT_BODY_END.finditer(text))
+        at = ends[-1].start() if ends else len(text)
+        return (text[:at] + piece + text[at:]).encode(encoding)
+    at = _last_body_end(body)
+    return body + snippet if at < 0 else body[:at] + snippet + body[at:]
