@@ -213,7 +213,7 @@ def a4t_app(
 ) -> Starlette:
     app = Starlette(routes=[Route("/", page)])
     rules = [MboxRule("/", mboxes=list(mboxes))]
-    app.add_middleware(TargetMiddleware, client=client, rules=rules, timeout=3.0, analytics=settings, **options)
+    app.add_middleware(TargetMiddleware, client=client, rules=rules, timeout=30.0, analytics=settings, **options)
     return app
 
 
@@ -230,7 +230,7 @@ async def test_server_side_one_fresh_sdid_per_page_view_in_the_request_the_page_
     settings = AnalyticsSettings(
         tracking_server="metrics.shop.example", tracking_server_secure="smetrics.shop.example", data_island_id=ISLAND
     )
-    client = TargetClient("acme", ORG, server_domain=edge.domain, secure=False, timeout=2.0)
+    client = TargetClient("acme", ORG, server_domain=edge.domain, secure=False, timeout=30.0)
     cookie = {"cookie": f"{amcv_cookie_name(ORG)}={amcv(expires=2_000_000_000)}"}
     with serve(a4t_app(client, settings, ("target-global-mbox", "hero"))) as url:
         async with httpx.AsyncClient(timeout=10, headers=cookie) as http:
@@ -262,7 +262,7 @@ async def test_server_side_one_fresh_sdid_per_page_view_in_the_request_the_page_
 
 async def test_client_side_payloads_in_decisions_and_the_island_and_no_sdid(edge: ScriptedEdge) -> None:
     settings = AnalyticsSettings(logging="client_side", data_island_id=ISLAND)
-    client = TargetClient("acme", ORG, server_domain=edge.domain, secure=False, timeout=2.0)
+    client = TargetClient("acme", ORG, server_domain=edge.domain, secure=False, timeout=30.0)
     with serve(a4t_app(client, settings, ("target-global-mbox", "hero", "footer"))) as url:
         async with httpx.AsyncClient(timeout=10) as http:
             page = await http.get(url + "/")
@@ -283,7 +283,7 @@ async def test_client_side_payloads_in_decisions_and_the_island_and_no_sdid(edge
 
 
 async def test_without_a_data_island_the_page_is_left_to_the_apps_template(edge: ScriptedEdge) -> None:
-    client = TargetClient("acme", ORG, server_domain=edge.domain, secure=False, timeout=2.0)
+    client = TargetClient("acme", ORG, server_domain=edge.domain, secure=False, timeout=30.0)
     with serve(a4t_app(client, AnalyticsSettings())) as url:
         async with httpx.AsyncClient(timeout=10) as http:
             page = await http.get(url + "/")

@@ -16,11 +16,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from target_middleware import AnalyticsSettings, MboxRule, TargetClient, TargetMiddleware
-from tests.demo.test_browser import CHROMIUM, FLAGS
+from tests.browser import chromium, needs_chromium
 from tests.servers import serve
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (.[test])")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium binary (apt-get install chromium)")
+pytestmark = needs_chromium
 
 HOSTILE = "</script><script>window.pwned = 1</script><!--<script>\u2028'\"&amp;"
 READER = (
@@ -70,21 +69,17 @@ def shop() -> Iterator[str]:
 
 
 def test_the_island_reads_back_in_chromium_and_a_hostile_payload_runs_nothing(shop: str) -> None:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(shop + "/")
-            page.wait_for_function("window.a4t !== undefined")
-            assert page.evaluate("window.a4t") == {
-                "logging": "client_side",
-                "payloads": [{"pe": "tnt", "tnta": HOSTILE, "mbox": "hero"}],
-            }
-            assert page.evaluate("window.pwned") is None
-            assert page.inner_text("h1") == "Sale"
-            assert page.locator("script").count() == 2  # the reader and the island: nothing broke out
-            assert errors == []
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(shop + "/")
+        page.wait_for_function("window.a4t !== undefined")
+        assert page.evaluate("window.a4t") == {
+            "logging": "client_side",
+            "payloads": [{"pe": "tnt", "tnta": HOSTILE, "mbox": "hero"}],
+        }
+        assert page.evaluate("window.pwned") is None
+        assert page.inner_text("h1") == "Sale"
+        assert page.locator("script").count() == 2  # the reader and the island: nothing broke out
+        assert errors == []

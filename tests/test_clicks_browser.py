@@ -16,13 +16,11 @@ from starlette.routing import Route
 
 from target_middleware import MboxRule, TargetClient, TargetMiddleware
 from target_middleware.visitor import Visitor
+from tests.browser import chromium, needs_chromium
 from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
-from tests.demo.test_browser import CHROMIUM, FLAGS, sync_api
 from tests.servers import serve
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"
-)
+pytestmark = needs_chromium
 
 KEY = b"browser-test-signing-key-0123456789"
 PAGE = (
@@ -46,49 +44,45 @@ def test_a_click_in_chromium_reaches_the_edge_and_a_replay_for_another_visitor_d
     async def page(request: Any) -> Response:
         return HTMLResponse(PAGE)
 
-    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=2.0)
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=30.0)
     app = TargetMiddleware(
         Starlette(routes=[Route("/", page)]),
         client=client,
         rules=[MboxRule("/", mboxes=["hero"])],
         signing_key=KEY,
-        timeout=2.0,
+        timeout=30.0,
     )
-    with serve(app) as url, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            context = browser.new_context()
-            tab = context.new_page()
-            tab.goto(url + "/")
-            with tab.expect_request(lambda r: r.url == url + "/_target/click") as asked:
-                tab.click("#cta")
-            beacon = asked.value
-            assert beacon.method == "POST"
-            assert beacon.headers["content-type"] == "application/json"
-            # What the listener sent (Chromium does not hand a beacon's Blob body to Playwright): read back from
-            # the page as the listener reads it.
-            sent = tab.evaluate(
-                "() => { const d = JSON.parse(document.querySelector("
-                "'script[data-target-middleware=\"click-signatures\"]').textContent);"
-                " return {expires: d.expires, url: location.href, clicks: [{token: 'click-token',"
-                " mbox: d.clicks['click-token'][0], signature: d.clicks['click-token'][1]}]}; }"
-            )
-            answer = beacon.response()
-            assert answer is not None
-            assert answer.status == 204
-            cookie = next(c["value"] for c in context.cookies() if c["name"] == "mbox")
-            deadline = time.monotonic() + 15
-            while not clicks(edge) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            [received] = clicks(edge)
-            assert received["id"]["tntId"] == "a1b2c3d4e5.35_0"
-            assert "a1b2c3d4e5.35_0" in cookie
-            [note] = received["notifications"]
-            assert (note["type"], note["tokens"], note["mbox"]) == ("click", ["click-token"], {"name": "hero"})
-            assert note["address"]["url"] == url + "/"
-            context.close()
-        finally:
-            browser.close()
+    with serve(app) as url, chromium() as browser:
+        context = browser.new_context()
+        tab = context.new_page()
+        tab.goto(url + "/")
+        with tab.expect_request(lambda r: r.url == url + "/_target/click") as asked:
+            tab.click("#cta")
+        beacon = asked.value
+        assert beacon.method == "POST"
+        assert beacon.headers["content-type"] == "application/json"
+        # What the listener sent (Chromium does not hand a beacon's Blob body to Playwright): read back from
+        # the page as the listener reads it.
+        sent = tab.evaluate(
+            "() => { const d = JSON.parse(document.querySelector("
+            "'script[data-target-middleware=\"click-signatures\"]').textContent);"
+            " return {expires: d.expires, url: location.href, clicks: [{token: 'click-token',"
+            " mbox: d.clicks['click-token'][0], signature: d.clicks['click-token'][1]}]}; }"
+        )
+        answer = beacon.response()
+        assert answer is not None
+        assert answer.status == 204
+        cookie = next(c["value"] for c in context.cookies() if c["name"] == "mbox")
+        deadline = time.monotonic() + 15
+        while not clicks(edge) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        [received] = clicks(edge)
+        assert received["id"]["tntId"] == "a1b2c3d4e5.35_0"
+        assert "a1b2c3d4e5.35_0" in cookie
+        [note] = received["notifications"]
+        assert (note["type"], note["tokens"], note["mbox"]) == ("click", ["click-token"], {"name": "hero"})
+        assert note["address"]["url"] == url + "/"
+        context.close()
         # The same beacon, replayed by another visitor (its own cookie), with httpx: refused.
         other = Visitor(session_id="other-session", tnt_id="other-visitor.35_0").mbox_cookie()
         headers = {"content-type": "application/json", "origin": url, "cookie": f"mbox={other.value}"}

@@ -17,13 +17,10 @@ from starlette.routing import Route
 
 from target_middleware import MboxRule, TargetMiddleware
 from target_middleware.testing import actions_option, static_client
-from tests.demo.test_browser import CHROMIUM, FLAGS
+from tests.browser import chromium, needs_chromium
 from tests.servers import serve
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (.[test])")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"
-)
+pytestmark = needs_chromium
 
 NONCE = "n0nce4test"
 PAGE = (
@@ -41,12 +38,8 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def handoff_app(csp: bool) -> Starlette:

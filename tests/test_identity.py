@@ -249,7 +249,7 @@ def app_for(client: TargetClient, **options: Any) -> Starlette:
 
     app = Starlette(routes=[Route("/", page), Route("/account", page)])
     rules = options.pop("rules", [MboxRule("/{p:path}", mboxes=["target-global-mbox", "hero"])])
-    app.add_middleware(TargetMiddleware, client=client, rules=rules, timeout=3.0, **options)
+    app.add_middleware(TargetMiddleware, client=client, rules=rules, timeout=30.0, **options)
     return app
 
 
@@ -259,7 +259,7 @@ async def get(url: str, **kwargs: Any) -> httpx.Response:
 
 
 def remote(edge: ScriptedEdge) -> TargetClient:
-    return TargetClient("acme", ORG, server_domain=edge.domain, secure=False, timeout=2.0)
+    return TargetClient("acme", ORG, server_domain=edge.domain, secure=False, timeout=30.0)
 
 
 def logged_in(request: Request) -> list[dict[str, str]]:

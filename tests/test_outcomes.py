@@ -53,9 +53,9 @@ def api_app(domain: str, stats: TargetStats, **options: Any) -> Starlette:
         return HTMLResponse(PAGE)
 
     app = Starlette(routes=[Route("/api/data", data), Route("/stream", stream), Route("/", page)])
-    client = TargetClient("acme", "O@AdobeOrg", server_domain=domain, secure=False, timeout=5.0)
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=domain, secure=False, timeout=30.0)
     rules = [MboxRule("/api/{rest:path}", mboxes=["api"]), MboxRule("/{rest:path}", mboxes=["hero"])]
-    options = {"timeout": 5.0, "stats": stats, "breaker_cooldown": 60.0, **options}
+    options = {"timeout": 30.0, "stats": stats, "breaker_cooldown": 60.0, **options}
     app.add_middleware(TargetMiddleware, client=client, rules=rules, **options)
     return app
 

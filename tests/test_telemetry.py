@@ -175,8 +175,8 @@ async def test_a_failed_decision_is_an_error_span_with_its_error_type_and_no_app
     otel: Otel, edge: ScriptedEdge
 ) -> None:
     edge.scenario = "500"
-    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=5.0)
-    app = page_app(client, otel, timeout=5.0)
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=30.0)
+    app = page_app(client, otel, timeout=30.0)
     with serve(app) as url:
         async with httpx.AsyncClient(timeout=30) as http:
             assert (await http.get(f"{url}/products/tent")).text == PAGE

@@ -63,9 +63,9 @@ def shop(edge: ScriptedEdge, **options: Any) -> TargetMiddleware:
         return Response(outcome)
 
     app = Starlette(routes=[Route("/", page), Route("/order", order, methods=["POST"])])
-    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=2.0)
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=30.0)
     options.setdefault("signing_key", KEY)
-    return TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], timeout=2.0, **options)
+    return TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], timeout=30.0, **options)
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ async def test_the_signatures_carry_the_csp_nonce(edge: ScriptedEdge) -> None:
 
     app = Starlette(routes=[Route("/", page)])
     client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False)
-    mw = TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], signing_key=KEY, timeout=2.0)
+    mw = TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], signing_key=KEY, timeout=30.0)
     async with http(mw) as http_client:
         text = (await http_client.get("/")).text
     await mw.aclose()
@@ -566,7 +566,7 @@ async def test_track_on_a_rule_s_route_uses_the_id_the_decision_gave_a_first_vis
 
     client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False)
     app = Starlette(routes=[Route("/", landing)])
-    mw = TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], signing_key=KEY, timeout=2.0)
+    mw = TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], signing_key=KEY, timeout=30.0)
     async with http(mw) as http_client:
         page = (await http_client.get("/")).text  # no cookie: a first visit
     await mw.aclose()
@@ -590,7 +590,7 @@ async def test_a_full_queue_drops_the_newest_and_says_so(edge: ScriptedEdge) -> 
         client=client,
         rules=[MboxRule("/", mboxes=["hero"])],
         signing_key=KEY,
-        timeout=2.0,
+        timeout=30.0,
     )
     async with http(mw) as http_client:
         beacon = beacon_of((await http_client.get("/")).text)
@@ -690,7 +690,7 @@ async def test_clicks_and_conversions_carry_the_experience_cloud_ids(edge: Scrip
         client=client,
         rules=[MboxRule("/", mboxes=["hero"])],
         signing_key=KEY,
-        timeout=2.0,
+        timeout=30.0,
         customer_ids=lambda request: [customer],
     )
     async with http(mw) as http_client:

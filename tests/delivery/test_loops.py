@@ -32,7 +32,7 @@ def shared_client_app(client: TargetClient, stats: TargetStats) -> Starlette:
 
     async def api(request: Request) -> Response:
         # What a user writes: the one client on app.state, called from a handler on the app's loop.
-        result = await request.app.state.target_client.get_offers(["api-hero"], timeout=5.0)
+        result = await request.app.state.target_client.get_offers(["api-hero"], timeout=30.0)
         return JSONResponse({"mboxes": [m.name for m in result.mboxes]})
 
     app = Starlette(routes=[Route("/", page), Route("/api", api)])
@@ -41,7 +41,7 @@ def shared_client_app(client: TargetClient, stats: TargetStats) -> Starlette:
         TargetMiddleware,
         client=client,
         rules=[MboxRule("/", mboxes=["target-global-mbox", "hero"])],
-        timeout=5.0,
+        timeout=30.0,
         io_thread=True,
         stats=stats,
     )
@@ -53,7 +53,7 @@ async def test_one_client_serves_handlers_and_the_middleware_io_thread_at_once(
 ) -> None:
     edge.scenario = "actions"
     stats = TargetStats()
-    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=5.0)
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=30.0)
     app = shared_client_app(client, stats)
     with caplog.at_level(logging.WARNING), serve(app) as url:
         async with httpx.AsyncClient(timeout=30) as http:
@@ -81,7 +81,7 @@ def _loop_in_thread() -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
 
 
 async def test_each_loop_gets_its_own_pool_and_aclose_closes_each_on_its_own_loop(edge: ScriptedEdge) -> None:
-    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=5.0)
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=30.0)
     other, thread = _loop_in_thread()
     try:
         here = await client.get_offers(["m"])

@@ -6,47 +6,18 @@ browser downloads are never used: the system's Chromium is launched by path. Pag
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from demo_app.app import create_app
 from demo_app.target import settings_from_env
+from tests.browser import chromium, needs_chromium
 from tests.servers import serve
 
 TITLES = {"Winter sale: 30% off every tent", "Free shipping on every order"}
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    for candidate in (
-        os.environ.get("CHROMIUM"),
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-        "/usr/bin/chromium",
-    ):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-CHROMIUM = chromium_path()
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (.[test])")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +28,8 @@ def shop() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        # launch() gives the browser a fresh temporary profile, removed when it closes.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def test_the_personalized_page_is_in_the_dom_and_the_visitor_keeps_its_experience(browser: Any, shop: str) -> None:

@@ -14,12 +14,10 @@ import pytest
 from demo_app.shopper import ecid_from_cookies
 from demo_app.target import settings_from_env
 from target_middleware import Visitor
+from tests.browser import chromium, needs_chromium
 from tests.demo.loop import HERO_ACTIVITY, Loop, demo_against_local_edge, hero_tokens, tnt_id_of
-from tests.demo.test_browser import CHROMIUM, FLAGS, sync_api
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"
-)
+pytestmark = needs_chromium
 
 ORG = settings_from_env({}).organization_id
 READ_SIGNED_CLICK = """token => {
@@ -45,54 +43,50 @@ def _orders(notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_a_click_and_an_order_in_chromium_are_counted_and_forged_beacons_are_not(loop: Loop) -> None:
     tokens = {title: (token, experience) for token, (experience, title) in hero_tokens().items()}
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            context = browser.new_context()
-            tab = context.new_page()
-            tab.goto(loop.shop + "/")
-            token, experience = tokens[tab.inner_text("h1.hero-title")]
-            cookies = {c["name"]: c["value"] for c in context.cookies()}
-            tnt_id, ecid = tnt_id_of(cookies["mbox"]), ecid_from_cookies(cookies, ORG)
-            assert ecid is not None
-            signed = tab.evaluate(READ_SIGNED_CLICK, token)
-            with tab.expect_request(lambda r: r.url == loop.shop + "/_target/click") as asked:
-                tab.click("section.hero a.cta")
-            assert asked.value.method == "POST"  # its answer may outlive the page: the link navigates away
+    with chromium() as browser:
+        context = browser.new_context()
+        tab = context.new_page()
+        tab.goto(loop.shop + "/")
+        token, experience = tokens[tab.inner_text("h1.hero-title")]
+        cookies = {c["name"]: c["value"] for c in context.cookies()}
+        tnt_id, ecid = tnt_id_of(cookies["mbox"]), ecid_from_cookies(cookies, ORG)
+        assert ecid is not None
+        signed = tab.evaluate(READ_SIGNED_CLICK, token)
+        with tab.expect_request(lambda r: r.url == loop.shop + "/_target/click") as asked:
+            tab.click("section.hero a.cta")
+        assert asked.value.method == "POST"  # its answer may outlive the page: the link navigates away
 
-            (click,) = _clicks(loop.wait_for(_clicks, "the hero's click"))
-            assert click["notification"]["tokens"] == [token]
-            assert click["notification"]["mbox"] == {"name": "target-global-mbox"}
-            assert click["id"]["tntId"] == tnt_id
-            assert click["id"]["marketingCloudVisitorId"] == ecid
-            row = loop.report()[HERO_ACTIVITY, experience]
-            assert (row["visitors"], row["impressions"], row["clicks"]) == (1, 1, 1)
-            assert loop.report()[HERO_ACTIVITY, 1 - experience]["clicks"] == 0
+        (click,) = _clicks(loop.wait_for(_clicks, "the hero's click"))
+        assert click["notification"]["tokens"] == [token]
+        assert click["notification"]["mbox"] == {"name": "target-global-mbox"}
+        assert click["id"]["tntId"] == tnt_id
+        assert click["id"]["marketingCloudVisitorId"] == ecid
+        row = loop.report()[HERO_ACTIVITY, experience]
+        assert (row["visitors"], row["impressions"], row["clicks"]) == (1, 1, 1)
+        assert loop.report()[HERO_ACTIVITY, 1 - experience]["clicks"] == 0
 
-            # The same beacon from another visitor, and one with a forged signature: refused, nothing forwarded.
-            other = Visitor(session_id="another-session", tnt_id="another-visitor.28_0").mbox_cookie()
-            headers = {"content-type": "application/json", "origin": loop.shop}
-            replayed = httpx.post(
-                loop.shop + "/_target/click",
-                content=json.dumps(signed),
-                headers={**headers, "cookie": f"mbox={other.value}"},
-            )
-            forged_body = {**signed, "clicks": [{**signed["clicks"][0], "signature": "A" * 22}]}
-            forged = httpx.post(loop.shop + "/_target/click", content=json.dumps(forged_body), headers=headers)
-            assert 400 <= replayed.status_code < 500
-            assert 400 <= forged.status_code < 500
+        # The same beacon from another visitor, and one with a forged signature: refused, nothing forwarded.
+        other = Visitor(session_id="another-session", tnt_id="another-visitor.28_0").mbox_cookie()
+        headers = {"content-type": "application/json", "origin": loop.shop}
+        replayed = httpx.post(
+            loop.shop + "/_target/click",
+            content=json.dumps(signed),
+            headers={**headers, "cookie": f"mbox={other.value}"},
+        )
+        forged_body = {**signed, "clicks": [{**signed["clicks"][0], "signature": "A" * 22}]}
+        forged = httpx.post(loop.shop + "/_target/click", content=json.dumps(forged_body), headers=headers)
+        assert 400 <= replayed.status_code < 500
+        assert 400 <= forged.status_code < 500
 
-            # An order on the deals page: the handler's track("orderConfirm", order=...) is a conversion.
-            tab.goto(loop.shop + "/deals")
-            first = tab.locator(".deal").first  # the form's first item
-            sku, unit = first.get_attribute("data-sku"), first.locator(".card-price").inner_text()
-            tab.fill(".order-form input[name=quantity]", "2")
-            tab.click(".order-form button[type=submit]")
-            assert re.search(r"/deals\?ordered=TH-[0-9A-F]{8}$", tab.url)
-            order_id = tab.inner_text(".order-id")
-            notes = loop.wait_for(_orders, "the order")
-        finally:
-            browser.close()
+        # An order on the deals page: the handler's track("orderConfirm", order=...) is a conversion.
+        tab.goto(loop.shop + "/deals")
+        first = tab.locator(".deal").first  # the form's first item
+        sku, unit = first.get_attribute("data-sku"), first.locator(".card-price").inner_text()
+        tab.fill(".order-form input[name=quantity]", "2")
+        tab.click(".order-form button[type=submit]")
+        assert re.search(r"/deals\?ordered=TH-[0-9A-F]{8}$", tab.url)
+        order_id = tab.inner_text(".order-id")
+        notes = loop.wait_for(_orders, "the order")
     (order,) = _orders(notes)
     total = 2 * float(unit.split("€")[-1])
     assert order["notification"]["order"] == {"id": order_id, "total": total, "purchasedProductIds": [sku]}

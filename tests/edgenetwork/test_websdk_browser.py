@@ -32,13 +32,10 @@ from target_middleware import MboxRule, TargetMiddleware
 from target_middleware.decisioning import DecisioningEngine, load_artifact
 from target_middleware.edge import create_edge_app
 from target_middleware.edgenetwork import EdgeNetworkClient
-from tests.demo.test_browser import CHROMIUM, FLAGS
+from tests.browser import chromium, needs_chromium
 from tests.servers import serve
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (.[test])")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"
-)
+pytestmark = needs_chromium
 
 ORG = "ORG1@AdobeOrg"
 SERVER_TOKEN, LATER_TOKEN, VIEW_TOKEN = "server-rendered-token", "alloy-rendered-token", "cart-view-token"
@@ -155,12 +152,8 @@ EDGE_NAME = "edge.local.test"
 def browser_for(edge_port: int) -> Iterator[Any]:
     """Chromium that reaches ``https://edge.local.test`` at the local edge's https port."""
     rules = f"--host-resolver-rules=MAP {EDGE_NAME}:443 127.0.0.1:{edge_port}"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*FLAGS, rules])
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium(rules) as browser:
+        yield browser
 
 
 NONCE = "n0nce4alloy"
