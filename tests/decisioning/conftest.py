@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.installs import npm_ci, run_or_skip
+
 HERE = Path(__file__).resolve().parent
 PYTHON_REFEREE = HERE / "python_referee"
 NODE_REFEREE = HERE / "node_referee"
-INSTALL_TIMEOUT = 900  # seconds: a cold cache on a loaded machine; an install never takes this long here
-
-
-def _tail(text: str, lines: int = 5) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
 
 
 @pytest.fixture(scope="session")
@@ -51,12 +47,7 @@ def target_python_sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
     ]
     for step in steps:
-        try:
-            done = subprocess.run(step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            pytest.skip(f"installing target-python-sdk timed out after {INSTALL_TIMEOUT} s (no network?)")
-        if done.returncode != 0:
-            pytest.skip(f"cannot install target-python-sdk from PyPI (no network?): {_tail(done.stderr)}")
+        run_or_skip(step, "installing target-python-sdk from PyPI")
     return python
 
 
@@ -67,13 +58,4 @@ def node_referee(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not node or not npm:
         pytest.skip("node and npm are needed to run Adobe's Node.js SDK (Debian: apt-get install nodejs npm)")
     folder = tmp_path_factory.mktemp("node-referee")
-    for name in ("package.json", "package-lock.json", "referee.js"):
-        shutil.copy(NODE_REFEREE / name, folder / name)
-    command = [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
-    try:
-        done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"npm ci of @adobe/target-nodejs-sdk timed out after {INSTALL_TIMEOUT} s (no network?)")
-    if done.returncode != 0:
-        pytest.skip(f"npm ci of @adobe/target-nodejs-sdk failed (no network?): {_tail(done.stderr)}")
-    return folder
+    return npm_ci(NODE_REFEREE, folder, files=["referee.js"], what="@adobe/target-nodejs-sdk")

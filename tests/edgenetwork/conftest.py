@@ -15,32 +15,16 @@ from pathlib import Path
 import pytest
 
 from tests.edgenetwork.test_transport import local_edge  # noqa: F401 (the local edge fixture, shared)
+from tests.installs import npm_ci, tail
 
 HERE = Path(__file__).resolve().parent
 ALLOY_PACKAGE = HERE / "alloy"
-INSTALL_TIMEOUT = 900  # seconds: a cold cache on a loaded machine; an install never takes this long here
-
-
-def _tail(text: str, lines: int = 5) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
 
 
 @pytest.fixture(scope="session")
 def alloy_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The pinned ``@adobe/alloy``'s standalone build (``dist/alloy.js``), installed by ``npm ci``."""
-    npm = shutil.which("npm")
-    if not npm:
-        pytest.skip("npm is needed to install Adobe's Web SDK, @adobe/alloy (Debian: apt-get install npm)")
-    folder = tmp_path_factory.mktemp("alloy")
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(ALLOY_PACKAGE / name, folder / name)
-    command = [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
-    try:
-        done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"npm ci of @adobe/alloy timed out after {INSTALL_TIMEOUT} s (no network?)")
-    if done.returncode != 0:
-        pytest.skip(f"npm ci of @adobe/alloy failed (no network?): {_tail(done.stderr)}")
+    folder = npm_ci(ALLOY_PACKAGE, tmp_path_factory.mktemp("alloy"), what="Adobe's Web SDK, @adobe/alloy")
     built = folder / "node_modules" / "@adobe" / "alloy" / "dist" / "alloy.js"
     if not built.is_file():
         pytest.fail(f"@adobe/alloy has no standalone build at {built}: the pinned package changed its layout")
@@ -59,5 +43,5 @@ def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     command += ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
-        pytest.skip(f"openssl could not make a certificate: {_tail(done.stderr)}")
+        pytest.skip(f"openssl could not make a certificate: {tail(done.stderr)}")
     return str(cert), str(key)
