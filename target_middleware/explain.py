@@ -27,10 +27,8 @@ from starlette.types import ASGIApp, Message, Scope
 
 from .decisions import TargetRequest, checked_redirect, page_plan
 from .delivery.offers import OffersResult
-from .handoff import Handoff
 from .html import ActionReport
 from .middleware import TargetMiddleware, _bypassed
-from .pageview import page_view
 from .personalize import _charset, eligible
 from .rewritecache import RewriteCache
 from .routing import MboxRule
@@ -121,17 +119,7 @@ async def explain(
     timings: dict[str, float] = {}
     analytics = middleware.analytics.for_page_view() if middleware.analytics is not None else None
     try:
-        view = await page_view(
-            scope,
-            match,
-            qa_mode=middleware.qa_mode,
-            trace=middleware.trace,
-            analytics=analytics,
-            deferred_display=middleware.personalizer.handoff_for(match.rule) is Handoff.WEBSDK,
-            organization_id=getattr(middleware.client, "organization_id", ""),
-            customer_ids=middleware.customer_ids,
-            third_party_id=middleware.third_party_id,
-        )
+        view = await middleware._page_view(scope, match, analytics)
     except Exception as exc:
         return Explanation(shown, "error", match.rule, error=f"the rule's params failed: {type(exc).__name__}")
     found = Explanation(shown, "error", match.rule, view.visitor, view.params, view.profile_params)

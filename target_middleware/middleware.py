@@ -32,7 +32,7 @@ from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sour
 from .iothread import IOThread
 from .options import check_bool, check_number, check_positive_int
 from .outcomes import CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
-from .pageview import page_view
+from .pageview import PageView, page_view
 from .personalize import Personalizer, eligible
 from .rewritecache import DEFAULT_SIZE, RewriteCache
 from .routing import MboxRule, RouteMatch, Rules
@@ -231,23 +231,27 @@ class TargetMiddleware:
         if self._io is not None:
             self._io.close()
 
+    async def _page_view(self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None) -> PageView:
+        """This request's page view as this middleware asks Target about it (``explain()`` asks the same)."""
+        return await page_view(
+            scope,
+            match,
+            qa_mode=self.qa_mode,
+            trace=self.trace,
+            analytics=analytics,
+            deferred_display=self.personalizer.handoff_for(match.rule) is Handoff.WEBSDK,
+            organization_id=getattr(self.client, "organization_id", ""),
+            customer_ids=self.customer_ids,
+            third_party_id=self.third_party_id,
+        )
+
     async def _start(
         self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None
     ) -> DecisionWatch | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""
         deadline = time.monotonic() + self.timeout
         try:
-            view = await page_view(
-                scope,
-                match,
-                qa_mode=self.qa_mode,
-                trace=self.trace,
-                analytics=analytics,
-                deferred_display=self.personalizer.handoff_for(match.rule) is Handoff.WEBSDK,
-                organization_id=getattr(self.client, "organization_id", ""),
-                customer_ids=self.customer_ids,
-                third_party_id=self.third_party_id,
-            )
+            view = await self._page_view(scope, match, analytics)
             coroutine = self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
         except Exception as exc:
             # The exception's class only: its text may carry request values.
