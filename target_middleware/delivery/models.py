@@ -194,7 +194,7 @@ def _action(data: object) -> Action:
     if not kind:
         raise _Misfit("missing", "type")
     content = obj.get("content")
-    if content is not None and type(content) is not str and not isinstance(content, Mapping):
+    if content is not None and type(content) is not str and not isinstance(content, str | Mapping):
         raise _Misfit("expected a string or an object", "content")
     selector, css = obj.get("selector"), obj.get("cssSelector")
     if selector is not None and type(selector) is not str:
