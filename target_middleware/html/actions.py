@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from ..jsstring import js_string
 from .document import Document, Where
-from .jsstring import js_string
 from .styles import edit_style
 
 __all__ = ["ActionType", "NormalizedAction", "Skip", "SkipReason", "normalize", "perform"]
