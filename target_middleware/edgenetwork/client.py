@@ -12,7 +12,10 @@ not know which transport decided. What differs:
   ``decisioning.propositionDisplay`` event is sent in the background, batched per page view, as the Delivery API's
   ``execute`` counts an impression when it decides. Views are left to the page (the Web SDK sends their display when
   it renders them). With the Web SDK hand-off (``OffersRequest.deferred_display``) the event waits for the page:
-  the hand-off sends it for what alloy will not count (``edgenetwork.handoff``).
+  the hand-off sends it for what alloy will not count (``edgenetwork.handoff``);
+- clicks and conversions: the middleware's click endpoint and ``track()`` queue into ``notifications`` (the same
+  bounded background queue as the Delivery API client's) and each goes as an experience event of its own
+  (``edgenetwork.events``: ``decisioning.propositionInteract``, ``commerce.purchases``).
 
 On-device decisioning exists only on the Delivery API path; this client is always remote.
 """
@@ -38,10 +41,12 @@ from ..delivery.decider import DecisioningMethod
 from ..delivery.errors import ResponseParseError
 from ..delivery.loops import PerLoop, wait_on_their_loops
 from ..delivery.models import parse_response
+from ..delivery.notifications import NotificationQueue, Pending
 from ..delivery.offers import OffersRequest, OffersResult, as_mboxes
 from ..delivery.params import GLOBAL_MBOX, Mbox
 from ..visitor import CookieValue, Visitor
 from .answer import EdgeAnswer, Proposition, read_answer
+from .events import experience_event
 from .handoff import EdgeExchange
 from .request import interact_body
 
@@ -59,7 +64,8 @@ class EdgeNetworkClient:
     """The Edge Network Server API for one datastream. Share one per app; ``aclose()`` when done.
 
     ``edge_domain`` is ``edge.adobedc.net`` (first-party domains and a local edge: ``host[:port]``, with
-    ``secure=False`` for plain http). ``timeout`` bounds each call in total, in seconds.
+    ``secure=False`` for plain http). ``timeout`` bounds each call in total, in seconds. ``max_pending_events``
+    bounds the clicks and conversions waiting to be sent (past it the newest are dropped and counted).
     """
 
     decisioning = DecisioningMethod.SERVER_SIDE
@@ -76,6 +82,7 @@ class EdgeNetworkClient:
         http_client: httpx.AsyncClient | None = None,
         max_connections: int = 100,
         display_events: bool = True,
+        max_pending_events: int = 10_000,
     ) -> None:
         if not isinstance(datastream_id, str) or not _DATASTREAM.fullmatch(datastream_id):
             raise ValueError("datastream_id must be the datastream's id (letters, digits, '-', '_', ':')")
@@ -99,6 +106,8 @@ class EdgeNetworkClient:
         self._pools = PerLoop(self._new_pool)  # one per event loop: the I/O thread's and the app's alike
         self._background: set[asyncio.Task[None]] = set()
         self.dropped_displays = 0
+        # Clicks and track() conversions: queued and sent in the background, one experience event each.
+        self.notifications = NotificationQueue(self._send_events, max_pending=max_pending_events)
 
     def _new_pool(self) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)
@@ -196,8 +205,23 @@ class EdgeNetworkClient:
         except Exception as exc:
             logger.warning("Edge Network display event failed (%s)", type(exc).__name__)
 
+    # -- clicks and conversions ------------------------------------------------------------------
+
+    async def _send_events(self, batch: Sequence[Pending]) -> None:
+        """One visitor's queued clicks and conversions, one ``interact`` call each (a failure fails the batch)."""
+        for entry in batch:
+            url = self.url_for(entry.visitor)
+            for note in entry.notifications:
+                body = experience_event(note, visitor=entry.visitor, page=entry.page, global_mbox=self.global_mbox)
+                if body is None:
+                    logger.debug("Edge Network: a %s notification with nothing to send", note.get("type"))
+                    continue
+                await self._post(url, body, self.timeout)
+
     async def aclose(self) -> None:
-        """Wait for display events in flight (within the timeout), then close the connections."""
+        """Send the queued clicks and conversions, wait for display events in flight (within the timeout), then
+        close the connections."""
+        await self.notifications.aclose()
         if self._background:
             await wait_on_their_loops(set(self._background), self.timeout)
         await self._pools.aclose(httpx.AsyncClient.aclose)

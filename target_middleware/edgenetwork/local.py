@@ -10,7 +10,11 @@ the five schemas), ``identity:result`` (the ECID), ``state:store`` (the identity
 ``locationHint:result`` (region ``local``). A ``decisioning.propositionDisplay`` or ``propositionInteract`` event
 is recorded, as is the display alloy folds into an event it sends for a view
 (``_experience.decisioning.propositionEventType.display``): its event tokens go to ``on_notifications`` as
-Delivery API display / click notifications, so the local edge's report counts both transports alike.
+Delivery API display / click notifications, so the local edge's report counts both transports alike. A conversion
+is recorded as the Delivery API's would be: an event with ``commerce.order`` (``purchaseID``, ``priceTotal``,
+``productListItems[].SKU`` as the order's id, total and products) for its decision scopes, and a
+``decisioning.propositionDisplay`` that names decision scopes instead of propositions (``track()`` without an
+order) as a display notification for each mbox.
 
 The identity cookie's value here is the ECID itself (the real edge's is an opaque encoded blob: alloy warns that
 it cannot decode the ECID from it, and carries on); allocation uses it as ``marketingCloudVisitorId``, as Target
@@ -191,6 +195,31 @@ def _event_tokens(event: Mapping[str, Any]) -> list[str]:
     return [t for t in tokens if isinstance(t, str)]
 
 
+def _conversions(event: Mapping[str, Any], scopes: list[str]) -> list[dict[str, Any]]:
+    """The notifications a conversion event stands for: one per mbox scope (or one for the page), with the order."""
+    placed = _dig(event, "xdm", "commerce", "order")
+    kind = _dig(event, "xdm", "eventType")
+    if not isinstance(placed, Mapping) and not (kind == "decisioning.propositionDisplay" and scopes):
+        return []
+    order: dict[str, Any] = {}
+    if isinstance(placed, Mapping):
+        if isinstance(placed.get("purchaseID"), str):
+            order["id"] = placed["purchaseID"]
+        if isinstance(placed.get("priceTotal"), int | float) and not isinstance(placed.get("priceTotal"), bool):
+            order["total"] = placed["priceTotal"]
+        items = _dig(event, "xdm", "productListItems")
+        skus = [i.get("SKU") for i in (items if isinstance(items, list) else ()) if isinstance(i, Mapping)]
+        if any(isinstance(sku, str) for sku in skus):
+            order["purchasedProductIds"] = [sku for sku in skus if isinstance(sku, str)]
+    mboxes: list[str | None] = [s for s in scopes if s != PAGE_WIDE_SCOPE] or [None]
+    return [
+        {"id": str(uuid.uuid4()), "type": "display", "timestamp": 0}
+        | ({"mbox": {"name": mbox}} if mbox else {})
+        | ({"order": order} if isinstance(placed, Mapping) else {})
+        for mbox in mboxes
+    ]
+
+
 def _handles(prefix: str, ecid: str, propositions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """A fetch's answer: the identity, the decisions (when scopes were asked), the region, the state cookies."""
     handles: list[dict[str, Any]] = [
@@ -259,12 +288,16 @@ def interact_routes(
         scopes = _dig(body, "query", "personalization", "decisionScopes")
         scopes = [s for s in scopes if isinstance(s, str) and s] if isinstance(scopes, list) else []
         counted = _dig(event, "xdm", "_experience", "decisioning", "propositionEventType")
-        if kind in ("decisioning.propositionDisplay", "decisioning.propositionInteract") or (
-            isinstance(counted, Mapping) and counted.get("display") == 1
+        conversions = _conversions(event, scopes)
+        if (
+            kind in ("decisioning.propositionDisplay", "decisioning.propositionInteract")
+            or (isinstance(counted, Mapping) and counted.get("display") == 1)
+            or conversions
         ):
             tokens = _event_tokens(event)
             note = "click" if kind == "decisioning.propositionInteract" else "display"
-            record([{"id": str(uuid.uuid4()), "type": note, "timestamp": 0, "tokens": tokens}] if tokens else [], ecid)
+            notes = [{"id": str(uuid.uuid4()), "type": note, "timestamp": 0, "tokens": tokens}] if tokens else []
+            record(notes + conversions, ecid)
             if not scopes:
                 return JSONResponse({"requestId": request_id, "handle": []})
         ecid = ecid or str(random.randrange(10**37, 10**38))
