@@ -2,8 +2,9 @@
 
 The middleware answers ``POST {click_path}`` itself; the app never sees it. A beacon is
 ``{"expires": int, "url": str, "clicks": [{"token", "mbox", "signature"}, ...]}`` as ``application/json``,
-same-origin, a few KB at most. A page decided through the Edge Network signs each click with its proposition, a JSON
-string the beacon brings back as ``"proposition"``; it is checked against the datastream's identity cookie. Every click must carry a valid signature for the visitor named by the request's
+same-origin, a few KB at most. A page decided through the Edge Network signs each click with its proposition (a
+JSON string the beacon brings back as ``"proposition"``) for the datastream's identity cookie. Every click must
+carry a valid signature for the visitor named by the request's
 own cookies and an expiry not past; anything else is refused with a 4xx and **nothing** is forwarded. Refusals
 are counted in ``TargetStats`` (``click-<reason>``) and logged at DEBUG by reason only, never a visitor's value.
 """
