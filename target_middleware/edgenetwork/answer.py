@@ -58,6 +58,12 @@ class Proposition:
     scope_details: Mapping[str, Any]
     view: bool = False
     at: tuple[int, int] = (-1, -1)  # (handle index, payload index) in the answer
+    click_only: bool = False  # only click metrics: nothing shown, so no display to count (its clicks count)
+
+    @property
+    def displayable(self) -> bool:
+        """A non-view proposition with something to show: what a server-side display event names."""
+        return not self.view and not self.click_only
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,7 @@ class _Reader:
         action_items: list[int] = []
         tokens: dict[str, Any] = {}
         clicked = False
+        options_before = len(section["options"])
         for i, item in enumerate(items):
             read = self.item(f"{where}.items[{i}]", item)
             if read is None:
@@ -140,7 +147,8 @@ class _Reader:
                 for j, i in enumerate(action_items):
                     self.sources[(len(section["options"]), j)] = (*at, i)
             section["options"].append(option)
-        proposition = Proposition(pid, scope, dict(details), view, at)
+        click_only = clicked and not actions and len(section["options"]) == options_before
+        proposition = Proposition(pid, scope, dict(details), view, at, click_only)
         self.propositions.append(proposition)
         if clicked and isinstance(token, str) and token:
             self.clicks.setdefault(token, proposition)

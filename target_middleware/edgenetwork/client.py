@@ -159,7 +159,7 @@ class EdgeNetworkClient:
         if self.display_events and request.deferred_display:
             display = partial(self._display_later, asyncio.get_running_loop(), answer, body, url)
         elif self.display_events:
-            self._display(answer, body, url, [p for p in answer.propositions if not p.view])
+            self._display(answer, body, url, [p for p in answer.propositions if p.displayable])
         return OffersResult(
             response=response,
             visitor=visitor,

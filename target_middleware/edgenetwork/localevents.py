@@ -76,5 +76,7 @@ def page_clicks(artifact: Artifact, page_load: Any) -> list[Mapping[str, Any]]:
         for metric in rule.consequence.get("metrics") or ():
             if isinstance(metric, Mapping) and metric.get("type") == "click" and metric.get("selector"):
                 found.append({**metric, "responseTokens": ids})
-    seen: set[Any] = set()
-    return [m for m in found if not (m.get("eventToken") in seen or seen.add(m.get("eventToken")))]
+    first: dict[Any, Mapping[str, Any]] = {}
+    for metric in found:
+        first.setdefault(metric.get("eventToken"), metric)
+    return list(first.values())

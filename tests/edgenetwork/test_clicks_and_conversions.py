@@ -232,3 +232,13 @@ def test_the_queue_is_bounded_and_the_newest_is_dropped() -> None:
     assert client.notifications.put(entry)  # no event loop here: it waits, nothing is sent
     assert not client.notifications.put(entry)
     assert client.notifications.counts == {"queued": 1, "dropped": 1}
+
+
+def test_a_click_that_names_no_proposition_has_no_edge_event() -> None:
+    from target_middleware.edgenetwork.events import experience_event
+
+    page = PageContext.from_headers("https://shop.example/", {})
+    note = {"type": "click", "mbox": {"name": "hero"}, "tokens": ["t"]}  # a Delivery API page's click
+    assert experience_event(note, visitor=Visitor.new(), page=page, global_mbox="target-global-mbox") is None
+    bad = {**note, "propositions": [{"id": "p"}, "x"]}  # nothing with an id, a scope and scopeDetails
+    assert experience_event(bad, visitor=Visitor.new(), page=page, global_mbox="target-global-mbox") is None
