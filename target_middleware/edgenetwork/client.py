@@ -64,7 +64,7 @@ class EdgeNetworkClient:
     """The Edge Network Server API for one datastream. Share one per app; ``aclose()`` when done.
 
     ``edge_domain`` is ``edge.adobedc.net`` (first-party domains and a local edge: ``host[:port]``, with
-    ``secure=False`` for plain http). ``timeout`` bounds each call in total, in seconds. ``max_pending_events``
+    ``secure=False`` for plain http). ``timeout`` bounds each call in total, in seconds. ``max_pending_notifications``
     bounds the clicks and conversions waiting to be sent (past it the newest are dropped and counted).
     """
 
@@ -82,7 +82,7 @@ class EdgeNetworkClient:
         http_client: httpx.AsyncClient | None = None,
         max_connections: int = 100,
         display_events: bool = True,
-        max_pending_events: int = 10_000,
+        max_pending_notifications: int = 10_000,
     ) -> None:
         if not isinstance(datastream_id, str) or not _DATASTREAM.fullmatch(datastream_id):
             raise ValueError("datastream_id must be the datastream's id (letters, digits, '-', '_', ':')")
@@ -107,7 +107,7 @@ class EdgeNetworkClient:
         self._background: set[asyncio.Task[None]] = set()
         self.dropped_displays = 0
         # Clicks and track() conversions: queued and sent in the background, one experience event each.
-        self.notifications = NotificationQueue(self._send_events, max_pending=max_pending_events)
+        self.notifications = NotificationQueue(self._send_events, max_pending=max_pending_notifications)
 
     def _new_pool(self) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)

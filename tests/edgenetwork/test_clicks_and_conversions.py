@@ -226,7 +226,7 @@ def test_track_through_an_edge_that_is_down_fails_and_never_raises() -> None:
 
 
 def test_the_queue_is_bounded_and_the_newest_is_dropped() -> None:
-    client = EdgeNetworkClient("ds", ORG, max_pending_events=1)
+    client = EdgeNetworkClient("ds", ORG, max_pending_notifications=1)
     page = PageContext.from_headers("https://shop.example/", {})
     entry = Pending(Visitor.new(), page, (event_notification("signup"),))
     assert client.notifications.put(entry)  # no event loop here: it waits, nothing is sent
