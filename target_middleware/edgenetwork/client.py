@@ -48,7 +48,7 @@ from ..visitor import CookieValue, Visitor
 from .answer import EdgeAnswer, Proposition, read_answer
 from .events import experience_event
 from .handoff import EdgeExchange
-from .request import interact_body
+from .request import identity_map, interact_body
 
 __all__ = ["EdgeNetworkClient"]
 
@@ -145,6 +145,7 @@ class EdgeNetworkClient:
             state=visitor.edge_state,
             global_mbox=self.global_mbox,
             ecid=visitor.marketing_cloud_visitor_id,
+            customer_ids=visitor.customer_ids,
         )
         url = self.url_for(visitor)
         answer_body = await self._post(url, body, deadline)
@@ -253,10 +254,11 @@ def display_event(propositions: Sequence[Proposition], fetch: dict[str, Any], an
             }
         },
     }
-    if answer.ecid:
-        display["identityMap"] = {"ECID": [{"id": answer.ecid, "authenticatedState": "ambiguous", "primary": True}]}
-    elif "identityMap" in xdm:
-        display["identityMap"] = xdm["identityMap"]
+    identities = dict(xdm.get("identityMap") or {})
+    if answer.ecid:  # a first visit's new ECID; the customer ids as the fetch sent them
+        identities.update(identity_map(answer.ecid))
+    if identities:
+        display["identityMap"] = identities
     state = fetch["meta"]["state"]
     entries = {e["key"]: e["value"] for e in state["entries"]}
     entries.update({key: value for key, value, _age in answer.state})

@@ -45,7 +45,12 @@ def proposition_ref(raw: object) -> dict[str, Any] | None:
 
 def _base(visitor: Visitor, page: PageContext, mboxes: Sequence[Mbox], global_mbox: str) -> dict[str, Any]:
     return interact_body(
-        mboxes, page=page, state=visitor.edge_state, global_mbox=global_mbox, ecid=visitor.marketing_cloud_visitor_id
+        mboxes,
+        page=page,
+        state=visitor.edge_state,
+        global_mbox=global_mbox,
+        ecid=visitor.marketing_cloud_visitor_id,
+        customer_ids=visitor.customer_ids,
     )
 
 

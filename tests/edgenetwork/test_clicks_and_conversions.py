@@ -17,18 +17,22 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from demo_app.app import create_app
 from demo_app.orders import parse_order
 from demo_app.target import ARTIFACT, settings_from_env
-from target_middleware import EdgeNetworkClient, TargetMiddleware, Visitor
+from target_middleware import EdgeNetworkClient, MboxRule, TargetMiddleware, Visitor
+from target_middleware.amcv import amcv_cookie_name
 from target_middleware.decisioning import DecisioningEngine, load_artifact
 from target_middleware.delivery.context import PageContext
 from target_middleware.delivery.notifications import Pending, event_notification
 from target_middleware.edge import create_edge_app
+from target_middleware.edgenetwork.events import experience_event
+from target_middleware.edgenetwork.request import identity_map
+from target_middleware.identity import CustomerId
 from tests.demo.loop import HERO_ACTIVITY, SIGNING_KEY, hero_tokens
 from tests.robustness.faultedge import refused_port
 from tests.servers import serve
@@ -38,6 +42,7 @@ IDENTITY = f"kndctr_{ORG.replace('@', '_')}_identity"
 SIGNATURES = re.compile(
     r'<script type="application/json" data-target-middleware="click-signatures"[^>]*>(.*?)</script>'
 )
+ECID = "12500064053434732880045517027062242948"
 HERO_TITLE = re.compile(r'<h1 class="hero-title"[^>]*>([^<]*)</h1>')
 
 
@@ -191,7 +196,10 @@ def track_app(client: EdgeNetworkClient, outcomes: list[str], **track: Any) -> T
         return Response("ok")
 
     app = Starlette(routes=[Route("/signup", convert, methods=["POST"])])
-    return TargetMiddleware(app, client=client, rules=[], signing_key=SIGNING_KEY)
+    customer = {"id": "user-7", "integrationCode": "crm", "authenticatedState": "authenticated"}
+    return TargetMiddleware(
+        app, client=client, rules=[], signing_key=SIGNING_KEY, customer_ids=lambda request: [customer]
+    )
 
 
 def test_track_without_an_order_is_a_display_for_its_mbox_with_params_and_profile() -> None:
@@ -202,7 +210,7 @@ def test_track_without_an_order_is_a_display_for_its_mbox_with_params_and_profil
         client = EdgeNetworkClient("ds", ORG, edge_domain=edge.removeprefix("http://"), secure=False, timeout=30)
         app = track_app(client, outcomes, params={"plan": "pro", "trial": True}, profile={"tier": "gold"})
         with serve(app) as url:
-            cookie = {IDENTITY: "12345678901234567890"}
+            cookie = {IDENTITY: "12345678901234567890", amcv_cookie_name(ORG): f"MCMID%7C{ECID}"}
             assert httpx.post(url + "/signup", cookies=cookie, timeout=60).status_code == 200
     assert outcomes == ["sent"]
     (sent,) = events.bodies
@@ -214,6 +222,10 @@ def test_track_without_an_order_is_a_display_for_its_mbox_with_params_and_profil
     assert sent["query"]["personalization"]["decisionScopes"] == ["signup"]
     assert sent["meta"]["state"]["entries"] == [{"key": IDENTITY, "value": "12345678901234567890"}]
     assert xdm["web"]["webPageDetails"]["URL"] == url + "/signup"
+    assert xdm["identityMap"] == {  # the AMCV cookie's ECID and the app's customer ids, as the Web SDK sends them
+        "ECID": [{"id": ECID, "authenticatedState": "ambiguous", "primary": True}],
+        "crm": [{"id": "user-7", "authenticatedState": "authenticated"}],
+    }
 
 
 def test_track_through_an_edge_that_is_down_fails_and_never_raises() -> None:
@@ -235,10 +247,52 @@ def test_the_queue_is_bounded_and_the_newest_is_dropped() -> None:
 
 
 def test_a_click_that_names_no_proposition_has_no_edge_event() -> None:
-    from target_middleware.edgenetwork.events import experience_event
-
     page = PageContext.from_headers("https://shop.example/", {})
     note = {"type": "click", "mbox": {"name": "hero"}, "tokens": ["t"]}  # a Delivery API page's click
     assert experience_event(note, visitor=Visitor.new(), page=page, global_mbox="target-global-mbox") is None
     bad = {**note, "propositions": [{"id": "p"}, "x"]}  # nothing with an id, a scope and scopeDetails
     assert experience_event(bad, visitor=Visitor.new(), page=page, global_mbox="target-global-mbox") is None
+
+
+def test_customer_ids_go_in_the_identity_map_under_their_integration_code() -> None:
+    customers = [
+        CustomerId("a", "crm", "logged_out"),
+        CustomerId("b", "crm"),
+        CustomerId("c", "loyalty", "authenticated"),
+    ]
+    assert identity_map(None, customers) == {
+        "crm": [{"id": "a", "authenticatedState": "loggedOut"}, {"id": "b", "authenticatedState": "ambiguous"}],
+        "loyalty": [{"id": "c", "authenticatedState": "authenticated"}],
+    }
+    assert identity_map(None) == {}
+
+
+def test_the_page_s_fetch_and_display_carry_the_customer_ids_too() -> None:
+    async def page(request: Request) -> Response:
+        return HTMLResponse("<!DOCTYPE html><html><head></head><body><h1 class='hero-title'>Hi</h1></body></html>")
+
+    customer = {"id": "user-7", "integrationCode": "crm", "authenticatedState": "authenticated"}
+    engine = DecisioningEngine(load_artifact(ARTIFACT), client_code="demoshop")
+    events = Events(create_edge_app(engine))
+    with serve(events) as edge:
+        client = EdgeNetworkClient("ds", ORG, edge_domain=edge.removeprefix("http://"), secure=False, timeout=30)
+        app = TargetMiddleware(
+            Starlette(routes=[Route("/", page)]),
+            client=client,
+            rules=[MboxRule("/", mboxes=["target-global-mbox"])],
+            timeout=30,
+            signing_key=SIGNING_KEY,
+            customer_ids=lambda request: [customer],
+        )
+        with serve(app) as url:
+            assert httpx.get(url + "/", timeout=60).status_code == 200
+            deadline = time.monotonic() + 60
+            while not events.of_type("decisioning.propositionDisplay") and time.monotonic() < deadline:
+                time.sleep(0.05)
+    fetch, display = events.of_type("decisioning.propositionFetch"), events.of_type("decisioning.propositionDisplay")
+    assert len(fetch) == len(display) == 1
+    expected = [{"id": "user-7", "authenticatedState": "authenticated"}]
+    assert fetch[0]["event"]["xdm"]["identityMap"] == {"crm": expected}
+    identities = display[0]["event"]["xdm"]["identityMap"]
+    assert identities["crm"] == expected  # beside the ECID the edge gave this first visit
+    assert identities["ECID"][0]["primary"] is True
