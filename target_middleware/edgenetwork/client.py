@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 _DATASTREAM = re.compile(r"[0-9A-Za-z:_-]{1,128}")
 _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?")
 _REGION = re.compile(r"[0-9A-Za-z]{1,16}")
+_NAMESPACE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 MAX_PENDING_DISPLAYS = 1000  # display events in flight; past this they are dropped and counted
 
 
@@ -66,6 +67,8 @@ class EdgeNetworkClient:
     ``edge_domain`` is ``edge.adobedc.net`` (first-party domains and a local edge: ``host[:port]``, with
     ``secure=False`` for plain http). ``timeout`` bounds each call in total, in seconds. ``max_pending_notifications``
     bounds the clicks and conversions waiting to be sent (past it the newest are dropped and counted).
+    ``third_party_id_namespace``: the identity namespace the datastream's Target settings map to ``mbox3rdPartyId``
+    (its "Target third party ID namespace"); the visitor's thirdPartyId goes in the ``identityMap`` under it.
     """
 
     decisioning = DecisioningMethod.SERVER_SIDE
@@ -83,6 +86,7 @@ class EdgeNetworkClient:
         max_connections: int = 100,
         display_events: bool = True,
         max_pending_notifications: int = 10_000,
+        third_party_id_namespace: str | None = None,
     ) -> None:
         if not isinstance(datastream_id, str) or not _DATASTREAM.fullmatch(datastream_id):
             raise ValueError("datastream_id must be the datastream's id (letters, digits, '-', '_', ':')")
@@ -92,6 +96,11 @@ class EdgeNetworkClient:
             raise ValueError("edge_domain must be a host name, optionally with a port")
         if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
+        if third_party_id_namespace is not None and not (
+            isinstance(third_party_id_namespace, str) and _NAMESPACE.fullmatch(third_party_id_namespace)
+        ):
+            raise ValueError("third_party_id_namespace must be an identity namespace's code (letters, digits, _ -)")
+        self.third_party_id_namespace = third_party_id_namespace
         self.datastream_id = datastream_id
         self.organization_id = organization_id
         self.global_mbox = global_mbox
@@ -115,6 +124,10 @@ class EdgeNetworkClient:
 
     def _client(self) -> httpx.AsyncClient:
         return self._http if self._http is not None else self._pools.get()
+
+    def _third_party_id(self, visitor: Visitor) -> tuple[str, str] | None:
+        namespace = self.third_party_id_namespace
+        return (namespace, visitor.third_party_id) if namespace and visitor.third_party_id else None
 
     def url_for(self, visitor: Visitor) -> str:
         """``/ee/<region>/v2/interact`` when the visitor's cluster cookie names a region, else ``/ee/v2/…``."""
@@ -146,6 +159,7 @@ class EdgeNetworkClient:
             global_mbox=self.global_mbox,
             ecid=visitor.marketing_cloud_visitor_id,
             customer_ids=visitor.customer_ids,
+            third_party_id=self._third_party_id(visitor),
         )
         url = self.url_for(visitor)
         answer_body = await self._post(url, body, deadline)
@@ -213,7 +227,13 @@ class EdgeNetworkClient:
         for entry in batch:
             url = self.url_for(entry.visitor)
             for note in entry.notifications:
-                body = experience_event(note, visitor=entry.visitor, page=entry.page, global_mbox=self.global_mbox)
+                body = experience_event(
+                    note,
+                    visitor=entry.visitor,
+                    page=entry.page,
+                    global_mbox=self.global_mbox,
+                    third_party_id_namespace=self.third_party_id_namespace,
+                )
                 if body is None:
                     logger.debug("Edge Network: a %s notification with nothing to send", note.get("type"))
                     continue

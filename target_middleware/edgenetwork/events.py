@@ -33,6 +33,9 @@ CONVERSION_EVENT = "decisioning.propositionDisplay"
 PURCHASE_EVENT = "commerce.purchases"
 
 
+_How = tuple[str, str | None]  # the global mbox's name, the datastream's namespace for mbox3rdPartyId
+
+
 def proposition_ref(raw: object) -> dict[str, Any] | None:
     """``{id, scope, scopeDetails}`` of a proposition, or None when it is not one."""
     if not isinstance(raw, Mapping):
@@ -43,7 +46,8 @@ def proposition_ref(raw: object) -> dict[str, Any] | None:
     return {"id": pid, "scope": scope, "scopeDetails": dict(details)}
 
 
-def _base(visitor: Visitor, page: PageContext, mboxes: Sequence[Mbox], global_mbox: str) -> dict[str, Any]:
+def _base(visitor: Visitor, page: PageContext, mboxes: Sequence[Mbox], how: _How) -> dict[str, Any]:
+    global_mbox, namespace = how
     return interact_body(
         mboxes,
         page=page,
@@ -51,10 +55,11 @@ def _base(visitor: Visitor, page: PageContext, mboxes: Sequence[Mbox], global_mb
         global_mbox=global_mbox,
         ecid=visitor.marketing_cloud_visitor_id,
         customer_ids=visitor.customer_ids,
+        third_party_id=(namespace, visitor.third_party_id) if namespace and visitor.third_party_id else None,
     )
 
 
-def _click(note: Mapping[str, Any], visitor: Visitor, page: PageContext, global_mbox: str) -> dict[str, Any] | None:
+def _click(note: Mapping[str, Any], visitor: Visitor, page: PageContext, how: _How) -> dict[str, Any] | None:
     refs: list[dict[str, Any]] = []
     for raw in note.get("propositions") or ():
         ref = proposition_ref(raw)
@@ -62,7 +67,7 @@ def _click(note: Mapping[str, Any], visitor: Visitor, page: PageContext, global_
             refs.append(ref)
     if not refs:
         return None  # a click of a Delivery API page: no proposition to name
-    body = _base(visitor, page, (), global_mbox)
+    body = _base(visitor, page, (), how)
     del body["query"]  # an interaction asks for nothing
     xdm = body["event"]["xdm"]
     xdm["eventType"] = CLICK_EVENT
@@ -70,9 +75,7 @@ def _click(note: Mapping[str, Any], visitor: Visitor, page: PageContext, global_
     return body
 
 
-def _conversion(
-    note: Mapping[str, Any], visitor: Visitor, page: PageContext, global_mbox: str
-) -> dict[str, Any] | None:
+def _conversion(note: Mapping[str, Any], visitor: Visitor, page: PageContext, how: _How) -> dict[str, Any] | None:
     mbox = note.get("mbox")
     name = mbox.get("name") if isinstance(mbox, Mapping) else None
     if not isinstance(name, str) or not name.strip():
@@ -82,7 +85,7 @@ def _conversion(
     product = note.get("product")
     if isinstance(product, Mapping):  # Recommendations' entity params, as at.js names them
         params.update({f"entity.{k}": v for k, v in product.items() if k in ("id", "categoryId")})
-    body = _base(visitor, page, (Mbox(name, params),), global_mbox)
+    body = _base(visitor, page, (Mbox(name, params),), how)
     xdm = body["event"]["xdm"]
     order = note.get("order")
     if isinstance(order, Mapping) and order:
@@ -104,9 +107,15 @@ def _conversion(
 
 
 def experience_event(
-    note: Mapping[str, Any], *, visitor: Visitor, page: PageContext, global_mbox: str
+    note: Mapping[str, Any],
+    *,
+    visitor: Visitor,
+    page: PageContext,
+    global_mbox: str,
+    third_party_id_namespace: str | None = None,
 ) -> dict[str, Any] | None:
     """The ``interact`` body for one queued notification, or None when the Edge Network has no event for it."""
+    how = (global_mbox, third_party_id_namespace)
     if note.get("type") == "click":
-        return _click(note, visitor, page, global_mbox)
-    return _conversion(note, visitor, page, global_mbox)
+        return _click(note, visitor, page, how)
+    return _conversion(note, visitor, page, how)

@@ -267,7 +267,7 @@ def test_customer_ids_go_in_the_identity_map_under_their_integration_code() -> N
     assert identity_map(None) == {}
 
 
-def test_the_page_s_fetch_and_display_carry_the_customer_ids_too() -> None:
+def test_the_page_s_fetch_and_display_carry_the_customer_ids_and_the_third_party_id_too() -> None:
     async def page(request: Request) -> Response:
         return HTMLResponse("<!DOCTYPE html><html><head></head><body><h1 class='hero-title'>Hi</h1></body></html>")
 
@@ -275,7 +275,10 @@ def test_the_page_s_fetch_and_display_carry_the_customer_ids_too() -> None:
     engine = DecisioningEngine(load_artifact(ARTIFACT), client_code="demoshop")
     events = Events(create_edge_app(engine))
     with serve(events) as edge:
-        client = EdgeNetworkClient("ds", ORG, edge_domain=edge.removeprefix("http://"), secure=False, timeout=30)
+        domain = edge.removeprefix("http://")
+        client = EdgeNetworkClient(
+            "ds", ORG, edge_domain=domain, secure=False, timeout=30, third_party_id_namespace="CRMID"
+        )
         app = TargetMiddleware(
             Starlette(routes=[Route("/", page)]),
             client=client,
@@ -283,6 +286,7 @@ def test_the_page_s_fetch_and_display_carry_the_customer_ids_too() -> None:
             timeout=30,
             signing_key=SIGNING_KEY,
             customer_ids=lambda request: [customer],
+            third_party_id=lambda request: "crm-42",
         )
         with serve(app) as url:
             assert httpx.get(url + "/", timeout=60).status_code == 200
@@ -292,7 +296,30 @@ def test_the_page_s_fetch_and_display_carry_the_customer_ids_too() -> None:
     fetch, display = events.of_type("decisioning.propositionFetch"), events.of_type("decisioning.propositionDisplay")
     assert len(fetch) == len(display) == 1
     expected = [{"id": "user-7", "authenticatedState": "authenticated"}]
-    assert fetch[0]["event"]["xdm"]["identityMap"] == {"crm": expected}
+    third_party = [{"id": "crm-42", "authenticatedState": "authenticated"}]
+    assert fetch[0]["event"]["xdm"]["identityMap"] == {"crm": expected, "CRMID": third_party}
     identities = display[0]["event"]["xdm"]["identityMap"]
-    assert identities["crm"] == expected  # beside the ECID the edge gave this first visit
+    assert (identities["crm"], identities["CRMID"]) == (expected, third_party)  # beside the first visit's new ECID
     assert identities["ECID"][0]["primary"] is True
+
+
+def test_the_mbox3rdpartyid_goes_under_the_datastream_s_namespace_when_one_is_given() -> None:
+    engine = DecisioningEngine(load_artifact(ARTIFACT), client_code="demoshop")
+    events = Events(create_edge_app(engine))
+    with serve(events) as edge:
+        for namespace in ("CRMID", None):
+            client = EdgeNetworkClient(
+                "ds", ORG, edge_domain=edge.removeprefix("http://"), secure=False, third_party_id_namespace=namespace
+            )
+            outcomes: list[str] = []
+            with serve(track_app(client, outcomes, params={"mbox3rdPartyId": "crm-42"})) as url:
+                assert httpx.post(url + "/signup", timeout=60).status_code == 200
+            assert outcomes == ["sent"]
+    with_namespace, without = (body["event"]["xdm"]["identityMap"] for body in events.bodies)
+    assert with_namespace == {
+        "crm": [{"id": "user-7", "authenticatedState": "authenticated"}],
+        "CRMID": [{"id": "crm-42", "authenticatedState": "authenticated"}],
+    }
+    assert without == {"crm": [{"id": "user-7", "authenticatedState": "authenticated"}]}
+    with pytest.raises(ValueError, match="third_party_id_namespace"):
+        EdgeNetworkClient("ds", ORG, third_party_id_namespace="not a namespace")
