@@ -72,6 +72,17 @@ def test_set_html_with_plain_text_is_what_parsing_it_builds(
     assert fast.skipped == parsed.skipped
 
 
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+@pytest.mark.parametrize("content", ["http:", "https://example.com/sale", "sale.html", "/tmp"])
+@pytest.mark.parametrize("kind", ["setHtml", "appendHtml"])
+def test_content_that_reads_like_a_url_or_file_is_markup(engine: str, content: str, kind: str) -> None:
+    # bs4 warns that such markup might be a locator; under warnings-as-errors that must not skip the action.
+    page = '<!DOCTYPE html><html><head></head><body><p id="target">old</p></body></html>'
+    result = apply_actions(page, [{"type": kind, "selector": "#target", "content": content}], engine=engine)  # type: ignore[arg-type]
+    assert [r.type for r in result.applied] == [kind]
+    assert f">{'old' if kind == 'appendHtml' else ''}{content}</p>" in result.html
+
+
 @pytest.mark.parametrize("content", ["a", "a&amp;b", "<b>x</b>", "x\r\ny", "x\x00y", "<!-- c -->", "&lt;", " ", "\n\t"])
 def test_plain_text_means_no_tag_reference_cr_or_nul(content: str) -> None:
     assert actions_module.is_plain_text(content) is (content == "a")
