@@ -2,7 +2,9 @@
 
 The middleware answers ``POST {click_path}`` itself; the app never sees it. A beacon is
 ``{"expires": int, "url": str, "clicks": [{"token", "mbox", "signature"}, ...]}`` as ``application/json``,
-same-origin, a few KB at most. Every click must carry a valid signature for the visitor named by the request's
+same-origin, a few KB at most. A page decided through the Edge Network signs each click with its proposition (a
+JSON string the beacon brings back as ``"proposition"``) for the datastream's identity cookie. Every click must
+carry a valid signature for the visitor named by the request's
 own cookies and an expiry not past; anything else is refused with a 4xx and **nothing** is forwarded. Refusals
 are counted in ``TargetStats`` (``click-<reason>``) and logged at DEBUG by reason only, never a visitor's value.
 """
@@ -21,19 +23,21 @@ from starlette.types import Receive, Scope, Send
 
 from .delivery.context import PageContext
 from .delivery.notifications import Pending
-from .tracking import Tracking, binding, visitor_of
+from .edgenetwork.events import proposition_ref
+from .tracking import Tracking, binding, edge_binding, visitor_of
 from .visitor import Visitor
 
 __all__ = ["MAX_BEACON_BYTES", "MAX_CLICKS", "answer_beacon"]
 
 logger = logging.getLogger(__name__)
 
-MAX_BEACON_BYTES = 4096
+MAX_BEACON_BYTES = 4096  # an Edge Network click carries its proposition too: a few hundred bytes each
 MAX_CLICKS = 20  # tokens in one beacon: an element rarely carries more than a handful
 _MAX_URL = 2048
 _TOKEN = re.compile(r"[!-~]{1,400}")  # Target's event tokens are base64: printable ASCII, no space
 _MBOX = re.compile(r"[^\x00-\x1f\x7f]{1,250}")
 _SIGNATURE = re.compile(r"[A-Za-z0-9_-]{22}")
+_MAX_PROPOSITION = 3072
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 
@@ -94,14 +98,19 @@ async def _checked(tracking: Tracking, scope: Scope, receive: Receive) -> tuple[
         raise Refused(403, "expired")
     visitor = visitor_of(headers.get("cookie", ""), tracking.organization_id)
     who = binding(visitor)
+    edge_who = edge_binding(visitor.edge_state, tracking.organization_id) or ""
     by_mbox: dict[str, list[str]] = {}
+    propositions: dict[str, list[dict[str, Any]]] = {}
     for click in clicks:
-        token, mbox, signature = _click(click)
-        if not tracking.signer.verify(signature, token, mbox, who, expires):
+        token, mbox, signature, proposition = _click(click)
+        signer = who if proposition is None else edge_who
+        if not tracking.signer.verify(signature, token, mbox, signer, expires, proposition=proposition):
             raise Refused(403, "forged")  # or signed for another visitor: the two cannot be told apart
         tokens = by_mbox.setdefault(mbox, [])
         if token not in tokens:
             tokens.append(token)
+        if proposition is not None:
+            propositions.setdefault(mbox, []).append(_proposition(proposition))
     url = _page_url(data.get("url"), host) or _page_url(headers.get("referer"), host)
     peer = scope.get("client")
     # The referrer of a beacon is the page itself: not the page's referrer.
@@ -110,6 +119,7 @@ async def _checked(tracking: Tracking, scope: Scope, receive: Receive) -> tuple[
     notes = [
         {"id": uuid.uuid4().hex, "type": "click", "timestamp": timestamp, "mbox": {"name": mbox}, "tokens": tokens}
         | ({"address": {"url": url}} if url else {})
+        | ({"propositions": propositions[mbox]} if mbox in propositions else {})
         for mbox, tokens in by_mbox.items()
     ]
     return visitor, page, notes
@@ -152,17 +162,31 @@ def _parsed(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _click(click: object) -> tuple[str, str, str]:
+def _click(click: object) -> tuple[str, str, str, str | None]:
     if not isinstance(click, dict):
         raise Refused(400, "malformed")
     token, mbox, signature = click.get("token"), click.get("mbox"), click.get("signature")
+    proposition = click.get("proposition")
     if signature is None and isinstance(token, str):
         raise Refused(400, "unsigned")
     if not (isinstance(token, str) and isinstance(mbox, str) and isinstance(signature, str)):
         raise Refused(400, "malformed")
     if not (_TOKEN.fullmatch(token) and _MBOX.fullmatch(mbox) and _SIGNATURE.fullmatch(signature)):
         raise Refused(400, "malformed")
-    return token, mbox, signature
+    if proposition is not None and (not isinstance(proposition, str) or not 0 < len(proposition) <= _MAX_PROPOSITION):
+        raise Refused(400, "malformed")
+    return token, mbox, signature, proposition
+
+
+def _proposition(signed: str) -> dict[str, Any]:
+    """The proposition a verified click names (we wrote it; still read as untrusted)."""
+    try:
+        ref = proposition_ref(json.loads(signed))
+    except (ValueError, RecursionError):
+        ref = None
+    if ref is None:
+        raise Refused(400, "malformed")
+    return ref
 
 
 def _host_port(netloc: str, scheme: str) -> str:

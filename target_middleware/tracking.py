@@ -6,6 +6,10 @@ one small JSON element spliced in before ``</body>``: for each event token its m
 ``{token, mbox, the visitor (tntId, else session id), expiry}``. The listener beacons tokens and signatures to the
 middleware's click path (``clicks.py`` checks them); every click and ``track()`` conversion then goes to Target
 through the client's one bounded background queue.
+
+On the Edge Network a click is an event naming the clicked proposition (``{id, scope, scopeDetails}``), which no
+token can be turned back into without shared state: the page carries it, as a JSON string per token, and the HMAC
+covers it (and binds the click to the visitor's ``kndctr_<org>_identity`` cookie instead of the mbox cookie's ids).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import base64
 import concurrent.futures
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -110,14 +115,22 @@ class ClickSigner:
         self._macs = [hmac.new(key, digestmod=hashlib.sha256) for key in keys]
         self.ttl = ttl
 
-    def sign(self, token: str, mbox: str, visitor: str, expires: int, *, key: int = 0) -> str:
+    def sign(
+        self, token: str, mbox: str, visitor: str, expires: int, *, key: int = 0, proposition: str | None = None
+    ) -> str:
+        """The signature; ``proposition`` (an Edge Network click's proposition, as the page carries it) is covered
+        when given, so a click signed with one verifies only with it, and one signed without only without."""
         mac = self._macs[key].copy()
         mac.update(f"{token}\n{mbox}\n{visitor}\n{expires}".encode())
+        if proposition is not None:
+            mac.update(f"\n{proposition}".encode())
         return base64.urlsafe_b64encode(mac.digest()[:_SIGNATURE_BYTES]).rstrip(b"=").decode()
 
-    def verify(self, signature: str, token: str, mbox: str, visitor: str, expires: int) -> bool:
+    def verify(
+        self, signature: str, token: str, mbox: str, visitor: str, expires: int, *, proposition: str | None = None
+    ) -> bool:
         return any(
-            hmac.compare_digest(self.sign(token, mbox, visitor, expires, key=key), signature)
+            hmac.compare_digest(self.sign(token, mbox, visitor, expires, key=key, proposition=proposition), signature)
             for key in range(len(self._macs))
         )
 
@@ -132,6 +145,26 @@ def visitor_of(cookie_header: str, organization_id: str) -> Visitor:
 def binding(visitor: Visitor) -> str:
     """Who a signed click belongs to: the tntId (the visitor for 2 years), else the session."""
     return f"t:{visitor.tnt_id}" if visitor.tnt_id else f"s:{visitor.session_id}"
+
+
+def edge_binding(state: Iterable[tuple[str, str]], organization_id: str) -> str | None:
+    """Who an Edge Network click belongs to: the datastream's identity cookie (``kndctr_<org>_identity``)."""
+    value = dict(state).get(f"kndctr_{organization_id.replace('@', '_')}_identity")
+    return f"e:{value}" if value else None
+
+
+def _edge_clicks(result: OffersResult, organization_id: str) -> tuple[str | None, Mapping[str, str]]:
+    """For an Edge Network decision: the binding (the identity the answer left the visitor with) and each click
+    token's proposition as the compact JSON string the page carries and the signature covers."""
+    assert result.edge is not None
+    state = [*result.visitor.edge_state, *((c.name, c.value) for c in result.state_cookies)]
+    refs = {
+        token: json.dumps(
+            {"id": p.id, "scope": p.scope, "scopeDetails": p.scope_details}, separators=(",", ":"), default=str
+        )
+        for token, p in result.edge.answer.clicks.items()
+    }
+    return edge_binding(state, organization_id), refs
 
 
 def click_metrics(result: OffersResult, global_mbox: str) -> list[tuple[str, str]]:
@@ -178,8 +211,18 @@ class Tracking:
         if not metrics:
             return body
         expires = int(time.time()) + self.signer.ttl
-        who = binding(result.visitor)
-        clicks = {token: [mbox, self.signer.sign(token, mbox, who, expires)] for token, mbox in metrics}
+        clicks: dict[str, list[str]] = {}
+        if result.edge is None:
+            who = binding(result.visitor)
+            clicks = {token: [mbox, self.signer.sign(token, mbox, who, expires)] for token, mbox in metrics}
+        else:
+            edge_who, refs = _edge_clicks(result, self.organization_id)
+            for token, mbox in metrics:
+                ref = refs.get(token)
+                if edge_who is not None and ref is not None:
+                    clicks[token] = [mbox, self.signer.sign(token, mbox, edge_who, expires, proposition=ref), ref]
+            if not clicks:
+                return body
         data = script_json({"expires": expires, "clicks": clicks})
         attributes = f'type="application/json" data-target-middleware="{SIGNATURES_ATTRIBUTE}"'
         if nonce is not None and nonce.isascii() and '"' not in nonce and "&" not in nonce:

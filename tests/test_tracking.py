@@ -642,11 +642,23 @@ async def test_with_the_at_js_hand_off_only_our_clicks_are_signed(clicks: str, s
     assert set(json.loads(match.group(1))["clicks"]) == signed
 
 
+class QueuelessClient:
+    """An ``OffersClient`` of the user's own that has no notification queue (it never decides here: no rules)."""
+
+    organization_id = "O@AdobeOrg"
+    global_mbox = "target-global-mbox"
+    decisioning = "server-side"
+
+    async def get_offers(self, request: Any, **options: Any) -> Any:
+        raise AssertionError("no rule: nothing is decided")
+
+    async def aclose(self) -> None:
+        return None
+
+
 async def test_a_client_without_a_notification_queue_drops_clicks_and_conversions_and_says_so_once(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from target_middleware import EdgeNetworkClient
-
     monkeypatch.setattr(tracking_module, "_said", set())
     outcomes: list[str] = []
 
@@ -654,7 +666,7 @@ async def test_a_client_without_a_notification_queue_drops_clicks_and_conversion
         outcomes.append(await request.state.target.track("orderConfirm"))
         return Response("ok")
 
-    client = EdgeNetworkClient("datastream", "O@AdobeOrg", edge_domain=f"127.0.0.1:{refused_port()}", secure=False)
+    client = QueuelessClient()
     mw = TargetMiddleware(Starlette(routes=[Route("/order", order, methods=["POST"])]), client=client, rules=[])
     who = Visitor(session_id="s1", tnt_id="edge-visitor.35_0")
     expires = int(time.time()) + 60
@@ -671,7 +683,7 @@ async def test_a_client_without_a_notification_queue_drops_clicks_and_conversion
     assert outcomes == ["dropped", "dropped"]
     assert click.status_code == 204
     assert mw.stats["click-dropped"] == 1
-    assert len([r for r in caplog.records if "EdgeNetworkClient sends no clicks" in r.getMessage()]) == 1
+    assert len([r for r in caplog.records if "QueuelessClient sends no clicks" in r.getMessage()]) == 1
 
 
 async def test_clicks_and_conversions_carry_the_experience_cloud_ids(edge: ScriptedEdge, validator: Any) -> None:

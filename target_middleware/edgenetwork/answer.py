@@ -15,6 +15,9 @@ action name; ``click`` becomes a click metric), ``html-content-item`` → an ``h
 ``json``, ``redirect-item`` → ``redirect``, ``default-content-item`` → nothing. A malformed handle, proposition or
 item is skipped with its reason; the rest is kept.
 
+A click metric's event token is its proposition's ``characteristics.eventToken``; ``EdgeAnswer.clicks`` maps it back
+to that proposition, which a click's ``decisioning.propositionInteract`` event names.
+
 Each proposition keeps where it sits in the answer (``Proposition.at``: handle and payload index) and each
 page-load action where it came from (``EdgeAnswer.sources``: the page-load option and action index the middleware's
 ``PagePlan.origins`` use → handle, payload and item index), so the Web SDK hand-off can take out of the answer
@@ -55,6 +58,12 @@ class Proposition:
     scope_details: Mapping[str, Any]
     view: bool = False
     at: tuple[int, int] = (-1, -1)  # (handle index, payload index) in the answer
+    click_only: bool = False  # only click metrics: nothing shown, so no display to count (its clicks count)
+
+    @property
+    def displayable(self) -> bool:
+        """A non-view proposition with something to show: what a server-side display event names."""
+        return not self.view and not self.click_only
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,7 @@ class EdgeAnswer:
     skipped: tuple[str, ...] = field(default_factory=tuple)  # what was dropped, and why
     # page-load (option index, action index or -1 for a one-piece option) -> (handle, payload, item) index
     sources: Mapping[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)
+    clicks: Mapping[str, Proposition] = field(default_factory=dict)  # a click metric's event token -> its proposition
 
 
 def _tokens(meta: object) -> dict[str, Any]:
@@ -83,6 +93,7 @@ class _Reader:
         self.propositions: list[Proposition] = []
         self.skipped: list[str] = []
         self.sources: dict[tuple[int, int], tuple[int, int, int]] = {}
+        self.clicks: dict[str, Proposition] = {}
 
     def section(self, scope: str, view: bool) -> dict[str, Any]:
         if scope == PAGE_WIDE_SCOPE:
@@ -110,6 +121,8 @@ class _Reader:
         actions: list[dict[str, Any]] = []
         action_items: list[int] = []
         tokens: dict[str, Any] = {}
+        clicked = False
+        options_before = len(section["options"])
         for i, item in enumerate(items):
             read = self.item(f"{where}.items[{i}]", item)
             if read is None:
@@ -120,6 +133,7 @@ class _Reader:
                 actions.append(value)
                 action_items.append(i)
             elif kind == "click":
+                clicked = True
                 section["metrics"].append({"type": "click", **value, **({"eventToken": token} if token else {})})
             else:
                 if page_load:
@@ -133,7 +147,11 @@ class _Reader:
                 for j, i in enumerate(action_items):
                     self.sources[(len(section["options"]), j)] = (*at, i)
             section["options"].append(option)
-        self.propositions.append(Proposition(pid, scope, dict(details), view, at))
+        click_only = clicked and not actions and len(section["options"]) == options_before
+        proposition = Proposition(pid, scope, dict(details), view, at, click_only)
+        self.propositions.append(proposition)
+        if clicked and isinstance(token, str) and token:
+            self.clicks.setdefault(token, proposition)
 
     def item(self, where: str, raw: object) -> tuple[str, Any, dict[str, Any]] | None:
         if isinstance(raw, Mapping) and raw.get("schema") == DEFAULT_ITEM:
@@ -228,4 +246,5 @@ def read_answer(body: object) -> EdgeAnswer:
         ecid,
         skipped=tuple(reader.skipped),
         sources=reader.sources,
+        clicks=reader.clicks,
     )

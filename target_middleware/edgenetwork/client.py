@@ -12,7 +12,10 @@ not know which transport decided. What differs:
   ``decisioning.propositionDisplay`` event is sent in the background, batched per page view, as the Delivery API's
   ``execute`` counts an impression when it decides. Views are left to the page (the Web SDK sends their display when
   it renders them). With the Web SDK hand-off (``OffersRequest.deferred_display``) the event waits for the page:
-  the hand-off sends it for what alloy will not count (``edgenetwork.handoff``).
+  the hand-off sends it for what alloy will not count (``edgenetwork.handoff``);
+- clicks and conversions: the middleware's click endpoint and ``track()`` queue into ``notifications`` (the same
+  bounded background queue as the Delivery API client's) and each goes as an experience event of its own
+  (``edgenetwork.events``: ``decisioning.propositionInteract``, ``commerce.purchases``).
 
 On-device decisioning exists only on the Delivery API path; this client is always remote.
 """
@@ -38,12 +41,14 @@ from ..delivery.decider import DecisioningMethod
 from ..delivery.errors import ResponseParseError
 from ..delivery.loops import PerLoop, wait_on_their_loops
 from ..delivery.models import parse_response
+from ..delivery.notifications import NotificationQueue, Pending
 from ..delivery.offers import OffersRequest, OffersResult, as_mboxes
 from ..delivery.params import GLOBAL_MBOX, Mbox
 from ..visitor import CookieValue, Visitor
 from .answer import EdgeAnswer, Proposition, read_answer
+from .events import experience_event
 from .handoff import EdgeExchange
-from .request import interact_body
+from .request import identity_map, interact_body
 
 __all__ = ["EdgeNetworkClient"]
 
@@ -52,6 +57,7 @@ logger = logging.getLogger(__name__)
 _DATASTREAM = re.compile(r"[0-9A-Za-z:_-]{1,128}")
 _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?")
 _REGION = re.compile(r"[0-9A-Za-z]{1,16}")
+_NAMESPACE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 MAX_PENDING_DISPLAYS = 1000  # display events in flight; past this they are dropped and counted
 
 
@@ -59,7 +65,10 @@ class EdgeNetworkClient:
     """The Edge Network Server API for one datastream. Share one per app; ``aclose()`` when done.
 
     ``edge_domain`` is ``edge.adobedc.net`` (first-party domains and a local edge: ``host[:port]``, with
-    ``secure=False`` for plain http). ``timeout`` bounds each call in total, in seconds.
+    ``secure=False`` for plain http). ``timeout`` bounds each call in total, in seconds. ``max_pending_notifications``
+    bounds the clicks and conversions waiting to be sent (past it the newest are dropped and counted).
+    ``third_party_id_namespace``: the identity namespace the datastream's Target settings map to ``mbox3rdPartyId``
+    (its "Target third party ID namespace"); the visitor's thirdPartyId goes in the ``identityMap`` under it.
     """
 
     decisioning = DecisioningMethod.SERVER_SIDE
@@ -76,6 +85,8 @@ class EdgeNetworkClient:
         http_client: httpx.AsyncClient | None = None,
         max_connections: int = 100,
         display_events: bool = True,
+        max_pending_notifications: int = 10_000,
+        third_party_id_namespace: str | None = None,
     ) -> None:
         if not isinstance(datastream_id, str) or not _DATASTREAM.fullmatch(datastream_id):
             raise ValueError("datastream_id must be the datastream's id (letters, digits, '-', '_', ':')")
@@ -85,6 +96,11 @@ class EdgeNetworkClient:
             raise ValueError("edge_domain must be a host name, optionally with a port")
         if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
+        if third_party_id_namespace is not None and not (
+            isinstance(third_party_id_namespace, str) and _NAMESPACE.fullmatch(third_party_id_namespace)
+        ):
+            raise ValueError("third_party_id_namespace must be an identity namespace's code (letters, digits, _ -)")
+        self.third_party_id_namespace = third_party_id_namespace
         self.datastream_id = datastream_id
         self.organization_id = organization_id
         self.global_mbox = global_mbox
@@ -99,6 +115,8 @@ class EdgeNetworkClient:
         self._pools = PerLoop(self._new_pool)  # one per event loop: the I/O thread's and the app's alike
         self._background: set[asyncio.Task[None]] = set()
         self.dropped_displays = 0
+        # Clicks and track() conversions: queued and sent in the background, one experience event each.
+        self.notifications = NotificationQueue(self._send_events, max_pending=max_pending_notifications)
 
     def _new_pool(self) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)
@@ -106,6 +124,10 @@ class EdgeNetworkClient:
 
     def _client(self) -> httpx.AsyncClient:
         return self._http if self._http is not None else self._pools.get()
+
+    def _third_party_id(self, visitor: Visitor) -> tuple[str, str] | None:
+        namespace = self.third_party_id_namespace
+        return (namespace, visitor.third_party_id) if namespace and visitor.third_party_id else None
 
     def url_for(self, visitor: Visitor) -> str:
         """``/ee/<region>/v2/interact`` when the visitor's cluster cookie names a region, else ``/ee/v2/…``."""
@@ -136,6 +158,8 @@ class EdgeNetworkClient:
             state=visitor.edge_state,
             global_mbox=self.global_mbox,
             ecid=visitor.marketing_cloud_visitor_id,
+            customer_ids=visitor.customer_ids,
+            third_party_id=self._third_party_id(visitor),
         )
         url = self.url_for(visitor)
         answer_body = await self._post(url, body, deadline)
@@ -150,7 +174,7 @@ class EdgeNetworkClient:
         if self.display_events and request.deferred_display:
             display = partial(self._display_later, asyncio.get_running_loop(), answer, body, url)
         elif self.display_events:
-            self._display(answer, body, url, [p for p in answer.propositions if not p.view])
+            self._display(answer, body, url, [p for p in answer.propositions if p.displayable])
         return OffersResult(
             response=response,
             visitor=visitor,
@@ -196,8 +220,29 @@ class EdgeNetworkClient:
         except Exception as exc:
             logger.warning("Edge Network display event failed (%s)", type(exc).__name__)
 
+    # -- clicks and conversions ------------------------------------------------------------------
+
+    async def _send_events(self, batch: Sequence[Pending]) -> None:
+        """One visitor's queued clicks and conversions, one ``interact`` call each (a failure fails the batch)."""
+        for entry in batch:
+            url = self.url_for(entry.visitor)
+            for note in entry.notifications:
+                body = experience_event(
+                    note,
+                    visitor=entry.visitor,
+                    page=entry.page,
+                    global_mbox=self.global_mbox,
+                    third_party_id_namespace=self.third_party_id_namespace,
+                )
+                if body is None:
+                    logger.debug("Edge Network: a %s notification with nothing to send", note.get("type"))
+                    continue
+                await self._post(url, body, self.timeout)
+
     async def aclose(self) -> None:
-        """Wait for display events in flight (within the timeout), then close the connections."""
+        """Send the queued clicks and conversions, wait for display events in flight (within the timeout), then
+        close the connections."""
+        await self.notifications.aclose()
         if self._background:
             await wait_on_their_loops(set(self._background), self.timeout)
         await self._pools.aclose(httpx.AsyncClient.aclose)
@@ -229,10 +274,11 @@ def display_event(propositions: Sequence[Proposition], fetch: dict[str, Any], an
             }
         },
     }
-    if answer.ecid:
-        display["identityMap"] = {"ECID": [{"id": answer.ecid, "authenticatedState": "ambiguous", "primary": True}]}
-    elif "identityMap" in xdm:
-        display["identityMap"] = xdm["identityMap"]
+    identities = dict(xdm.get("identityMap") or {})
+    if answer.ecid:  # a first visit's new ECID; the customer ids as the fetch sent them
+        identities.update(identity_map(answer.ecid))
+    if identities:
+        display["identityMap"] = identities
     state = fetch["meta"]["state"]
     entries = {e["key"]: e["value"] for e in state["entries"]}
     entries.update({key: value for key, value, _age in answer.state})

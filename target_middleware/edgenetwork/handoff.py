@@ -162,7 +162,7 @@ def display_rest(result: OffersResult) -> None:
     none (a redirect, or a hand-off that did not go out)."""
     exchange = result.edge
     if exchange is not None:
-        _send_display(exchange, [p for p in exchange.answer.propositions if not p.view])
+        _send_display(exchange, [p for p in exchange.answer.propositions if p.displayable])
 
 
 def check_websdk_client(client: object, handoff: str | None, rules: Iterable[Any]) -> None:
@@ -201,5 +201,5 @@ def websdk_script(
         )
         display_rest(result)
         return None
-    _send_display(exchange, [p for p in exchange.answer.propositions if not p.view and p.at not in counted])
+    _send_display(exchange, [p for p in exchange.answer.propositions if p.displayable and p.at not in counted])
     return script

@@ -10,7 +10,11 @@ the five schemas), ``identity:result`` (the ECID), ``state:store`` (the identity
 ``locationHint:result`` (region ``local``). A ``decisioning.propositionDisplay`` or ``propositionInteract`` event
 is recorded, as is the display alloy folds into an event it sends for a view
 (``_experience.decisioning.propositionEventType.display``): its event tokens go to ``on_notifications`` as
-Delivery API display / click notifications, so the local edge's report counts both transports alike.
+Delivery API display / click notifications, so the local edge's report counts both transports alike. A conversion
+is recorded as the Delivery API's would be: an event with ``commerce.order`` (``purchaseID``, ``priceTotal``,
+``productListItems[].SKU`` as the order's id, total and products) for its decision scopes, and a
+``decisioning.propositionDisplay`` that names decision scopes instead of propositions (``track()`` without an
+order) as a display notification for each mbox.
 
 The identity cookie's value here is the ECID itself (the real edge's is an opaque encoded blob: alloy warns that
 it cannot decode the ECID from it, and carries on); allocation uses it as ``marketingCloudVisitorId``, as Target
@@ -34,6 +38,7 @@ from ..decisioning import DecisioningEngine, DecisioningNotReady
 from ..decisioning.engine import OnDeviceDecision
 from ..visitor import is_valid_edge_state
 from .answer import DOM_ACTION, HTML_ITEM, JSON_ITEM, PAGE_WIDE_SCOPE, REDIRECT_ITEM
+from .localevents import conversions_of, dig, page_clicks
 
 __all__ = ["interact_routes"]
 
@@ -96,21 +101,20 @@ def _proposition(scope: str, option: Mapping[str, Any], index: int, *, view: boo
     }
 
 
-def _propositions(prefetch: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _propositions(prefetch: Mapping[str, Any], clicks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     page_load = prefetch.get("pageLoad") or {}
     for i, option in enumerate(page_load.get("options") or ()):
         found.append(_proposition(PAGE_WIDE_SCOPE, option, i, view=False))
-    for metric in page_load.get("metrics") or ():
+    for metric in clicks:
         if metric.get("type") == "click" and metric.get("selector"):
             click = {
                 "type": "click",
                 "format": "application/vnd.adobe.target.dom-action",
                 "selector": metric["selector"],
             }
-            proposition = _proposition(
-                PAGE_WIDE_SCOPE, {"eventToken": metric.get("eventToken")}, len(found), view=False
-            )
+            ids = {"eventToken": metric.get("eventToken"), "responseTokens": metric.get("responseTokens") or {}}
+            proposition = _proposition(PAGE_WIDE_SCOPE, ids, len(found), view=False)
             proposition["items"] = [{"id": "click", "schema": DOM_ACTION, "data": click}]
             found.append(proposition)
     for mbox in prefetch.get("mboxes") or ():
@@ -120,15 +124,6 @@ def _propositions(prefetch: Mapping[str, Any]) -> list[dict[str, Any]]:
         for i, option in enumerate(view.get("options") or ()):
             found.append(_proposition(str(view.get("name")), option, i, view=True))
     return found
-
-
-def _dig(obj: Any, *keys: str) -> Any:
-    """``obj[k1][k2]...``, or None where a level is missing or not an object (bodies are untrusted)."""
-    for key in keys:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _event(body: Any) -> Mapping[str, Any] | None:
@@ -141,10 +136,10 @@ def _event(body: Any) -> Mapping[str, Any] | None:
 
 
 def _delivery_request(event: Mapping[str, Any], scopes: list[str], ecid: str) -> dict[str, Any]:
-    url = _dig(event, "xdm", "web", "webPageDetails", "URL")
-    referrer = _dig(event, "xdm", "web", "webReferrer", "URL")
-    agent = _dig(event, "xdm", "environment", "browserDetails", "userAgent")
-    target = _dig(event, "data", "__adobe", "target")
+    url = dig(event, "xdm", "web", "webPageDetails", "URL")
+    referrer = dig(event, "xdm", "web", "webReferrer", "URL")
+    agent = dig(event, "xdm", "environment", "browserDetails", "userAgent")
+    target = dig(event, "data", "__adobe", "target")
     target = target if isinstance(target, Mapping) else {}
     params = {k: str(v) for k, v in target.items() if isinstance(k, str) and not k.startswith("profile.")}
     profile = {k[8:]: str(v) for k, v in target.items() if isinstance(k, str) and k.startswith("profile.")}
@@ -170,7 +165,7 @@ def _delivery_request(event: Mapping[str, Any], scopes: list[str], ecid: str) ->
 
 def _state(body: Any) -> dict[str, str]:
     """The request's ``meta.state.entries``: only well-formed kndctr cookies."""
-    entries = _dig(body, "meta", "state", "entries")
+    entries = dig(body, "meta", "state", "entries")
     return {
         e["key"]: e["value"]
         for e in (entries if isinstance(entries, list) else ())
@@ -183,12 +178,29 @@ def _state(body: Any) -> dict[str, str]:
 
 def _event_tokens(event: Mapping[str, Any]) -> list[str]:
     """The event tokens of the propositions a display or interact event names."""
-    propositions = _dig(event, "xdm", "_experience", "decisioning", "propositions")
+    propositions = dig(event, "xdm", "_experience", "decisioning", "propositions")
     tokens = [
-        _dig(p, "scopeDetails", "characteristics", "eventToken")
+        dig(p, "scopeDetails", "characteristics", "eventToken")
         for p in (propositions if isinstance(propositions, list) else ())
     ]
     return [t for t in tokens if isinstance(t, str)]
+
+
+def _counted(event: Mapping[str, Any], scopes: list[str]) -> list[dict[str, Any]] | None:
+    """What a display, interact or conversion event notifies (None: the event counts nothing, e.g. a fetch)."""
+    kind = dig(event, "xdm", "eventType")
+    counted = dig(event, "xdm", "_experience", "decisioning", "propositionEventType")
+    conversions = conversions_of(event, scopes)
+    if not (
+        kind in ("decisioning.propositionDisplay", "decisioning.propositionInteract")
+        or (isinstance(counted, Mapping) and counted.get("display") == 1)
+        or conversions
+    ):
+        return None
+    tokens = _event_tokens(event)
+    note = "click" if kind == "decisioning.propositionInteract" else "display"
+    notes = [{"id": str(uuid.uuid4()), "type": note, "timestamp": 0, "tokens": tokens}] if tokens else []
+    return notes + conversions
 
 
 def _handles(prefix: str, ecid: str, propositions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -254,17 +266,12 @@ def interact_routes(
             return _error(400, "the request needs an event")
         ecid = _state(body).get(prefix + "identity")
         ecid = ecid if ecid and ecid.isdigit() else None
-        kind = _dig(event, "xdm", "eventType")
         request_id = request.query_params.get("requestId") or str(uuid.uuid4())
-        scopes = _dig(body, "query", "personalization", "decisionScopes")
+        scopes = dig(body, "query", "personalization", "decisionScopes")
         scopes = [s for s in scopes if isinstance(s, str) and s] if isinstance(scopes, list) else []
-        counted = _dig(event, "xdm", "_experience", "decisioning", "propositionEventType")
-        if kind in ("decisioning.propositionDisplay", "decisioning.propositionInteract") or (
-            isinstance(counted, Mapping) and counted.get("display") == 1
-        ):
-            tokens = _event_tokens(event)
-            note = "click" if kind == "decisioning.propositionInteract" else "display"
-            record([{"id": str(uuid.uuid4()), "type": note, "timestamp": 0, "tokens": tokens}] if tokens else [], ecid)
+        notes = _counted(event, scopes)
+        if notes is not None:
+            record(notes, ecid)
             if not scopes:
                 return JSONResponse({"requestId": request_id, "handle": []})
         ecid = ecid or str(random.randrange(10**37, 10**38))
@@ -279,7 +286,8 @@ def interact_routes(
                 logger.exception("on-device decision for interact failed")
                 return _error(500, "internal error")
             exchanged(fetch, decision)
-            propositions = _propositions(decision.response.get("prefetch") or {})
+            prefetch = decision.response.get("prefetch") or {}
+            propositions = _propositions(prefetch, page_clicks(engine.artifact, prefetch.get("pageLoad")))
         return JSONResponse({"requestId": request_id, "handle": _handles(prefix, ecid, propositions)})
 
     return [

@@ -29,7 +29,8 @@ _NOTHING = "selector hit nothing"
 # A delegated listener, added once, that reports clicks on elements the click metrics marked: it dispatches a
 # "target:click" event the page can hook, and beacons the event tokens to data-endpoint when one is set. When the
 # page carries signatures (a JSON element the middleware adds per visitor after the rewrite), the beacon is the
-# signed clicks as application/json, to the middleware's own click path; else the bare tokens as text.
+# signed clicks as application/json, to the middleware's own click path (an Edge Network click with the proposition
+# the page carries for it); else the bare tokens as text.
 CLICK_SCRIPT = (
     "(function(){var s=document.currentScript,u=s&&s.getAttribute('data-endpoint');"
     "document.addEventListener('click',function(e){var t=e.target,el=t&&t.closest&&t.closest('[data-target-click]');"
@@ -40,7 +41,8 @@ CLICK_SCRIPT = (
     "if(!d){navigator.sendBeacon(u,JSON.stringify({tokens:k}));return;}"
     "try{var j=JSON.parse(d.textContent),c=[];k.forEach(function(x){"
     "var v=Object.prototype.hasOwnProperty.call(j.clicks,x)&&j.clicks[x];"
-    "if(v)c.push({token:x,mbox:v[0],signature:v[1]});});if(!c.length)return;"
+    "if(v)c.push(v[2]?{token:x,mbox:v[0],signature:v[1],proposition:v[2]}:{token:x,mbox:v[0],signature:v[1]});});"
+    "if(!c.length)return;"
     "navigator.sendBeacon(u,new Blob([JSON.stringify({expires:j.expires,url:location.href,clicks:c})],"
     "{type:'application/json'}));}catch(_){}},true);})();"
 )

@@ -14,11 +14,12 @@ Pages written with explicit, well-nested markup select the same on both engines.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import Any
 
 import soupsieve
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from bs4.element import (
     NavigableString,
     PageElement,
@@ -43,8 +44,12 @@ def _compiled(css: str) -> Any:
 
 
 def _parse(html: str) -> BeautifulSoup:
-    # Attribute values stay strings ("class" included), so setAttribute replaces them whole.
-    return BeautifulSoup(html, BUILDER, multi_valued_attributes=None)
+    # An offer's content is markup even when it reads like a URL or a file name ("http://…", "sale.html"): bs4's
+    # warning that it might be one is noise here (and an error under warnings-as-errors).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        # Attribute values stay strings ("class" included), so setAttribute replaces them whole.
+        return BeautifulSoup(html, BUILDER, multi_valued_attributes=None)
 
 
 class SoupDocument:

@@ -69,12 +69,14 @@ def tnt_id_of(mbox_cookie: str) -> str:
 
 @contextmanager
 def demo_against_local_edge(**env: str) -> Iterator[Loop]:
-    """The local edge over the demo's artifact, and the demo deciding server-side against it."""
+    """The local edge over the demo's artifact, and the demo deciding server-side against it (its Delivery API, or
+    its Edge Network interact endpoint with ``TARGET_TRANSPORT="edge-network"``)."""
     engine = DecisioningEngine(load_artifact(ARTIFACT), client_code="demoshop")
     with serve(create_edge_app(engine)) as edge:
         settings = settings_from_env(
             {
                 "TARGET_SERVER_DOMAIN": edge.removeprefix("http://"),
+                "TARGET_EDGE_DOMAIN": edge.removeprefix("http://"),  # read with TARGET_TRANSPORT=edge-network
                 "TARGET_TIMEOUT": "10",  # a loaded machine must not turn a test's page unpersonalized
                 "TARGET_SIGNING_KEY": SIGNING_KEY,
                 **env,

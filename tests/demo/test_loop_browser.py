@@ -96,3 +96,67 @@ def test_a_click_and_an_order_in_chromium_are_counted_and_forged_beacons_are_not
     row = loop.report()[HERO_ACTIVITY, experience]
     assert (row["visitors"], row["impressions"], row["clicks"], row["conversions"]) == (1, 1, 1, 1)
     assert row["revenue"] == total
+
+
+READ_EDGE_CLICK = """token => {
+  const d = JSON.parse(document.querySelector('script[data-target-middleware="click-signatures"]').textContent);
+  const [mbox, signature, proposition] = d.clicks[token];
+  return {expires: d.expires, url: location.href, clicks: [{token, mbox, signature, proposition}]};
+}"""
+
+
+def test_the_same_loop_on_the_edge_network_transport() -> None:
+    """The demo on a datastream: the hero's click is a propositionInteract, the order a commerce.purchases event;
+    both counted for the experience the visitor saw. A replay for another visitor and a forgery reach nothing."""
+    tokens = {title: (token, experience) for token, (experience, title) in hero_tokens().items()}
+    identity = f"kndctr_{ORG.replace('@', '_')}_identity"
+    with demo_against_local_edge(TARGET_TRANSPORT="edge-network") as loop, chromium() as browser:
+        context = browser.new_context()
+        tab = context.new_page()
+        tab.goto(loop.shop + "/")
+        token, experience = tokens[tab.inner_text("h1.hero-title")]
+        cookies = {c["name"]: c["value"] for c in context.cookies()}
+        assert "mbox" not in cookies  # the datastream's identity, not Target's cookie
+        signed = tab.evaluate(READ_EDGE_CLICK, token)
+        with tab.expect_request(lambda r: r.url == loop.shop + "/_target/click") as asked:
+            tab.click("section.hero a.cta")
+        assert asked.value.method == "POST"  # the listener's beacon, with the proposition the page carries
+
+        (click,) = _clicks(loop.wait_for(_clicks, "the hero's click"))
+        assert click["notification"]["tokens"] == [token]
+        assert click["id"] == {"marketingCloudVisitorId": cookies[identity]}
+        row = loop.report()[HERO_ACTIVITY, experience]
+        assert (row["visitors"], row["impressions"], row["clicks"]) == (1, 1, 1)
+        assert loop.report()[HERO_ACTIVITY, 1 - experience]["clicks"] == 0
+
+        headers = {"content-type": "application/json", "origin": loop.shop}
+        replayed = httpx.post(
+            loop.shop + "/_target/click",
+            content=json.dumps(signed),
+            headers={**headers, "cookie": f"{identity}=98765432109876543210"},
+        )
+        forged_body = {**signed, "clicks": [{**signed["clicks"][0], "signature": "A" * 22}]}
+        forged = httpx.post(
+            loop.shop + "/_target/click",
+            content=json.dumps(forged_body),
+            headers={**headers, "cookie": f"{identity}={cookies[identity]}"},
+        )
+        assert (replayed.status_code, forged.status_code) == (403, 403)
+
+        tab.goto(loop.shop + "/deals")
+        first = tab.locator(".deal").first
+        sku, unit = first.get_attribute("data-sku"), first.locator(".card-price").inner_text()
+        tab.fill(".order-form input[name=quantity]", "2")
+        tab.click(".order-form button[type=submit]")
+        assert re.search(r"/deals\?ordered=TH-[0-9A-F]{8}$", tab.url)
+        order_id = tab.inner_text(".order-id")
+        notes = loop.wait_for(_orders, "the order")
+        row = loop.report()[HERO_ACTIVITY, experience]
+    (order,) = _orders(notes)
+    total = 2 * float(unit.split("€")[-1])
+    assert order["notification"]["order"] == {"id": order_id, "total": total, "purchasedProductIds": [sku]}
+    assert order["id"] == {"marketingCloudVisitorId": cookies[identity]}
+    # One queue, in order: a refused beacon forwarded would be a second click before the order.
+    assert [n["notification"]["type"] for n in notes if n["notification"]["type"] == "click"] == ["click"]
+    assert (row["visitors"], row["impressions"], row["clicks"], row["conversions"]) == (1, 1, 1, 1)
+    assert row["revenue"] == total

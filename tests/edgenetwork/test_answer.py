@@ -97,6 +97,33 @@ def test_json_redirect_and_click_items() -> None:
     assert response.execute_page_load.options[0].content[0].type == "setText"
 
 
+def test_a_click_token_maps_back_to_its_proposition_and_a_click_only_one_is_no_display() -> None:
+    def proposition(pid: str, token: str | None, *types: str) -> dict[str, Any]:
+        characteristics = {"eventToken": token} if token else {}
+        items = [{"schema": DOM_ACTION, "data": {"type": t, "selector": "#buy", "content": "x"}} for t in types]
+        details = {"decisionProvider": "TGT", "characteristics": characteristics}
+        return {"id": pid, "scope": "__view__", "scopeDetails": details, "items": items}
+
+    answer = read_answer(
+        {
+            "handle": [
+                {
+                    "type": "personalization:decisions",
+                    "payload": [
+                        proposition("shown", "display-token", "setHtml"),
+                        proposition("metric", "click-token", "click"),
+                        proposition("both", "both-token", "click", "setText"),
+                        proposition("tokenless", None, "click"),
+                    ],
+                }
+            ]
+        }
+    )
+    assert {token: p.id for token, p in answer.clicks.items()} == {"click-token": "metric", "both-token": "both"}
+    assert [p.id for p in answer.propositions if p.displayable] == ["shown", "both"]
+    assert answer.clicks["click-token"].scope_details["characteristics"] == {"eventToken": "click-token"}
+
+
 @pytest.mark.parametrize(
     ("handle", "reason"),
     [
