@@ -28,12 +28,13 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import xxhash  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
-from middleware import load  # noqa: E402
+import abtest  # noqa: E402
+from middleware import load, requests_for  # noqa: E402
 from pages import ACTIONS, shop_page  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
-from target_middleware import MboxRule, OffersRequest, PageContext, TargetStats, Visitor  # noqa: E402
+from target_middleware import MboxRule, OffersRequest, PageContext, TargetClient, TargetStats, Visitor  # noqa: E402
 from target_middleware.delivery.params import GLOBAL_MBOX, Mbox  # noqa: E402
 from target_middleware.personalize import Personalizer  # noqa: E402
 from target_middleware.rewritecache import RewriteCache  # noqa: E402
@@ -41,6 +42,7 @@ from target_middleware.testing import actions_option, static_client  # noqa: E40
 
 PAGE = shop_page(100_000)
 BODY = PAGE.encode()
+VISITORS = 1000  # returning visitors the load cycles through, half of them in each experience
 OPTIONS: dict[str, Any] = {"engine": None, "nonce": None, "charset": "utf-8", "click_endpoint": None}
 
 
@@ -150,19 +152,32 @@ def whole_request(rounds: int) -> dict[str, float]:
     async def send(message: Any) -> None:
         return None
 
-    def request(app: Any) -> Callable[[], Any]:
-        return lambda: app({**scope, "state": {}}, receive, send)
+    visitors = itertools.cycle(requests_for("/page", abtest.visitor_cookies(VISITORS)))
 
-    client = static_client({"hero": [actions_option(*ACTIONS)]})
-    offers = OffersRequest(mboxes=[Mbox("hero", {})], page=PageContext.from_headers("http://shop/", Headers()))
+    def request(app: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            lines = next(visitors).decode("latin-1").split("\r\n")[1:]
+            headers = [tuple(v.encode("latin-1") for v in line.split(": ", 1)) for line in lines if line]
+            return app({**scope, "headers": [(k.lower(), v) for k, v in headers], "state": {}}, receive, send)
+
+        return run
+
+    client = TargetClient("bench", "B@AdobeOrg", decisioning="on-device", artifact=abtest.artifact())
+    offers = OffersRequest(
+        mboxes=[Mbox(abtest.GLOBAL_MBOX, {})], page=PageContext.from_headers("http://shop/page", Headers())
+    )
+    cookies = itertools.cycle(abtest.visitor_cookies(VISITORS))
+
+    def decide() -> Any:
+        visitor = Visitor.from_cookies(dict([next(cookies).split("=", 1)]))
+        return client.get_offers(offers, visitor=visitor, timeout=1.0)
+
     bare, cached, uncached = app_for("bare"), app_for("on-device"), app_for("on-device-no-cache")
     return {
         "bare app": amedian_us(request(bare), rounds),
         "under the middleware, cache on (hit)": amedian_us(request(cached), rounds),
         "under the middleware, cache off": amedian_us(request(uncached), max(5, rounds // 20)),
-        "  the on-device decision alone": amedian_us(
-            lambda: client.get_offers(offers, visitor=Visitor.from_cookies({}), timeout=1.0), rounds
-        ),
+        "  the on-device decision alone (get_offers)": amedian_us(decide, rounds),
     }
 
 
@@ -185,15 +200,41 @@ def serve_and_load(mode: str, requests: int, concurrency: int) -> tuple[tuple[fl
         fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    cookies = abtest.visitor_cookies(VISITORS)
     try:
         wait_for_port(port, f"server {mode}")
-        load(port, "/page", 200, concurrency)  # warm: the cache holds the page from here on
+        if mode != "bare":
+            check_experiences(port, cookies)
+        load(port, "/page", 200, concurrency, cookies)  # warm: the cache holds the pages from here on
         before = cpu()
-        figures = load(port, "/page", requests, concurrency)
+        figures = load(port, "/page", requests, concurrency, cookies)
         return figures, (cpu() - before) / requests
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def check_experiences(port: int, cookies: list[str]) -> None:
+    """The load is what it claims: each visitor's page is decided for it (both experiences among the first
+    visitors, the same one again for the same visitor), and carries that visitor's own mbox cookie."""
+    import http.client
+
+    def get(cookie: str) -> tuple[bytes, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/page", headers={"Cookie": cookie})
+        response = connection.getresponse()
+        body, set_cookie = response.read(), response.getheader("set-cookie") or ""
+        connection.close()
+        return body, set_cookie
+
+    seen = {}
+    for cookie in cookies[:20]:
+        body, set_cookie = get(cookie)
+        tnt_id = cookie.split("%7CPC%23", 1)[1].split("%23", 1)[0]
+        assert tnt_id in set_cookie, "the visitor's own id goes back in its mbox cookie"
+        assert get(cookie)[0] == body, "a visitor keeps its experience"
+        seen[body.count(b"Winter sale") > 0] = body
+    assert len(seen) == 2, "both experiences among 20 visitors: the page depends on the visitor"
 
 
 def main() -> None:
