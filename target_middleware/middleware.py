@@ -354,7 +354,12 @@ class _Responder:
         decision = self.watch.future
         assert decision is not None
         try:
-            result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
+            # Decided already (on-device, always): no timer, no shield.
+            result = (
+                decision.result()
+                if decision.done()
+                else await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
+            )
         except Exception:  # timeout, error, parse error: recorded (counted, logged) by the watch, once
             result = self.watch.at_deadline()
             if result is None:
