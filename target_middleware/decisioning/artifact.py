@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,8 @@ class Rule:
     meta: Mapping[str, Any]
     response_tokens: Mapping[str, Any] = field(default_factory=dict)
     """The rule's meta values that the artifact whitelists as response tokens."""
+    options_template: bytes = field(default=b"", repr=False, compare=False)
+    """The consequence's options, marshalled once: each decision loads its own copy (b"": copied by hand)."""
 
     def allows_property(self, token: str | None) -> bool:
         """Rules without property tokens apply everywhere; the others only for one of their tokens."""
@@ -111,7 +114,19 @@ def _rule(raw: Any, where: str, whitelist: frozenset[str]) -> Rule:
         consequence=raw["consequence"],
         meta=meta,
         response_tokens={key: meta[key] for key in META_TOKEN_KEYS if key in whitelist and key in meta},
+        options_template=_template(raw["consequence"].get("options")),
     )
+
+
+def _template(options: Any) -> bytes:
+    """``options`` marshalled (version 2: no shared references, so each load is a tree of fresh objects), or b""
+    when they hold something marshal cannot write."""
+    if not isinstance(options, list):
+        return b""
+    try:
+        return marshal.dumps(options, 2)
+    except ValueError:
+        return b""
 
 
 def _rule_table(rules: Any, kind: str, whitelist: frozenset[str]) -> dict[str, tuple[Rule, ...]]:
