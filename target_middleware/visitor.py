@@ -71,6 +71,12 @@ def _quote(value: str) -> str:
     return value.translate(_PERCENT) if value.isascii() else quote(value, safe="")
 
 
+def _unquote(raw: str) -> str:
+    """``unquote(raw)``; the escapes at.js and we write (``#`` and ``|``) replaced directly when they are all."""
+    value = raw.replace("%23", "#").replace("%7C", "|")
+    return value if "%" not in value else unquote(raw)
+
+
 def is_valid_session_id(value: str) -> bool:
     return _SESSION_ID.fullmatch(value) is not None
 
@@ -125,7 +131,7 @@ def _parse_mbox_cookie(raw: str, now: float) -> dict[str, str]:
     """The live parts of an ``mbox`` cookie, ``{"session": id, "PC": tntId}``; expired or bad ones dropped."""
     if len(raw) > MAX_COOKIE_LENGTH:
         return {}
-    value = unquote(raw)
+    value = _unquote(raw)
     now_s = math.ceil(now)
     parts: dict[str, str] = {}
     for part in value.split("|"):
