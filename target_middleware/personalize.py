@@ -33,6 +33,17 @@ STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-enc
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 MAX_INLINE_ACTIONS = 50
+# The response headers that say whether a page may be rewritten.
+_DECIDING = frozenset(
+    (
+        b"content-type",
+        b"content-encoding",
+        b"content-range",
+        b"content-disposition",
+        b"accept-ranges",
+        b"content-length",
+    )
+)
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
 # Skips that say the offer itself is broken, as opposed to a page that lacks what it targets.
 _MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, SkipReason.BAD_CONTENT, SkipReason.ERROR})
@@ -48,19 +59,23 @@ def eligible(start: Message, method: str, max_body_size: int) -> bool:
     """A 200 HTML answer to a GET with a Content-Length within the cap: not encoded, not a file, range or attachment."""
     if start.get("status") != 200 or method not in ("GET",):
         return False
-    headers = MutableHeaders(scope=start)
-    content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    # One pass over the raw list for the few headers that decide (the first of each, as Headers.get reads it).
+    headers: dict[bytes, str] = {}
+    for key, value in start.get("headers") or ():
+        if key in _DECIDING and key not in headers:
+            headers[key] = value.decode("latin-1")
+    content_type = headers.get(b"content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in HTML_CONTENT_TYPES:
         return False
-    if "content-encoding" in headers or "content-range" in headers:
+    if b"content-encoding" in headers or b"content-range" in headers:
         return False
-    if headers.get("content-disposition", "").lower().startswith("attachment"):
+    if headers.get(b"content-disposition", "").lower().startswith("attachment"):
         return False
     # A file (FileResponse, static files) offers byte ranges; rewritten, its ranges would point at other bytes.
-    if headers.get("accept-ranges", "").lower() == "bytes":
+    if headers.get(b"accept-ranges", "").lower() == "bytes":
         return False
     # No Content-Length means a stream: it goes through as it comes, its first bytes not held back.
-    length = headers.get("content-length", "")
+    length = headers.get(b"content-length", "")
     return length.isdigit() and int(length) <= max_body_size
 
 
