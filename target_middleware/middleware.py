@@ -367,7 +367,7 @@ class _Responder:
                 return
         route = self.match.rule.path
         telemetry = middleware.telemetry
-        applying = None if telemetry is None else telemetry.apply_started(route, len(body))
+        applying = None if telemetry is None or not telemetry.active else telemetry.apply_started(route, len(body))
         try:
             start, body, outcome, applied = await middleware.personalizer.personalize(
                 self.scope, self.start, body, result, self.match.rule, started=flushed

@@ -24,6 +24,7 @@ except ImportError:  # the otel extra is not installed: nothing here is ever cal
 if TYPE_CHECKING:
     from .rewritecache import Rewrite
 
+
 __all__ = ["AVAILABLE", "Telemetry", "error_type", "telemetry_for"]
 
 AVAILABLE = trace is not None
@@ -66,6 +67,7 @@ class Telemetry:
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         from . import __version__
 
+        self._given = tracer_provider is not None or meter_provider is not None
         self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(SCOPE, __version__, meter_provider)
         self.decision_duration = meter.create_histogram(
@@ -88,6 +90,18 @@ class Telemetry:
             unit="By",
             description="Size of each page a decision was applied to.",
             explicit_bucket_boundaries_advisory=SIZE_BUCKETS,
+        )
+
+    @property
+    def active(self) -> bool:
+        """False while nothing would record: no provider given, and the global ones still the API's proxies or
+        no-ops (no SDK set up yet). Asked per request, so an SDK set up later is still picked up; until then a
+        request costs no span, context or instrument call."""
+        return (
+            self._given
+            or type(trace.get_tracer_provider()) not in _NO_TRACING
+            or not _NO_METRICS
+            or type(metrics.get_meter_provider()) not in _NO_METRICS
         )
 
     def count(self, outcome: str, route: str) -> None:
@@ -146,6 +160,24 @@ class Telemetry:
         span.end()
         self.apply_duration.record(duration, attributes)
         self.apply_page_size.record(size, attributes)
+
+
+# The API's own providers, before an SDK is set: everything they hand out records nothing. (The meter's proxy class
+# is private: without it, telemetry is always taken as active.)
+_NO_TRACING: tuple[type, ...] = () if trace is None else (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_NO_METRICS: tuple[type, ...] = ()
+
+
+def _private_proxy_meter_provider() -> tuple[type, ...]:
+    try:
+        from opentelemetry.metrics._internal import _ProxyMeterProvider
+    except ImportError:  # pragma: no cover - a future API without it
+        return ()
+    return (_ProxyMeterProvider,)
+
+
+if metrics is not None and _private_proxy_meter_provider():
+    _NO_METRICS = (metrics.NoOpMeterProvider, *_private_proxy_meter_provider())
 
 
 def _with_actions(attributes: Mapping[str, Any], applied: Rewrite | None) -> dict[str, Any]:
