@@ -67,7 +67,8 @@ class Telemetry:
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         from . import __version__
 
-        self._given = tracer_provider is not None or meter_provider is not None
+        self._on = tracer_provider is not None or meter_provider is not None  # once on, on for good
+        self._recheck = 0.0  # when to look at the global providers again
         self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(SCOPE, __version__, meter_provider)
         self.decision_duration = meter.create_histogram(
@@ -95,14 +96,20 @@ class Telemetry:
     @property
     def active(self) -> bool:
         """False while nothing would record: no provider given, and the global ones still the API's proxies or
-        no-ops (no SDK set up yet). Asked per request, so an SDK set up later is still picked up; until then a
-        request costs no span, context or instrument call."""
-        return (
-            self._given
+        no-ops (no SDK set up yet), when last looked at (at most a second ago). So an SDK set up later is picked up
+        within a second, and until then a request costs no span, context or instrument call."""
+        if self._on:
+            return True
+        now = time.monotonic()
+        if now < self._recheck:
+            return False
+        self._recheck = now + 1.0
+        self._on = (
+            not _NO_METRICS
             or type(trace.get_tracer_provider()) not in _NO_TRACING
-            or not _NO_METRICS
             or type(metrics.get_meter_provider()) not in _NO_METRICS
         )
+        return self._on
 
     def count(self, outcome: str, route: str) -> None:
         self.outcomes.add(1, {OUTCOME: outcome, ROUTE: route})
