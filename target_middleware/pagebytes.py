@@ -16,6 +16,7 @@ __all__ = ["script_json", "splice_before_body_end"]
 
 # Inside a <script> element, '<' '>' '&' as JSON escapes: no "</script>" or "<!--" can appear.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # json.dumps's, made once rather than per call
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TEXT_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
@@ -23,7 +24,7 @@ _TEXT_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 def script_json(value: Any) -> str:
     """JSON that cannot end a script element or open a comment in it, in ASCII (U+2028/2029 and every non-ASCII
     character as ``\\u`` escapes, so it reads the same in any page charset)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).translate(_SCRIPT_SAFE)
+    return _COMPACT.encode(value).translate(_SCRIPT_SAFE)
 
 
 def _last_body_end(body: bytes) -> int:
