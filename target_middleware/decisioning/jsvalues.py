@@ -11,6 +11,8 @@ import math
 import operator
 from typing import Any
 
+from ..jsstring import js_string
+
 __all__ = [
     "NUMBER",
     "contains",
@@ -63,19 +65,10 @@ def loose_equals(a: Any, b: Any) -> bool:
     if isinstance(a, list | dict) or isinstance(b, list | dict):
         if isinstance(a, list | dict) and isinstance(b, list | dict):
             return a is b
-        # An object against a primitive compares its string form, as JavaScript does for arrays.
+        # An object against a primitive compares its string form: "1,2" for [1, 2], "[object Object]" for {}.
         obj, prim = (a, b) if isinstance(a, list | dict) else (b, a)
-        text = ",".join("" if x is None else js_string(x) for x in obj) if isinstance(obj, list) else None
-        return text is not None and loose_equals(text, prim)
+        return loose_equals(js_string(obj), prim)
     return to_number(a) == to_number(b)
-
-
-def js_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 NUMBER = (int, float)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from ..jsstring import js_string
 from .document import Document, Where
-from .jsstring import js_string
 from .styles import edit_style
 
 __all__ = ["ActionType", "NormalizedAction", "Skip", "SkipReason", "normalize", "perform"]
@@ -103,6 +103,16 @@ _VOID = "area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr"
 # Zepto expands self-closing non-void tags before parsing: <div/> → <div></div>.
 _SELF_CLOSING = re.compile(rf"<(?!(?:{_VOID})[\s/>])([A-Za-z][\w:-]*)((?:\s[^<>]*?)?)/>")
 _RUNNING_SCRIPT_TYPES = frozenset({"", "text/javascript", "application/javascript", "module"})
+# A fragment holds a <script> or <style> only if its markup names one (tag names never come from references).
+_SCRIPT_OR_STYLE = re.compile(r"<(?:script|style)", re.IGNORECASE)
+# Content the HTML parser would turn into exactly one text node of the same characters: no tag, no reference,
+# no CR (newlines are normalized) and no NUL (dropped or replaced).
+_NOT_PLAIN = re.compile(r"[<&\r\x00]")
+# Elements whose innerHTML does not take text as a plain child (a document, a template's content, table and
+# select insertion modes, ignored characters): their content always goes through the parser.
+_PARSED_CONTEXTS = frozenset(
+    {"html", "head", "template", "frameset", "colgroup", "table", "tbody", "thead", "tfoot", "tr", "select"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +152,7 @@ def _content_of_legacy(raw: Mapping[str, Any], kind: ActionType, name: str) -> t
 
 def normalize(raw: object) -> NormalizedAction:
     """One action in either form → a :class:`NormalizedAction`, or :class:`Skip` with the reason at.js would drop it."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise Skip(SkipReason.BAD_CONTENT, "an action is a mapping")
     legacy = "type" not in raw and "action" in raw
     name = raw.get("action") if legacy else raw.get("type")
@@ -164,7 +174,7 @@ def normalize(raw: object) -> NormalizedAction:
         if not isinstance(content, str) or not content.strip():
             raise Skip(SkipReason.BAD_CONTENT, "a redirect needs a URL")
         return NormalizedAction(kind, None, content.strip())
-    if not isinstance(selector, str) or not selector.strip():
+    if not isinstance(selector, str) or not selector or selector.isspace():
         raise Skip(SkipReason.INVALID_SELECTOR, "no selector")
     token = None
     if kind is ActionType.CLICK:
@@ -214,7 +224,7 @@ def _prepare(doc: Document[N], action: NormalizedAction, context: N, options: Ap
         for node in doc.child_nodes(container):
             if not doc.is_element(node) or doc.tag(node) not in HEAD_KEEPS:
                 doc.remove(node)
-    for node in doc.query("script, style", container):
+    for node in doc.query("script, style", container) if _SCRIPT_OR_STYLE.search(action.content) else ():
         if options.nonce is not None:
             doc.set_attr(node, "nonce", options.nonce)
         if doc.tag(node) == "script" and doc.get_attr(node, "src") is not None:
@@ -228,6 +238,14 @@ def _prepare(doc: Document[N], action: NormalizedAction, context: N, options: Ap
         if first:
             doc.set_attr(first[0], "id", options.click_id)
     return container
+
+
+def is_plain_text(content: str) -> bool:
+    """True when ``content`` parses to one text node holding exactly ``content`` (or to nothing when empty).
+
+    Whitespace alone is left to the parser: html.parser (the soup engine) collapses it.
+    """
+    return _NOT_PLAIN.search(content) is None and (not content or not content.isspace())
 
 
 def _insert_html(doc: Document[N], action: NormalizedAction, target: N, options: ApplyOptions) -> None:
@@ -249,6 +267,9 @@ def _insert_html(doc: Document[N], action: NormalizedAction, target: N, options:
             ActionType.INSERT_BEFORE: Where.BEFORE,
             ActionType.INSERT_AFTER: Where.AFTER,
         }[kind]
+    if kind is ActionType.SET_HTML and tag not in _PARSED_CONTEXTS and is_plain_text(action.content):
+        doc.set_text(target, action.content)  # what parsing it would build, without a fragment parse
+        return
     context = target
     if where in {Where.BEFORE, Where.AFTER}:
         context = doc.parent(target) or target

@@ -160,20 +160,30 @@ def _produced(references: frozenset[str]) -> frozenset[str] | None:
     return frozenset(chars | {c.lower() for c in chars if c.isascii()})
 
 
-def _hopeless(page: _Page, css: str) -> bool:
-    """True when no alternative of ``css`` can match: each names a token the page cannot hold."""
-    return all(any(not page.has(token) for token in tokens) for tokens in required_tokens(css))
+Alternatives = tuple[frozenset[str], ...]
 
 
-def _hits_nothing(page: _Page, selector: TargetSelector, accepts: Callable[[str], bool]) -> bool:
+@lru_cache(maxsize=4096)
+def _segment_needs(selector: TargetSelector, accepts: Callable[[str], bool]) -> tuple[Alternatives, ...]:
+    """The tokens each segment needs (per alternative), up to the first query the engine would reject.
+
+    Selection stops at the first segment that finds nothing, so a hopeless segment proves "no match" only when
+    every query before it (and its own) would run. A ``:shadow`` selector is matched by its own rules: never
+    declared hopeless (no segments to check).
+    """
     if selector.shadow:
-        return False  # matched by its own rules; never skipped
+        return ()
+    needs: list[Alternatives] = []
     for index, segment in enumerate(selector.segments):
         if not accepts(query_css(segment, index)):
-            return False  # a full run would report the engine's invalid-selector: let it
-        if _hopeless(page, segment.css):
-            return True
-    return False
+            break  # a full run would report the engine's invalid-selector: let it
+        needs.append(required_tokens(segment.css))
+    return tuple(needs)
+
+
+def _hopeless(page: _Page, alternatives: Alternatives) -> bool:
+    """True when no alternative can match: each names a token the page cannot hold."""
+    return all(any(not page.has(token) for token in tokens) for tokens in alternatives)
 
 
 def cannot_match(text: str, selectors: Sequence[TargetSelector], accepts: Callable[[str], bool]) -> bool:
@@ -185,7 +195,10 @@ def cannot_match(text: str, selectors: Sequence[TargetSelector], accepts: Callab
     if not selectors:
         return False
     page = _Page(text)
-    return all(_hits_nothing(page, selector, accepts) for selector in selectors)
+    for selector in selectors:
+        if not any(_hopeless(page, alternatives) for alternatives in _segment_needs(selector, accepts)):
+            return False
+    return True
 
 
 @lru_cache(maxsize=16)

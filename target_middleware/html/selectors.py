@@ -11,7 +11,7 @@ digit are CSS-escaped, and a ``CLKTRK#<id> `` prefix is stripped (the id goes to
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
@@ -49,6 +49,9 @@ class TargetSelector:
     click_id: str | None = None
     first_only: bool = False  # a bare "#id" hits the first element with that id, like getElementById
     shadow: bool = False  # ":shadow" steps into a declarative shadow root (see shadow.py)
+    # Per segment, what select() runs: the query (query_css), and whether only its first match is used (an
+    # :eq(0), or a segment that only gives the next one its starting element).
+    plan: tuple[tuple[str, bool], ...] = field(default=(), compare=False, repr=False)
 
 
 class Queryable(Protocol[N]):
@@ -173,7 +176,12 @@ def compile_selector(selector: str) -> TargetSelector:
         scoped = bool(_COMBINATOR_START.match(css))
         segments.append(Segment(css.strip(), scoped, eq))
     first_only = len(segments) == 1 and segments[0].eq is None and bool(_BARE_ID.match(segments[0].css))
-    return TargetSelector(source, tuple(segments), click_id, first_only, shadow)
+    last = len(segments) - 1
+    plan = tuple(
+        (query_css(segment, index), segment.eq == 0 or (segment.eq is None and index < last))
+        for index, segment in enumerate(segments)
+    )
+    return TargetSelector(source, tuple(segments), click_id, first_only, shadow, plan)
 
 
 def query_css(segment: Segment, index: int) -> str:
@@ -183,38 +191,37 @@ def query_css(segment: Segment, index: int) -> str:
     return f":root {segment.css}" if index == 0 else f"[{SCOPE_ATTRIBUTE}] {segment.css}"
 
 
-def _query(doc: Queryable[N], css: str, context: N | None, eq: int | None) -> list[N]:
-    if eq == 0:  # the usual VEC step: only the first match counts, so the search stops there
-        first = doc.query_first(css, context)
-        return [] if first is None else [first]
-    return doc.query(css, context)
-
-
 def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
     """Every element the selector hits, in document order (raises InvalidSelector from the engine)."""
+    segments = selector.segments
     if selector.first_only:
-        first = doc.query_first(selector.segments[0].css)
+        first = doc.query_first(segments[0].css)
         return [] if first is None else [first]
     context: N | None = None
     nodes: list[N] = []
-    for index, segment in enumerate(selector.segments):
-        if SHADOW in segment.css:
+    for segment, (css, first_only) in zip(segments, selector.plan, strict=True):
+        if selector.shadow and SHADOW in segment.css:
             nodes = query_with_shadow(doc, segment.css, context, lambda css, ctx: _query_part(doc, css, ctx))
-        elif segment.scoped and context is not None:
-            css = query_css(segment, index)
-            doc.set_attr(context, SCOPE_ATTRIBUTE, "")
-            try:
-                nodes = _query(doc, css, context, segment.eq)
-            finally:
-                doc.del_attr(context, SCOPE_ATTRIBUTE)
         else:
-            nodes = _query(doc, query_css(segment, index), context, segment.eq)
+            marked = context if segment.scoped else None  # "> P" from an element: anchored on a marker
+            if marked is not None:
+                doc.set_attr(marked, SCOPE_ATTRIBUTE, "")
+            try:
+                if first_only:  # only the first match counts, so the search stops there
+                    first = doc.query_first(css, context)
+                    nodes = [] if first is None else [first]
+                else:
+                    nodes = doc.query(css, context)
+            finally:
+                if marked is not None:
+                    doc.del_attr(marked, SCOPE_ATTRIBUTE)
         if not nodes:
             return []
-        if segment.eq is not None:
-            if not -len(nodes) <= segment.eq < len(nodes):
+        eq = segment.eq
+        if eq is not None and eq != 0:
+            if not -len(nodes) <= eq < len(nodes):
                 return []
-            nodes = [nodes[segment.eq]]
+            nodes = [nodes[eq]]
         context = nodes[0]
     return nodes
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 __all__ = ["edit_style", "parse_style", "serialize_style"]
 
@@ -66,6 +67,7 @@ def serialize_style(declarations: Declarations) -> str:
     )
 
 
+@lru_cache(maxsize=1024)
 def property_name(key: str) -> str:
     return key if key.startswith("--") else _CAMEL.sub(r"-\1", key).lower()
 

@@ -28,6 +28,11 @@ def evaluate(logic: Any, data: Any = None) -> Any:
         ({}, {}, False),
         (" 7 ", 7, True),
         ("x", 0, False),
+        # An array or object against a primitive: its String() form, as JavaScript writes it.
+        ([1e21], "1e+21", True),
+        ([1e-7, None, True], "1e-7,,true", True),
+        ([[1, 2], 3], "1,2,3", True),
+        ({}, "[object Object]", True),
     ],
 )
 def test_loose_equality_is_javascripts(a: Any, b: Any, equal: bool) -> None:
@@ -49,6 +54,12 @@ def test_strict_equality() -> None:
         ({"in": [2, [1, 2, 3]]}, True),
         ({"in": ["2", [1, 2, 3]]}, False),
         ({"in": ["a", None]}, False),
+        # A number looked up in a string is its JavaScript String() form.
+        ({"in": [1e21, "limit=1e+21"]}, True),
+        ({"in": [1e21, "limit=1000000000000000000000"]}, False),
+        ({"in": [1.0, "x=1&y"]}, True),
+        ({"in": [1e-7, "1e-7"]}, True),
+        ({"in": [True, "flag=true"]}, True),
         ({"<=": [0, 50, 100]}, True),
         ({"<=": [0, 100.01, 100]}, False),
         ({"<": [0, 0, 100]}, False),

@@ -1,4 +1,5 @@
-"""JavaScript's ``String(value)`` for JSON values: what at.js writes when an offer's attribute value is no string.
+"""JavaScript's ``String(value)`` for JSON values: what at.js writes when an offer's attribute value is no string,
+and what json-logic compares when an artifact's rule meets a string (``in``, ``==`` against an array or object).
 
 ``setAttribute`` with ``{"data-n": 1.5, "hidden": true}`` sets ``data-n="1.5"`` and ``hidden="true"`` in a browser;
 Python's ``str`` would write ``True``, ``1e+21`` as ``1e+21`` but ``1e20`` as ``1e+20``. Numbers follow
