@@ -146,9 +146,7 @@ def load(
         await _worker(port, messages, 0, 20, [])  # warm up
         start = time.perf_counter()
         per = requests // concurrency
-        await asyncio.gather(
-            *(_worker(port, messages, i * 7919, per, latencies) for i in range(concurrency))
-        )
+        await asyncio.gather(*(_worker(port, messages, i * 7919, per, latencies) for i in range(concurrency)))
         return time.perf_counter() - start, latencies
 
     if shutil.which("taskset"):

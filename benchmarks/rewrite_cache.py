@@ -26,9 +26,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
+import abtest  # noqa: E402
 import xxhash  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
-import abtest  # noqa: E402
 from middleware import load, requests_for  # noqa: E402
 from pages import ACTIONS, shop_page  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .rules import Condition, RuleError, compile_condition
+from .template import ExecuteTemplate, execute_template
 
 __all__ = ["SUPPORTED_MAJOR_VERSION", "Artifact", "ArtifactError", "Rule", "load_artifact", "parse_artifact"]
 
@@ -49,6 +50,8 @@ class Rule:
     """The rule's meta values that the artifact whitelists as response tokens."""
     options_template: bytes = field(default=b"", repr=False, compare=False)
     """The consequence's options, marshalled once: each decision loads its own copy (b"": copied by hand)."""
+    execute: ExecuteTemplate | None = field(default=None, repr=False, compare=False)
+    """The consequence as an execute answer carries it (None: made step by step, per request)."""
 
     def allows_property(self, token: str | None) -> bool:
         """Rules without property tokens apply everywhere; the others only for one of their tokens."""
@@ -115,6 +118,7 @@ def _rule(raw: Any, where: str, whitelist: frozenset[str]) -> Rule:
         meta=meta,
         response_tokens={key: meta[key] for key in META_TOKEN_KEYS if key in whitelist and key in meta},
         options_template=_template(raw["consequence"].get("options")),
+        execute=execute_template(raw["consequence"]),
     )
 
 

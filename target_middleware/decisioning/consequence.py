@@ -13,10 +13,12 @@ import copy
 import marshal
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .artifact import Rule
 from .context import JSON_OBJECT
+
+if TYPE_CHECKING:
+    from .artifact import Rule
 
 __all__ = [
     "for_execute",
