@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 HTML_CONTENT_TYPES = ("text/html", "application/xhtml+xml")
 # A rewritten body no longer matches validators or ranges computed for the original.
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
+_STALE = frozenset(name.encode() for name in STALE_HEADERS)
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 MAX_INLINE_ACTIONS = 50
@@ -169,8 +170,7 @@ class Personalizer:
                 if self.sign_clicks is not None and marked:
                     # The visitor's own part, after the rewrite: apply_actions' output stays the experience's.
                     body = self.sign_clicks(body, result, tokens=marked, encoding=applied.encoding, nonce=nonce)
-                for name in STALE_HEADERS:
-                    del headers[name]
+                _drop_stale(headers)
                 headers["content-length"] = str(len(body))
                 outcome = "applied"
             elif applied.skipped and all(r.reason in _MALFORMED for r in applied.skipped):
@@ -208,8 +208,7 @@ class Personalizer:
         if island is None:
             return body
         body = splice_before_body_end(body, island)
-        for name in STALE_HEADERS:
-            del headers[name]
+        _drop_stale(headers)
         headers["content-length"] = str(len(body))
         return body
 
@@ -259,8 +258,7 @@ class Personalizer:
 
     def _insert(self, body: bytes, script: str, headers: MutableHeaders) -> bytes:
         body = insert_handoff(body, script, _charset(headers))
-        for name in STALE_HEADERS:
-            del headers[name]
+        _drop_stale(headers)
         headers["content-length"] = str(len(body))
         return body
 
@@ -290,6 +288,12 @@ class Personalizer:
             cache.insert(0, "private")
         headers["cache-control"] = ", ".join(cache)
         headers.append("server-timing", f"target;dur={(time.perf_counter() - started) * 1000:.1f}")
+
+
+def _drop_stale(headers: MutableHeaders) -> None:
+    """Every STALE_HEADERS line gone, in one pass over the raw list (``del headers[name]`` makes one per name)."""
+    raw = headers.raw
+    raw[:] = [item for item in raw if item[0] not in _STALE]
 
 
 def _charset(headers: MutableHeaders) -> str | None:
