@@ -354,12 +354,11 @@ class _Responder:
         decision = self.watch.future
         assert decision is not None
         try:
-            # Decided already (on-device, always): no timer, no shield.
-            result = (
-                decision.result()
-                if decision.done()
-                else await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
-            )
+            if decision.done():  # decided already (on-device, always): no timer, no shield
+                self.watch.settle(decision)  # counted before the page leaves, whether its callback ran yet or not
+                result = decision.result()
+            else:
+                result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
         except Exception:  # timeout, error, parse error: recorded (counted, logged) by the watch, once
             result = self.watch.at_deadline()
             if result is None:
