@@ -49,8 +49,8 @@ class TargetSelector:
     click_id: str | None = None
     first_only: bool = False  # a bare "#id" hits the first element with that id, like getElementById
     shadow: bool = False  # ":shadow" steps into a declarative shadow root (see shadow.py)
-    # Per segment, what select() runs: the query (query_css), and whether only its first match is used (an
-    # :eq(0), or a segment that only gives the next one its starting element).
+    # Per segment, what select() runs: the query (query_css), and whether only its first match counts (:eq(0),
+    # the VEC's usual step, so the search stops there).
     plan: tuple[tuple[str, bool], ...] = field(default=(), compare=False, repr=False)
 
 
@@ -176,11 +176,7 @@ def compile_selector(selector: str) -> TargetSelector:
         scoped = bool(_COMBINATOR_START.match(css))
         segments.append(Segment(css.strip(), scoped, eq))
     first_only = len(segments) == 1 and segments[0].eq is None and bool(_BARE_ID.match(segments[0].css))
-    last = len(segments) - 1
-    plan = tuple(
-        (query_css(segment, index), segment.eq == 0 or (segment.eq is None and index < last))
-        for index, segment in enumerate(segments)
-    )
+    plan = tuple((query_css(segment, index), segment.eq == 0) for index, segment in enumerate(segments))
     return TargetSelector(source, tuple(segments), click_id, first_only, shadow, plan)
 
 
@@ -207,7 +203,7 @@ def select(doc: Queryable[N], selector: TargetSelector) -> list[N]:
             if marked is not None:
                 doc.set_attr(marked, SCOPE_ATTRIBUTE, "")
             try:
-                if first_only:  # only the first match counts, so the search stops there
+                if first_only:
                     first = doc.query_first(css, context)
                     nodes = [] if first is None else [first]
                 else:
