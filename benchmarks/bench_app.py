@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import abtest
 from pages import ACTIONS, shop_page
 
 from target_middleware import MboxRule, TargetClient, TargetMiddleware
@@ -49,6 +50,10 @@ async def edge(request: Request) -> Response:
     return JSONResponse({"status": 200, "id": {"tntId": "bench0000.35_0"}, "execute": {"mboxes": mboxes}})
 
 
+def _drop(notifications: object) -> None:
+    """No Target account behind the benchmark: the display notifications each decision owes go nowhere."""
+
+
 routes = [Route("/page", page), Route("/slow", slow_page), Route("/busy", busy_page)]
 app = Starlette(routes=routes)
 if MODE == "edge":
@@ -56,11 +61,20 @@ if MODE == "edge":
 elif MODE == "no-rule":
     app.add_middleware(TargetMiddleware, client=static_client({}), rules=[MboxRule("/personalized", mboxes=["hero"])])
 elif MODE in ("on-device", "on-device-no-cache"):
+    # Target's on-device engine over an A/B activity (abtest.py): each visitor's experience hashed from its id.
+    app.add_middleware(
+        TargetMiddleware,
+        client=TargetClient(
+            "bench", "B@AdobeOrg", decisioning="on-device", artifact=abtest.artifact(), on_notifications=_drop
+        ),
+        rules=[MboxRule("/{p:path}", mboxes=[abtest.GLOBAL_MBOX])],
+        rewrite_cache=0 if MODE == "on-device-no-cache" else 32 * 1024 * 1024,
+    )
+elif MODE == "static":
     app.add_middleware(
         TargetMiddleware,
         client=static_client({"hero": [actions_option(*ACTIONS)]}),
         rules=[MboxRule("/{p:path}", mboxes=["hero"])],
-        rewrite_cache=0 if MODE == "on-device-no-cache" else 32 * 1024 * 1024,
     )
 elif MODE in ("remote", "remote-same-loop"):
     client = TargetClient("bench", "B@AdobeOrg", server_domain=os.environ["BENCH_EDGE"], secure=False, timeout=1.0)

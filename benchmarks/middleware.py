@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,33 +47,106 @@ def server(mode: str, *, cpu: int = 0, edge: str = "") -> Iterator[int]:
         process.wait(timeout=10)
 
 
-async def _worker(port: int, path: str, count: int, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+# What a browser sends for a page (the Cookie header, when given, names a returning visitor).
+BROWSER_HEADERS = (
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36\r\n"
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    "Accept-Language: en-US,en;q=0.9\r\n"
+)
+
+
+def requests_for(path: str, cookies: Sequence[str] = ()) -> list[bytes]:
+    """The GETs the load sends, one per visitor (a cookie header each), or one without cookies."""
+    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{BROWSER_HEADERS}"
+    if not cookies:
+        return [f"{head}\r\n".encode()]
+    return [f"{head}Cookie: {cookie}\r\n\r\n".encode() for cookie in cookies]
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection sending ``count`` GETs one after the other; the body is counted, not kept.
+
+    A protocol rather than streams: the load generator must cost much less per request than the server, or it,
+    not the server, sets the pace (and hides what the server spends).
+    """
+
+    def __init__(self, requests: list[bytes], offset: int, count: int, latencies: list[float]) -> None:
+        self.requests, self.index, self.left, self.latencies = requests, offset, count, latencies
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.head = b""
+        self.remaining = -1  # body bytes still to come; -1 while the head is read
+        self.sent = 0.0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._next()
+
+    def _next(self) -> None:
+        if self.left == 0:
+            self.done.set_result(None)
+            return
+        self.left -= 1
+        request = self.requests[self.index % len(self.requests)]
+        self.index += 1
+        self.sent = time.perf_counter()
+        assert self.transport is not None
+        self.transport.write(request)
+
+    def data_received(self, data: bytes) -> None:
+        if self.remaining < 0:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.head[:end].lower()
+            if not head.startswith(b"http/1.1 200"):
+                self.done.set_exception(RuntimeError(f"unexpected answer: {head[:40]!r}"))
+                return
+            at = head.find(b"\r\ncontent-length:") + 17
+            stop = head.find(b"\r\n", at)
+            length = int(head[at : stop if stop >= 0 else len(head)])
+            self.remaining = length - (len(self.head) - end - 4)
+            self.head = b""
+        else:
+            self.remaining -= len(data)
+        if self.remaining == 0:
+            self.latencies.append(time.perf_counter() - self.sent)
+            self.remaining = -1
+            self._next()
+        elif self.remaining < 0 and not self.done.done():
+            self.done.set_exception(RuntimeError("more bytes than the Content-Length said"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc or ConnectionError("closed by the server"))
+
+
+async def _worker(port: int, requests: list[bytes], offset: int, count: int, latencies: list[float]) -> None:
+    loop = asyncio.get_running_loop()
+    transport, connection = await loop.create_connection(
+        lambda: _Connection(requests, offset, count, latencies), "127.0.0.1", port
+    )
     try:
-        for _ in range(count):
-            start = time.perf_counter()
-            writer.write(request)
-            headers = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in headers.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - start)
+        await connection.done
     finally:
-        writer.close()
+        transport.close()
 
 
-def load(port: int, path: str, requests: int, concurrency: int) -> tuple[float, float, float]:
-    """(requests per second, p50 ms, p99 ms) for ``requests`` keep-alive GETs, ``concurrency`` at a time."""
+def load(
+    port: int, path: str, requests: int, concurrency: int, cookies: Sequence[str] = ()
+) -> tuple[float, float, float]:
+    """(requests per second, p50 ms, p99 ms) for ``requests`` keep-alive GETs, ``concurrency`` at a time; with
+    ``cookies``, each request comes from the next of these visitors."""
+    messages = requests_for(path, cookies)
 
     async def run() -> tuple[float, list[float]]:
         latencies: list[float] = []
-        await _worker(port, path, 20, [])  # warm up
+        await _worker(port, messages, 0, 20, [])  # warm up
         start = time.perf_counter()
         per = requests // concurrency
-        await asyncio.gather(*(_worker(port, path, per, latencies) for _ in range(concurrency)))
+        await asyncio.gather(*(_worker(port, messages, i * 7919, per, latencies) for i in range(concurrency)))
         return time.perf_counter() - start, latencies
 
     if shutil.which("taskset"):

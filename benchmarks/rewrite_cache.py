@@ -1,13 +1,18 @@
 """What a page personalized again for the same experience costs, with the rewrite cache and without it.
 
-    python benchmarks/rewrite_cache.py [--rounds N] [--requests N] [--concurrency C] [--no-server]
+    python benchmarks/rewrite_cache.py [--rounds N] [--requests N] [--concurrency C] [--no-server] [--instructions N]
 
 In process, for the 100 KB shop page and 5 actions, beside a bs4 + html.parser parse-and-serialize of that page
 (the baseline of benchmarks/apply_actions.py), medians: the page digests the key is built on; the rewrite
 cache's lookup alone (RewriteCache.apply, a hit); everything the middleware does after the app on a hit
 (Personalizer.personalize: plan, key, lookup, headers, cookies); the same with the cache off (a lexbor rewrite).
 Then through uvicorn (as benchmarks/middleware.py: server on CPU 0, load on CPU 1): the bare app, the page
-personalized on-device with the cache (warm) and without it. Ratios are against figures of the same run.
+personalized with the cache (warm) and without it. Personalized means what a site running an A/B test serves:
+Target's on-device engine decides each request over the activity of abtest.py (two experiences, 50/50 by visitor
+id), for 1000 returning visitors in turn (each its own mbox cookie, so half get each experience), and each page
+carries the visitor's own mbox cookie and signed click tokens (checked before the load). The bare app gets the same
+requests. Ratios are against figures of the same run. ``--instructions N`` also counts the instructions the server
+executes per request under valgrind (slow, but the one figure a machine shared with others does not move).
 """
 
 from __future__ import annotations
@@ -26,14 +31,15 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
+import abtest  # noqa: E402
 import xxhash  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
-from middleware import load  # noqa: E402
+from middleware import load, requests_for  # noqa: E402
 from pages import ACTIONS, shop_page  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
-from target_middleware import MboxRule, OffersRequest, PageContext, TargetStats, Visitor  # noqa: E402
+from target_middleware import MboxRule, OffersRequest, PageContext, TargetClient, TargetStats, Visitor  # noqa: E402
 from target_middleware.delivery.params import GLOBAL_MBOX, Mbox  # noqa: E402
 from target_middleware.personalize import Personalizer  # noqa: E402
 from target_middleware.rewritecache import RewriteCache  # noqa: E402
@@ -41,6 +47,7 @@ from target_middleware.testing import actions_option, static_client  # noqa: E40
 
 PAGE = shop_page(100_000)
 BODY = PAGE.encode()
+VISITORS = 1000  # returning visitors the load cycles through, half of them in each experience
 OPTIONS: dict[str, Any] = {"engine": None, "nonce": None, "charset": "utf-8", "click_endpoint": None}
 
 
@@ -150,19 +157,32 @@ def whole_request(rounds: int) -> dict[str, float]:
     async def send(message: Any) -> None:
         return None
 
-    def request(app: Any) -> Callable[[], Any]:
-        return lambda: app({**scope, "state": {}}, receive, send)
+    visitors = itertools.cycle(requests_for("/page", abtest.visitor_cookies(VISITORS)))
 
-    client = static_client({"hero": [actions_option(*ACTIONS)]})
-    offers = OffersRequest(mboxes=[Mbox("hero", {})], page=PageContext.from_headers("http://shop/", Headers()))
+    def request(app: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            lines = next(visitors).decode("latin-1").split("\r\n")[1:]
+            headers = [tuple(v.encode("latin-1") for v in line.split(": ", 1)) for line in lines if line]
+            return app({**scope, "headers": [(k.lower(), v) for k, v in headers], "state": {}}, receive, send)
+
+        return run
+
+    client = TargetClient("bench", "B@AdobeOrg", decisioning="on-device", artifact=abtest.artifact())
+    offers = OffersRequest(
+        mboxes=[Mbox(abtest.GLOBAL_MBOX, {})], page=PageContext.from_headers("http://shop/page", Headers())
+    )
+    cookies = itertools.cycle(abtest.visitor_cookies(VISITORS))
+
+    def decide() -> Any:
+        visitor = Visitor.from_cookies(dict([next(cookies).split("=", 1)]))
+        return client.get_offers(offers, visitor=visitor, timeout=1.0)
+
     bare, cached, uncached = app_for("bare"), app_for("on-device"), app_for("on-device-no-cache")
     return {
         "bare app": amedian_us(request(bare), rounds),
         "under the middleware, cache on (hit)": amedian_us(request(cached), rounds),
         "under the middleware, cache off": amedian_us(request(uncached), max(5, rounds // 20)),
-        "  the on-device decision alone": amedian_us(
-            lambda: client.get_offers(offers, visitor=Visitor.from_cookies({}), timeout=1.0), rounds
-        ),
+        "  the on-device decision alone (get_offers)": amedian_us(decide, rounds),
     }
 
 
@@ -185,15 +205,78 @@ def serve_and_load(mode: str, requests: int, concurrency: int) -> tuple[tuple[fl
         fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    cookies = abtest.visitor_cookies(VISITORS)
     try:
         wait_for_port(port, f"server {mode}")
-        load(port, "/page", 200, concurrency)  # warm: the cache holds the page from here on
+        if mode != "bare":
+            check_experiences(port, cookies)
+        load(port, "/page", 200, concurrency, cookies)  # warm: the cache holds the pages from here on
         before = cpu()
-        figures = load(port, "/page", requests, concurrency)
+        figures = load(port, "/page", requests, concurrency, cookies)
         return figures, (cpu() - before) / requests
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def instructions(mode: str, requests: int, concurrency: int) -> float:
+    """Instructions the server executes per request (valgrind's cachegrind): two runs, each warmed up alike, one
+    serving ``requests`` more; the difference over ``requests``. The same on a quiet machine and a loaded one."""
+    import os
+    import signal
+    import subprocess
+    import tempfile
+
+    from ports import free_port, wait_for_port
+
+    def total(count: int) -> int:
+        port = free_port()
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "cachegrind.out"
+            command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
+            command += [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--log-level", "warning"]
+            env = {**os.environ, "BENCH_MODE": mode, "PYTHONPATH": f"{HERE.parent}:{HERE}"}
+            process = subprocess.Popen(command, cwd=HERE, env=env, stderr=subprocess.DEVNULL)
+            try:
+                wait_for_port(port, f"server {mode} under valgrind", timeout=300)
+                cookies = abtest.visitor_cookies(VISITORS)
+                load(port, "/page", 200, concurrency, cookies)
+                if count:
+                    load(port, "/page", count, concurrency, cookies)
+            finally:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=300)
+            summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+            return int(summary.split()[1])
+
+    served = requests // concurrency * concurrency
+    return (total(served) - total(0)) / served
+
+
+def check_experiences(port: int, cookies: list[str]) -> None:
+    """The load is what it claims: each visitor's page is decided for it (both experiences among the first
+    visitors, the same one again for the same visitor), and carries that visitor's own mbox cookie."""
+    import http.client
+
+    def get(cookie: str) -> tuple[bytes, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/page", headers={"Cookie": cookie})
+        response = connection.getresponse()
+        body, set_cookie = response.read(), response.getheader("set-cookie") or ""
+        connection.close()
+        return body, set_cookie
+
+    seen = set()
+    for cookie in cookies[:20]:
+        body, set_cookie = get(cookie)
+        tnt_id = cookie.split("%7CPC%23", 1)[1].split("%23", 1)[0]
+        assert tnt_id in set_cookie, "the visitor's own id goes back in its mbox cookie"
+        assert b'data-target-middleware="click-signatures"' in body, "its own signed click tokens"
+        winter = b"Winter sale" in body
+        assert winter != (b"Free shipping on every order" in body), "one experience or the other"
+        assert (b"Winter sale" in get(cookie)[0]) == winter, "a visitor keeps its experience"
+        seen.add(winter)
+    assert len(seen) == 2, "both experiences among 20 visitors: the page depends on the visitor"
 
 
 def main() -> None:
@@ -202,6 +285,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--no-server", action="store_true", help="the in-process figures only")
+    parser.add_argument(
+        "--instructions", type=int, default=0, metavar="N", help="also count the server's instructions over N requests"
+    )
     args = parser.parse_args()
     figures = in_process(args.rounds)
     base = figures["bs4 parse + serialize (baseline)"]
@@ -230,6 +316,12 @@ def main() -> None:
         added = "-" if mode == "bare" else f"{p50 - bare[1]:+.2f}"
         cpu_ratio = "-" if mode == "bare" else f"{bare_cpu / cpu:.2f}x"
         print(f"{label:<44} {rps:9.0f} {ratio:>7} {p50:9.2f} {added:>8} {p99:9.2f} {cpu * 1e6:8.0f} {cpu_ratio:>7}")
+    if args.instructions:
+        print(f"\nthrough uvicorn under valgrind (cachegrind), instructions per request over {args.instructions}")
+        counts = {mode: instructions(mode, args.instructions, c) for mode in ("bare", "on-device")}
+        for mode, label in (("bare", "bare app, 100 KB page"), ("on-device", "on-device decision, cache on")):
+            ratio = "-" if mode == "bare" else f"{counts['bare'] / counts[mode]:.2f}x"
+            print(f"{label:<44} {counts[mode]:12,.0f} {ratio:>7}")
 
 
 if __name__ == "__main__":

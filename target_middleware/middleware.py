@@ -354,7 +354,11 @@ class _Responder:
         decision = self.watch.future
         assert decision is not None
         try:
-            result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
+            if decision.done():  # decided already (on-device, always): no timer, no shield
+                self.watch.settle(decision)  # counted before the page leaves, whether its callback ran yet or not
+                result = decision.result()
+            else:
+                result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
         except Exception:  # timeout, error, parse error: recorded (counted, logged) by the watch, once
             result = self.watch.at_deadline()
             if result is None:
@@ -362,7 +366,7 @@ class _Responder:
                 return
         route = self.match.rule.path
         telemetry = middleware.telemetry
-        applying = None if telemetry is None else telemetry.apply_started(route, len(body))
+        applying = None if telemetry is None or not telemetry.active else telemetry.apply_started(route, len(body))
         try:
             start, body, outcome, applied = await middleware.personalizer.personalize(
                 self.scope, self.start, body, result, self.match.rule, started=flushed

@@ -84,12 +84,17 @@ class Outcomes:
 
     def count(self, outcome: str, route: str) -> None:
         self.stats[outcome] += 1
-        if self.telemetry is not None:
+        if self.telemetry is not None and self.telemetry.active:
             self.telemetry.count(outcome, route)
 
     def watch(self, route: str, mbox_count: int, deadline: float) -> DecisionWatch:
         """A decision about to start for ``route``, due by ``deadline`` (``time.monotonic()``)."""
-        span = None if self.telemetry is None else self.telemetry.decision_started(route, mbox_count, self.method)
+        telemetry = self.telemetry
+        span = (
+            None
+            if telemetry is None or not telemetry.active
+            else telemetry.decision_started(route, mbox_count, self.method)
+        )
         return DecisionWatch(self, route, deadline, span)
 
 
@@ -160,7 +165,7 @@ class DecisionWatch:
                 outcome,
                 describe(error),
             )
-        if outcomes.telemetry is not None:
+        if outcomes.telemetry is not None and self.span is not None:  # no span: nothing recorded when it started
             ended = self.ended if self.ended is not None else time.perf_counter()
             outcomes.telemetry.decision_ended(
                 self.span,

@@ -30,9 +30,21 @@ logger = logging.getLogger(__name__)
 HTML_CONTENT_TYPES = ("text/html", "application/xhtml+xml")
 # A rewritten body no longer matches validators or ranges computed for the original.
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
+_STALE = frozenset(name.encode() for name in STALE_HEADERS)
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 MAX_INLINE_ACTIONS = 50
+# The response headers that say whether a page may be rewritten.
+_DECIDING = frozenset(
+    (
+        b"content-type",
+        b"content-encoding",
+        b"content-range",
+        b"content-disposition",
+        b"accept-ranges",
+        b"content-length",
+    )
+)
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
 # Skips that say the offer itself is broken, as opposed to a page that lacks what it targets.
 _MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, SkipReason.BAD_CONTENT, SkipReason.ERROR})
@@ -48,19 +60,23 @@ def eligible(start: Message, method: str, max_body_size: int) -> bool:
     """A 200 HTML answer to a GET with a Content-Length within the cap: not encoded, not a file, range or attachment."""
     if start.get("status") != 200 or method not in ("GET",):
         return False
-    headers = MutableHeaders(scope=start)
-    content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    # One pass over the raw list for the few headers that decide (the first of each, as Headers.get reads it).
+    headers: dict[bytes, str] = {}
+    for key, value in start.get("headers") or ():
+        if key in _DECIDING and key not in headers:
+            headers[key] = value.decode("latin-1")
+    content_type = headers.get(b"content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in HTML_CONTENT_TYPES:
         return False
-    if "content-encoding" in headers or "content-range" in headers:
+    if b"content-encoding" in headers or b"content-range" in headers:
         return False
-    if headers.get("content-disposition", "").lower().startswith("attachment"):
+    if headers.get(b"content-disposition", "").lower().startswith("attachment"):
         return False
     # A file (FileResponse, static files) offers byte ranges; rewritten, its ranges would point at other bytes.
-    if headers.get("accept-ranges", "").lower() == "bytes":
+    if headers.get(b"accept-ranges", "").lower() == "bytes":
         return False
     # No Content-Length means a stream: it goes through as it comes, its first bytes not held back.
-    length = headers.get("content-length", "")
+    length = headers.get(b"content-length", "")
     return length.isdigit() and int(length) <= max_body_size
 
 
@@ -154,8 +170,7 @@ class Personalizer:
                 if self.sign_clicks is not None and marked:
                     # The visitor's own part, after the rewrite: apply_actions' output stays the experience's.
                     body = self.sign_clicks(body, result, tokens=marked, encoding=applied.encoding, nonce=nonce)
-                for name in STALE_HEADERS:
-                    del headers[name]
+                _drop_stale(headers)
                 headers["content-length"] = str(len(body))
                 outcome = "applied"
             elif applied.skipped and all(r.reason in _MALFORMED for r in applied.skipped):
@@ -193,8 +208,7 @@ class Personalizer:
         if island is None:
             return body
         body = splice_before_body_end(body, island)
-        for name in STALE_HEADERS:
-            del headers[name]
+        _drop_stale(headers)
         headers["content-length"] = str(len(body))
         return body
 
@@ -244,8 +258,7 @@ class Personalizer:
 
     def _insert(self, body: bytes, script: str, headers: MutableHeaders) -> bytes:
         body = insert_handoff(body, script, _charset(headers))
-        for name in STALE_HEADERS:
-            del headers[name]
+        _drop_stale(headers)
         headers["content-length"] = str(len(body))
         return body
 
@@ -275,6 +288,12 @@ class Personalizer:
             cache.insert(0, "private")
         headers["cache-control"] = ", ".join(cache)
         headers.append("server-timing", f"target;dur={(time.perf_counter() - started) * 1000:.1f}")
+
+
+def _drop_stale(headers: MutableHeaders) -> None:
+    """Every STALE_HEADERS line gone, in one pass over the raw list (``del headers[name]`` makes one per name)."""
+    raw = headers.raw
+    raw[:] = [item for item in raw if item[0] not in _STALE]
 
 
 def _charset(headers: MutableHeaders) -> str | None:

@@ -5,7 +5,7 @@ click endpoint), so what it made of a page can be kept and sent again. Only that
 same for every visitor with the same experience: cookies, Vary, Server-Timing and anything else per visitor or per
 request are added to each response after it, hit or miss.
 
-An entry is found by a seeded 128-bit xxh3 digest of the page with the actions (as exact JSON) and options beside
+An entry is found by a seeded 128-bit xxh3 digest of the page with the actions (marshalled: exact) and options beside
 it, and it is used only when its page is byte for byte the page at hand: a hash collision, accidental or crafted,
 costs a rewrite, never someone else's page. The nonce is part of the key only when the actions could carry it
 (scripts, styles, click tracking): otherwise a page with a fresh CSP nonce per request still hits.
@@ -18,7 +18,7 @@ are read and written under a lock, so a rewrite finishing on a worker thread nev
 from __future__ import annotations
 
 import asyncio
-import json
+import marshal
 import secrets
 import threading
 from collections import Counter, OrderedDict
@@ -39,8 +39,8 @@ DEFAULT_SIZE = 32 * 1024 * 1024
 ENTRY_OVERHEAD = 512  # what an entry's objects (tuple, dataclass, dict slot, digest) cost beyond their bytes
 REPORT_OVERHEAD = 200
 # Actions that mention none of these cannot put the nonce in the page (it goes on inserted <script> and <style>,
-# and on the click listener): a lowercase substring test over their JSON errs only toward keying on it.
-_NONCE_USERS = ("script", "style", "click")
+# and on the click listener): a lowercase substring test over their marshalled bytes errs only toward keying on it.
+_NONCE_USERS = (b"script", b"style", b"click")
 _SEED = secrets.randbits(64)  # per process: no one can compute collisions ahead of time
 
 
@@ -166,11 +166,13 @@ class RewriteCache:
 
 
 def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Hashable | None:
-    """Everything the rewrite depends on, or None when the actions are not plain JSON values."""
+    """Everything the rewrite depends on, or None when the actions are not plain values (JSON's and the like)."""
     try:
-        # Insertion order kept (attribute order shows in the output); 1, 1.0, True and "1" stay apart.
-        exact = json.dumps(actions, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
-    except (TypeError, ValueError):
+        # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
+        # output); 1, 1.0, True and "1" stay apart; no shared references in version 2; anything that is not a
+        # plain value (an object, a cycle) is a ValueError, and keys nothing.
+        exact = marshal.dumps(list(actions), 2)
+    except ValueError:
         return None
     lowered = exact.lower()
     uses_nonce = any(word in lowered for word in _NONCE_USERS)
@@ -182,8 +184,8 @@ def _cost(key: Hashable, page: bytes, result: Rewrite) -> int:
     reports = (*result.applied, *result.skipped)
     notes = sum(REPORT_OVERHEAD + len(r.type) + len(r.selector or "") + len(r.detail) for r in reports)
     body = len(result.body) if result.body is not page else 0
-    exact = key[2] if isinstance(key, tuple) else ""
-    return ENTRY_OVERHEAD + len(page) + body + len(exact) * 4 + notes
+    exact = key[2] if isinstance(key, tuple) else b""
+    return ENTRY_OVERHEAD + len(page) + body + len(exact) + notes
 
 
 async def _run(function: Callable[..., T], offload: bool, *args: Any) -> T:

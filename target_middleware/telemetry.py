@@ -24,6 +24,7 @@ except ImportError:  # the otel extra is not installed: nothing here is ever cal
 if TYPE_CHECKING:
     from .rewritecache import Rewrite
 
+
 __all__ = ["AVAILABLE", "Telemetry", "error_type", "telemetry_for"]
 
 AVAILABLE = trace is not None
@@ -66,6 +67,8 @@ class Telemetry:
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         from . import __version__
 
+        self._on = tracer_provider is not None or meter_provider is not None  # once on, on for good
+        self._recheck = 0.0  # when to look at the global providers again
         self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(SCOPE, __version__, meter_provider)
         self.decision_duration = meter.create_histogram(
@@ -89,6 +92,24 @@ class Telemetry:
             description="Size of each page a decision was applied to.",
             explicit_bucket_boundaries_advisory=SIZE_BUCKETS,
         )
+
+    @property
+    def active(self) -> bool:
+        """False while nothing would record: no provider given, and the global ones still the API's proxies or
+        no-ops (no SDK set up yet), when last looked at (at most a second ago). So an SDK set up later is picked up
+        within a second, and until then a request costs no span, context or instrument call."""
+        if self._on:
+            return True
+        now = time.monotonic()
+        if now < self._recheck:
+            return False
+        self._recheck = now + 1.0
+        self._on = (
+            not _NO_METRICS
+            or type(trace.get_tracer_provider()) not in _NO_TRACING
+            or type(metrics.get_meter_provider()) not in _NO_METRICS
+        )
+        return self._on
 
     def count(self, outcome: str, route: str) -> None:
         self.outcomes.add(1, {OUTCOME: outcome, ROUTE: route})
@@ -146,6 +167,24 @@ class Telemetry:
         span.end()
         self.apply_duration.record(duration, attributes)
         self.apply_page_size.record(size, attributes)
+
+
+# The API's own providers, before an SDK is set: everything they hand out records nothing. (The meter's proxy class
+# is private: without it, telemetry is always taken as active.)
+_NO_TRACING: tuple[type, ...] = () if trace is None else (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_NO_METRICS: tuple[type, ...] = ()
+
+
+def _private_proxy_meter_provider() -> tuple[type, ...]:
+    try:
+        from opentelemetry.metrics._internal import _ProxyMeterProvider
+    except ImportError:  # pragma: no cover - a future API without it
+        return ()
+    return (_ProxyMeterProvider,)
+
+
+if metrics is not None and _private_proxy_meter_provider():
+    _NO_METRICS = (metrics.NoOpMeterProvider, *_private_proxy_meter_provider())
 
 
 def _with_actions(attributes: Mapping[str, Any], applied: Rewrite | None) -> dict[str, Any]:

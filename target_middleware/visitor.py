@@ -66,14 +66,21 @@ def is_valid_cluster(value: str) -> bool:
 
 # quote(value, safe="") for ASCII text in one C call: every ASCII character but letters, digits and "_.-~".
 _PERCENT = {c: f"%{c:02X}" for c in range(128) if not (chr(c).isalnum() or chr(c) in "_.-~")}
-# An mbox cookie of such ids (tntIds, our session ids) quotes only its separators: two replaces, not a table.
-_SEPARATED = re.compile(r"[0-9A-Za-z_.\-~#|]*")
+
+
+_PLAIN_COOKIE = re.compile(r"[A-Za-z0-9_.~#|-]*")  # a session id and tntId as at.js and we make them
 
 
 def _quote(value: str) -> str:
-    if _SEPARATED.fullmatch(value):
+    if _PLAIN_COOKIE.fullmatch(value):  # only the separators to escape: two replaces beat a per-character map
         return value.replace("#", "%23").replace("|", "%7C")
     return value.translate(_PERCENT) if value.isascii() else quote(value, safe="")
+
+
+def _unquote(raw: str) -> str:
+    """``unquote(raw)``; the escapes at.js and we write (``#`` and ``|``) replaced directly when they are all."""
+    value = raw.replace("%23", "#").replace("%7C", "|")
+    return value if "%" not in value else unquote(raw)
 
 
 def is_valid_session_id(value: str) -> bool:
@@ -130,7 +137,7 @@ def _parse_mbox_cookie(raw: str, now: float) -> dict[str, str]:
     """The live parts of an ``mbox`` cookie, ``{"session": id, "PC": tntId}``; expired or bad ones dropped."""
     if len(raw) > MAX_COOKIE_LENGTH:
         return {}
-    value = unquote(raw)
+    value = _unquote(raw)
     now_s = math.ceil(now)
     parts: dict[str, str] = {}
     for part in value.split("|"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import Counter
 from typing import Any
@@ -67,6 +68,25 @@ def test_json_types_stay_apart_and_key_order_counts() -> None:
     assert len({key({"a": 1}), key({"a": 1.0}), key({"a": True}), key({"a": "1"})}) == 4
     assert key({"a": "1", "b": "2"}) != key({"b": "2", "a": "1"})  # attribute order shows in the page
     assert cache_key(PAGE, [{"type": "setHtml", "selector": "#hero", "content": object()}], OPTIONS) is None
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(JSON_VALUES, JSON_VALUES)
+def test_two_actions_share_a_key_exactly_when_their_json_is_the_same(a: Any, b: Any) -> None:
+    def key(content: Any) -> Any:
+        return cache_key(PAGE, [{"type": "setAttribute", "selector": "#hero", "content": content}], OPTIONS)
+
+    def exact(value: Any) -> str:  # JSON that keeps 1, 1.0 and True apart, and -0.0 from 0.0
+        return json.dumps(value, default=str) + repr(value)
+
+    assert (key(a) == key(b)) == (exact(a) == exact(b))
 
 
 async def test_the_nonce_is_keyed_only_when_the_actions_can_carry_it() -> None:

@@ -221,3 +221,21 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_with_no_sdk_set_up_nothing_records_and_an_sdk_set_up_later_is_picked_up(
+    otel: Otel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from target_middleware.telemetry import Telemetry
+
+    assert Telemetry(tracer_provider=otel.tracer_provider).active, "a provider given: always on"
+    idle = Telemetry()
+    # The API's own proxies (no SDK in this process): a request makes no span and calls no instrument.
+    assert type(trace.get_tracer_provider()) is trace.ProxyTracerProvider
+    assert not idle.active
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: otel.tracer_provider)  # the app sets up an SDK
+    assert not idle.active, "looked at again only after a second"
+    idle._recheck = 0.0  # a second later
+    assert idle.active
+    monkeypatch.undo()
+    assert idle.active, "once on, on for good"

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .rules import Condition, RuleError, compile_condition
+from .template import ExecuteTemplate, execute_template
 
 __all__ = ["SUPPORTED_MAJOR_VERSION", "Artifact", "ArtifactError", "Rule", "load_artifact", "parse_artifact"]
 
@@ -46,6 +48,10 @@ class Rule:
     meta: Mapping[str, Any]
     response_tokens: Mapping[str, Any] = field(default_factory=dict)
     """The rule's meta values that the artifact whitelists as response tokens."""
+    options_template: bytes = field(default=b"", repr=False, compare=False)
+    """The consequence's options, marshalled once: each decision loads its own copy (b"": copied by hand)."""
+    execute: ExecuteTemplate | None = field(default=None, repr=False, compare=False)
+    """The consequence as an execute answer carries it (None: made step by step, per request)."""
 
     def allows_property(self, token: str | None) -> bool:
         """Rules without property tokens apply everywhere; the others only for one of their tokens."""
@@ -111,7 +117,20 @@ def _rule(raw: Any, where: str, whitelist: frozenset[str]) -> Rule:
         consequence=raw["consequence"],
         meta=meta,
         response_tokens={key: meta[key] for key in META_TOKEN_KEYS if key in whitelist and key in meta},
+        options_template=_template(raw["consequence"].get("options")),
+        execute=execute_template(raw["consequence"]),
     )
+
+
+def _template(options: Any) -> bytes:
+    """``options`` marshalled (version 2: no shared references, so each load is a tree of fresh objects), or b""
+    when they hold something marshal cannot write."""
+    if not isinstance(options, list):
+        return b""
+    try:
+        return marshal.dumps(options, 2)
+    except ValueError:
+        return b""
 
 
 def _rule_table(rules: Any, kind: str, whitelist: frozenset[str]) -> dict[str, tuple[Rule, ...]]:

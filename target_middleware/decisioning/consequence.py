@@ -10,12 +10,15 @@ then campaign macros (``${campaign.id}``, ``${offer.name}``, ``${mbox.name}``, `
 from __future__ import annotations
 
 import copy
+import marshal
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .artifact import Rule
 from .context import JSON_OBJECT
+
+if TYPE_CHECKING:
+    from .artifact import Rule
 
 __all__ = [
     "for_execute",
@@ -128,7 +131,10 @@ def instantiate(rule: Rule) -> dict[str, Any]:
     Strings are immutable and shared; only structured content (json offers, action lists) is deep-copied.
     """
     result = dict(rule.consequence)
-    result["options"] = [_clone(option) for option in rule.consequence.get("options") or ()]
+    if rule.options_template:  # the same tree of fresh objects as the clone below, in C
+        result["options"] = marshal.loads(rule.options_template)
+    else:
+        result["options"] = [_clone(option) for option in rule.consequence.get("options") or ()]
     result["metrics"] = [dict(metric) for metric in rule.consequence.get("metrics") or ()]
     return result
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import marshal
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import consequence as cq
@@ -109,11 +110,27 @@ class DecisionRun:
     def _respond(
         self, rule: Rule, mode: str, kind: str, details: Mapping[str, Any], tracer: RequestTracer | None
     ) -> dict[str, Any]:
+        template = rule.execute if mode == "execute" else None
+        if template is not None:  # the same answer, with the request-independent steps done at load (template.py)
+            response = dict(rule.consequence)
+            response["options"] = marshal.loads(template.options)
+            if template.clicks:
+                response["metrics"] = [dict(metric) for metric in template.clicks]
+            else:
+                response.pop("metrics", None)
+            if kind == "mbox":
+                response["index"] = details.get("index")
+            self._notify(rule, response.get("name"), template.event_tokens, tracer)
+            cq.with_response_tokens(response, rule, self.artifact.response_tokens, self.response_tokens)
+            if tracer is not None:
+                response["trace"] = tracer.snapshot()
+            return response
         response = cq.instantiate(rule)
         if kind == "mbox":
             response["index"] = details.get("index")
         if mode == "execute":
-            self._notify(rule, response, tracer)
+            tokens = [option.get("eventToken") for option in response.get("options") or ()]
+            self._notify(rule, response.get("name"), tokens, tracer)
             cq.for_execute(response)
         else:
             cq.for_prefetch(response, is_view=kind == "view")
@@ -123,11 +140,10 @@ class DecisionRun:
             response["trace"] = tracer.snapshot()
         return response
 
-    def _notify(self, rule: Rule, response: Mapping[str, Any], tracer: RequestTracer | None) -> None:
-        name = response.get("name")
+    def _notify(self, rule: Rule, name: Any, option_tokens: Iterable[Any], tracer: RequestTracer | None) -> None:
+        """The display notification for the options' event tokens (each once per request and mbox name)."""
         tokens = []
-        for option in response.get("options") or ():
-            token = option.get("eventToken")
+        for token in option_tokens:
             key = f"{name}-{token}"
             if token and key not in self._event_keys:
                 tokens.append(token)
