@@ -14,9 +14,10 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from .frozen import unfrozen
 from .identity import CustomerId, check_visitor_ids
 
 __all__ = [
@@ -218,15 +219,15 @@ class Visitor:
 
     def mbox_cookie(self, *, now: float | None = None) -> CookieValue:
         """The ``mbox`` cookie to write: session for 31 minutes, PC (the tntId) for 732 days."""
-        now = time.time() if now is None else now
-        session_expires = math.ceil(now) + SESSION_MAX_AGE
-        parts = [f"session#{self.session_id}#{session_expires}"]
-        expires = session_expires
+        now_s = math.ceil(time.time() if now is None else now)
+        value = f"session#{self.session_id}#{now_s + SESSION_MAX_AGE}"
+        max_age = SESSION_MAX_AGE  # the longest part's lifetime: 63,244,800 with a PC, else 1860
         if self.tnt_id:
-            expires = math.ceil(now) + PC_MAX_AGE
-            parts.append(f"PC#{self.tnt_id}#{expires}")
-        max_age = expires - math.ceil(now)  # the longest part's lifetime: 63,244,800 with a PC, else 1860
-        return CookieValue(MBOX_COOKIE, _quote("|".join(parts)), max_age)
+            value = f"{value}|PC#{self.tnt_id}#{now_s + PC_MAX_AGE}"
+            max_age = PC_MAX_AGE
+        cookie = _NewCookieValue(MBOX_COOKIE, _quote(value), max_age)  # one a response: see ``frozen``
+        cookie.__class__ = CookieValue
+        return cookie  # type: ignore[no-any-return]
 
     def edge_cluster_cookie(self) -> CookieValue | None:
         if not self.edge_cluster:
@@ -241,4 +242,20 @@ class Visitor:
         )
         if new_tnt == self.tnt_id and (cluster or self.edge_cluster) == self.edge_cluster:
             return self  # the usual returning visitor: nothing new to validate
-        return replace(self, tnt_id=new_tnt, edge_cluster=cluster or self.edge_cluster)
+        # Only the two ids change, both checked above: no second __post_init__ (see ``frozen``).
+        changed = _NewVisitor(
+            self.session_id,
+            new_tnt,
+            cluster or self.edge_cluster,
+            self.third_party_id,
+            self.marketing_cloud_visitor_id,
+            self.customer_ids,
+            self.aam_location_hint,
+            self.aam_blob,
+            self.edge_state,
+        )
+        changed.__class__ = Visitor
+        return changed  # type: ignore[no-any-return]
+
+
+_NewVisitor, _NewCookieValue = unfrozen(Visitor), unfrozen(CookieValue)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import quote
 
 import pytest
@@ -166,3 +167,31 @@ def test_any_cookie_gives_a_valid_visitor(mbox: str, cluster: str) -> None:
 @given(st.text(alphabet=st.characters(max_codepoint=300), max_size=40) | st.text(max_size=10))
 def test_cookie_quoting_is_urllib_quote_with_nothing_safe(value: str) -> None:
     assert visitor_module._quote(value) == quote(value, safe="")
+
+
+@given(st.text(alphabet="aZ09_.-~#|%!", max_size=60))
+def test_cookie_quoting_of_plain_ids_is_urllib_quote_too(value: str) -> None:
+    assert visitor_module._quote(value) == quote(value, safe="")  # the two-replace path and the table alike
+
+
+@given(
+    st.sampled_from([None, "t1", "abc.35_0", "u.7_1"]),
+    st.sampled_from([None, "35", "9"]),
+    st.sampled_from([None, "", "t2", "new.28_0", "bad id", "x" * 130]),
+    st.sampled_from([None, "", "mboxedge28.tt.omtrdc.net", "evil.example", "mboxedge.tt.omtrdc.net"]),
+    st.sampled_from([None, "c-1"]),
+)
+def test_updated_is_replace_without_the_second_check(
+    tnt_id: str | None, cluster: str | None, answer_tnt: str | None, edge_host: str | None, third: str | None
+) -> None:
+    visitor = Visitor(session_id="s-1", tnt_id=tnt_id, edge_cluster=cluster, third_party_id=third)
+    new_tnt = answer_tnt if answer_tnt and visitor_module.is_valid_tnt_id(answer_tnt) else tnt_id
+    new_cluster = (visitor_module.cluster_of_tnt_id(new_tnt) if new_tnt else None) or (
+        cluster_of_edge_host(edge_host) if edge_host else None
+    )
+    expected = dataclasses.replace(visitor, tnt_id=new_tnt, edge_cluster=new_cluster or cluster)
+    got = visitor.updated(tnt_id=answer_tnt, edge_host=edge_host)
+    assert (got, type(got), hash(got), repr(got)) == (expected, Visitor, hash(expected), repr(expected))
+    assert got.mbox_cookie(now=NOW) == expected.mbox_cookie(now=NOW)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.tnt_id = "x"  # type: ignore[misc]

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -43,7 +43,7 @@ from .notifications import (
     send_batch,
     with_third_party_id,
 )
-from .offers import OffersRequest, OffersResult, as_mboxes
+from .offers import OffersRequest, OffersResult, offers_result
 from .params import GLOBAL_MBOX, Mbox, build_request
 
 __all__ = ["NotificationsCallback", "TargetClient"]
@@ -221,8 +221,8 @@ class TargetClient:
         page = page or request.page
         deadline = self.timeout if timeout is None else timeout
         body = build_request(
-            execute=as_mboxes(request.mboxes),
-            prefetch=as_mboxes(request.prefetch),
+            execute=cast("tuple[Mbox, ...]", request.mboxes),  # Mbox values: OffersRequest made them so
+            prefetch=cast("tuple[Mbox, ...]", request.prefetch),
             prefetch_page_load=request.prefetch_page_load,
             prefetch_views=request.prefetch_views,
             visitor=visitor,
@@ -242,14 +242,7 @@ class TargetClient:
             answer = await self._decide_locally(body, visitor, page, deadline)
         response = parse_response(answer if answer is not None else {})
         after = visitor.updated(tnt_id=response.tnt_id, edge_host=response.edge_host)
-        return OffersResult(
-            response=response,
-            visitor=after,
-            mbox_cookie=after.mbox_cookie(),
-            edge_cluster_cookie=after.edge_cluster_cookie(),
-            decisioning=self.decisioning,
-            request=body,
-        )
+        return offers_result(response, after, self.decisioning, body)
 
     async def _decide_locally(self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float) -> Any:
         assert self._decider is not None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from ..frozen import unfrozen
 from .errors import ResponseParseError
 
 __all__ = [
@@ -130,6 +131,13 @@ class _Misfit(Exception):
 
 _OPTION_TYPES = {member.value: member for member in OptionType}
 _METRIC_TYPES = {member.value: member for member in MetricType}
+_ACTIONS, _JSON = OptionType.ACTIONS, OptionType.JSON
+
+
+# Built many to an answer: without the frozen stores (see ``frozen``); every field is checked before.
+_NewAction, _NewOption, _NewMetric = unfrozen(Action), unfrozen(Option), unfrozen(Metric)
+_NewMbox, _NewPageLoad, _NewView = unfrozen(MboxResult), unfrozen(PageLoadResult), unfrozen(ViewResult)
+_NewResponse = unfrozen(DeliveryResponse)
 
 
 def _obj(value: object) -> Mapping[str, Any]:
@@ -162,7 +170,7 @@ def _int(obj: Mapping[str, Any], key: str) -> int | None:
 
 def _each(items: Sequence[Any], key: str, parse: Callable[[Any], _T]) -> tuple[_T, ...]:
     try:
-        return tuple([parse(item) for item in items])
+        return tuple(map(parse, items))
     except _Misfit:
         pass
     for i, item in enumerate(items):  # the slow path, only to say where it failed
@@ -174,57 +182,98 @@ def _each(items: Sequence[Any], key: str, parse: Callable[[Any], _T]) -> tuple[_
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+# The parsers of the values that come many to an answer (actions, options, metrics, mboxes) check inline, in the
+# order of the fields: the first misfit found is the one reported.
+
+
 def _action(data: object) -> Action:
-    obj = _obj(data)
-    kind = _str(obj, "type")
+    obj = data if type(data) is dict else _obj(data)
+    kind = obj.get("type")
+    if type(kind) is not str:
+        raise _Misfit("expected a string" if kind is not None else "missing", "type")
     if not kind:
         raise _Misfit("missing", "type")
     content = obj.get("content")
-    if content is not None and not isinstance(content, str | Mapping):
+    if content is not None and type(content) is not str and not isinstance(content, str | Mapping):
         raise _Misfit("expected a string or an object", "content")
-    return Action(kind, _str(obj, "selector"), _str(obj, "cssSelector"), content)
+    selector, css = obj.get("selector"), obj.get("cssSelector")
+    if selector is not None and type(selector) is not str:
+        raise _Misfit("expected a string", "selector")
+    if css is not None and type(css) is not str:
+        raise _Misfit("expected a string", "cssSelector")
+    action = _NewAction(kind, selector, css, content)
+    action.__class__ = Action
+    return action  # type: ignore[no-any-return]
 
 
 def _option(data: object) -> Option:
-    obj = _obj(data)
-    kind = _OPTION_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
+    obj = data if type(data) is dict else _obj(data)
+    try:
+        kind = _OPTION_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
+    except TypeError:  # not hashable: not a type name either
+        kind = None
     if kind is None:
         raise _Misfit("unknown option type", "type")
     content = obj.get("content")
-    if kind is OptionType.ACTIONS:
+    if kind is _ACTIONS:
         content = _each(_list(content, "content"), "content", _action)
-    elif kind is not OptionType.JSON and type(content) is not str:
+    elif kind is not _JSON and type(content) is not str:
         raise _Misfit(f"expected a string for a {kind} option", "content")
     tokens = obj.get("responseTokens")
     if tokens is None:
         tokens = {}
     elif type(tokens) is not dict:
         raise _Misfit("expected an object", "responseTokens")
-    return Option(kind, content, _str(obj, "eventToken"), tokens)
+    token = obj.get("eventToken")
+    if token is not None and type(token) is not str:
+        raise _Misfit("expected a string", "eventToken")
+    option = _NewOption(kind, content, token, tokens)
+    option.__class__ = Option
+    return option  # type: ignore[no-any-return]
 
 
 def _metric(data: object) -> Metric:
-    obj = _obj(data)
-    kind = _METRIC_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
+    obj = data if type(data) is dict else _obj(data)
+    try:
+        kind = _METRIC_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
+    except TypeError:
+        kind = None
     if kind is None:
         raise _Misfit("unknown metric type", "type")
-    return Metric(kind, _str(obj, "selector"), _str(obj, "eventToken"))
+    selector, token = obj.get("selector"), obj.get("eventToken")
+    if selector is not None and type(selector) is not str:
+        raise _Misfit("expected a string", "selector")
+    if token is not None and type(token) is not str:
+        raise _Misfit("expected a string", "eventToken")
+    metric = _NewMetric(kind, selector, token)
+    metric.__class__ = Metric
+    return metric  # type: ignore[no-any-return]
 
 
 def _parts(obj: Mapping[str, Any]) -> tuple[tuple[Option, ...], tuple[Metric, ...], str | None]:
-    options = _each(_list(obj.get("options"), "options"), "options", _option)
-    metrics = _each(_list(obj.get("metrics"), "metrics"), "metrics", _metric)
-    return options, metrics, _str(obj, "state")
+    options, metrics = obj.get("options"), obj.get("metrics")
+    options = _each(options, "options", _option) if type(options) is list else _list(options, "options")
+    metrics = _each(metrics, "metrics", _metric) if type(metrics) is list else _list(metrics, "metrics")
+    return options, metrics, _str(obj, "state")  # type: ignore[return-value]
 
 
 def _mbox(data: object) -> MboxResult:
-    obj = _obj(data)
-    return MboxResult(_str(obj, "name") or "", _int(obj, "index"), *_parts(obj))
+    obj = data if type(data) is dict else _obj(data)
+    name, index = obj.get("name"), obj.get("index")
+    if name is not None and type(name) is not str:
+        raise _Misfit("expected a string", "name")
+    if index is not None and type(index) is not int:
+        raise _Misfit("expected an integer", "index")
+    mbox = _NewMbox(name or "", index, *_parts(obj))
+    mbox.__class__ = MboxResult
+    return mbox  # type: ignore[no-any-return]
 
 
 def _view(data: object) -> ViewResult:
     obj = _obj(data)
-    return ViewResult(_str(obj, "name"), _str(obj, "key"), *_parts(obj))
+    view = _NewView(_str(obj, "name"), _str(obj, "key"), *_parts(obj))
+    view.__class__ = ViewResult
+    return view  # type: ignore[no-any-return]
 
 
 def _page_load(section: Mapping[str, Any]) -> PageLoadResult | None:
@@ -232,10 +281,12 @@ def _page_load(section: Mapping[str, Any]) -> PageLoadResult | None:
     if value is None:
         return None
     try:
-        return PageLoadResult(*_parts(_obj(value)))
+        page_load = _NewPageLoad(*_parts(_obj(value)))
     except _Misfit as misfit:
         misfit.path.append("pageLoad")
         raise
+    page_load.__class__ = PageLoadResult
+    return page_load  # type: ignore[no-any-return]
 
 
 def _object_or_empty(value: object) -> Mapping[str, Any]:
@@ -248,7 +299,7 @@ def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
         where = "execute"
         execute = _object_or_empty(body.get("execute"))
         execute_mboxes = _each(_list(execute.get("mboxes"), "mboxes"), "mboxes", _mbox)
-        execute_page_load = _page_load(execute)
+        execute_page_load = _page_load(execute) if "pageLoad" in execute else None
         where = "prefetch"
         prefetch = _object_or_empty(body.get("prefetch"))
         prefetch_mboxes = _each(_list(prefetch.get("mboxes"), "mboxes"), "mboxes", _mbox)
@@ -258,14 +309,15 @@ def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
         where = "id"
         tnt_id = _str(_object_or_empty(body.get("id")), "tntId")
         where = ""
-        notes = _each(_list(body.get("notifications"), "notifications"), "notifications", _obj)
+        notes = body.get("notifications")
+        notes = _each(_list(notes, "notifications"), "notifications", _obj) if notes is not None else ()
         status, request_id = _int(body, "status"), _str(body, "requestId")
         client, edge_host = _str(body, "client"), _str(body, "edgeHost")
     except _Misfit as misfit:
         if where:
             misfit.path.append(where)
         raise
-    return DeliveryResponse(
+    response = _NewResponse(
         status=status,
         request_id=request_id,
         client=client,
@@ -277,9 +329,11 @@ def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
         prefetch_page_load=prefetch_page_load,
         prefetch_views=views,
         prefetch_metrics=metrics,
-        notification_ids=tuple(str(n["id"]) for n in notes if n.get("id") is not None),
+        notification_ids=tuple(str(n["id"]) for n in notes if n.get("id") is not None) if notes else (),
         raw=body,
     )
+    response.__class__ = DeliveryResponse
+    return response  # type: ignore[no-any-return]
 
 
 def parse_response(data: object) -> DeliveryResponse:

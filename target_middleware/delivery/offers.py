@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..analytics import PageViewAnalytics
+from ..frozen import unfrozen
 from ..visitor import CookieValue, Visitor
 from .context import PageContext
 from .decider import DecisioningMethod
@@ -16,7 +17,7 @@ from .params import Mbox
 if TYPE_CHECKING:
     from ..edgenetwork.handoff import EdgeExchange
 
-__all__ = ["OffersClient", "OffersRequest", "OffersResult"]
+__all__ = ["OffersClient", "OffersRequest", "OffersResult", "offers_result"]
 
 
 def as_mboxes(items: Sequence[Mbox | str]) -> tuple[Mbox, ...]:
@@ -96,6 +97,20 @@ class OffersResult:
     def cookies(self) -> tuple[CookieValue, ...]:
         found = [c for c in (self.mbox_cookie, self.edge_cluster_cookie) if c is not None]
         return (*found, *self.state_cookies)
+
+
+_NewResult = unfrozen(OffersResult)
+
+
+def offers_result(
+    response: DeliveryResponse, visitor: Visitor, decisioning: DecisioningMethod, request: Mapping[str, Any]
+) -> OffersResult:
+    """A Delivery API answer's result, with the visitor's cookies (built without the frozen stores: see ``frozen``)."""
+    result = _NewResult(
+        response, visitor, visitor.mbox_cookie(), visitor.edge_cluster_cookie(), decisioning, request, (), None
+    )
+    result.__class__ = OffersResult
+    return result  # type: ignore[no-any-return]
 
 
 class OffersClient(Protocol):

@@ -9,7 +9,7 @@ The global mbox becomes ``pageLoad``.
 from __future__ import annotations
 
 import math
-import uuid
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,64 +78,93 @@ def _order_total(value: str) -> float:
     return total
 
 
-def map_params(params: Mapping[str, Any]) -> MappedParams:
-    """Split at.js params into the request's places. Bad names or values are a ValueError."""
+def _place(params: Mapping[str, Any], into: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Put at.js params in their places in ``into`` (a RequestDetails: parameters, profileParameters, order,
+    product, each only when it has something); the thirdPartyId and property token they name. Bad names or values
+    are a ValueError, the first in the params' order."""
     parameters: dict[str, str] = {}
     profile: dict[str, str] = {}
     order: dict[str, Any] = {}
     product: dict[str, str] = {}
     third_party_id = property_token = None
     for name, raw in params.items():
-        if not isinstance(name, str) or not name or len(name) > _MAX_NAME + len("profile."):
+        if (type(name) is not str and not isinstance(name, str)) or not name or len(name) > _MAX_NAME + 8:
             raise ValueError(f"param name {name!r} is empty, too long or not a string")
         if raw is None:
             continue
         value = raw if type(raw) is str and len(raw) <= _MAX_VALUE else _text(name, raw)
-        if name not in _SPECIAL and not name.startswith("profile."):
-            if len(name) > _MAX_NAME:
-                raise ValueError(f"param name {name[:20]!r}... is longer than {_MAX_NAME} characters")
-            parameters[name] = value
+        if name in _SPECIAL:
+            if name == "mbox3rdPartyId":
+                third_party_id = value[:128]
+            elif name == "at_property":
+                property_token = value
+            elif name == "orderId":
+                order["id"] = value[:250]
+            elif name == "orderTotal":
+                order["total"] = _order_total(value)
+            elif name == "productPurchasedId":
+                order["purchasedProductIds"] = [p.strip() for p in value.split(",") if p.strip()]
+            elif name == "productId":
+                product["id"] = value[:128]
+            else:  # categoryId
+                product["categoryId"] = value[:128]
         elif name.startswith("profile."):
-            key = name.removeprefix("profile.")
+            key = name[8:]
             if not key or key.startswith("profile."):
                 raise ValueError(f"param name {name!r} is not a valid profile parameter")
             profile[key] = value
-        elif name == "mbox3rdPartyId":
-            third_party_id = value[:128]
-        elif name == "at_property":
-            property_token = value
-        elif name == "orderId":
-            order["id"] = value[:250]
-        elif name == "orderTotal":
-            order["total"] = _order_total(value)
-        elif name == "productPurchasedId":
-            order["purchasedProductIds"] = [p.strip() for p in value.split(",") if p.strip()]
-        elif name == "productId":
-            product["id"] = value[:128]
-        elif name == "categoryId":
-            product["categoryId"] = value[:128]
+        elif len(name) > _MAX_NAME:
+            raise ValueError(f"param name {name[:20]!r}... is longer than {_MAX_NAME} characters")
+        else:
+            parameters[name] = value
     if len(parameters) > _MAX_PARAMS or len(profile) > _MAX_PARAMS:
         raise ValueError(f"at most {_MAX_PARAMS} parameters and {_MAX_PARAMS} profile parameters")
-    places = {"parameters": parameters, "profileParameters": profile, "order": order, "product": product}
-    return MappedParams({k: v for k, v in places.items() if v}, third_party_id, property_token)
+    if parameters:
+        into["parameters"] = parameters
+    if profile:
+        into["profileParameters"] = profile
+    if order:
+        into["order"] = order
+    if product:
+        into["product"] = product
+    return third_party_id, property_token
+
+
+def map_params(params: Mapping[str, Any]) -> MappedParams:
+    """Split at.js params into the request's places. Bad names or values are a ValueError."""
+    details: dict[str, Any] = {}
+    third_party_id, property_token = _place(params, details)
+    return MappedParams(details, third_party_id, property_token)
 
 
 def _section(mboxes: Sequence[Mbox], global_mbox: str, ids: dict[str, str | None]) -> dict[str, Any]:
     section: dict[str, Any] = {}
     regional: list[dict[str, Any]] = []
     for mbox in mboxes:
-        mapped = map_params(mbox.params)
-        if mapped.third_party_id:
-            ids["thirdPartyId"] = mapped.third_party_id
-        if mapped.property_token:
-            ids["property"] = mapped.property_token
-        if mbox.name == global_mbox:
-            section["pageLoad"] = mapped.details
+        name, params = mbox.name, mbox.params
+        if name == global_mbox:
+            details: dict[str, Any] = {}
+            section["pageLoad"] = details
         else:
-            regional.append({"index": len(regional), "name": mbox.name, **mapped.details})
+            details = {"index": len(regional), "name": name}
+            regional.append(details)
+        if params:
+            third_party_id, property_token = _place(params, details)
+            if third_party_id:
+                ids["thirdPartyId"] = third_party_id
+            if property_token:
+                ids["property"] = property_token
     if regional:
         section["mboxes"] = regional
     return section
+
+
+def _request_id() -> str:
+    """A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` writes it, without the UUID object."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    return raw.hex()
 
 
 def build_request(
@@ -156,7 +185,7 @@ def build_request(
     The visitor's ids come from :func:`identity.visitor_ids`; ``analytics`` is ``experienceCloud.analytics`` (A4T).
     """
     ids: dict[str, str | None] = {"thirdPartyId": visitor.third_party_id, "property": property_token}
-    request: dict[str, Any] = {"requestId": uuid.uuid4().hex, "context": context}
+    request: dict[str, Any] = {"requestId": _request_id(), "context": context}
     execute_section = _section(execute, global_mbox, ids)
     prefetch_section = _section(prefetch, global_mbox, ids)
     if prefetch_page_load:

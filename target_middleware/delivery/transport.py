@@ -8,6 +8,7 @@ retried inside it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from typing import Any
@@ -15,7 +16,6 @@ from typing import Any
 import anyio
 import httpx
 import orjson
-import sniffio
 
 from .errors import (
     DeliveryTimeout,
@@ -46,8 +46,15 @@ def encode(body: Any) -> bytes:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+@functools.lru_cache(maxsize=64)
+def _timeouts(deadline: float) -> dict[str, float]:
+    """httpx's per-phase timeouts, each the whole deadline, as a request's extension (built once per deadline)."""
+    return httpx.Timeout(deadline).as_dict()  # type: ignore[return-value]
+
+
 async def _exchange(client: httpx.AsyncClient, url: str, body: bytes, deadline: float) -> httpx.Response:
-    request = client.build_request("POST", url, content=body, headers=HEADERS, timeout=deadline)
+    extensions = {"timeout": _timeouts(deadline)}
+    request = client.build_request("POST", url, content=body, headers=HEADERS, extensions=extensions)
     response = await client.send(request, stream=True)
     try:
         length = response.headers.get("content-length", "")
@@ -68,8 +75,12 @@ async def _exchange(client: httpx.AsyncClient, url: str, body: bytes, deadline: 
 
 
 async def _send(client: httpx.AsyncClient, url: str, body: bytes, deadline: float) -> httpx.Response:
-    # asyncio.timeout costs a few microseconds; anyio's cancel scope covers trio too.
-    if sniffio.current_async_library() == "asyncio":
+    # asyncio.timeout costs a few microseconds; anyio's cancel scope covers trio too (no asyncio loop runs there).
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
         async with asyncio.timeout(deadline):
             return await _exchange(client, url, body, deadline)
     with anyio.fail_after(deadline):

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+import uuid
+from typing import Any
 
-from target_middleware.delivery import Mbox, map_params
-from target_middleware.delivery.params import build_request
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from target_middleware.delivery import Mbox, map_params, params
+from target_middleware.delivery.params import MappedParams, build_request
 from target_middleware.visitor import Visitor
+
+from . import reference
 
 
 def test_maps_the_atjs_way() -> None:
@@ -83,3 +92,74 @@ def test_build_request_indexes_and_page_load() -> None:
 def test_mbox_needs_a_name() -> None:
     with pytest.raises(ValueError, match="name"):
         Mbox("  ")
+
+
+# -- the fast request building is the reference one (tests/delivery/reference.py), on generated params ---------
+
+NAMES = st.sampled_from(
+    [
+        "color",
+        "profile.tier",
+        "profile.",
+        "profile.profile.x",
+        "mbox3rdPartyId",
+        "at_property",
+        "orderId",
+        "orderTotal",
+        "productPurchasedId",
+        "productId",
+        "categoryId",
+        "",
+        "x" * 129,
+        "profile." + "y" * 129,
+    ]
+) | st.text(max_size=4)
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=6),
+    st.sampled_from(["9.5", "-1", "a, b,,c", "v" * 5001, "nan"]),
+    st.just(["list"]),
+)
+PARAMS = st.dictionaries(NAMES, VALUES, max_size=4) | st.dictionaries(st.text(max_size=3), st.just("v"), max_size=60)
+
+
+def _mapped_or_error(params: dict[str, object], map_: Any) -> Any:
+    try:
+        return map_(params)
+    except ValueError as exc:
+        return str(exc)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(PARAMS)
+def test_params_map_as_the_reference_maps_them(params: dict[str, object]) -> None:
+    got, expected = _mapped_or_error(params, map_params), _mapped_or_error(params, reference.map_params)
+    assert got == expected
+    if isinstance(got, MappedParams):
+        assert list(got.details) == list(expected.details)  # the same order, so the same JSON
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.builds(Mbox, st.sampled_from(["a", "b", "target-global-mbox"]), PARAMS), max_size=4))
+def test_sections_build_as_the_reference_builds_them(mboxes: list[Mbox]) -> None:
+    ids: dict[str, str | None] = {"thirdPartyId": None, "property": None}
+    expected_ids = dict(ids)
+    try:
+        expected = orjson.dumps(reference.sections(mboxes, "target-global-mbox", expected_ids))
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=re.escape(str(exc))):
+            params._section(mboxes, "target-global-mbox", ids)
+        return
+    assert orjson.dumps(params._section(mboxes, "target-global-mbox", ids)) == expected
+    assert ids == expected_ids
+
+
+def test_request_ids_are_version_4_uuids() -> None:
+    ids = {params._request_id() for _ in range(200)}
+    assert len(ids) == 200
+    for request_id in ids:
+        parsed = uuid.UUID(hex=request_id)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, request_id)

@@ -1,0 +1,34 @@
+"""Frozen dataclass values built at the cost of plain ones, for the few built on every request.
+
+A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (its own ``__setattr__``
+refuses): many times the cost of a plain attribute store. On the Delivery client's path (an answer's options,
+actions and metrics, the visitor after it, its cookies, the result) that was a third of the client's own work.
+``unfrozen(cls)`` is a plain slotted dataclass with the same fields, so the same slots: an instance of it that is
+given ``cls`` as its class *is* a ``cls`` (equal, hashed, printed and frozen like one built by ``cls(...)``), made
+without the frozen stores::
+
+    option = _NewOption(kind, content, token, tokens)
+    option.__class__ = Option
+
+Only for values whose fields the builder has already checked: ``cls.__post_init__`` does not run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass, make_dataclass
+from typing import Any
+
+__all__ = ["unfrozen"]
+
+
+def unfrozen(cls: type[Any]) -> type[Any]:
+    """The plain slotted twin of ``cls``, a frozen slotted dataclass: its ``__init__`` takes every field, in order."""
+    params = getattr(cls, "__dataclass_params__", None)
+    slots = cls.__dict__.get("__slots__")
+    if not is_dataclass(cls) or params is None or not params.frozen or slots is None:
+        raise TypeError(f"{cls.__name__} is not a frozen dataclass with slots")
+    names = [f.name for f in fields(cls)]
+    twin: type[Any] = make_dataclass(f"Unfrozen{cls.__name__}", names, slots=True, repr=False, eq=False)
+    if twin.__slots__ != tuple(slots):  # the layouts must match for the class assignment to be allowed
+        raise TypeError(f"{cls.__name__} has slots beyond its fields")
+    return twin
