@@ -5,20 +5,23 @@ refuses): many times the cost of a plain attribute store. On the Delivery client
 actions and metrics, the visitor after it, its cookies, the result) that was a third of the client's own work.
 ``unfrozen(cls)`` is a plain slotted dataclass with the same fields, so the same slots: an instance of it that is
 given ``cls`` as its class *is* a ``cls`` (equal, hashed, printed and frozen like one built by ``cls(...)``), made
-without the frozen stores::
+without the frozen stores. ``builder(cls)`` wraps the two steps::
 
-    option = _NewOption(kind, content, token, tokens)
-    option.__class__ = Option
+    _new_option = builder(Option)
+    option = _new_option(kind, content, token, tokens)  # an Option
 
-Only for values whose fields the builder has already checked: ``cls.__post_init__`` does not run.
+Only for values whose fields the caller has already checked: ``cls.__post_init__`` does not run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass, make_dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["unfrozen"]
+__all__ = ["builder", "unfrozen"]
+
+T = TypeVar("T")
 
 
 def unfrozen(cls: type[Any]) -> type[Any]:
@@ -32,3 +35,16 @@ def unfrozen(cls: type[Any]) -> type[Any]:
     if twin.__slots__ != tuple(slots):  # the layouts must match for the class assignment to be allowed
         raise TypeError(f"{cls.__name__} has slots beyond its fields")
     return twin
+
+
+def builder(cls: type[T]) -> Callable[..., T]:
+    """A constructor of ``cls`` values (every field, in order or by name) that skips the frozen stores."""
+    twin = unfrozen(cls)
+
+    def build(*values: Any, **named: Any) -> T:
+        value: T = twin(*values, **named)
+        value.__class__ = cls
+        return value
+
+    build.__qualname__ = build.__name__ = f"new_{cls.__name__}"
+    return build

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from .frozen import unfrozen
+from .frozen import builder
 from .identity import CustomerId, check_visitor_ids
 
 __all__ = [
@@ -225,9 +225,7 @@ class Visitor:
         if self.tnt_id:
             value = f"{value}|PC#{self.tnt_id}#{now_s + PC_MAX_AGE}"
             max_age = PC_MAX_AGE
-        cookie = _NewCookieValue(MBOX_COOKIE, _quote(value), max_age)  # one a response: see ``frozen``
-        cookie.__class__ = CookieValue
-        return cookie  # type: ignore[no-any-return]
+        return _new_cookie_value(MBOX_COOKIE, _quote(value), max_age)  # one a response: see ``frozen``
 
     def edge_cluster_cookie(self) -> CookieValue | None:
         if not self.edge_cluster:
@@ -243,7 +241,7 @@ class Visitor:
         if new_tnt == self.tnt_id and (cluster or self.edge_cluster) == self.edge_cluster:
             return self  # the usual returning visitor: nothing new to validate
         # Only the two ids change, both checked above: no second __post_init__ (see ``frozen``).
-        changed = _NewVisitor(
+        return _new_visitor(
             self.session_id,
             new_tnt,
             cluster or self.edge_cluster,
@@ -254,8 +252,6 @@ class Visitor:
             self.aam_blob,
             self.edge_state,
         )
-        changed.__class__ = Visitor
-        return changed  # type: ignore[no-any-return]
 
 
-_NewVisitor, _NewCookieValue = unfrozen(Visitor), unfrozen(CookieValue)
+_new_visitor, _new_cookie_value = builder(Visitor), builder(CookieValue)

@@ -7,9 +7,10 @@ import pickle
 
 import pytest
 
+from target_middleware import visitor
 from target_middleware.delivery import models, offers
 from target_middleware.delivery.models import Action
-from target_middleware.frozen import unfrozen
+from target_middleware.frozen import builder, unfrozen
 from target_middleware.visitor import CookieValue
 
 
@@ -42,19 +43,34 @@ def test_only_frozen_slotted_dataclasses_have_a_twin() -> None:
             unfrozen(cls)
 
 
-def test_every_twin_in_use_takes_every_field_in_order() -> None:
-    """A field added to a value (even one with a default) makes its twin's builders fail loudly, not drop it."""
-    twins = {
-        models._NewAction: models.Action,
-        models._NewOption: models.Option,
-        models._NewMetric: models.Metric,
-        models._NewMbox: models.MboxResult,
-        models._NewPageLoad: models.PageLoadResult,
-        models._NewView: models.ViewResult,
-        models._NewResponse: models.DeliveryResponse,
-        offers._NewResult: offers.OffersResult,
+def test_a_builder_makes_the_value_itself() -> None:
+    new_action = builder(Action)
+    built = new_action("setHtml", "#a", "#a", {"x": 1})
+    assert type(built) is Action
+    assert built == Action("setHtml", "#a", "#a", {"x": 1})
+    assert new_action(type="setHtml", selector=None, css_selector=None, content=None) == Action(
+        "setHtml", None, None, None
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.selector = "#b"  # type: ignore[misc]
+
+
+def test_every_builder_in_use_takes_every_field() -> None:
+    """A field added to a value (even one with a default) makes its builder's callers fail loudly, not drop it."""
+    builders = {
+        models._new_action: models.Action,
+        models._new_option: models.Option,
+        models._new_metric: models.Metric,
+        models._new_mbox: models.MboxResult,
+        models._new_page_load: models.PageLoadResult,
+        models._new_view: models.ViewResult,
+        models._new_response: models.DeliveryResponse,
+        offers._new_result: offers.OffersResult,
+        visitor._new_visitor: visitor.Visitor,
+        visitor._new_cookie_value: visitor.CookieValue,
     }
-    for twin, cls in twins.items():
-        names = [f.name for f in dataclasses.fields(cls)]
-        assert twin.__slots__ == tuple(names) == cls.__slots__  # type: ignore[attr-defined]
-        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(twin)), cls
+    for build, cls in builders.items():
+        count = len(dataclasses.fields(cls))
+        assert type(build(*[None] * count)) is cls
+        with pytest.raises(TypeError, match="missing 1 required positional argument"):
+            build(*[None] * (count - 1))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from ..frozen import unfrozen
+from ..frozen import builder
 from .errors import ResponseParseError
 
 __all__ = [
@@ -135,9 +135,9 @@ _ACTIONS, _JSON = OptionType.ACTIONS, OptionType.JSON
 
 
 # Built many to an answer: without the frozen stores (see ``frozen``); every field is checked before.
-_NewAction, _NewOption, _NewMetric = unfrozen(Action), unfrozen(Option), unfrozen(Metric)
-_NewMbox, _NewPageLoad, _NewView = unfrozen(MboxResult), unfrozen(PageLoadResult), unfrozen(ViewResult)
-_NewResponse = unfrozen(DeliveryResponse)
+_new_action, _new_option, _new_metric = builder(Action), builder(Option), builder(Metric)
+_new_mbox, _new_page_load, _new_view = builder(MboxResult), builder(PageLoadResult), builder(ViewResult)
+_new_response = builder(DeliveryResponse)
 
 
 def _obj(value: object) -> Mapping[str, Any]:
@@ -201,9 +201,7 @@ def _action(data: object) -> Action:
         raise _Misfit("expected a string", "selector")
     if css is not None and type(css) is not str:
         raise _Misfit("expected a string", "cssSelector")
-    action = _NewAction(kind, selector, css, content)
-    action.__class__ = Action
-    return action  # type: ignore[no-any-return]
+    return _new_action(kind, selector, css, content)
 
 
 def _option(data: object) -> Option:
@@ -227,9 +225,7 @@ def _option(data: object) -> Option:
     token = obj.get("eventToken")
     if token is not None and type(token) is not str:
         raise _Misfit("expected a string", "eventToken")
-    option = _NewOption(kind, content, token, tokens)
-    option.__class__ = Option
-    return option  # type: ignore[no-any-return]
+    return _new_option(kind, content, token, tokens)
 
 
 def _metric(data: object) -> Metric:
@@ -245,9 +241,7 @@ def _metric(data: object) -> Metric:
         raise _Misfit("expected a string", "selector")
     if token is not None and type(token) is not str:
         raise _Misfit("expected a string", "eventToken")
-    metric = _NewMetric(kind, selector, token)
-    metric.__class__ = Metric
-    return metric  # type: ignore[no-any-return]
+    return _new_metric(kind, selector, token)
 
 
 def _parts(obj: Mapping[str, Any]) -> tuple[tuple[Option, ...], tuple[Metric, ...], str | None]:
@@ -264,16 +258,12 @@ def _mbox(data: object) -> MboxResult:
         raise _Misfit("expected a string", "name")
     if index is not None and type(index) is not int:
         raise _Misfit("expected an integer", "index")
-    mbox = _NewMbox(name or "", index, *_parts(obj))
-    mbox.__class__ = MboxResult
-    return mbox  # type: ignore[no-any-return]
+    return _new_mbox(name or "", index, *_parts(obj))
 
 
 def _view(data: object) -> ViewResult:
     obj = _obj(data)
-    view = _NewView(_str(obj, "name"), _str(obj, "key"), *_parts(obj))
-    view.__class__ = ViewResult
-    return view  # type: ignore[no-any-return]
+    return _new_view(_str(obj, "name"), _str(obj, "key"), *_parts(obj))
 
 
 def _page_load(section: Mapping[str, Any]) -> PageLoadResult | None:
@@ -281,12 +271,10 @@ def _page_load(section: Mapping[str, Any]) -> PageLoadResult | None:
     if value is None:
         return None
     try:
-        page_load = _NewPageLoad(*_parts(_obj(value)))
+        return _new_page_load(*_parts(_obj(value)))
     except _Misfit as misfit:
         misfit.path.append("pageLoad")
         raise
-    page_load.__class__ = PageLoadResult
-    return page_load  # type: ignore[no-any-return]
 
 
 def _object_or_empty(value: object) -> Mapping[str, Any]:
@@ -317,7 +305,7 @@ def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
         if where:
             misfit.path.append(where)
         raise
-    response = _NewResponse(
+    return _new_response(
         status=status,
         request_id=request_id,
         client=client,
@@ -332,8 +320,6 @@ def _parse(body: Mapping[str, Any]) -> DeliveryResponse:
         notification_ids=tuple(str(n["id"]) for n in notes if n.get("id") is not None) if notes else (),
         raw=body,
     )
-    response.__class__ = DeliveryResponse
-    return response  # type: ignore[no-any-return]
 
 
 def parse_response(data: object) -> DeliveryResponse:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..analytics import PageViewAnalytics
-from ..frozen import unfrozen
+from ..frozen import builder
 from ..visitor import CookieValue, Visitor
 from .context import PageContext
 from .decider import DecisioningMethod
@@ -99,18 +99,16 @@ class OffersResult:
         return (*found, *self.state_cookies)
 
 
-_NewResult = unfrozen(OffersResult)
+_new_result = builder(OffersResult)
 
 
 def offers_result(
     response: DeliveryResponse, visitor: Visitor, decisioning: DecisioningMethod, request: Mapping[str, Any]
 ) -> OffersResult:
     """A Delivery API answer's result, with the visitor's cookies (built without the frozen stores: see ``frozen``)."""
-    result = _NewResult(
+    return _new_result(
         response, visitor, visitor.mbox_cookie(), visitor.edge_cluster_cookie(), decisioning, request, (), None
     )
-    result.__class__ = OffersResult
-    return result  # type: ignore[no-any-return]
 
 
 class OffersClient(Protocol):
