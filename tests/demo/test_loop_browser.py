@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 
 from demo_app.shopper import ecid_from_cookies
 from demo_app.target import settings_from_env
@@ -41,6 +42,37 @@ def _orders(notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [n for n in notes if n["notification"].get("mbox", {}).get("name") == "orderConfirm"]
 
 
+def _counted_once(loop: Loop, experience: int) -> None:
+    """The visitor's click counted for the experience they saw, none for the other."""
+    row = loop.report()[HERO_ACTIVITY, experience]
+    assert (row["visitors"], row["impressions"], row["clicks"]) == (1, 1, 1)
+    assert loop.report()[HERO_ACTIVITY, 1 - experience]["clicks"] == 0
+
+
+def _replay_and_forge(loop: Loop, signed: dict[str, Any], *, other: str, own: str | None = None) -> tuple[int, int]:
+    """The statuses of the signed beacon sent with another visitor's cookie, and of the beacon with a forged
+    signature (with the visitor's own cookie, when given)."""
+    headers = {"content-type": "application/json", "origin": loop.shop}
+    replayed = httpx.post(
+        loop.shop + "/_target/click", content=json.dumps(signed), headers={**headers, "cookie": other}
+    )
+    forged_body = {**signed, "clicks": [{**signed["clicks"][0], "signature": "A" * 22}]}
+    mine = {"cookie": own} if own else {}
+    forged = httpx.post(loop.shop + "/_target/click", content=json.dumps(forged_body), headers={**headers, **mine})
+    return replayed.status_code, forged.status_code
+
+
+def _order(tab: Page, shop: str) -> tuple[str | None, str, str]:
+    """Order two of the deals page's first item: its SKU, its unit price as shown, the order id."""
+    tab.goto(shop + "/deals")
+    first = tab.locator(".deal").first  # the form's first item
+    sku, unit = first.get_attribute("data-sku"), first.locator(".card-price").inner_text()
+    tab.fill(".order-form input[name=quantity]", "2")
+    tab.click(".order-form button[type=submit]")
+    assert re.search(r"/deals\?ordered=TH-[0-9A-F]{8}$", tab.url)
+    return sku, unit, tab.inner_text(".order-id")
+
+
 def test_a_click_and_an_order_in_chromium_are_counted_and_forged_beacons_are_not(loop: Loop) -> None:
     tokens = {title: (token, experience) for token, (experience, title) in hero_tokens().items()}
     with chromium() as browser:
@@ -61,31 +93,16 @@ def test_a_click_and_an_order_in_chromium_are_counted_and_forged_beacons_are_not
         assert click["notification"]["mbox"] == {"name": "target-global-mbox"}
         assert click["id"]["tntId"] == tnt_id
         assert click["id"]["marketingCloudVisitorId"] == ecid
-        row = loop.report()[HERO_ACTIVITY, experience]
-        assert (row["visitors"], row["impressions"], row["clicks"]) == (1, 1, 1)
-        assert loop.report()[HERO_ACTIVITY, 1 - experience]["clicks"] == 0
+        _counted_once(loop, experience)
 
         # The same beacon from another visitor, and one with a forged signature: refused, nothing forwarded.
         other = Visitor(session_id="another-session", tnt_id="another-visitor.28_0").mbox_cookie()
-        headers = {"content-type": "application/json", "origin": loop.shop}
-        replayed = httpx.post(
-            loop.shop + "/_target/click",
-            content=json.dumps(signed),
-            headers={**headers, "cookie": f"mbox={other.value}"},
-        )
-        forged_body = {**signed, "clicks": [{**signed["clicks"][0], "signature": "A" * 22}]}
-        forged = httpx.post(loop.shop + "/_target/click", content=json.dumps(forged_body), headers=headers)
-        assert 400 <= replayed.status_code < 500
-        assert 400 <= forged.status_code < 500
+        replayed, forged = _replay_and_forge(loop, signed, other=f"mbox={other.value}")
+        assert 400 <= replayed < 500
+        assert 400 <= forged < 500
 
         # An order on the deals page: the handler's track("orderConfirm", order=...) is a conversion.
-        tab.goto(loop.shop + "/deals")
-        first = tab.locator(".deal").first  # the form's first item
-        sku, unit = first.get_attribute("data-sku"), first.locator(".card-price").inner_text()
-        tab.fill(".order-form input[name=quantity]", "2")
-        tab.click(".order-form button[type=submit]")
-        assert re.search(r"/deals\?ordered=TH-[0-9A-F]{8}$", tab.url)
-        order_id = tab.inner_text(".order-id")
+        sku, unit, order_id = _order(tab, loop.shop)
         notes = loop.wait_for(_orders, "the order")
     (order,) = _orders(notes)
     total = 2 * float(unit.split("€")[-1])
@@ -125,31 +142,14 @@ def test_the_same_loop_on_the_edge_network_transport() -> None:
         (click,) = _clicks(loop.wait_for(_clicks, "the hero's click"))
         assert click["notification"]["tokens"] == [token]
         assert click["id"] == {"marketingCloudVisitorId": cookies[identity]}
-        row = loop.report()[HERO_ACTIVITY, experience]
-        assert (row["visitors"], row["impressions"], row["clicks"]) == (1, 1, 1)
-        assert loop.report()[HERO_ACTIVITY, 1 - experience]["clicks"] == 0
+        _counted_once(loop, experience)
 
-        headers = {"content-type": "application/json", "origin": loop.shop}
-        replayed = httpx.post(
-            loop.shop + "/_target/click",
-            content=json.dumps(signed),
-            headers={**headers, "cookie": f"{identity}=98765432109876543210"},
+        statuses = _replay_and_forge(
+            loop, signed, other=f"{identity}=98765432109876543210", own=f"{identity}={cookies[identity]}"
         )
-        forged_body = {**signed, "clicks": [{**signed["clicks"][0], "signature": "A" * 22}]}
-        forged = httpx.post(
-            loop.shop + "/_target/click",
-            content=json.dumps(forged_body),
-            headers={**headers, "cookie": f"{identity}={cookies[identity]}"},
-        )
-        assert (replayed.status_code, forged.status_code) == (403, 403)
+        assert statuses == (403, 403)
 
-        tab.goto(loop.shop + "/deals")
-        first = tab.locator(".deal").first
-        sku, unit = first.get_attribute("data-sku"), first.locator(".card-price").inner_text()
-        tab.fill(".order-form input[name=quantity]", "2")
-        tab.click(".order-form button[type=submit]")
-        assert re.search(r"/deals\?ordered=TH-[0-9A-F]{8}$", tab.url)
-        order_id = tab.inner_text(".order-id")
+        sku, unit, order_id = _order(tab, loop.shop)
         notes = loop.wait_for(_orders, "the order")
         row = loop.report()[HERO_ACTIVITY, experience]
     (order,) = _orders(notes)
