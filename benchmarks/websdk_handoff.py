@@ -11,18 +11,17 @@ of the apply time measured in the same run.
 
 from __future__ import annotations
 
-import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pages import ACTIONS, shop_page
-from timing import median_seconds
+from handoff import compare
+from pages import ACTIONS
 
-from target_middleware import apply_actions
 from target_middleware.edgenetwork import EdgeExchange, read_answer
 from target_middleware.edgenetwork.handoff import alloy_script, response_body
 from target_middleware.handoff import insert_handoff
@@ -58,29 +57,17 @@ def exchange(views: int) -> EdgeExchange:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=200)
-    args = parser.parse_args()
-    page = shop_page(100_000).encode()
-    applied = apply_actions(page, ACTIONS)
-    body = applied.encode()
-    done = {(0, r.index) for r in applied.applied}
-    apply_time = median_seconds(lambda: apply_actions(page, ACTIONS).encode(), args.rounds)
-    print(f"apply_actions, 100 KB page, 5 actions: {apply_time * 1e3:.2f} ms (median of {args.rounds})")
-    for views in (0, 20):
+    def hand_off_for(views: int, body: bytes, done: set[tuple[int, int]]) -> Callable[[], bytes]:
         edge = exchange(views)
 
-        def hand_off(edge: EdgeExchange = edge) -> bytes:
+        def hand_off() -> bytes:
             handed, _counted = response_body(edge, done, server_clicks=False)
             options = {"renderDecisions": True, "responseHeaders": {}, "responseBody": handed}
             return insert_handoff(body, alloy_script(options, nonce="abc"), "utf-8")
 
-        size = len(hand_off()) - len(body)
-        cost = median_seconds(hand_off, args.rounds)
-        print(
-            f"Web SDK hand-off, {views:2d} views: {cost * 1e6:7.1f} µs, {size:6d} bytes of script, "
-            f"{cost / apply_time:6.1%} of the apply time"
-        )
+        return hand_off
+
+    compare("Web SDK hand-off", hand_off_for)
 
 
 if __name__ == "__main__":
