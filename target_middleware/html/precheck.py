@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from .cssscan import CssScan
 from .selectors import InvalidSelector, TargetSelector, query_css
 
 __all__ = ["cannot_match", "engine_accepts", "required_tokens"]
@@ -74,41 +75,17 @@ def required_tokens(css: str) -> tuple[frozenset[str], ...]:
     """For each alternative of a selector list, the ids and classes an element must carry for it to match."""
     alternatives: list[frozenset[str]] = []
     tokens: set[str] = set()
-    depth = bracket = 0
-    quote = ""
-    i, n = 0, len(css)
-    while i < n:
-        ch = css[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif css.startswith("/*", i):
-            end = css.find("*/", i + 2)
-            i = n if end < 0 else end + 2
+    after = 0  # where the last token read ended
+    for i, ch, depth, bracket in CssScan(css, comments=True):
+        if i < after or depth or bracket:
             continue
-        elif ch == "\\":
-            i += 1
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            bracket += 1
-        elif ch == "]":
-            bracket -= 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and not depth and not bracket:
+        if ch == ",":
             alternatives.append(frozenset(tokens))
             tokens = set()
-        elif ch in "#." and not depth and not bracket:
-            token, i = _ident(css, i + 1)
+        elif ch in "#.":
+            token, after = _ident(css, i + 1)
             if token and not _REWRITTEN.intersection(token):
                 tokens.add(token)
-            continue
-        i += 1
     alternatives.append(frozenset(tokens))
     return tuple(alternatives)
 

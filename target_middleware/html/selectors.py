@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
+from .cssscan import CssScan
 from .shadow import SHADOW, query_with_shadow
 
 __all__ = ["InvalidSelector", "Segment", "TargetSelector", "compile_selector", "query_css", "select"]
@@ -109,40 +110,19 @@ def _split_eq(selector: str) -> list[tuple[str, str | None]]:
     """Split at each ``:eq(...)`` at parenthesis depth 0, outside quotes and brackets."""
     parts: list[tuple[str, str | None]] = []
     start = 0
-    depth = bracket = 0
-    quote = ""
-    i, n = 0, len(selector)
-    while i < n:
-        ch = selector[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch == "\\":
-            i += 1
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            bracket += 1
-        elif ch == "]":
-            bracket -= 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise InvalidSelector(f"unbalanced ')' in {selector!r}")
-        elif ch == ":" and not depth and not bracket and selector.startswith(":eq(", i):
+    scan = CssScan(selector)
+    for i, ch, depth, bracket in scan:
+        if i < start:
+            continue  # inside an :eq(...) already taken
+        if ch == ")" and not depth:
+            raise InvalidSelector(f"unbalanced ')' in {selector!r}")
+        if ch == ":" and not depth and not bracket and selector.startswith(":eq(", i):
             close = selector.find(")", i + 4)
             if close < 0:
                 raise InvalidSelector(f"unclosed :eq( in {selector!r}")
             parts.append((selector[start:i], selector[i + 4 : close]))
-            i = close + 1
-            start = i
-            continue
-        i += 1
-    if quote or depth or bracket:
+            start = close + 1
+    if not scan.balanced:
         raise InvalidSelector(f"unbalanced quotes, brackets or parentheses in {selector!r}")
     parts.append((selector[start:], None))
     return parts

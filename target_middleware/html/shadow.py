@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
+from .cssscan import CssScan
+
 __all__ = ["ShadowQueryable", "query_with_shadow"]
 
 N = TypeVar("N")
@@ -84,25 +86,7 @@ def _query_in_root(doc: ShadowQueryable[N], part: str, root: N | None) -> list[N
 
 def _first_compound_end(css: str) -> int:
     """Where the first compound selector of ``css`` ends: at a combinator or a comma outside (), [] and quotes."""
-    depth = 0
-    quote = ""
-    i = 0
-    while i < len(css):
-        ch = css[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch == "\\":
-            i += 1
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif not depth and (ch.isspace() or ch in ">+~,"):
+    for i, ch, depth, bracket in CssScan(css):
+        if depth + bracket == 0 and (ch.isspace() or ch in ">+~,"):  # one nesting count, as before
             return i
-        i += 1
     return len(css)
