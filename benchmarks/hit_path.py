@@ -1,0 +1,130 @@
+"""What one warm, personalized request costs in process: the whole ASGI stack, no server, counted in instructions.
+
+    python benchmarks/hit_path.py [--requests N] [--profile] [--modes bare,on-device]
+
+The app and the load of benchmarks/rewrite_cache.py (bench_app.py: the 100 KB page, Target's on-device engine over
+abtest.py's A/B activity, 1000 returning visitors in turn, each its own mbox cookie and signed click tokens; the
+rewrite cache warm), each request awaited through Starlette and the middleware with the event loop run between
+requests, as a server runs it. Under valgrind (cachegrind), two runs per mode, warmed alike, one serving N more
+requests: the difference over N is the instructions per request, the same on a quiet machine and a loaded one.
+``--profile`` prints instead a cProfile of the middleware mode (shares only: the profiler's own cost inflates calls).
+
+The served goal (issue 14: at least 0.7x the bare app's throughput) leaves the middleware about 0.43 of what a bare
+request costs through uvicorn (858 K instructions there), about 370 K instructions; this counts the in-process part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+VISITORS = 1000
+WARM = 300
+
+SCOPE: dict[str, Any] = {
+    "type": "http",
+    "asgi": {"version": "3.0"},
+    "http_version": "1.1",
+    "method": "GET",
+    "scheme": "http",
+    "path": "/page",
+    "raw_path": b"/page",
+    "query_string": b"",
+    "root_path": "",
+    "client": ("127.0.0.1", 5555),
+    "server": ("127.0.0.1", 80),
+}
+
+
+def serve(mode: str, requests: int, *, profile: bool = False) -> None:
+    """Serve WARM requests, then ``requests`` more (profiled when asked), in this process."""
+    sys.path[:0] = [str(ROOT), str(HERE)]
+    os.environ["BENCH_MODE"] = mode
+    import abtest
+    import bench_app
+    from middleware import requests_for
+
+    app = bench_app.app
+    heads = []
+    for raw in requests_for("/page", abtest.visitor_cookies(VISITORS)):
+        lines = raw.decode("latin-1").split("\r\n")[1:]
+        pairs = [line.split(": ", 1) for line in lines if line]
+        heads.append([(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs])
+    visitors = itertools.cycle(heads)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    async def one() -> None:
+        await app({**SCOPE, "headers": next(visitors), "state": {}}, receive, send)
+        await asyncio.sleep(0)  # what the request scheduled (its notifications) runs, as between a server's requests
+
+    async def run() -> None:
+        for _ in range(WARM):
+            await one()
+        if not profile:
+            for _ in range(requests):
+                await one()
+            return
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            await one()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+
+    asyncio.run(run())
+
+
+def instructions(mode: str, requests: int) -> float:
+    def total(count: int) -> int:
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "cachegrind.out"
+            command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
+            command += [sys.executable, __file__, "--serve", mode, "--requests", str(count)]
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+            return int(summary.split()[1])
+
+    return (total(requests) - total(0)) / requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--modes", default="bare,on-device")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.requests)
+        return
+    if args.profile:
+        serve("on-device", args.requests, profile=True)
+        return
+    modes = args.modes.split(",")
+    counts = {mode: instructions(mode, args.requests) for mode in modes}
+    print(f"in process, one whole request through the ASGI stack, instructions per request over {args.requests}")
+    bare = counts.get("bare")
+    for mode, count in counts.items():
+        added = "" if bare is None or mode == "bare" else f"  middleware adds {count - bare:12,.0f}"
+        print(f"{mode:<22} {count:12,.0f}{added}")
+
+
+if __name__ == "__main__":
+    main()
