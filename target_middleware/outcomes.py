@@ -87,6 +87,11 @@ class Outcomes:
         if self.telemetry is not None and self.telemetry.active:
             self.telemetry.count(outcome, route)
 
+    def decided(self, route: str) -> None:
+        """A decision for ``route`` made with no span to end: what :meth:`DecisionWatch.settle` records for it."""
+        self.count(DecisionOutcome.DECIDED, route)
+        self.breaker.succeeded()
+
     def watch(self, route: str, mbox_count: int, deadline: float) -> DecisionWatch:
         """A decision about to start for ``route``, due by ``deadline`` (``time.monotonic()``)."""
         telemetry = self.telemetry
