@@ -191,7 +191,7 @@ class TargetMiddleware:
             await answer_beacon(self.tracking, scope, receive, send)
             return
         match = self.rules.match(scope)
-        if match is None or _bypassed(scope):
+        if match is None or (scope.get("query_string") and _bypassed(scope)):
             # No decision, but track() works on every route: a handle that costs one small object.
             await self._undecided(scope, receive, send)
             return
@@ -280,7 +280,8 @@ class TargetMiddleware:
         deadline = time.monotonic() + self.timeout
         rule = match.rule
         try:
-            view = self._page_view_now(scope, match, analytics) or await self._page_view(scope, match, analytics)
+            views = self._scoped.get(id(rule))  # _page_view_now, written out: once a request
+            view = await self._page_view(scope, match, analytics) if views is None else views(scope, analytics)
             coroutine = self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
         except Exception as exc:
             # The exception's class only: its text may carry request values.
@@ -295,7 +296,7 @@ class TargetMiddleware:
         # budget, as on-device decisions always were: a loaded machine delays the page, it does not lose it).
         future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
         telemetry = self.telemetry
-        if telemetry is not None and telemetry.active:  # under the decision's span
+        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:  # a span
             watch = self.outcomes.watch(rule.path, len(rule.mboxes), deadline)
             try:
                 future.set_result(await watch.run(coroutine, bounded=False))
@@ -429,7 +430,9 @@ class _Responder:
                 return
         route = self.match.rule.path
         telemetry = middleware.telemetry
-        applying = None if telemetry is None or not telemetry.active else telemetry.apply_started(route, len(body))
+        applying = None
+        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
+            applying = telemetry.apply_started(route, len(body))
         try:
             start, body, outcome, applied = await middleware.personalizer.personalize(
                 self.scope, self.start, body, result, self.match.rule, started=flushed

@@ -15,44 +15,55 @@ from starlette.types import Scope
 
 __all__ = ["page_url"]
 
-# A host header Starlette takes as it is (its host syntax, a port it accepts) and a path it leaves unescaped.
+# A host header Starlette takes as it is (its host syntax, a port it accepts), and what it escapes in a path.
 _PLAIN_HOST = re.compile(rb"[A-Za-z0-9.-]+(?::[0-9]{1,4})?")
-_ESCAPED_IN_PATHS = re.compile(r"[?#\\]")
+# Host header -> itself decoded when plain, else None. A site answers to a few names: the first _MAX_HOSTS seen are
+# kept (never a visitor's value: the Host header names the site), the rest checked each time.
+_HOSTS: dict[bytes, str | None] = {}
+_MAX_HOSTS = 256
+_UNSEEN = object()
 
 
 def page_url(scope: Scope, headers: Mapping[bytes, bytes]) -> str:
     """``str(Request(scope).url)``, the page's URL as the app sees it, given the scope's ``headers`` as
-    ``dict(reversed(scope["headers"]))``: :func:`_plain_url` when it applies, else Starlette's ``URL``."""
-    url = _plain_url(scope, headers) if _FAST_URL else None
-    return str(URL(scope=scope)) if url is None else url
+    ``dict(reversed(scope["headers"]))``.
 
-
-def _plain_url(scope: Scope, headers: Mapping[bytes, bytes]) -> str | None:
-    """The usual request's URL without a URL object or a parse, else None: an http(s) scheme, a Host header of
-    letters, digits, dots and dashes with a port of at most four digits (Starlette takes such a header as it is),
-    a path from ``/`` with nothing Starlette escapes (``?``, ``#``, ``\\``). The rest (no Host header, an IPv6
-    literal, a five-digit port, ...) is Starlette's to say."""
+    The usual request is ``scheme://host/path?query`` with no URL object and no parse: an http(s) scheme, a Host
+    header of letters, digits, dots and dashes with a port of at most four digits (Starlette takes such a header as
+    it is), a path from ``/`` with nothing Starlette escapes (``?``, ``#``, ``\\``). The rest (no Host header, an
+    IPv6 literal, a five-digit port, ...) is Starlette's to say.
+    """
     host = headers.get(b"host")
     scheme = scope.get("scheme", "http")
     path: str = scope["path"]
     if (
-        host is None
-        or scheme not in {"http", "https"}
-        or not path.startswith("/")
-        or _PLAIN_HOST.fullmatch(host) is None
-        or _ESCAPED_IN_PATHS.search(path) is not None
+        _FAST_URL
+        and host is not None
+        and scheme in {"http", "https"}
+        and path[:1] == "/"
+        and "?" not in path
+        and "#" not in path
+        and "\\" not in path
     ):
-        return None
-    query: bytes = scope.get("query_string", b"")
-    url = f"{scheme}://{host.decode('latin-1')}{path}"
-    return f"{url}?{query.decode()}" if query else url  # UTF-8, strictly, as Starlette decodes it
+        netloc = _HOSTS.get(host, _UNSEEN)
+        if netloc is _UNSEEN:
+            netloc = host.decode("latin-1") if _PLAIN_HOST.fullmatch(host) else None
+            if len(_HOSTS) < _MAX_HOSTS:
+                _HOSTS[host] = netloc
+        if netloc is not None:
+            query: bytes = scope.get("query_string", b"")
+            url = f"{scheme}://{netloc}{path}"
+            return f"{url}?{query.decode()}" if query else url  # UTF-8, strictly, as Starlette decodes it
+    return str(URL(scope=scope))
 
 
-# ``_plain_url`` is Starlette's URL for plain requests in every Starlette this package supports; the one installed
+# The shortcut is Starlette's URL for plain requests in every Starlette this package supports; the one installed
 # confirms it here, once, on plain requests that would show a difference (a root_path, a port, a query, two hosts).
 _PROBES: tuple[dict[str, Any], ...] = (
     {"type": "http", "scheme": "https", "path": "/a/b", "root_path": "/a", "headers": [(b"host", b"x.example")]},
     {"type": "http", "path": "/", "query_string": b"q=%C3%A9&x", "headers": [(b"host", b"Shop.example:8080")]},
     {"type": "http", "path": "/p", "server": ("10.0.0.1", 81), "headers": [(b"host", b"h-1"), (b"host", b"i")]},
 )
-_FAST_URL = all(_plain_url(probe, dict(reversed(probe["headers"]))) == str(URL(scope=probe)) for probe in _PROBES)
+_FAST_URL = True
+_FAST_URL = all(page_url(probe, dict(reversed(probe["headers"]))) == str(URL(scope=probe)) for probe in _PROBES)
+_HOSTS.clear()

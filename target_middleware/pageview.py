@@ -194,9 +194,12 @@ class ScopedPageViews:
 
     def __call__(self, scope: Scope, analytics: PageViewAnalytics | None = None) -> PageView:
         rule = self.rule
-        params, profile = _static_params(rule.params), _static_params(rule.profile_params)
         mboxes = rule._bare_mboxes
-        if mboxes is None:
+        if mboxes is not None:  # no params, no profile params
+            params: dict[str, Any] = {}
+            profile: dict[str, Any] = {}
+        else:
+            params, profile = _static_params(rule.params), _static_params(rule.profile_params)
             mbox_params = {**params, **{f"profile.{key}": value for key, value in profile.items()}}
             mboxes = tuple(Mbox(name, mbox_params) for name in rule.mboxes)
         headers = dict(reversed(scope["headers"]))  # the first of a repeated name wins, as Headers.get reads it

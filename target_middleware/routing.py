@@ -14,7 +14,7 @@ from re import Pattern
 from types import MappingProxyType
 from typing import Any
 
-from starlette.convertors import Convertor
+from starlette.convertors import Convertor, PathConvertor, StringConvertor
 from starlette.requests import Request
 from starlette.routing import compile_path
 
@@ -26,6 +26,7 @@ from .options import check_bool, check_strings
 __all__ = ["MboxRule", "RouteMatch", "Rules", "resolve_params"]
 
 _METHOD = re.compile(r"[A-Za-z]{1,20}")
+_AS_MATCHED = (StringConvertor, PathConvertor)  # their convert() gives the matched str back as it is
 
 ParamsSource = Mapping[str, Any] | Callable[[Request], Mapping[str, Any] | Awaitable[Mapping[str, Any]]] | None
 
@@ -67,6 +68,8 @@ class MboxRule:
     handoff: str | None = None
     _path: Pattern[str] = field(init=False, repr=False, compare=False)
     _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
+    # The path parameters whose value is not the matched text itself (a str or path one's is): int, float, ...
+    _converting: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
     _host: Pattern[str] | None = field(init=False, repr=False, compare=False)
     _exclude: tuple[Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _methods: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -116,6 +119,8 @@ class MboxRule:
         object.__setattr__(self, "html_selectors", dict(self.html_selectors))
         object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_convertors", convertors)
+        converting = {key: c for key, c in convertors.items() if type(c) not in _AS_MATCHED}
+        object.__setattr__(self, "_converting", converting)
         object.__setattr__(self, "_host", _compiled(self.host, "host")[0] if self.host else None)
         object.__setattr__(self, "_exclude", tuple(_compiled(p, f"{where}: exclude pattern")[0] for p in exclude))
         object.__setattr__(self, "_methods", frozenset(m.upper() for m in methods))
@@ -133,8 +138,10 @@ class MboxRule:
             return None
         if self._exclude and any(pattern.match(path) for pattern in self._exclude):
             return None
-        convertors = self._convertors
-        return {key: convertors[key].convert(value) for key, value in found.groupdict().items()}
+        params = found.groupdict()
+        for key, convertor in self._converting.items():  # str and path parameters convert to what matched
+            params[key] = convertor.convert(params[key])
+        return params
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,30 +152,13 @@ def _parse_mbox_cookie(raw: str, now: float) -> dict[str, str]:
 
 
 # An mbox cookie as at.js and we write it (unescaped): a session part, then maybe a PC part, each id within its own
-# syntax (``_SESSION_ID``, ``_TNT_ID``; the tntId's location hint captured), each expiry a plain number.
+# syntax (``_SESSION_ID``, ``_TNT_ID``; the tntId's location hint captured), each expiry a plain number. Read in
+# ``Visitor.from_cookies``: what ``_parse_mbox_cookie`` and the checks after it give such a cookie, in one match
+# (differential test in test_visitor).
 _WRITTEN_COOKIE = re.compile(
     r"session#([!$&'()*+\-.0-9:<=>@A-Z\[\]^_`a-z{}~]{1,128})#([0-9]{1,12})"
     r"(?:\|PC#([0-9A-Za-z_\-]{1,100}(?:\.([0-9A-Za-z]{1,16})_[0-9A-Za-z]{1,16})?)#([0-9]{1,12}))?"
 )
-
-
-def _written_cookie(raw: str, now: float) -> tuple[str, str | None, str | None] | None:
-    """The session id, tntId and its cluster of an mbox cookie as at.js and we write it, when every part is live
-    and valid; else None, for ``_parse_mbox_cookie`` and the checks after it to say. One match instead of a split,
-    a parse per part and a check per id: what those give for such a cookie (differential test in test_visitor)."""
-    if len(raw) > MAX_COOKIE_LENGTH:
-        return None
-    # Any other escape left fails the match (no "%" in either id's syntax): the general path decodes it.
-    found = _WRITTEN_COOKIE.fullmatch(raw.replace("%23", "#").replace("%7C", "|"))
-    if found is None:
-        return None
-    session_id, session_expires, tnt_id, cluster, tnt_expires = found.groups()
-    now_s = math.ceil(now)
-    if now_s > int(session_expires):
-        return None
-    if tnt_id is not None and (now_s > int(tnt_expires) or len(tnt_id) > 128):
-        return None
-    return session_id, tnt_id, cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +200,18 @@ class Visitor:
         """The visitor named by the request's cookies; a fresh session when they say nothing usable."""
         now = time.time() if now is None else now
         raw = cookies.get(MBOX_COOKIE, "")
-        written = _written_cookie(raw, now)
-        if written is not None:
-            session_id, tnt_id, cluster = written
+        # As at.js and we write it, every part live and valid: one match instead of a split, a parse per part and
+        # a check per id (no "%" in either id's syntax: any other escape fails it, for the general path to decode).
+        written = None
+        if len(raw) <= MAX_COOKIE_LENGTH:
+            written = _WRITTEN_COOKIE.fullmatch(raw.replace("%23", "#").replace("%7C", "|"))
+        now_s = math.ceil(now)
+        if (
+            written is not None
+            and now_s <= int(written[2])
+            and (written[3] is None or (now_s <= int(written[5]) and len(written[3]) <= 128))
+        ):
+            session_id, tnt_id, cluster = written[1], written[3], written[4]
         else:
             parts = _parse_mbox_cookie(raw, now)
             session_id = parts.get("session", "")

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from target_middleware import pageurl, pageview
 from target_middleware import visitor as visitor_module
+from target_middleware.delivery.context import PageContext
 from target_middleware.delivery.params import Mbox
 from target_middleware.pageurl import page_url
 from target_middleware.pageview import needs_request, page_view, page_view_from_scope
@@ -132,6 +133,16 @@ def test_the_plain_url_is_taken_without_starlette_for_a_plain_request() -> None:
     with mock.patch.object(pageurl, "URL", wraps=URL) as asked:
         assert page_url(odd, dict(reversed(odd["headers"]))) == "http://[::1]:80/p"
     asked.assert_called_once()
+
+
+def test_the_hosts_remembered_are_bounded_and_each_one_is_right() -> None:
+    pageurl._HOSTS.clear()
+    for n in range(pageurl._MAX_HOSTS + 50):
+        host = f"h{n}.example" if n % 2 else f"h{n}.example:99999"  # plain, and not (a port Starlette refuses)
+        scope = plain(host.encode())
+        assert page_url(scope, {b"host": host.encode()}) == starlette_url(scope)
+        assert page_url(scope, {b"host": host.encode()}) == starlette_url(scope)  # remembered, or checked again
+    assert len(pageurl._HOSTS) == pageurl._MAX_HOSTS
 
 
 # -- the whole page view --------------------------------------------------------------------------------------------
@@ -299,3 +310,29 @@ def test_a_bare_rule_shares_one_read_only_mbox_per_name() -> None:
     assert one == (Mbox("hero", {}),)
     with pytest.raises(TypeError):
         one[0].params["x"] = 1  # type: ignore[index]
+
+
+def test_the_page_context_from_raw_headers_is_the_one_from_decoded_headers() -> None:
+    """Every subset of the headers a PageContext reads (each client hint, referer, user agent), present or not."""
+    values = {
+        b"sec-ch-ua-mobile": [b"?1", b"?0", b"?2"],
+        b"sec-ch-ua-platform": [b'"Windows"', b""],
+        b"sec-ch-ua": [b'"Chromium";v="124"'],
+        b"sec-ch-ua-model": [b'"Pixel"', b'"'],
+        b"sec-ch-ua-platform-version": [b'"15.0"'],
+        b"sec-ch-ua-full-version-list": [b'"Chromium";v="124.0.1"'],
+        b"sec-ch-ua-arch": [b'"x86"'],
+        b"sec-ch-ua-bitness": [b'"64"'],
+        b"referer": [b"https://ref.example/", b""],
+        b"user-agent": [b"UA\xe9", b""],
+    }
+    names = list(values)
+    for present in itertools.product([False, True], repeat=len(names)):
+        chosen = [name for name, on in zip(names, present, strict=True) if on]
+        for pick in itertools.product(*(values[name] for name in chosen)) if len(chosen) < 4 else [()]:
+            raw = dict(zip(chosen, pick or [values[name][0] for name in chosen], strict=True))
+            raw[b"accept"] = b"*/*"
+            decoded = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw.items()}
+            fast = PageContext.from_raw_headers("https://h/", raw, client_ip="1.2.3.4")
+            assert fast == PageContext.from_headers("https://h/", decoded, client_ip="1.2.3.4")
+            assert type(fast) is PageContext

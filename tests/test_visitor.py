@@ -267,7 +267,13 @@ def _outcome(call: Callable[[], Visitor]) -> tuple[object, ...]:
     return (got, type(got), hash(got), repr(got))
 
 
-def test_the_usual_cookie_takes_the_one_match() -> None:
+def test_the_usual_cookie_takes_the_one_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    general = visitor_module._parse_mbox_cookie
+    monkeypatch.setattr(visitor_module, "_parse_mbox_cookie", lambda raw, now: parsed.append(raw) or general(raw, now))
     mbox = f"session%23s1%23{_NOW_S + 9}%7CPC%23abc.35_0%23{_NOW_S + 99}"
-    assert visitor_module._written_cookie(mbox, NOW) == ("s1", "abc.35_0", "35")
-    assert visitor_module._written_cookie(f"session#s1#{_NOW_S - 1}", NOW) is None  # expired: the parts say
+    got = Visitor.from_cookies({"mbox": mbox}, now=NOW)
+    assert (got.session_id, got.tnt_id, got.edge_cluster, parsed) == ("s1", "abc.35_0", "35", [])
+    expired = f"session#s1#{_NOW_S - 1}|PC#abc.35_0#{_NOW_S + 99}"
+    got = Visitor.from_cookies({"mbox": expired}, now=NOW)  # the parts say: the PC lives on, the session not
+    assert (got.session_id != "s1", got.tnt_id, parsed) == (True, "abc.35_0", [expired])

@@ -32,6 +32,7 @@ _HINTS = {
 }
 _UNQUOTE = {"model", "platform", "platformVersion", "architecture", "bitness"}
 _RAW_HINTS = tuple((header.encode("latin-1"), field, field in _UNQUOTE) for header, field in _HINTS.items())
+_HINT_HEADERS = frozenset((b"sec-ch-ua-mobile", *(header for header, _, _ in _RAW_HINTS)))
 
 
 def server_time_offset_minutes() -> float:
@@ -85,14 +86,15 @@ class PageContext:
         the same value, decoding only the few headers it reads rather than every one, built without the frozen
         stores (no field of a PageContext is checked: see ``frozen``)."""
         hints: dict[str, Any] = {}
-        mobile = headers.get(b"sec-ch-ua-mobile")
-        if mobile in {b"?0", b"?1"}:
-            hints["mobile"] = mobile == b"?1"
-        for header, field, unquote in _RAW_HINTS:
-            raw = headers.get(header)
-            if raw:
-                value = raw.decode("latin-1")
-                hints[field] = _unquote(value) if unquote else value
+        if not _HINT_HEADERS.isdisjoint(headers):  # one pass in C; most requests (not Chromium's) have none
+            mobile = headers.get(b"sec-ch-ua-mobile")
+            if mobile in {b"?0", b"?1"}:
+                hints["mobile"] = mobile == b"?1"
+            for header, field, unquote in _RAW_HINTS:
+                raw = headers.get(header)
+                if raw:
+                    value = raw.decode("latin-1")
+                    hints[field] = _unquote(value) if unquote else value
         referer, agent = headers.get(b"referer"), headers.get(b"user-agent")
         return _new_page_context(
             url,
