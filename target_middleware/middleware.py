@@ -277,7 +277,8 @@ class TargetMiddleware:
     ) -> tuple[asyncio.Future[OffersResult], DecisionWatch | None] | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning. The
         decision, and the watch that records its outcome (None: decided here and recorded already)."""
-        deadline = time.monotonic() + self.timeout
+        # Where the decision is bounded, its deadline counts the page view too (on-device: never read).
+        deadline = time.monotonic() + self.timeout if self._bounded else 0.0
         rule = match.rule
         try:
             views = self._scoped.get(id(rule))  # _page_view_now, written out: once a request

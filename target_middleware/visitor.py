@@ -234,7 +234,7 @@ class Visitor:
         for key, value in cookies.items():  # a loop: most requests have no such cookie, and no generator to pay
             if key.startswith("kndctr_") and is_valid_edge_state(key, value):
                 found.append((key, value))
-        state = tuple(found[:MAX_EDGE_STATE])
+        state = tuple(found[:MAX_EDGE_STATE]) if found else ()
         if cls is not Visitor:
             return cls(session_id=session_id, tnt_id=tnt_id, edge_cluster=cluster, edge_state=state)
         # Every field is checked above (the rest are the defaults): no second check in __post_init__ (see ``frozen``).
