@@ -34,6 +34,7 @@ __all__ = [
     "customer_ids_from",
     "identified",
     "identify",
+    "identify_without_request",
     "parse_amcv",
     "read_amcv",
     "resolve_customer_ids",
@@ -161,7 +162,10 @@ async def resolve_third_party_id(source: ThirdPartyIdSource, request: Request) -
     """The thirdPartyId for this request; a value that is not 1-128 printable characters is dropped (WARNING)."""
     if source is None:
         return None
-    value = await _call(source, request) if callable(source) else source
+    return _third_party_id_of(await _call(source, request) if callable(source) else source)
+
+
+def _third_party_id_of(value: object) -> str | None:
     if value is None:
         return None
     try:
@@ -211,6 +215,26 @@ async def identify(
         experience_cloud=read_amcv(cookies, organization_id),
         customer_ids=await resolve_customer_ids(customer_ids, request),
         third_party_id=await resolve_third_party_id(third_party_id, request),
+    )
+
+
+def identify_without_request(
+    visitor: Visitor,
+    cookies: Mapping[str, str],
+    *,
+    organization_id: str,
+    customer_ids: CustomerIdsSource = None,
+    third_party_id: ThirdPartyIdSource = None,
+) -> Visitor:
+    """:func:`identify` when neither source is a callable, so there is no request to build and nothing to await:
+    the same steps in the same order (the AMCV cookie, then the customer ids, then the thirdPartyId)."""
+    if callable(customer_ids) or callable(third_party_id):
+        raise TypeError("identify_without_request takes no callable source: use identify")
+    return identified(
+        visitor,
+        experience_cloud=read_amcv(cookies, organization_id),
+        customer_ids=customer_ids_from(customer_ids),
+        third_party_id=_third_party_id_of(third_party_id),
     )
 
 

@@ -32,7 +32,7 @@ from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sour
 from .iothread import IOThread
 from .options import check_bool, check_number, check_positive_int
 from .outcomes import CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
-from .pageview import PageView, page_view
+from .pageview import PageView, ScopedPageViews, needs_request, page_view
 from .personalize import Personalizer, eligible
 from .rewritecache import DEFAULT_SIZE, RewriteCache
 from .routing import MboxRule, RouteMatch, Rules
@@ -147,6 +147,8 @@ class TargetMiddleware:
         if self.click_path is not None and self.tracking.signer.generated:
             warn_process_key()
         self.customer_ids, self.third_party_id, self.analytics = customer_ids, third_party_id, analytics
+        # The page views of rules that call nothing of the app: read from the scope alone, with nothing to await.
+        self._scoped: dict[int, ScopedPageViews] = {}
         self.personalizer = Personalizer(
             engine=engine,
             offload_size=offload_size,
@@ -169,6 +171,17 @@ class TargetMiddleware:
         self._bounded = not self._local
         self.telemetry = telemetry_for(tracer_provider, meter_provider)
         self.outcomes = Outcomes(self.stats, self.breaker, self.telemetry, str(getattr(method, "value", method)))
+        for rule in self.rules:
+            if not needs_request(rule, customer_ids, third_party_id):
+                self._scoped[id(rule)] = ScopedPageViews(
+                    rule,
+                    qa_mode=qa_mode,
+                    trace=trace,
+                    deferred_display=self.personalizer.handoff_for(rule) is Handoff.WEBSDK,
+                    organization_id=getattr(client, "organization_id", ""),
+                    customer_ids=customer_ids,
+                    third_party_id=third_party_id,
+                )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -178,7 +191,7 @@ class TargetMiddleware:
             await answer_beacon(self.tracking, scope, receive, send)
             return
         match = self.rules.match(scope)
-        if match is None or _bypassed(scope):
+        if match is None or (scope.get("query_string") and _bypassed(scope)):
             # No decision, but track() works on every route: a handle that costs one small object.
             await self._undecided(scope, receive, send)
             return
@@ -189,21 +202,20 @@ class TargetMiddleware:
         started = time.perf_counter()
         analytics = self.analytics.for_page_view() if self.analytics is not None else None
         sdid = analytics.supplemental_data_id if analytics is not None else None
-        watch = await self._start(scope, match, analytics)
-        if watch is None:
+        begun = await self._start(scope, match, analytics)
+        if begun is None:
             await self._undecided(scope, receive, send)
             return
-        # The decision runs to its outcome within the budget, recorded by ``watch`` whether or not the page
-        # waits for it (a JSON or streamed answer does not).
-        decision = watch.future
-        assert decision is not None
+        # The decision runs to its outcome within the budget, recorded by ``watch`` (or already, when it was made
+        # here) whether or not the page waits for it (a JSON or streamed answer does not).
+        decision, watch = begun
         target = scope.setdefault("state", {})["target"] = TargetRequest(
             decision, started + self.timeout, scope, self.tracking, supplemental_data_id=sdid
         )
-        responder = _Responder(self, scope, match, watch, started)
+        responder = _Responder(self, scope, match, decision=decision, watch=watch, started=started, downstream=send)
         try:
-            await self.app(scope, receive, responder.send(send))
-            await responder.flush(send)
+            await self.app(scope, receive, responder.forward)
+            await responder.flush()
         finally:
             target.release()
 
@@ -240,6 +252,9 @@ class TargetMiddleware:
 
     async def _page_view(self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None) -> PageView:
         """This request's page view as this middleware asks Target about it (``explain()`` asks the same)."""
+        view = self._page_view_now(scope, match, analytics)
+        if view is not None:
+            return view
         return await page_view(
             scope,
             match,
@@ -252,34 +267,53 @@ class TargetMiddleware:
             third_party_id=self.third_party_id,
         )
 
+    def _page_view_now(self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None) -> PageView | None:
+        """:meth:`_page_view` when the rule calls nothing of the app (no coroutine to make and await), else None."""
+        views = self._scoped.get(id(match.rule))
+        return None if views is None else views(scope, analytics)
+
     async def _start(
         self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None
-    ) -> DecisionWatch | None:
-        """Start the decision for this request: on the I/O thread, or in process for on-device decisioning."""
-        deadline = time.monotonic() + self.timeout
+    ) -> tuple[asyncio.Future[OffersResult], DecisionWatch | None] | None:
+        """Start the decision for this request: on the I/O thread, or in process for on-device decisioning. The
+        decision, and the watch that records its outcome (None: decided here and recorded already)."""
+        # Where the decision is bounded, its deadline counts the page view too (on-device: never read).
+        deadline = time.monotonic() + self.timeout if self._bounded else 0.0
+        rule = match.rule
         try:
-            view = await self._page_view(scope, match, analytics)
+            views = self._scoped.get(id(rule))  # _page_view_now, written out: once a request
+            view = await self._page_view(scope, match, analytics) if views is None else views(scope, analytics)
             coroutine = self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
         except Exception as exc:
             # The exception's class only: its text may carry request values.
             name = type(exc).__name__
-            logger.warning("Target decision for %s could not start (%s); page sent as it is", match.rule.path, name)
-            self.outcomes.count("error", match.rule.path)
+            logger.warning("Target decision for %s could not start (%s); page sent as it is", rule.path, name)
+            self.outcomes.count("error", rule.path)
             return None
-        watch = self.outcomes.watch(match.rule.path, len(match.rule.mboxes), deadline)
-        decided = watch.run(coroutine, bounded=self._bounded)
         if self._io is not None or not self._local:
-            watch.follow(self._submit(decided))
-            return watch
+            watch = self.outcomes.watch(rule.path, len(rule.mboxes), deadline)
+            return watch.follow(self._submit(watch.run(coroutine, bounded=self._bounded))), watch
         # On-device: a function call with no I/O to overlap with the app, made before it runs (outside the
         # budget, as on-device decisions always were: a loaded machine delays the page, it does not lose it).
         future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
+        telemetry = self.telemetry
+        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:  # a span
+            watch = self.outcomes.watch(rule.path, len(rule.mboxes), deadline)
+            try:
+                future.set_result(await watch.run(coroutine, bounded=False))
+            except Exception as exc:
+                future.set_exception(exc)
+            return watch.follow(future), watch
+        # No span to record: a decision is recorded here and now (counted, the breaker told), with no watch, done
+        # callback or loop turn; a failure goes to a watch as above, which logs it. Once either way.
         try:
-            future.set_result(await decided)
+            future.set_result(await coroutine)
         except Exception as exc:
             future.set_exception(exc)
-        watch.follow(future)
-        return watch
+            watch = DecisionWatch(self.outcomes, rule.path, deadline, None)
+            return watch.follow(future), watch
+        self.outcomes.decided(rule.path)
+        return future, None
 
     def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         """Run a call of the client where the client lives: on the I/O thread, or on this loop beside the app."""
@@ -297,47 +331,69 @@ def _bypassed(scope: Scope) -> bool:
 class _Responder:
     """One response: holds the start, buffers an eligible body, and sends it personalized or as it came."""
 
-    __slots__ = ("body", "done", "match", "middleware", "scope", "size", "start", "started", "streaming", "watch")
+    __slots__ = (
+        "body",
+        "decision",
+        "done",
+        "downstream",
+        "match",
+        "middleware",
+        "scope",
+        "size",
+        "start",
+        "started",
+        "streaming",
+        "watch",
+    )
 
     def __init__(
-        self, middleware: TargetMiddleware, scope: Scope, match: RouteMatch, watch: DecisionWatch, started: float
+        self,
+        middleware: TargetMiddleware,
+        scope: Scope,
+        match: RouteMatch,
+        *,
+        decision: asyncio.Future[OffersResult],
+        watch: DecisionWatch | None,
+        started: float,
+        downstream: Send,
     ) -> None:
         self.middleware, self.scope, self.match = middleware, scope, match
-        self.watch, self.started = watch, started
+        self.decision, self.watch, self.started = decision, watch, started
+        self.downstream = downstream
         self.start: Message | None = None
         self.body: list[bytes] = []
         self.size = 0
         self.streaming = False  # the response goes through as it came
         self.done = False
 
-    def send(self, send: Send) -> Send:
-        async def wrapped(message: Message) -> None:
-            kind = message["type"]
-            if self.streaming:
+    async def forward(self, message: Message) -> None:
+        """The app's ``send``."""
+        send = self.downstream
+        kind = message["type"]
+        if self.streaming:
+            await send(message)
+        elif kind == "http.response.start":
+            if eligible(message, self.scope["method"], self.middleware.max_body_size):
+                # Don't send the start until the body says whether (and how) the headers change.
+                self.start = message
+            else:
+                self.middleware.outcomes.count("not-eligible", self.match.rule.path)
+                self.streaming = True
                 await send(message)
-            elif kind == "http.response.start":
-                if eligible(message, self.scope["method"], self.middleware.max_body_size):
-                    # Don't send the start until the body says whether (and how) the headers change.
-                    self.start = message
-                else:
-                    self.middleware.outcomes.count("not-eligible", self.match.rule.path)
-                    self.streaming = True
-                    await send(message)
-            elif kind == "http.response.body" and self.start is not None:
-                chunk = message.get("body", b"")
-                self.body.append(chunk)
-                self.size += len(chunk)
-                if self.size > self.middleware.max_body_size:
-                    self.middleware.outcomes.count("too-large", self.match.rule.path)
-                    await self._pass_through(send, more_body=message.get("more_body", False))
-                elif not message.get("more_body", False):
-                    self.done = True
-            else:  # pathsend, debug, trailers...: what came before goes first, as it was
-                await self._pass_through(send, more_body=True, last=message)
+        elif kind == "http.response.body" and self.start is not None:
+            chunk = message.get("body", b"")
+            self.body.append(chunk)
+            self.size += len(chunk)
+            if self.size > self.middleware.max_body_size:
+                self.middleware.outcomes.count("too-large", self.match.rule.path)
+                await self._pass_through(more_body=message.get("more_body", False))
+            elif not message.get("more_body", False):
+                self.done = True
+        else:  # pathsend, debug, trailers...: what came before goes first, as it was
+            await self._pass_through(more_body=True, last=message)
 
-        return wrapped
-
-    async def _pass_through(self, send: Send, *, more_body: bool, last: Message | None = None) -> None:
+    async def _pass_through(self, *, more_body: bool, last: Message | None = None) -> None:
+        send = self.downstream
         self.streaming = True
         if self.start is not None:
             await send(self.start)
@@ -347,33 +403,37 @@ class _Responder:
         if last is not None:
             await send(last)
 
-    async def flush(self, send: Send) -> None:
+    async def flush(self) -> None:
         """After the app: await the decision within the budget and send the page, personalized or not."""
         if self.start is None:
             return
         if not self.done:  # the app stopped mid-body: send what it sent
-            await self._pass_through(send, more_body=False)
+            await self._pass_through(more_body=False)
             return
         middleware = self.middleware
         flushed = time.perf_counter()
         body = b"".join(self.body)
-        remaining = self.started + middleware.timeout - time.perf_counter()
-        decision = self.watch.future
-        assert decision is not None
+        decision, watch = self.decision, self.watch
         try:
-            if decision.done():  # decided already (on-device, always): no timer, no shield
-                self.watch.settle(decision)  # counted before the page leaves, whether its callback ran yet or not
+            if watch is None:  # decided and recorded already
+                result = decision.result()
+            elif decision.done():  # decided already (on-device, always): no timer, no shield
+                watch.settle(decision)  # counted before the page leaves, whether its callback ran yet or not
                 result = decision.result()
             else:
+                remaining = self.started + middleware.timeout - time.perf_counter()
                 result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
         except Exception:  # timeout, error, parse error: recorded (counted, logged) by the watch, once
-            result = self.watch.at_deadline()
+            assert watch is not None
+            result = watch.at_deadline()
             if result is None:
-                await self._pass_through(send, more_body=False)
+                await self._pass_through(more_body=False)
                 return
         route = self.match.rule.path
         telemetry = middleware.telemetry
-        applying = None if telemetry is None or not telemetry.active else telemetry.apply_started(route, len(body))
+        applying = None
+        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
+            applying = telemetry.apply_started(route, len(body))
         try:
             start, body, outcome, applied = await middleware.personalizer.personalize(
                 self.scope, self.start, body, result, self.match.rule, started=flushed
@@ -384,10 +444,11 @@ class _Responder:
             middleware.outcomes.count("apply-error", route)
             if telemetry is not None and applying is not None:
                 telemetry.apply_ended(applying, route=route, size=self.size, outcome="apply-error", error=exc)
-            await self._pass_through(send, more_body=False)
+            await self._pass_through(more_body=False)
             return
         middleware.outcomes.count(outcome, route)
         if telemetry is not None and applying is not None:
             telemetry.apply_ended(applying, route=route, size=self.size, outcome=outcome, applied=applied)
+        send = self.downstream
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})

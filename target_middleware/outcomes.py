@@ -84,17 +84,25 @@ class Outcomes:
 
     def count(self, outcome: str, route: str) -> None:
         self.stats[outcome] += 1
-        if self.telemetry is not None and self.telemetry.active:
-            self.telemetry.count(outcome, route)
+        telemetry = self.telemetry
+        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
+            telemetry.count(outcome, route)
+
+    def decided(self, route: str) -> None:
+        """A decision for ``route`` made with no span to end: what :meth:`DecisionWatch.settle` records for it
+        (``count`` and the breaker's ``succeeded``, written out: once a request)."""
+        self.stats[DecisionOutcome.DECIDED] += 1
+        telemetry = self.telemetry
+        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
+            telemetry.count(DecisionOutcome.DECIDED, route)
+        self.breaker._streak = 0
 
     def watch(self, route: str, mbox_count: int, deadline: float) -> DecisionWatch:
         """A decision about to start for ``route``, due by ``deadline`` (``time.monotonic()``)."""
         telemetry = self.telemetry
-        span = (
-            None
-            if telemetry is None or not telemetry.active
-            else telemetry.decision_started(route, mbox_count, self.method)
-        )
+        span = None
+        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
+            span = telemetry.decision_started(route, mbox_count, self.method)
         return DecisionWatch(self, route, deadline, span)
 
 

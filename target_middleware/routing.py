@@ -11,18 +11,22 @@ import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
+from types import MappingProxyType
 from typing import Any
 
-from starlette.convertors import Convertor
+from starlette.convertors import Convertor, PathConvertor, StringConvertor
 from starlette.requests import Request
 from starlette.routing import compile_path
 
+from .delivery.params import Mbox
+from .frozen import builder
 from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
 from .options import check_bool, check_strings
 
 __all__ = ["MboxRule", "RouteMatch", "Rules", "resolve_params"]
 
 _METHOD = re.compile(r"[A-Za-z]{1,20}")
+_AS_MATCHED = (StringConvertor, PathConvertor)  # their convert() gives the matched str back as it is
 
 ParamsSource = Mapping[str, Any] | Callable[[Request], Mapping[str, Any] | Awaitable[Mapping[str, Any]]] | None
 
@@ -64,9 +68,13 @@ class MboxRule:
     handoff: str | None = None
     _path: Pattern[str] = field(init=False, repr=False, compare=False)
     _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
+    # The path parameters whose value is not the matched text itself (a str or path one's is): int, float, ...
+    _converting: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
     _host: Pattern[str] | None = field(init=False, repr=False, compare=False)
     _exclude: tuple[Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _methods: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Its mboxes as a request asks for them, when it has no params: the same values every request, built once.
+    _bare_mboxes: tuple[Mbox, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str):
@@ -111,9 +119,13 @@ class MboxRule:
         object.__setattr__(self, "html_selectors", dict(self.html_selectors))
         object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_convertors", convertors)
+        converting = {key: c for key, c in convertors.items() if type(c) not in _AS_MATCHED}
+        object.__setattr__(self, "_converting", converting)
         object.__setattr__(self, "_host", _compiled(self.host, "host")[0] if self.host else None)
         object.__setattr__(self, "_exclude", tuple(_compiled(p, f"{where}: exclude pattern")[0] for p in exclude))
         object.__setattr__(self, "_methods", frozenset(m.upper() for m in methods))
+        bare = self.params is None and self.profile_params is None
+        object.__setattr__(self, "_bare_mboxes", tuple(Mbox(name, _NO_PARAMS) for name in mboxes) if bare else None)
 
     def match(self, method: str, path: str, host: str) -> dict[str, Any] | None:
         """The path parameters when this rule applies to the request, else None."""
@@ -124,15 +136,22 @@ class MboxRule:
             return None
         if self._host is not None and not self._host.match(host.split(":", 1)[0]):
             return None
-        if any(pattern.match(path) for pattern in self._exclude):
+        if self._exclude and any(pattern.match(path) for pattern in self._exclude):
             return None
-        return {key: self._convertors[key].convert(value) for key, value in found.groupdict().items()}
+        params = found.groupdict()
+        for key, convertor in self._converting.items():  # str and path parameters convert to what matched
+            params[key] = convertor.convert(params[key])
+        return params
 
 
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
     rule: MboxRule
     path_params: dict[str, Any]
+
+
+_new_match = builder(RouteMatch)
+_NO_PARAMS: Mapping[str, Any] = MappingProxyType({})  # shared by every bare rule's Mbox values: read-only
 
 
 class Rules:
@@ -163,7 +182,7 @@ class Rules:
                 host = _host_header(scope)
             params = rule.match(method, path, host)
             if params is not None:
-                return RouteMatch(rule, params)
+                return _new_match(rule, params)  # both fields known good: no frozen stores (see ``frozen``)
         return None
 
 

@@ -69,6 +69,9 @@ class Telemetry:
 
         self._on = tracer_provider is not None or meter_provider is not None  # once on, on for good
         self._recheck = 0.0  # when to look at the global providers again
+        # Until then (``time.monotonic()``), ``active`` is known to answer False: what a request asks four times,
+        # ``time.monotonic() >= t.quiet_until and t.active``, is a clock reading, not a property's call. 0.0: ask.
+        self.quiet_until = 0.0
         self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(SCOPE, __version__, meter_provider)
         self.decision_duration = meter.create_histogram(
@@ -109,6 +112,7 @@ class Telemetry:
             or type(trace.get_tracer_provider()) not in _NO_TRACING
             or type(metrics.get_meter_provider()) not in _NO_METRICS
         )
+        self.quiet_until = 0.0 if self._on else self._recheck
         return self._on
 
     def count(self, outcome: str, route: str) -> None:

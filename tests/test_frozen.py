@@ -74,3 +74,17 @@ def test_every_builder_in_use_takes_every_field() -> None:
         assert type(build(*[None] * count)) is cls
         with pytest.raises(TypeError, match="missing 1 required positional argument"):
             build(*[None] * (count - 1))
+
+
+def test_a_builder_takes_fields_by_name_and_refuses_its_own_names() -> None:
+    new_cookie = builder(CookieValue)  # a field named "value"
+    assert new_cookie(name="mbox", max_age=60, value="v") == CookieValue("mbox", "v", 60)
+    with pytest.raises(TypeError):
+        new_cookie("mbox", "v")  # every field, as the class itself wants them
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Clash:
+        _frozen_value_: int
+
+    with pytest.raises(TypeError, match="field named like one of the builder's own"):
+        builder(Clash)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from target_middleware.routing import MboxRule, Rules, resolve_params
@@ -110,3 +112,30 @@ async def test_params_from_a_mapping_or_a_sync_or_async_callable() -> None:
     assert await resolve_params(None, request) == {}
     with pytest.raises(TypeError, match="mapping"):
         await resolve_params(lambda r: ["x"], request)  # type: ignore[arg-type,return-value]
+
+
+_CONVERTING_RULES = [
+    MboxRule("/p/{sku}/{n:int}/{rest:path}", mboxes=["m"]),
+    MboxRule("/f/{x:float}/{id:uuid}", mboxes=["m"]),
+    MboxRule("/{all:path}", mboxes=["m"]),
+    MboxRule("/s/{a:str}-{b}", mboxes=["m"]),
+]
+
+
+@given(
+    st.sampled_from(_CONVERTING_RULES),
+    st.lists(
+        st.sampled_from(["p", "f", "s", "12", "1.5", "a-b", "", "x", "12345678-1234-1234-1234-123456789abc"]),
+        max_size=5,
+    ),
+)
+@example(_CONVERTING_RULES[0], ["p", "abc", "42", "r", "s"])
+@example(_CONVERTING_RULES[1], ["f", "2.5", "12345678-1234-1234-1234-123456789abc"])
+def test_path_params_are_what_the_convertors_make_of_the_match(rule: MboxRule, parts: list[str]) -> None:
+    path = "/" + "/".join(parts)
+    found = rule._path.match(path)
+    expected = None if found is None else {k: rule._convertors[k].convert(v) for k, v in found.groupdict().items()}
+    got = rule.match("GET", path, "")
+    assert got == expected
+    if got is not None and expected is not None:
+        assert [(k, type(v)) for k, v in got.items()] == [(k, type(v)) for k, v in expected.items()]

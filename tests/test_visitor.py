@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from target_middleware import visitor as visitor_module
@@ -195,3 +196,84 @@ def test_updated_is_replace_without_the_second_check(
     assert got.mbox_cookie(now=NOW) == expected.mbox_cookie(now=NOW)
     with pytest.raises(dataclasses.FrozenInstanceError):
         got.tnt_id = "x"  # type: ignore[misc]
+
+
+def _from_cookies_by_parts(cookies: dict[str, str], now: float) -> Visitor:
+    """``Visitor.from_cookies`` the general way: every part parsed, every id checked, the Visitor checked again."""
+    parts = visitor_module._parse_mbox_cookie(cookies.get("mbox", ""), now)
+    session_id = parts.get("session", "")
+    if not is_valid_session_id(session_id):
+        session_id = visitor_module.new_session_id()
+    tnt_id = parts.get("PC")
+    if tnt_id is not None and not visitor_module.is_valid_tnt_id(tnt_id):
+        tnt_id = None
+    cluster = visitor_module.cluster_of_tnt_id(tnt_id) if tnt_id else None
+    if cluster is None and visitor_module.is_valid_cluster(cookies.get("mboxEdgeCluster", "")):
+        cluster = cookies["mboxEdgeCluster"]
+    edge = visitor_module.is_valid_edge_state
+    state = tuple((k, v) for k, v in cookies.items() if k.startswith("kndctr_") and edge(k, v))
+    return Visitor(session_id=session_id, tnt_id=tnt_id, edge_cluster=cluster, edge_state=state[:8])
+
+
+_NOW_S = 1_700_000_001  # math.ceil(NOW)
+_LIVE = _NOW_S + 1
+_HINT = "." + "1" * 16 + "_" + "2" * 16  # the longest location hint
+
+
+@st.composite
+def written_cookies(draw: st.DrawFn) -> str:
+    """mbox cookies as at.js and we write them, with ids and expiries at and past every limit, escaped or not."""
+    ids = st.sampled_from(["s", "0" * 32, "a!$&'()*+-.:<=>@[]^_`{}~z", "x" * 128, "x" * 129, "a b", "", "a%b", "é"])
+    hint = _HINT
+    tnts = st.sampled_from(["t", "abc.35_0", "u" * 100, "u" * 101, "x" * 94 + hint, "y" * 95 + hint])
+    expiries = st.sampled_from([_NOW_S - 1, _NOW_S, _NOW_S + 1, 10**12 - 1, 10**12, "", "x", "1x", "²", "0"])
+    value = f"session#{draw(ids)}#{draw(expiries)}"
+    if draw(st.booleans()):
+        value += f"|PC#{draw(tnts | st.sampled_from(['a.b.c', 'bad id', '', 'a.1_']))}#{draw(expiries)}"
+    value += draw(st.sampled_from(["", "", "|", "|x#y#1", "|session#b#1900000000", "#", "%41", "%7c", "%"]))
+    if draw(st.booleans()):
+        value = value.replace("#", "%23").replace("|", "%7C")
+    return value
+
+
+@settings(max_examples=400)
+@given(written_cookies() | st.text(alphabet="sesionPC#|%237C0123abc._", max_size=50), st.sampled_from(["", "35", "x!"]))
+@example(f"session#s#{_NOW_S}|PC#{'x' * 94}{_HINT}#{_LIVE}", "")  # the longest tntId, and now == expiry: both live
+@example(f"session#s#{_LIVE}|PC#{'x' * 95}{_HINT}#{_LIVE}", "")  # one character too long: dropped
+@example(f"session#s#{_NOW_S - 1}|PC#t.35_0#{_LIVE}", "35")  # the session expired, the PC not
+@example(f"session#s#{_LIVE}|PC#t.35_0#{_NOW_S - 1}", "35")  # the PC expired, the session not
+@example(f"session#{'x' * 128}#{_LIVE}|PC#{'u' * 100}#{_LIVE}", "")
+@example(f"session#{'x' * 129}#{_LIVE}|PC#{'u' * 101}#{_LIVE}", "")
+def test_a_cookie_as_written_reads_as_its_parts_say(mbox: str, cluster: str) -> None:
+    cookies = {"mbox": mbox, "mboxEdgeCluster": cluster, "kndctr_ORG_AdobeOrg_identity": "CiY"}
+    ids = iter(range(2))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(visitor_module, "new_session_id", lambda: f"new{next(ids)}")
+        fast = _outcome(lambda: Visitor.from_cookies(cookies, now=NOW))
+    ids = iter(range(2))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(visitor_module, "new_session_id", lambda: f"new{next(ids)}")
+        general = _outcome(lambda: _from_cookies_by_parts(cookies, NOW))
+    assert fast == general
+
+
+def _outcome(call: Callable[[], Visitor]) -> tuple[object, ...]:
+    """The visitor (equal, hashed, printed alike), or the exception's class (an expiry of Unicode digits, like
+    ``²``, passes ``isdigit`` and fails ``int``: a ValueError both ways)."""
+    try:
+        got = call()
+    except ValueError as exc:
+        return ("raises", type(exc))
+    return (got, type(got), hash(got), repr(got))
+
+
+def test_the_usual_cookie_takes_the_one_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    general = visitor_module._parse_mbox_cookie
+    monkeypatch.setattr(visitor_module, "_parse_mbox_cookie", lambda raw, now: parsed.append(raw) or general(raw, now))
+    mbox = f"session%23s1%23{_NOW_S + 9}%7CPC%23abc.35_0%23{_NOW_S + 99}"
+    got = Visitor.from_cookies({"mbox": mbox}, now=NOW)
+    assert (got.session_id, got.tnt_id, got.edge_cluster, parsed) == ("s1", "abc.35_0", "35", [])
+    expired = f"session#s1#{_NOW_S - 1}|PC#abc.35_0#{_NOW_S + 99}"
+    got = Visitor.from_cookies({"mbox": expired}, now=NOW)  # the parts say: the PC lives on, the session not
+    assert (got.session_id != "s1", got.tnt_id, parsed) == (True, "abc.35_0", [expired])

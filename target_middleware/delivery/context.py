@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..frozen import builder
+
 __all__ = ["PageContext", "server_time_offset_minutes"]
 
 _MAX_URL = 4096
@@ -29,6 +31,8 @@ _HINTS = {
     "sec-ch-ua-bitness": "bitness",
 }
 _UNQUOTE = {"model", "platform", "platformVersion", "architecture", "bitness"}
+_RAW_HINTS = tuple((header.encode("latin-1"), field, field in _UNQUOTE) for header, field in _HINTS.items())
+_HINT_HEADERS = frozenset((b"sec-ch-ua-mobile", *(header for header, _, _ in _RAW_HINTS)))
 
 
 def server_time_offset_minutes() -> float:
@@ -74,6 +78,33 @@ class PageContext:
             ip_address=client_ip,
         )
 
+    @classmethod
+    def from_raw_headers(
+        cls, url: str | None, headers: Mapping[bytes, bytes], *, client_ip: str | None = None
+    ) -> PageContext:
+        """:meth:`from_headers` over the raw ASGI headers as bytes (lower-case names, the first of a repeated one):
+        the same value, decoding only the few headers it reads rather than every one, built without the frozen
+        stores (no field of a PageContext is checked: see ``frozen``)."""
+        hints: dict[str, Any] = {}
+        if not _HINT_HEADERS.isdisjoint(headers):  # one pass in C; most requests (not Chromium's) have none
+            mobile = headers.get(b"sec-ch-ua-mobile")
+            if mobile in {b"?0", b"?1"}:
+                hints["mobile"] = mobile == b"?1"
+            for header, field, unquote in _RAW_HINTS:
+                raw = headers.get(header)
+                if raw:
+                    value = raw.decode("latin-1")
+                    hints[field] = _unquote(value) if unquote else value
+        referer, agent = headers.get(b"referer"), headers.get(b"user-agent")
+        return _new_page_context(
+            url,
+            referer.decode("latin-1") if referer else None,
+            agent.decode("latin-1") if agent else None,
+            hints or None,
+            client_ip,
+            None,
+        )
+
     def to_json(self, *, send_ip_address: bool) -> dict[str, Any]:
         context: dict[str, Any] = {"channel": "web"}
         address = {}
@@ -94,3 +125,6 @@ class PageContext:
         offset = self.time_offset_minutes
         context["timeOffsetInMinutes"] = server_time_offset_minutes() if offset is None else offset
         return context
+
+
+_new_page_context = builder(PageContext)

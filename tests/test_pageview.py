@@ -1,0 +1,338 @@
+"""The page view read from the scope alone is the one built through a Starlette Request: URL, page, visitor, mboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from starlette.datastructures import URL
+from starlette.requests import Request
+
+from target_middleware import pageurl, pageview
+from target_middleware import visitor as visitor_module
+from target_middleware.delivery.context import PageContext
+from target_middleware.delivery.params import Mbox
+from target_middleware.pageurl import page_url
+from target_middleware.pageview import needs_request, page_view, page_view_from_scope
+from target_middleware.routing import MboxRule, RouteMatch
+
+ORG = "B8D07FF5@AdobeOrg"
+NOW_S = 1_700_000_001
+
+# -- the URL -------------------------------------------------------------------------------------------------------
+
+hosts = st.one_of(
+    st.sampled_from(
+        [
+            "shop.example",
+            "Shop.Example:8080",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "h:65535",
+            "h:65536",
+            "h:099999",
+            "h:0",
+            "h:",
+            ":80",
+            "[::1]",
+            "[::1]:8443",
+            "[::1",
+            "[fe80::1%25eth0]",
+            "a_b.example",
+            "a b",
+            "x/y",
+            "x?y",
+            "x#y",
+            "é.example",
+            "",
+            "sub.shop-1.example:443",
+        ]
+    ),
+    st.text(alphabet="aZ09.-:[]_%", max_size=12),
+)
+paths = st.one_of(
+    st.sampled_from(["/", "/page", "/a/b/", "//evil", "", "page", "/a?b", "/a#b", "/a\\b", "/é", "/%20", "/a;b"]),
+    st.text(alphabet="/ab?#\\%é.", max_size=10),
+)
+queries = st.one_of(
+    st.sampled_from([b"", b"q=1", b"q=%C3%A9&x", "é=ü".encode(), b"\xff\xfe", b"a=b#c", b"?"]),
+    st.binary(max_size=6),
+)
+servers = st.sampled_from([None, ("10.0.0.1", 80), ("10.0.0.1", 8080), ("::1", 443), ("::1", 80), ("h", 443)])
+
+
+@st.composite
+def url_scopes(draw: st.DrawFn) -> dict[str, Any]:
+    headers = [(b"accept", b"*/*")]
+    for host in draw(st.lists(hosts, max_size=2)):
+        headers.insert(draw(st.integers(0, len(headers))), (b"host", host.encode("utf-8")))
+    scope: dict[str, Any] = {"type": "http", "path": draw(paths), "headers": headers}
+    scheme = draw(st.sampled_from([None, "http", "https", "ws", "wss"]))
+    if scheme is not None:
+        scope["scheme"] = scheme
+    server = draw(servers)
+    if server is not None:
+        scope["server"] = server
+    if draw(st.booleans()):
+        scope["query_string"] = draw(queries)
+    if draw(st.booleans()):
+        scope["root_path"] = draw(st.sampled_from(["", "/app", "/a"]))
+    return scope
+
+
+def starlette_url(scope: dict[str, Any]) -> str:
+    return str(Request(scope).url)
+
+
+def outcome(call: Any) -> tuple[str, Any]:
+    try:
+        return "value", call()
+    except Exception as exc:  # the same failure (its class) where Starlette fails
+        return "raises", type(exc)
+
+
+def plain(host: bytes, path: str = "/p", **more: Any) -> dict[str, Any]:
+    return {"type": "http", "path": path, "headers": [(b"host", host)], **more}
+
+
+@settings(max_examples=500)
+@given(url_scopes())
+@example(plain(b"h:9999"))
+@example(plain(b"h:65535"))  # a five-digit port: Starlette's to say (it takes this one, not the next)
+@example(plain(b"h:65536"))
+@example(plain(b"h:099999"))
+@example(plain(b"h", "/a\\b"))
+@example(plain(b"h", "/a#b"))
+@example(plain(b"h", "/a?b"))
+@example(plain(b"h", ""))
+@example(plain(b"h", "//evil"))
+@example(plain(b"h_1"))
+@example(plain(b"h", scheme="ws"))
+@example(plain(b"h", scheme=""))
+@example(plain(b"h", scheme="wss", server=("h", 443)))
+@example({"type": "http", "path": "/p", "headers": [(b"host", b"shop.example:8080")], "query_string": b"a=1"})
+@example({"type": "http", "path": "/p", "headers": [(b"host", b"shop.example")], "query_string": b"\xff"})
+@example({"type": "http", "path": "/p", "headers": [(b"host", b"a"), (b"host", b"b")], "scheme": "https"})
+@example({"type": "http", "path": "/p", "headers": [], "server": ("::1", 8080)})
+@example({"type": "http", "path": "/a?b", "headers": [(b"host", b"h")]})
+def test_page_url_is_starlettes_url(scope: dict[str, Any]) -> None:
+    assert outcome(lambda: page_url(scope, dict(reversed(scope["headers"])))) == outcome(lambda: starlette_url(scope))
+
+
+def test_the_plain_url_is_taken_without_starlette_for_a_plain_request() -> None:
+    scope = {"type": "http", "scheme": "https", "path": "/p/q", "query_string": b"x=1", "headers": [(b"host", b"h:81")]}
+    with mock.patch.object(pageurl, "URL", side_effect=AssertionError("not asked")):
+        assert page_url(scope, dict(reversed(scope["headers"]))) == "https://h:81/p/q?x=1"
+    assert pageurl._FAST_URL  # the installed Starlette agreed on the probes
+    odd = {"type": "http", "path": "/p", "headers": [(b"host", b"[::1]:80")]}
+    with mock.patch.object(pageurl, "URL", wraps=URL) as asked:
+        assert page_url(odd, dict(reversed(odd["headers"]))) == "http://[::1]:80/p"
+    asked.assert_called_once()
+
+
+def test_the_hosts_remembered_are_bounded_and_each_one_is_right() -> None:
+    pageurl._HOSTS.clear()
+    for n in range(pageurl._MAX_HOSTS + 50):
+        host = f"h{n}.example" if n % 2 else f"h{n}.example:99999"  # plain, and not (a port Starlette refuses)
+        scope = plain(host.encode())
+        assert page_url(scope, {b"host": host.encode()}) == starlette_url(scope)
+        assert page_url(scope, {b"host": host.encode()}) == starlette_url(scope)  # remembered, or checked again
+    assert len(pageurl._HOSTS) == pageurl._MAX_HOSTS
+
+
+# -- the whole page view --------------------------------------------------------------------------------------------
+
+session_ids = st.sampled_from(["abc", "0" * 32 + "s", "a!$&'()*+-.:<=>@[]^_`{}~z", "x" * 128, "x" * 129, "a b", ""])
+tnt_ids = st.sampled_from(
+    [None, "t1", "abc.35_0", "u" * 100 + ".7_1", "u" * 101, "a.b.c", "x" * 94 + ".1234567890_12345", "bad id", ""]
+)
+expiries = st.sampled_from([NOW_S - 1, NOW_S, NOW_S + 1, 1_900_000_000, "x", "", "12a", "²"])
+
+
+@st.composite
+def mbox_cookies(draw: st.DrawFn) -> str:
+    """mbox cookie values: as at.js and we write them (escaped or not), near misses, and anything."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.text(alphabet="session#PC|%23%7C0123abc.", max_size=60))
+    value = f"session#{draw(session_ids)}#{draw(expiries)}"
+    tnt = draw(tnt_ids)
+    if tnt is not None:
+        value += f"|PC#{tnt}#{draw(expiries)}"
+    if draw(st.integers(0, 5)) == 0:
+        value += draw(st.sampled_from(["|", "|x#y#1", "|session#b#1900000000", "#", "%41", "%7c"]))
+    escape = draw(st.sampled_from(["none", "separators", "all"]))
+    if escape == "separators":
+        value = value.replace("#", "%23").replace("|", "%7C")
+    elif escape == "all":
+        value = "".join(c if c.isalnum() else f"%{ord(c):02X}" for c in value if ord(c) < 128)
+    return value
+
+
+@st.composite
+def cookie_headers(draw: st.DrawFn) -> str | None:
+    cookies = []
+    if draw(st.booleans()):
+        cookies.append(f"mbox={draw(mbox_cookies())}")
+    cluster = draw(st.sampled_from([None, "35", "bad cluster!", ""]))
+    if cluster is not None:
+        cookies.append(f"mboxEdgeCluster={cluster}")
+    if draw(st.booleans()):
+        session = draw(st.sampled_from(["", f"; AMCVS_{ORG.replace('@', '%40')}=1"]))
+        cookies.append(f"AMCV_{ORG.replace('@', '%40')}=1585540135%7CMCMID%7C12345678901234567890{session}")
+    if draw(st.booleans()):
+        cookies.append(draw(st.sampled_from(["kndctr_ORG_AdobeOrg_identity=CiY", "kndctr_x=1", "other=1"])))
+    if not cookies and draw(st.booleans()):
+        return None
+    return "; ".join(cookies)
+
+
+@st.composite
+def page_scopes(draw: st.DrawFn) -> dict[str, Any]:
+    headers: list[tuple[bytes, bytes]] = []
+    optional = {
+        b"host": st.sampled_from(["shop.example", "shop.example:8443", "[::1]:8080", "bad host"]),
+        b"referer": st.sampled_from(["", "https://ref.example/x?y=1"]),
+        b"user-agent": st.sampled_from(["", "Mozilla/5.0 (X11)", "UA\xe9"]),
+        b"sec-ch-ua-mobile": st.sampled_from(["?0", "?1", "?2", ""]),
+        b"sec-ch-ua-platform": st.sampled_from(['"Windows"', "Linux", '"', ""]),
+        b"sec-ch-ua": st.sampled_from(['"Chromium";v="124"', ""]),
+        b"sec-ch-ua-model": st.sampled_from(['""', '"Pixel"']),
+        b"sec-ch-ua-bitness": st.sampled_from(['"64"']),
+    }
+    for name, values in optional.items():
+        for _ in range(draw(st.integers(0, 2))):  # absent, once, or twice (the first one counts)
+            headers.append((name, draw(values).encode("latin-1")))
+    cookie = draw(cookie_headers())
+    if cookie is not None:
+        for _ in range(draw(st.integers(1, 2))):
+            headers.append((b"cookie", cookie.encode("latin-1")))
+            cookie = "mbox=session%23second%231900000000"
+    headers = draw(st.permutations(headers))
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "scheme": draw(st.sampled_from(["http", "https"])),
+        "path": draw(st.sampled_from(["/", "/page", "/p/é"])),
+        "query_string": draw(
+            st.sampled_from([b"", b"a=1", b"at_preview_token=tok&at_preview_index=1_2", b"mboxTrace=1&authorization=t"])
+        ),
+        "headers": headers,
+        "server": ("10.0.0.1", 80),
+    }
+    client = draw(st.sampled_from([None, ("198.51.100.7", 5000), ("::1", 1)]))
+    if client is not None:
+        scope["client"] = client
+    return scope
+
+
+rules = st.sampled_from(
+    [
+        MboxRule("/{p:path}", mboxes=["target-global-mbox"]),
+        MboxRule("/{p:path}", mboxes=["hero", "footer"], views=True),
+        MboxRule("/{p:path}", mboxes=["hero"], params={"a": "1", "productId": "p"}, profile_params={"tier": "gold"}),
+        MboxRule("/{p:path}", mboxes=["hero"], profile_params={"tier": 2}),
+        MboxRule("/{p:path}", mboxes=["hero"], third_party_id="3p", customer_ids=[{"id": "c", "integrationCode": "i"}]),
+    ]
+)
+identities = st.sampled_from(
+    [
+        (None, None),
+        ([{"id": "c1", "integrationCode": "crm", "authenticatedState": "authenticated"}], "3p-1"),
+        ([{"id": "", "integrationCode": "crm"}], " "),  # dropped, with a WARNING each
+    ]
+)
+
+
+def fixed_session_ids() -> Any:
+    """Fresh session ids that the two paths draw alike: new0, new1, ..."""
+    counter = itertools.count()
+    return mock.patch.object(visitor_module, "new_session_id", side_effect=lambda: f"new{next(counter)}")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(page_scopes(), rules, identities, st.tuples(st.booleans(), st.booleans(), st.sampled_from(["", ORG])))
+def test_page_view_from_the_scope_is_the_one_through_a_request(
+    scope: dict[str, Any], rule: MboxRule, identity: tuple[Any, Any], options: tuple[bool, bool, str]
+) -> None:
+    customer_ids, third_party_id = identity
+    qa_mode, trace, organization_id = options
+    named: dict[str, Any] = {
+        "qa_mode": qa_mode,
+        "trace": trace,
+        "deferred_display": trace,
+        "organization_id": organization_id,
+        "customer_ids": customer_ids,
+        "third_party_id": third_party_id,
+    }
+    assert not needs_request(rule, customer_ids, third_party_id)
+    with fixed_session_ids():
+        match = RouteMatch(rule, {})
+        general = outcome(lambda: asyncio.run(pageview._page_view_with_request(scope, match, analytics=None, **named)))
+    with fixed_session_ids():
+        fast = outcome(lambda: page_view_from_scope(scope, rule, **named))
+    assert fast == general
+    # Equal field by field; a bare rule's mbox params are the one read-only empty mapping, not a fresh dict.
+    assert repr(fast).replace("mappingproxy({})", "{}") == repr(general)
+    if fast[0] == "value":
+        assert [type(m) for m in fast[1].offers.mboxes] == [Mbox] * len(rule.mboxes)
+
+
+def test_a_rule_with_callables_goes_through_a_request() -> None:
+    seen: list[Any] = []
+
+    def params(request: Request) -> dict[str, str]:
+        seen.append((str(request.url), request.path_params))
+        return {"sku": request.path_params["sku"]}
+
+    rule = MboxRule("/p/{sku}", mboxes=["hero"], params=params)
+    assert needs_request(rule, None, None)
+    assert needs_request(MboxRule("/", mboxes=["m"]), None, lambda request: "3p")
+    assert not needs_request(MboxRule("/", mboxes=["m"], third_party_id="x"), None, lambda request: "3p")
+    scope = {"type": "http", "method": "GET", "path": "/p/42", "headers": [(b"host", b"shop.example")]}
+    view = asyncio.run(page_view(scope, RouteMatch(rule, {"sku": "42"}), qa_mode=False, trace=False))
+    assert seen == [("http://shop.example/p/42", {"sku": "42"})]
+    assert view.offers.mboxes == (Mbox("hero", {"sku": "42"}),)
+    with pytest.raises(TypeError, match="use page_view"):
+        page_view_from_scope(scope, rule, qa_mode=False, trace=False)
+
+
+def test_a_bare_rule_shares_one_read_only_mbox_per_name() -> None:
+    rule = MboxRule("/", mboxes=["hero"])
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", b"h")]}
+    one = page_view_from_scope(scope, rule, qa_mode=False, trace=False).offers.mboxes
+    two = page_view_from_scope(scope, rule, qa_mode=False, trace=False).offers.mboxes
+    assert one is two
+    assert one == (Mbox("hero", {}),)
+    with pytest.raises(TypeError):
+        one[0].params["x"] = 1  # type: ignore[index]
+
+
+def test_the_page_context_from_raw_headers_is_the_one_from_decoded_headers() -> None:
+    """Every subset of the headers a PageContext reads (each client hint, referer, user agent), present or not."""
+    values = {
+        b"sec-ch-ua-mobile": [b"?1", b"?0", b"?2"],
+        b"sec-ch-ua-platform": [b'"Windows"', b""],
+        b"sec-ch-ua": [b'"Chromium";v="124"'],
+        b"sec-ch-ua-model": [b'"Pixel"', b'"'],
+        b"sec-ch-ua-platform-version": [b'"15.0"'],
+        b"sec-ch-ua-full-version-list": [b'"Chromium";v="124.0.1"'],
+        b"sec-ch-ua-arch": [b'"x86"'],
+        b"sec-ch-ua-bitness": [b'"64"'],
+        b"referer": [b"https://ref.example/", b""],
+        b"user-agent": [b"UA\xe9", b""],
+    }
+    names = list(values)
+    for present in itertools.product([False, True], repeat=len(names)):
+        chosen = [name for name, on in zip(names, present, strict=True) if on]
+        for pick in itertools.product(*(values[name] for name in chosen)) if len(chosen) < 4 else [()]:
+            raw = dict(zip(chosen, pick or [values[name][0] for name in chosen], strict=True))
+            raw[b"accept"] = b"*/*"
+            decoded = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw.items()}
+            fast = PageContext.from_raw_headers("https://h/", raw, client_ip="1.2.3.4")
+            assert fast == PageContext.from_headers("https://h/", decoded, client_ip="1.2.3.4")
+            assert type(fast) is PageContext
