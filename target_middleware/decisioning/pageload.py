@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import marshal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +58,7 @@ _OptionRecipe = tuple[OptionType, tuple[Action | int, ...] | None, str | None]
 class _Answer:
     """What one set of matched rules answers, the same for every request that matches exactly those rules."""
 
-    page_load: bytes  # the pageLoad JSON, as the engine answers it, marshalled: each request loads its own copy
+    page_load: Callable[[], dict[str, Any]]  # a fresh copy of the pageLoad JSON the engine answers (see _copier)
     options: tuple[_OptionRecipe, ...]
     metrics: tuple[Metric, ...]  # immutable: shared
     notes: tuple[tuple[str, tuple[str, ...]], ...]  # (mbox name, event tokens) of each display notification
@@ -116,6 +116,32 @@ def _page_load_json(artifact: Artifact, rules: tuple[Rule, ...]) -> dict[str, An
     return result
 
 
+def _copier(value: Any) -> Callable[[], Any] | None:
+    """What copies decoded JSON ``value`` afresh (every dict and list new, strings and numbers shared: they are
+    immutable), at a few C-level copies where ``marshal.loads`` would rebuild every string; None: immutable."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is float or kind is bool:
+        return None
+    if kind is not dict and kind is not list:
+        raise ValueError(f"not a JSON value: {kind.__name__}")
+    parts = [
+        (key, copy) for key, item in (value.items() if kind is dict else enumerate(value)) if (copy := _copier(item))
+    ]
+    if not parts:
+        return value.copy  # type: ignore[no-any-return]
+    if kind is list and len(parts) == len(value):
+        copies = [copy for _, copy in parts]
+        return lambda: [copy() for copy in copies]
+
+    def fresh() -> Any:
+        result = value.copy()
+        for key, copy in parts:
+            result[key] = copy()
+        return result
+
+    return fresh
+
+
 def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
     """Raises ValueError (not plain JSON) or ResponseParseError (an answer the general path would refuse)."""
     page_load = _page_load_json(artifact, rules)
@@ -142,7 +168,9 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
                 seen.add(key)
         if tokens:
             notes.append((name, tuple(tokens)))  # type: ignore[arg-type]
-    return _Answer(marshal.dumps(page_load, 2), tuple(recipes), parsed.metrics, tuple(notes))
+    copy = _copier(page_load)
+    assert copy is not None
+    return _Answer(copy, tuple(recipes), parsed.metrics, tuple(notes))
 
 
 def _options(recipes: tuple[_OptionRecipe, ...], raw: list[dict[str, Any]]) -> tuple[Option, ...]:
@@ -228,7 +256,7 @@ class PageLoadPath:
             if len(answers) >= _MAX_ANSWERS:
                 answers.pop(next(iter(answers), key), None)
             answers[key] = answer
-        page_load = marshal.loads(answer.page_load)
+        page_load = answer.page_load()
         request_id = body.get("requestId") or new_id()
         raw = {
             "status": 200,

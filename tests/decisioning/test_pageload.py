@@ -19,10 +19,13 @@ from typing import Any
 
 import pytest
 
+from target_middleware import TargetClient
 from target_middleware.decisioning import DecisioningEngine, load_artifact, pageload, procedure
 from target_middleware.decisioning.artifact import Artifact, parse_artifact
+from target_middleware.delivery import params
 from target_middleware.delivery.context import PageContext
 from target_middleware.delivery.models import parse_response
+from target_middleware.delivery.offers import OffersRequest
 from target_middleware.delivery.params import Mbox, build_request
 from target_middleware.visitor import Visitor
 from tests.datafiles import ARTIFACTS
@@ -258,3 +261,79 @@ def test_the_fast_path_answers_as_the_general_one_on_generated_artifacts(monkeyp
         for _ in range(12):
             answered += run_both(engine, request_for(rng, property_token=rng.choice(PROPERTY_TOKENS)), monkeypatch)
     assert answered > 1000
+
+
+def _containers(value: Any) -> list[Any]:
+    """Every dict and list in decoded JSON ``value``."""
+    if isinstance(value, dict):
+        return [value, *(c for item in value.values() for c in _containers(item))]
+    if isinstance(value, list):
+        return [value, *(c for item in value for c in _containers(item))]
+    return []
+
+
+def test_two_visitors_share_no_mutable_part_of_an_answer() -> None:
+    """Each answer is its own: JSON objects and lists (action contents, response tokens) are never shared between
+    requests, and the models hold the request's own, as parse_response's do."""
+    rng = random.Random(7)
+    for seed in range(40):
+        engine = DecisioningEngine(generated_artifact(seed), client_code="acme", clock=lambda: NOW)
+        request = request_for(rng)
+        first, second = engine.decide_page_load(request), engine.decide_page_load(request)
+        if first is None or second is None:
+            continue
+        assert first.response == second.response
+        mine = {id(c) for c in _containers(first.response.raw)}
+        assert not mine & {id(c) for c in _containers(second.response.raw)}
+        assert first.response.execute_page_load is not None
+        for option in first.response.execute_page_load.options:
+            assert id(option.response_tokens) in mine
+            contents = [a.content for a in option.content] if option.type == "actions" else [option.content]
+            assert all(id(c) in mine for c in contents if isinstance(c, dict | list))
+        assert not {id(n) for n in first.notifications} & {id(n) for n in second.notifications}
+
+
+async def test_through_the_client_results_and_notifications_are_the_general_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """get_offers with the fast path and without (the same engine, the seam's decide alone): the same results,
+    request included, and the same notifications handed on."""
+    rng = random.Random(3)
+    notified = 0
+    for seed in range(30):
+        artifact = generated_artifact(seed)
+        sent: dict[bool, list[Any]] = {True: [], False: []}
+        clients = {
+            fast: TargetClient(
+                "acme",
+                "O@AdobeOrg",
+                decisioning="on-device",
+                decider=DecisioningEngine(artifact, client_code="acme", clock=lambda: NOW),
+                on_notifications=sent[fast].extend,
+                property_token=rng.choice([None, *PROPERTY_TOKENS]),
+            )
+            for fast in (True, False)
+        }
+        clients[False]._page_load = None
+        clients[False]._property_token = clients[True]._property_token
+        assert clients[True]._page_load is not None
+        for _ in range(8):
+            page = PageContext(url=rng.choice(URLS), user_agent=rng.choice(AGENTS), time_offset_minutes=0)
+            mbox_params = {k: rng.choice(v) for k, v in PARAMS.items() if rng.random() < 0.5}
+            request = OffersRequest(mboxes=[Mbox(GLOBAL, mbox_params)], page=page)
+            visitor = visitors(rng)
+            results = {}
+            for fast in (True, False):
+                counter = itertools.count()
+                monkeypatch.setattr(procedure, "new_id", lambda c=counter: f"{next(c):032x}")
+                monkeypatch.setattr(pageload, "new_id", lambda c=counter: f"{next(c):032x}")
+                monkeypatch.setattr(params, "_request_id", lambda: "f" * 32)
+                monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))
+                results[fast] = await clients[fast].get_offers(request, visitor=visitor)
+            assert results[True] == results[False]
+            assert json.dumps(results[True].raw) == json.dumps(results[False].raw)
+        for client in clients.values():
+            await client.aclose()
+        assert sent[True] == sent[False]
+        notified += len(sent[True])
+    assert notified > 50  # notifications were sent: the comparison compared something
