@@ -116,30 +116,45 @@ def _page_load_json(artifact: Artifact, rules: tuple[Rule, ...]) -> dict[str, An
     return result
 
 
-def _copier(value: Any) -> Callable[[], Any] | None:
-    """What copies decoded JSON ``value`` afresh (every dict and list new, strings and numbers shared: they are
-    immutable), at a few C-level copies where ``marshal.loads`` would rebuild every string; None: immutable."""
-    kind = type(value)
-    if value is None or kind is str or kind is int or kind is float or kind is bool:
-        return None
-    if kind is not dict and kind is not list:
+def _copier(value: Any) -> Callable[[], Any]:
+    """What copies decoded JSON ``value`` afresh: every dict and list new, strings and numbers shared (immutable).
+
+    One generated expression of dict and list displays over the template's own parts (``{**_0, _1: [_2.copy(),
+    ...]}``: its keys and values named, never spelled in the source), so a copy is one call, where ``marshal.loads``
+    rebuilt every string and a closure per container cost a call each. ``{**d, k: v}`` keeps ``k`` where ``d`` has
+    it: the key order is the template's. ValueError for what is not plain JSON.
+    """
+    names: dict[str, Any] = {"__builtins__": {}}
+
+    def name(part: Any) -> str:
+        key = f"_{len(names)}"
+        names[key] = part
+        return key
+
+    def expression(part: Any) -> str | None:  # None: immutable, shared
+        kind = type(part)
+        if part is None or kind is str or kind is int or kind is float or kind is bool:
+            return None
+        if kind is dict:
+            fresh = [(key, code) for key, item in part.items() if (code := expression(item)) is not None]
+            if not fresh:
+                return f"{name(part)}.copy()"
+            pairs = ", ".join(f"{name(key)}: {code}" for key, code in fresh)
+            return f"{{**{name(part)}, {pairs}}}"
+        if kind is list:
+            codes = [expression(item) for item in part]
+            if all(code is None for code in codes):
+                return f"{name(part)}.copy()"
+            items = ", ".join(code or name(item) for code, item in zip(codes, part, strict=True))
+            return f"[{items}]"
         raise ValueError(f"not a JSON value: {kind.__name__}")
-    parts = [
-        (key, copy) for key, item in (value.items() if kind is dict else enumerate(value)) if (copy := _copier(item))
-    ]
-    if not parts:
-        return value.copy  # type: ignore[no-any-return]
-    if kind is list and len(parts) == len(value):
-        copies = [copy for _, copy in parts]
-        return lambda: [copy() for copy in copies]
 
-    def fresh() -> Any:
-        result = value.copy()
-        for key, copy in parts:
-            result[key] = copy()
-        return result
-
-    return fresh
+    source = expression(value) or name(value)
+    try:
+        copy: Callable[[], Any] = eval(f"lambda: {source}", names)  # our own source: names only
+    except (RecursionError, MemoryError, SyntaxError) as exc:  # nested too deep for the parser
+        raise ValueError("JSON nested too deep to copy by one expression") from exc
+    return copy
 
 
 def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
@@ -168,9 +183,7 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
                 seen.add(key)
         if tokens:
             notes.append((name, tuple(tokens)))  # type: ignore[arg-type]
-    copy = _copier(page_load)
-    assert copy is not None
-    return _Answer(copy, tuple(recipes), parsed.metrics, tuple(notes))
+    return _Answer(_copier(page_load), tuple(recipes), parsed.metrics, tuple(notes))
 
 
 def _options(recipes: tuple[_OptionRecipe, ...], raw: list[dict[str, Any]]) -> tuple[Option, ...]:
