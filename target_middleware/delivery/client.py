@@ -272,7 +272,7 @@ class TargetClient:
             return None
         if decision.notifications or decision.telemetry:
             owed, telemetry = tuple(decision.notifications), tuple(decision.telemetry)
-            self.notifications.put(Pending(visitor, page, owed, telemetry, body.get("experienceCloud")))
+            self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, body.get("experienceCloud")))
         return decision.response
 
     async def _decide_locally(self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float) -> Any:
@@ -293,7 +293,7 @@ class TargetClient:
                 return await self._post(body, visitor, deadline)
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
         if owed or telemetry:
-            self.notifications.put(Pending(visitor, page, owed, telemetry, body.get("experienceCloud")))
+            self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, body.get("experienceCloud")))
         if self.decisioning is DecisioningMethod.HYBRID and remote:
             remote_body = remote_part(body, set(remote), self.global_mbox)
             if remote_body is not None:

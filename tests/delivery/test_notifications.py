@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
+import random
 import threading
 from typing import Any
 
@@ -19,6 +21,7 @@ from target_middleware.delivery.notifications import (
     batches,
     event_notification,
 )
+from target_middleware.identity import CustomerId, visitor_ids
 from target_middleware.visitor import Visitor
 
 from .edge import ScriptedEdge
@@ -44,6 +47,38 @@ def test_batches_merge_per_visitor_and_cut_at_fifty() -> None:
     assert tokens[1] == ["t2"]
     assert [len(t) for t in tokens[2:]] == [30, 30]  # 60 for one visitor: two requests
     assert all(sum(len(e.notifications) for e in batch) <= MAX_BATCH for batch in grouped)
+
+
+def _json_batches(entries: list[Pending]) -> list[list[Pending]]:
+    """The batches as they were grouped before the tuple key: by the JSON of the ids and experienceCloud."""
+    grouped: dict[tuple[Any, ...], list[list[Pending]]] = {}
+    for entry in entries:
+        ids = json.dumps([visitor_ids(entry.visitor), entry.experience_cloud], sort_keys=True, default=str)
+        runs = grouped.setdefault((entry.visitor.session_id, entry.visitor.edge_cluster, ids), [[]])
+        if runs[-1] and sum(len(e.notifications) for e in runs[-1]) + len(entry.notifications) > MAX_BATCH:
+            runs.append([])
+        runs[-1].append(entry)
+    return [batch for runs in grouped.values() for batch in runs]
+
+
+def test_batches_group_as_the_json_of_ids_and_experience_cloud_did() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        entries = []
+        for _ in range(rng.randint(1, 40)):
+            mcid = rng.choice([None, "08743421337245362392147962341223"])
+            visitor = Visitor(
+                session_id=rng.choice(["s1", "s2"]),
+                tnt_id=rng.choice([None, "a.35_0", "b"]),
+                edge_cluster=rng.choice([None, "35"]),
+                third_party_id=rng.choice([None, "crm-1"]),
+                marketing_cloud_visitor_id=mcid,
+                customer_ids=rng.choice([(), (CustomerId("c1", "crm"),), (CustomerId("c2", "crm"),)]),
+            )
+            cloud = rng.choice([None, {}, {"analytics": {"supplementalDataId": rng.choice("xy")}}])
+            notes = tuple(note(f"t{i}") for i in range(rng.choice([1, 2, 30])))
+            entries.append(Pending(visitor, PageContext(), notes, experience_cloud=cloud))
+        assert [[id(e) for e in b] for b in batches(entries)] == [[id(e) for e in b] for b in _json_batches(entries)]
 
 
 async def test_the_queue_is_bounded_counts_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
