@@ -30,7 +30,7 @@ from . import procedure
 from .allocation import allocation, visitor_id_for_allocation
 from .artifact import Artifact, Rule
 from .consequence import geo_response_tokens
-from .context import base_context, mbox_context
+from .context import base_context, mbox_context, time_context
 from .procedure import new_id
 from .rules import truthy
 
@@ -38,6 +38,7 @@ __all__ = ["PageLoadDecision", "PageLoadPath"]
 
 _rule_logger = logging.getLogger(procedure.__name__)  # where the general path warns of a rule that fails
 
+_MAX_PAGES = 4096  # (user agent, URL, referring URL) whose rule context parts are kept
 _MAX_ANSWERS = 256  # sets of matched rules remembered per artifact (an A/B activity has one per experience)
 
 # What build_request writes for the global mbox alone: anything else (prefetch, views, trace, qaMode, notifications)
@@ -235,6 +236,38 @@ class PageLoadPath:
     def __init__(self, client_code: str) -> None:
         self._client_code = client_code
         self._prepared: _Prepared | None = None  # replaced whole when the artifact changes: no torn state
+        self._pages: dict[tuple[str | None, ...], tuple[Any, ...]] = {}  # see _rule_context
+        self._minute: tuple[int, dict[str, Any]] = (-1, {})
+
+    def _rule_context(self, context: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
+        """``base_context(context, now_ms, {})``, its parts looked up once: ``user``, ``page`` and ``referring`` (the
+        suffix list's and the user agent's parses, already cached one by one) by the user agent and the two URLs,
+        in a bounded table; ``current_time`` and ``current_day`` by the minute. The same keys in the same order."""
+        address, agent = context.get("address"), context.get("userAgent")
+        if "clientHints" in context or not (address is None or type(address) is dict):
+            return base_context(context, now_ms, {})
+        key = (agent, *((address.get("url"), address.get("referringUrl")) if address is not None else (None, None)))
+        parts = self._pages.get(key)
+        if parts is None:
+            if not all(v is None or type(v) is str for v in key):
+                return base_context(context, now_ms, {})
+            whole = base_context(context, now_ms, {})
+            parts = (whole["user"], whole["page"], whole["referring"])
+            if len(self._pages) >= _MAX_PAGES:
+                self._pages.clear()
+            self._pages[key] = parts
+        minute, clock = self._minute
+        if minute != now_ms // 60_000:
+            minute, clock = self._minute = (now_ms // 60_000, time_context(now_ms))
+        return {
+            "current_timestamp": now_ms,
+            "current_time": clock["current_time"],
+            "current_day": clock["current_day"],
+            "user": parts[0],
+            "page": parts[1],
+            "referring": parts[2],
+            "geo": {},
+        }
 
     def _for(self, artifact: Artifact) -> _Prepared:
         prepared = self._prepared
@@ -256,7 +289,7 @@ class PageLoadPath:
         tnt_id = ids.get("tntId") if ids is not None else None
         if rules is None or "geo" in context or not (tnt_id is None or type(tnt_id) is str):
             return None
-        ctx = base_context(context, now_ms, {})
+        ctx = self._rule_context(context, now_ms)
         ctx["mbox"] = mbox_context(body["execute"]["pageLoad"])
         prop = body.get("property")
         token = prop.get("token") if prop is not None else None

@@ -101,10 +101,12 @@ def _condition(rng: random.Random, low: int, high: int) -> dict[str, Any]:
             {"==": ["/products", {"var": "page.path"}]},
             {"in": ["adobe", {"var": "page.domain"}]},
             {"==": [{"var": "user.browserType"}, "chrome"]},
+            {"==": [{"var": "user.platform"}, "windows"]},
             {"==": [{"var": "mbox.jason"}, "correct"]},
             {"==": [{"var": "mbox.favorite.color_lc"}, "red"]},
             {"<": [{"var": "current_timestamp"}, 1_800_000_000_000]},
             {"==": [{"var": "current_day"}, 2]},
+            {"<": [{"var": "current_time"}, "1230"]},
             {"unknown-operator": [1]},  # never compiles: the rule never matches
             {"var": "mbox.missing.deep.path"},
         ]
@@ -193,7 +195,7 @@ def request_for(rng: random.Random, *, property_token: str | None = None) -> dic
         url=rng.choice(URLS),
         referring_url=rng.choice([None, *URLS]),
         user_agent=rng.choice([None, *AGENTS]),
-        client_hints=rng.choice([None, {"mobile": False, "platform": "macOS"}]),
+        client_hints=rng.choice([None, {"mobile": False, "platform": "macOS"}, {"platform": "Windows"}]),
         ip_address="203.0.113.9",
         time_offset_minutes=0,
     )
@@ -272,9 +274,10 @@ def _containers(value: Any) -> list[Any]:
     return []
 
 
-def test_two_visitors_share_no_mutable_part_of_an_answer() -> None:
+def test_two_visitors_share_no_mutable_part_of_an_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each answer is its own: JSON objects and lists (action contents, response tokens) are never shared between
     requests, and the models hold the request's own, as parse_response's do."""
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))  # a visitor without ids: allocated alike twice
     rng = random.Random(7)
     for seed in range(40):
         engine = DecisioningEngine(generated_artifact(seed), client_code="acme", clock=lambda: NOW)
@@ -315,6 +318,8 @@ async def test_through_the_client_results_and_notifications_are_the_general_path
             for fast in (True, False)
         }
         clients[False]._page_load = None
+        for client in clients.values():
+            client.notifications.interval = 3600  # sent at aclose, in one flush each: batched alike
         clients[False]._property_token = clients[True]._property_token
         assert clients[True]._page_load is not None
         for _ in range(8):
@@ -337,3 +342,17 @@ async def test_through_the_client_results_and_notifications_are_the_general_path
         assert sent[True] == sent[False]
         notified += len(sent[True])
     assert notified > 50  # notifications were sent: the comparison compared something
+
+
+def test_the_time_of_day_follows_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Across minutes and days (the fast path keeps the time of day per minute), the same answers."""
+    now = [NOW]
+    rng = random.Random(9)
+    answered = 0
+    for seed in range(20):
+        engine = DecisioningEngine(generated_artifact(seed), client_code="acme", clock=lambda: now[0])
+        request = request_for(rng)
+        for step in (0, 30, 29.9, 0.2, 3600 * 11.5, 86_400, 59.99, 0.01, 86_400 * 3):
+            now[0] += step
+            answered += run_both(engine, request, monkeypatch)
+    assert answered > 100
