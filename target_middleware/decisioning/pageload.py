@@ -49,18 +49,14 @@ _EXECUTE_KEYS = frozenset({"pageLoad"})
 _new_action, _new_option = builder(Action), builder(Option)
 _new_page_load, _new_response = builder(PageLoadResult), builder(DeliveryResponse)
 
-# One option's models: its type, its actions (a shared Action where every field is immutable, else the index of the
-# action whose JSON object content the request's own copy supplies; None for an option that is not an action list)
-# and its event token.
-_OptionRecipe = tuple[OptionType, tuple[Action | int, ...] | None, str | None]
+_Made = tuple[dict[str, Any], tuple[Option, ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
     """What one set of matched rules answers, the same for every request that matches exactly those rules."""
 
-    page_load: Callable[[], dict[str, Any]]  # a fresh copy of the pageLoad JSON the engine answers (see _copier)
-    options: tuple[_OptionRecipe, ...]
+    make: Callable[[], _Made]  # a fresh copy of the pageLoad JSON the engine answers, and its options' models
     metrics: tuple[Metric, ...]  # immutable: shared
     notes: tuple[tuple[str, tuple[str, ...]], ...]  # (mbox name, event tokens) of each display notification
 
@@ -117,15 +113,19 @@ def _page_load_json(artifact: Artifact, rules: tuple[Rule, ...]) -> dict[str, An
     return result
 
 
-def _copier(value: Any) -> Callable[[], Any]:
-    """What copies decoded JSON ``value`` afresh: every dict and list new, strings and numbers shared (immutable).
+def _maker(page_load: dict[str, Any], options: tuple[Option, ...]) -> Callable[[], _Made]:
+    """What makes a fresh copy of the ``page_load`` JSON and its ``options``' models over that copy, in one call.
 
-    One generated expression of dict and list displays over the template's own parts (``{**_0, _1: [_2.copy(),
-    ...]}``: its keys and values named, never spelled in the source), so a copy is one call, where ``marshal.loads``
-    rebuilt every string and a closure per container cost a call each. ``{**d, k: v}`` keeps ``k`` where ``d`` has
-    it: the key order is the template's. ValueError for what is not plain JSON.
+    One generated expression: dict and list displays over the template's own parts (``{**_0, _1: [_2.copy(), ...]}``,
+    its keys and values named, never spelled in the source), every dict and list new, strings and numbers shared
+    (immutable); ``{**d, k: v}`` keeps ``k`` where ``d`` has it, so the key order is the template's. The parts the
+    models hold (response tokens, JSON contents of actions and options) are bound as they are made (``(c0 := ...)``)
+    and the models built over them, as ``parse_response`` builds them over the JSON it parses; the models that hold
+    nothing mutable are built once and shared. Where ``marshal.loads`` rebuilt every string, and a closure per
+    container or a parse cost a call each, this is one. ValueError for what is not plain JSON.
     """
-    names: dict[str, Any] = {"__builtins__": {}}
+    names: dict[str, Any] = {"__builtins__": {}, "new_action": _new_action, "new_option": _new_option}
+    bound: dict[int, str] = {}  # id of a part of the template that a model holds -> the variable it is bound to
 
     def name(part: Any) -> str:
         key = f"_{len(names)}"
@@ -138,24 +138,43 @@ def _copier(value: Any) -> Callable[[], Any]:
             return None
         if kind is dict:
             fresh = [(key, code) for key, item in part.items() if (code := expression(item)) is not None]
-            if not fresh:
-                return f"{name(part)}.copy()"
             pairs = ", ".join(f"{name(key)}: {code}" for key, code in fresh)
-            return f"{{**{name(part)}, {pairs}}}"
-        if kind is list:
+            code = f"{{**{name(part)}, {pairs}}}" if fresh else f"{name(part)}.copy()"
+        elif kind is list:
             codes = [expression(item) for item in part]
-            if all(code is None for code in codes):
-                return f"{name(part)}.copy()"
             items = ", ".join(code or name(item) for code, item in zip(codes, part, strict=True))
-            return f"[{items}]"
-        raise ValueError(f"not a JSON value: {kind.__name__}")
+            code = f"{name(part)}.copy()" if all(c is None for c in codes) else f"[{items}]"
+        else:
+            raise ValueError(f"not a JSON value: {kind.__name__}")
+        variable = bound.get(id(part))
+        return f"({variable} := {code})" if variable else code
 
-    source = expression(value) or name(value)
+    def held(part: Any, variable: str) -> str:  # what a model holds: the bound copy, or the shared immutable value
+        if type(part) is dict or type(part) is list:
+            bound[id(part)] = variable
+            return variable
+        return name(part)
+
+    models = []
+    for i, (option, model) in enumerate(zip(page_load["options"], options, strict=True)):
+        tokens = held(option["responseTokens"], f"r{i}")
+        if model.type is OptionType.ACTIONS:
+            actions = []
+            for j, (item, action) in enumerate(zip(option["content"], model.content, strict=True)):
+                content = held(item.get("content"), f"c{i}_{j}")
+                shared = action.content is None or type(action.content) is str
+                parts = ", ".join(name(v) for v in (action.type, action.selector, action.css_selector))
+                actions.append(name(action) if shared else f"new_action({parts}, {content})")
+            content = f"({', '.join(actions)},)" if actions else "()"
+        else:
+            content = held(option.get("content"), f"c{i}")
+        models.append(f"new_option({name(model.type)}, {content}, {name(model.event_token)}, {tokens})")
+    source = f"lambda: ({expression(page_load)}, ({', '.join(models)}{',' if models else ''}))"
     try:
-        copy: Callable[[], Any] = eval(f"lambda: {source}", names)  # our own source: names only
+        make: Callable[[], _Made] = eval(source, names)  # our own source: names only
     except (RecursionError, MemoryError, SyntaxError) as exc:  # nested too deep for the parser
         raise ValueError("JSON nested too deep to copy by one expression") from exc
-    return copy
+    return make
 
 
 def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
@@ -163,14 +182,6 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
     page_load = _page_load_json(artifact, rules)
     parsed = parse_response({"execute": {"pageLoad": marshal.loads(marshal.dumps(page_load, 2))}}).execute_page_load
     assert parsed is not None
-    recipes: list[_OptionRecipe] = []
-    for option in parsed.options:
-        actions = None
-        if option.type is OptionType.ACTIONS:
-            actions = tuple(
-                a if a.content is None or type(a.content) is str else index for index, a in enumerate(option.content)
-            )
-        recipes.append((option.type, actions, option.event_token))
     notes: list[tuple[str, tuple[str, ...]]] = []
     seen: set[str] = set()
     for rule in rules:  # procedure.DecisionRun._notify: each token once per request and mbox name
@@ -184,25 +195,7 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
                 seen.add(key)
         if tokens:
             notes.append((name, tuple(tokens)))  # type: ignore[arg-type]
-    return _Answer(_copier(page_load), tuple(recipes), parsed.metrics, tuple(notes))
-
-
-def _options(recipes: tuple[_OptionRecipe, ...], raw: list[dict[str, Any]]) -> tuple[Option, ...]:
-    """The options' models over this request's own JSON (what ``parse_response`` builds, checked once at load)."""
-    built = []
-    for (kind, actions, token), option in zip(recipes, raw, strict=True):
-        content: Any = option.get("content")
-        if actions is not None:
-            content = tuple(
-                a
-                if type(a) is Action
-                else _new_action(
-                    (item := content[a])["type"], item.get("selector"), item.get("cssSelector"), item["content"]
-                )
-                for a in actions
-            )
-        built.append(_new_option(kind, content, token, option["responseTokens"]))
-    return tuple(built)
+    return _Answer(_maker(page_load, parsed.options), parsed.metrics, tuple(notes))
 
 
 def _matched(
@@ -302,7 +295,7 @@ class PageLoadPath:
             if len(answers) >= _MAX_ANSWERS:
                 answers.pop(next(iter(answers), key), None)
             answers[key] = answer
-        page_load = answer.page_load()
+        page_load, options = answer.make()
         request_id = body.get("requestId") or new_id()
         raw = {
             "status": 200,
@@ -322,7 +315,6 @@ class PageLoadPath:
             }
             for name, tokens in answer.notes
         )
-        options = _options(answer.options, page_load["options"])
         page_load_result = _new_page_load(options, answer.metrics, None)
         response = _new_response(
             200, request_id, self._client_code, tnt_id, None, (), page_load_result, (), None, (), (), (), raw
