@@ -206,14 +206,16 @@ def _matched(
     keys: set[str] = set()
     allocations: dict[Any, float] = {}
     for index, rule in enumerate(rules):
-        if not rule.allows_property(token) or rule.key in keys:
+        tokens = rule.property_tokens  # rule.allows_property(token), inline
+        if (tokens and (token is None or token not in tokens)) or rule.key in keys:
             continue
         value = allocations.get(rule.activity_id)
         if value is None:
             value = allocations[rule.activity_id] = allocation(client, rule.activity_id, visitor_id)
         ctx["allocation"] = value
         try:
-            satisfied = truthy(rule.condition(ctx))
+            outcome = rule.condition(ctx)
+            satisfied = outcome if outcome is True or outcome is False else truthy(outcome)
         except Exception:
             _rule_logger.warning("rule %s failed to evaluate; treated as unmatched", rule.key, exc_info=True)
             satisfied = False

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -334,6 +335,7 @@ async def test_through_the_client_results_and_notifications_are_the_general_path
                 monkeypatch.setattr(pageload, "new_id", lambda c=counter: f"{next(c):032x}")
                 monkeypatch.setattr(params, "_request_id", lambda: "f" * 32)
                 monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))
+                monkeypatch.setattr(time, "time", lambda: NOW)  # the cookies' expiry: the same second
                 results[fast] = await clients[fast].get_offers(request, visitor=visitor)
             assert results[True] == results[False]
             assert json.dumps(results[True].raw) == json.dumps(results[False].raw)
