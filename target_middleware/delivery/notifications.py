@@ -271,13 +271,15 @@ class NotificationQueue:
         taken = self._take()
         if not taken:
             return
-        limit = asyncio.Semaphore(_CONCURRENT_SENDS)
+        # At most _CONCURRENT_SENDS at a time, in order: as many senders, each taking the next batch when it is done
+        # (a task per sender, not per batch: a flush of a thousand visitors' displays is a thousand batches).
+        pending = iter(batches(taken))
 
-        async def deliver(batch: Batch) -> None:
-            async with limit:
+        async def sender() -> None:
+            for batch in pending:
                 await self._deliver(batch)
 
-        await asyncio.gather(*(deliver(batch) for batch in batches(taken)))
+        await asyncio.gather(*(sender() for _ in range(_CONCURRENT_SENDS)))
 
     async def _deliver(self, batch: Batch) -> None:
         count = sum(len(entry.notifications) for entry in batch)

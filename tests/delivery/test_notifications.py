@@ -105,6 +105,33 @@ async def test_the_queue_is_bounded_counts_and_warns_once(caplog: pytest.LogCapt
     assert queue.counts["sent"] == 3
 
 
+async def test_a_flush_sends_at_most_eight_batches_at_once_in_order() -> None:
+    started: list[str] = []
+    running, most = 0, 0
+    release = asyncio.Event()
+
+    async def send(batch: list[Pending]) -> None:
+        nonlocal running, most
+        started.append(batch[0].visitor.session_id)
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+
+    queue = NotificationQueue(send, interval=60)
+    for i in range(20):
+        queue.put(pending(f"v{i:02d}", f"t{i}"))
+    flush = asyncio.ensure_future(queue.flush())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(started) == 8  # eight under way, the rest waiting
+    release.set()
+    await flush
+    assert most == 8
+    assert started == [f"s-v{i:02d}" for i in range(20)]  # each visitor's batch once, in the queue's order
+    assert queue.counts["sent"] == 20
+
+
 async def test_it_sends_in_the_background_and_reports_failures() -> None:
     sent: list[str] = []
 
