@@ -307,15 +307,17 @@ class PageLoadPath:
             "execute": {"pageLoad": page_load},
         }
         notifications = tuple(
-            {
-                "id": new_id(),
-                "impressionId": new_id(),
-                "timestamp": now_ms,
-                "type": "display",
-                "mbox": {"name": name},
-                "tokens": list(tokens),
-            }
-            for name, tokens in answer.notes
+            [
+                {
+                    "id": new_id(),
+                    "impressionId": new_id(),
+                    "timestamp": now_ms,
+                    "type": "display",
+                    "mbox": {"name": name},
+                    "tokens": list(tokens),
+                }
+                for name, tokens in answer.notes
+            ]
         )
         page_load_result = _new_page_load(options, answer.metrics, None)
         response = _new_response(

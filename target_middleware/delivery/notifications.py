@@ -154,7 +154,7 @@ async def send_batch(
     if callback is not None:
         if notes:
             outcome = callback(notes)
-            if inspect.isawaitable(outcome):
+            if outcome is not None and inspect.isawaitable(outcome):
                 await outcome
         return
     telemetry = [entry for pending in batch for entry in pending.telemetry]
@@ -282,7 +282,7 @@ class NotificationQueue:
         await asyncio.gather(*(sender() for _ in range(_CONCURRENT_SENDS)))
 
     async def _deliver(self, batch: Batch) -> None:
-        count = sum(len(entry.notifications) for entry in batch)
+        count = len(batch[0].notifications) if len(batch) == 1 else sum(len(e.notifications) for e in batch)
         try:
             await self._send(batch)
         except Exception as exc:  # one failed batch must not stop the others
@@ -294,7 +294,8 @@ class NotificationQueue:
             return
         self.counts["sent"] += count
         for entry in batch:
-            entry.resolve(NotificationOutcome.SENT)
+            if entry.done is not None:
+                entry.resolve(NotificationOutcome.SENT)
 
     async def aclose(self) -> None:
         """Stop the background task and send what is still pending (on the queue's loop when it still runs)."""
@@ -331,9 +332,12 @@ def batches(entries: Sequence[Pending]) -> list[Batch]:
     ``MAX_BATCH`` notifications."""
     grouped: dict[tuple[Any, ...], list[Batch]] = {}
     for entry in entries:
-        runs = grouped.setdefault(_batch_key(entry), [[]])
-        size = sum(len(e.notifications) for e in runs[-1])
-        if runs[-1] and size + len(entry.notifications) > MAX_BATCH:
+        key = _batch_key(entry)
+        runs = grouped.get(key)
+        if runs is None:  # the usual case: a visitor's first entry
+            grouped[key] = [[entry]]
+            continue
+        if sum(len(e.notifications) for e in runs[-1]) + len(entry.notifications) > MAX_BATCH:
             runs.append([])
         runs[-1].append(entry)
     return [batch for runs in grouped.values() for batch in runs]
