@@ -70,6 +70,9 @@ class PageLoadDecision:
     telemetry: tuple[dict[str, Any], ...]
 
 
+_new_decision = builder(PageLoadDecision)
+
+
 class _Prepared:
     """One artifact's rules for the global mbox, and the answers of the rule sets seen so far."""
 
@@ -285,7 +288,8 @@ class PageLoadPath:
         if rules is None or "geo" in context or not (tnt_id is None or type(tnt_id) is str):
             return None
         ctx = self._rule_context(context, now_ms)
-        ctx["mbox"] = mbox_context(body["execute"]["pageLoad"])
+        details = body["execute"]["pageLoad"]
+        ctx["mbox"] = mbox_context(details) if details else {}
         prop = body.get("property")
         token = prop.get("token") if prop is not None else None
         token = token if type(token) is str and token else None
@@ -334,4 +338,4 @@ class PageLoadPath:
                     "features": {"decisioningMethod": "on-device"},
                 },
             )
-        return PageLoadDecision(response, notifications, telemetry)
+        return _new_decision(response, notifications, telemetry)
