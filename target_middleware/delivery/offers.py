@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..analytics import PageViewAnalytics
 from ..frozen import builder
@@ -101,10 +101,10 @@ class OffersResult:
 
 def executes_page_load_only(request: OffersRequest, global_mbox: str) -> bool:
     """Whether ``request`` executes the global mbox alone: no other mbox, prefetch, view, QA mode or trace."""
-    mboxes = request.mboxes
+    mboxes: Sequence[Mbox] = request.mboxes  # type: ignore[assignment]  # Mbox values: __post_init__ made them so
     return (
         len(mboxes) == 1
-        and cast("Mbox", mboxes[0]).name == global_mbox
+        and mboxes[0].name == global_mbox
         and not (request.prefetch or request.prefetch_page_load or request.prefetch_views)
         and not (request.qa_mode or request.trace)
     )
