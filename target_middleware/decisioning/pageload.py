@@ -298,8 +298,8 @@ class PageLoadPath:
         answer = answers.get(key)
         if answer is None:
             answer = _answer(artifact, tuple(rules[i] for i in key))
-            if len(answers) >= _MAX_ANSWERS:
-                answers.pop(next(iter(answers), key), None)
+            if len(answers) >= _MAX_ANSWERS:  # a set of activities with more combinations: start over
+                answers.clear()
             answers[key] = answer
         page_load, options = answer.make()
         request_id = body.get("requestId") or new_id()

@@ -358,3 +358,18 @@ def test_the_time_of_day_follows_the_clock(monkeypatch: pytest.MonkeyPatch) -> N
             now[0] += step
             answered += run_both(engine, request, monkeypatch)
     assert answered > 100
+
+
+def test_the_remembered_answers_and_pages_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pageload, "_MAX_ANSWERS", 2)
+    monkeypatch.setattr(pageload, "_MAX_PAGES", 2)
+    rng = random.Random(11)
+    answered = 0
+    for seed in range(10):
+        engine = DecisioningEngine(generated_artifact(seed), client_code="acme", clock=lambda: NOW)
+        for _ in range(30):
+            answered += run_both(engine, request_for(rng), monkeypatch)
+            assert len(engine._page_load._pages) <= 2
+            prepared = engine._page_load._prepared
+            assert prepared is None or len(prepared.answers) <= 2
+    assert answered > 100
