@@ -88,3 +88,19 @@ def test_a_builder_takes_fields_by_name_and_refuses_its_own_names() -> None:
 
     with pytest.raises(TypeError, match="field named like one of the builder's own"):
         builder(Clash)
+
+
+def test_a_builder_stores_each_field_by_its_name_whatever_it_is_called() -> None:
+    """The generated constructor's own names never shadow a field's (``value``, ``cls``, ``new``, ``twin``)."""
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Named:
+        value: int
+        cls: int
+        new: int
+        twin: int
+        build: int
+
+    built = builder(Named)(1, 2, 3, twin=4, build=5)
+    assert (type(built), built) == (Named, Named(1, 2, 3, 4, 5))
+    assert builder(CookieValue)("mbox", "v", 60) == CookieValue("mbox", "v", 60)

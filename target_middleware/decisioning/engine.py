@@ -18,6 +18,7 @@ from typing import Any
 
 from .artifact import Artifact
 from .context import JSON_OBJECT, geo_context, warm_up
+from .pageload import PageLoadDecision, PageLoadPath
 from .procedure import DecisionRun, new_id
 from .source import ArtifactSource, source_of
 from .trace import profile_trace
@@ -99,6 +100,7 @@ class DecisioningEngine:
         self.telemetry_enabled = telemetry_enabled
         self._geo_lookup = geo_lookup
         self._clock = clock
+        self._page_load = PageLoadPath(client_code)
         warm_up()
 
     async def start(self) -> None:
@@ -109,6 +111,11 @@ class DecisioningEngine:
     async def aclose(self) -> None:
         if isinstance(self._source, ArtifactSource):
             await self._source.aclose()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The engine's time (seconds since the epoch), which decisions are stamped and scheduled by."""
+        return self._clock
 
     @property
     def source(self) -> Artifact | ArtifactSource:
@@ -212,6 +219,23 @@ class DecisioningEngine:
                 },
             )
         return OnDeviceDecision(response, tuple(run.notifications), remote_mboxes, remote_views, telemetry)
+
+    def decide_page_load(self, request: Mapping[str, Any]) -> PageLoadDecision | None:
+        """:meth:`decide` for the request most pages make, typed: the global mbox alone, executed (``pageLoad``).
+
+        The answer ``decide`` would give, already parsed as ``parse_response`` parses it, with the same
+        notifications and telemetry, from parts worked out once per set of matched rules (see ``pageload``).
+        None when the request or the artifact is not of that kind (or not loaded), or for a subclass (whose
+        ``decide`` may differ): ask ``decide``. ``request`` is a Delivery request as ``build_request`` makes it.
+        """
+        started = time.perf_counter()
+        if type(self) is not DecisioningEngine:
+            return None
+        artifact = self._source if isinstance(self._source, Artifact) else self._source.artifact
+        if artifact is None:
+            return None
+        now_ms = int(self._clock() * 1000)
+        return self._page_load.decide(request, artifact, now_ms, started, with_telemetry=self.telemetry_enabled)
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
         geo = request_context.get("geo")

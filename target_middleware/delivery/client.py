@@ -27,6 +27,7 @@ from .decider import (
     LocalDecider,
     LocalDecision,
     ManagedDecider,
+    PageLoadDecider,
     artifact_decider_factory,
     merge_responses,
     remote_part,
@@ -34,7 +35,7 @@ from .decider import (
 from .errors import LocalDecisionError
 from .loops import PerLoop, run_on
 from .mapping import offers_request_from_mapping, one_of
-from .models import parse_response
+from .models import DeliveryResponse, parse_response
 from .notifications import (
     NotificationOutcome,
     NotificationQueue,
@@ -43,7 +44,7 @@ from .notifications import (
     send_batch,
     with_third_party_id,
 )
-from .offers import OffersRequest, OffersResult, offers_result
+from .offers import OffersRequest, OffersResult, executes_page_load_only, offers_result
 from .params import GLOBAL_MBOX, Mbox, build_request
 
 __all__ = ["NotificationsCallback", "TargetClient"]
@@ -136,6 +137,10 @@ class TargetClient:
         self._http = http_client  # the caller's, used as it is on every loop
         self._pools = PerLoop(self._new_pool)
         self._decider = decider
+        # Target's engine answers most pages' request (the global mbox alone) by a fast path: on-device only
+        self._page_load: PageLoadDecider | None = None
+        if self.decisioning is DecisioningMethod.ON_DEVICE and isinstance(decider, PageLoadDecider):
+            self._page_load = decider
         self._on_notifications = on_notifications
         self.notifications = NotificationQueue(self._send_batch, max_pending=max_pending_notifications)
         self._query = f"?imsOrgId={quote(organization_id, safe='')}&sessionId="
@@ -238,18 +243,41 @@ class TargetClient:
             body["trace"] = dict(request.trace)
         if self.decisioning is DecisioningMethod.SERVER_SIDE:
             answer = await self._post(body, visitor, deadline)
+        elif self._page_load is not None and executes_page_load_only(request, self.global_mbox):
+            fast = self._decide_page_load(body, visitor, page)
+            if fast is not None:
+                return offers_result(fast, visitor.updated(tnt_id=fast.tnt_id, edge_host=None), self.decisioning, body)
+            answer = await self._decide_locally(body, visitor, page, deadline)
         else:
             answer = await self._decide_locally(body, visitor, page, deadline)
         response = parse_response(answer if answer is not None else {})
         after = visitor.updated(tnt_id=response.tnt_id, edge_host=response.edge_host)
         return offers_result(response, after, self.decisioning, body)
 
-    async def _decide_locally(self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float) -> Any:
-        assert self._decider is not None
+    def _start_managed(self) -> None:
         if self._managed is not None and self._managed_task is None:
             # A first download runs in the background; until it lands, local decisions fail (and fail open).
             self._managed_loop = asyncio.get_running_loop()  # where it polls, and where it is closed
             self._managed_task = self._managed_loop.create_task(self._managed.start())
+
+    def _decide_page_load(self, body: dict[str, Any], visitor: Visitor, page: PageContext) -> DeliveryResponse | None:
+        """The decider's fast answer, its notifications queued as ``_decide_locally`` queues them; None: ask that."""
+        assert self._page_load is not None
+        self._start_managed()
+        try:
+            decision = self._page_load.decide_page_load(body)
+        except Exception as exc:  # as the general path's decider failing
+            raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
+        if decision is None:
+            return None
+        if decision.notifications or decision.telemetry:
+            owed, telemetry = tuple(decision.notifications), tuple(decision.telemetry)
+            self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, body.get("experienceCloud")))
+        return decision.response
+
+    async def _decide_locally(self, body: dict[str, Any], visitor: Visitor, page: PageContext, deadline: float) -> Any:
+        assert self._decider is not None
+        self._start_managed()
         try:
             decision: LocalDecision = self._decider.decide(body, session_id=visitor.session_id)
             answer, owed, remote = (
@@ -265,7 +293,7 @@ class TargetClient:
                 return await self._post(body, visitor, deadline)
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
         if owed or telemetry:
-            self.notifications.put(Pending(visitor, page, owed, telemetry, body.get("experienceCloud")))
+            self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, body.get("experienceCloud")))
         if self.decisioning is DecisioningMethod.HYBRID and remote:
             remote_body = remote_part(body, set(remote), self.global_mbox)
             if remote_body is not None:

@@ -15,12 +15,16 @@ from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from .models import DeliveryResponse
+
 __all__ = [
     "DeciderFactory",
     "DecisioningMethod",
     "LocalDecider",
     "LocalDecision",
     "ManagedDecider",
+    "PageLoadDecider",
+    "PageLoadDecision",
     "artifact_decider_factory",
     "merge_responses",
     "remote_part",
@@ -47,6 +51,23 @@ class LocalDecision(Protocol):
 @runtime_checkable
 class LocalDecider(Protocol):
     def decide(self, request: Mapping[str, Any], *, session_id: str | None = None) -> LocalDecision: ...
+
+
+class PageLoadDecision(Protocol):
+    @property
+    def response(self) -> DeliveryResponse: ...  # the answer, parsed
+    @property
+    def notifications(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def telemetry(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+@runtime_checkable
+class PageLoadDecider(Protocol):
+    """A decider's optional fast path (Target's engine has one) for a request that executes the global mbox alone:
+    the answer ``decide`` would give, parsed, or None to ask ``decide``. Only for ``on-device`` decisioning."""
+
+    def decide_page_load(self, request: Mapping[str, Any]) -> PageLoadDecision | None: ...
 
 
 class DeciderFactory(Protocol):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..frozen import builder
 from ..identity import visitor_ids
 from ..visitor import Visitor
 from .context import PageContext
@@ -111,11 +112,24 @@ class Pending:
     experience_cloud: Mapping[str, Any] | None = None  # the page view's (A4T supplementalDataId, Audience Manager)
     done: concurrent.futures.Future[NotificationOutcome] | None = field(default=None, compare=False)
 
+    @classmethod
+    def of_decision(
+        cls,
+        visitor: Visitor,
+        page: PageContext,
+        notifications: tuple[Mapping[str, Any], ...],
+        telemetry: tuple[Mapping[str, Any], ...],
+        experience_cloud: Mapping[str, Any] | None,
+    ) -> Pending:
+        """What a local decision owes, built without the frozen stores (see ``frozen``): one per decision."""
+        return _new_pending(visitor, page, notifications, telemetry, experience_cloud, None)
+
     def resolve(self, outcome: NotificationOutcome) -> None:
         if self.done is not None and not self.done.done():
             self.done.set_result(outcome)
 
 
+_new_pending = builder(Pending)
 Batch = list[Pending]
 BatchSend = Callable[[Batch], Awaitable[None]]
 
@@ -140,7 +154,7 @@ async def send_batch(
     if callback is not None:
         if notes:
             outcome = callback(notes)
-            if inspect.isawaitable(outcome):
+            if outcome is not None and inspect.isawaitable(outcome):
                 await outcome
         return
     telemetry = [entry for pending in batch for entry in pending.telemetry]
@@ -257,16 +271,18 @@ class NotificationQueue:
         taken = self._take()
         if not taken:
             return
-        limit = asyncio.Semaphore(_CONCURRENT_SENDS)
+        # At most _CONCURRENT_SENDS at a time, in order: as many senders, each taking the next batch when it is done
+        # (a task per sender, not per batch: a flush of a thousand visitors' displays is a thousand batches).
+        pending = iter(batches(taken))
 
-        async def deliver(batch: Batch) -> None:
-            async with limit:
+        async def sender() -> None:
+            for batch in pending:
                 await self._deliver(batch)
 
-        await asyncio.gather(*(deliver(batch) for batch in batches(taken)))
+        await asyncio.gather(*(sender() for _ in range(_CONCURRENT_SENDS)))
 
     async def _deliver(self, batch: Batch) -> None:
-        count = sum(len(entry.notifications) for entry in batch)
+        count = len(batch[0].notifications) if len(batch) == 1 else sum(len(e.notifications) for e in batch)
         try:
             await self._send(batch)
         except Exception as exc:  # one failed batch must not stop the others
@@ -278,7 +294,8 @@ class NotificationQueue:
             return
         self.counts["sent"] += count
         for entry in batch:
-            entry.resolve(NotificationOutcome.SENT)
+            if entry.done is not None:
+                entry.resolve(NotificationOutcome.SENT)
 
     async def aclose(self) -> None:
         """Stop the background task and send what is still pending (on the queue's loop when it still runs)."""
@@ -298,17 +315,29 @@ class NotificationQueue:
         await self.flush()
 
 
+def _batch_key(entry: Pending) -> tuple[Any, ...]:
+    """What entries sent in one request share: the visitor's session, edge, ids (``visitor_ids``) and the page
+    view's ``experienceCloud``. Without the latter and customer ids, the ids are the visitor's three id strings
+    (``visitor_ids`` keeps each that is not empty): a tuple of them, where the general key is their JSON."""
+    visitor = entry.visitor
+    if entry.experience_cloud is None and not (visitor.marketing_cloud_visitor_id and visitor.customer_ids):
+        ids = (visitor.tnt_id or None, visitor.third_party_id or None, visitor.marketing_cloud_visitor_id or None)
+        return visitor.session_id, visitor.edge_cluster, *ids
+    general = json.dumps([visitor_ids(visitor), entry.experience_cloud], sort_keys=True, default=str)
+    return visitor.session_id, visitor.edge_cluster, general
+
+
 def batches(entries: Sequence[Pending]) -> list[Batch]:
     """Entries merged per visitor (ids, session and edge) and page view's ``experienceCloud``, in order, cut at
     ``MAX_BATCH`` notifications."""
     grouped: dict[tuple[Any, ...], list[Batch]] = {}
     for entry in entries:
-        visitor = entry.visitor
-        ids = json.dumps([visitor_ids(visitor), entry.experience_cloud], sort_keys=True, default=str)
-        key = (visitor.session_id, visitor.edge_cluster, ids)
-        runs = grouped.setdefault(key, [[]])
-        size = sum(len(e.notifications) for e in runs[-1])
-        if runs[-1] and size + len(entry.notifications) > MAX_BATCH:
+        key = _batch_key(entry)
+        runs = grouped.get(key)
+        if runs is None:  # the usual case: a visitor's first entry
+            grouped[key] = [[entry]]
+            continue
+        if sum(len(e.notifications) for e in runs[-1]) + len(entry.notifications) > MAX_BATCH:
             runs.append([])
         runs[-1].append(entry)
     return [batch for runs in grouped.values() for batch in runs]

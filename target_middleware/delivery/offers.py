@@ -17,7 +17,7 @@ from .params import Mbox
 if TYPE_CHECKING:
     from ..edgenetwork.handoff import EdgeExchange
 
-__all__ = ["OffersClient", "OffersRequest", "OffersResult", "offers_result"]
+__all__ = ["OffersClient", "OffersRequest", "OffersResult", "executes_page_load_only", "offers_result"]
 
 
 def as_mboxes(items: Sequence[Mbox | str]) -> tuple[Mbox, ...]:
@@ -97,6 +97,17 @@ class OffersResult:
     def cookies(self) -> tuple[CookieValue, ...]:
         found = [c for c in (self.mbox_cookie, self.edge_cluster_cookie) if c is not None]
         return (*found, *self.state_cookies)
+
+
+def executes_page_load_only(request: OffersRequest, global_mbox: str) -> bool:
+    """Whether ``request`` executes the global mbox alone: no other mbox, prefetch, view, QA mode or trace."""
+    mboxes: Sequence[Mbox] = request.mboxes  # type: ignore[assignment]  # Mbox values: __post_init__ made them so
+    return (
+        len(mboxes) == 1
+        and mboxes[0].name == global_mbox
+        and not (request.prefetch or request.prefetch_page_load or request.prefetch_views)
+        and not (request.qa_mode or request.trace)
+    )
 
 
 _new_result = builder(OffersResult)

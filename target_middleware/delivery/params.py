@@ -184,6 +184,65 @@ def build_request(
 
     The visitor's ids come from :func:`identity.visitor_ids`; ``analytics`` is ``experienceCloud.analytics`` (A4T).
     """
+    if len(execute) == 1 and not (prefetch or prefetch_page_load or prefetch_views):
+        only = execute[0]
+        if only.name == global_mbox and not only.params:
+            return _page_load_request(visitor, context, property_token, environment_id, analytics)
+    return _request(
+        execute=execute,
+        prefetch=prefetch,
+        prefetch_page_load=prefetch_page_load,
+        prefetch_views=prefetch_views,
+        visitor=visitor,
+        context=context,
+        global_mbox=global_mbox,
+        property_token=property_token,
+        environment_id=environment_id,
+        analytics=analytics,
+    )
+
+
+def _page_load_request(
+    visitor: Visitor,
+    context: dict[str, Any],
+    property_token: str | None,
+    environment_id: int | None,
+    analytics: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``_request`` for the global mbox alone, without params (most pages' request): the same dict, key order
+    included, without the sections' loops (no param can name a thirdPartyId or property token here)."""
+    request: dict[str, Any] = {"requestId": _request_id(), "context": context, "execute": {"pageLoad": {}}}
+    visitor_id = visitor_ids(visitor)
+    if visitor_id:
+        request["id"] = visitor_id
+    aam = audience_manager(visitor)
+    if aam or analytics:
+        experience_cloud: dict[str, Any] = {}
+        if aam:
+            experience_cloud["audienceManager"] = aam
+        if analytics:
+            experience_cloud["analytics"] = dict(analytics)
+        request["experienceCloud"] = experience_cloud
+    if property_token:
+        request["property"] = {"token": property_token}
+    if environment_id is not None:
+        request["environmentId"] = environment_id
+    return request
+
+
+def _request(
+    *,
+    execute: Sequence[Mbox],
+    prefetch: Sequence[Mbox],
+    prefetch_page_load: bool,
+    prefetch_views: bool,
+    visitor: Visitor,
+    context: dict[str, Any],
+    global_mbox: str,
+    property_token: str | None,
+    environment_id: int | None,
+    analytics: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     ids: dict[str, str | None] = {"thirdPartyId": visitor.third_party_id, "property": property_token}
     request: dict[str, Any] = {"requestId": _request_id(), "context": context}
     execute_section = _section(execute, global_mbox, ids)

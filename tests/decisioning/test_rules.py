@@ -106,3 +106,25 @@ def test_the_artifacts_shape_of_condition() -> None:
 def test_unsupported_logic_is_an_error(logic: Any) -> None:
     with pytest.raises(RuleError):
         compile_condition(logic)
+
+
+def test_a_comparison_with_the_variable_read_inline_is_the_general_one() -> None:
+    """``{op: [literal, {"var": path}]}`` (and the other way round) is compiled to one closure that reads a short
+    path itself; the same operands through ``if`` take the general compile. Equal on every context shape."""
+    import itertools
+    from collections import UserDict
+
+    values: list[Any] = [None, 0, 49.99, 50, 100, "50", "/page", "/other", "", True, [], {}, float("nan")]
+    paths = ["allocation", "page.path", "page", "page.", "a.b.c", ""]
+    contexts: list[Any] = [{}, {"page": None}, {"page": "x"}, UserDict({"allocation": 50})]
+    for value in values:
+        contexts += [{"allocation": value, "page": {"path": value, "": value}}, {"page": UserDict({"path": value})}]
+    for op, literal, path, first in itertools.product(
+        ["==", "<", "<=", ">", ">="], [0, 50, 99.5, "/page", "50", None], paths, [True, False]
+    ):
+        var = {"var": path}
+        wrapped = {"if": [True, var]}
+        inline = compile_condition({op: [literal, var] if first else [var, literal]})
+        general = compile_condition({op: [literal, wrapped] if first else [wrapped, literal]})
+        for ctx in contexts:
+            assert inline(ctx) == general(ctx), (op, literal, path, first, ctx)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
+import random
 import threading
 from typing import Any
 
@@ -19,6 +21,7 @@ from target_middleware.delivery.notifications import (
     batches,
     event_notification,
 )
+from target_middleware.identity import CustomerId, visitor_ids
 from target_middleware.visitor import Visitor
 
 from .edge import ScriptedEdge
@@ -46,6 +49,38 @@ def test_batches_merge_per_visitor_and_cut_at_fifty() -> None:
     assert all(sum(len(e.notifications) for e in batch) <= MAX_BATCH for batch in grouped)
 
 
+def _json_batches(entries: list[Pending]) -> list[list[Pending]]:
+    """The batches as they were grouped before the tuple key: by the JSON of the ids and experienceCloud."""
+    grouped: dict[tuple[Any, ...], list[list[Pending]]] = {}
+    for entry in entries:
+        ids = json.dumps([visitor_ids(entry.visitor), entry.experience_cloud], sort_keys=True, default=str)
+        runs = grouped.setdefault((entry.visitor.session_id, entry.visitor.edge_cluster, ids), [[]])
+        if runs[-1] and sum(len(e.notifications) for e in runs[-1]) + len(entry.notifications) > MAX_BATCH:
+            runs.append([])
+        runs[-1].append(entry)
+    return [batch for runs in grouped.values() for batch in runs]
+
+
+def test_batches_group_as_the_json_of_ids_and_experience_cloud_did() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        entries = []
+        for _ in range(rng.randint(1, 40)):
+            mcid = rng.choice([None, "08743421337245362392147962341223"])
+            visitor = Visitor(
+                session_id=rng.choice(["s1", "s2"]),
+                tnt_id=rng.choice([None, "a.35_0", "b"]),
+                edge_cluster=rng.choice([None, "35"]),
+                third_party_id=rng.choice([None, "crm-1"]),
+                marketing_cloud_visitor_id=mcid,
+                customer_ids=rng.choice([(), (CustomerId("c1", "crm"),), (CustomerId("c2", "crm"),)]),
+            )
+            cloud = rng.choice([None, {}, {"analytics": {"supplementalDataId": rng.choice("xy")}}])
+            notes = tuple(note(f"t{i}") for i in range(rng.choice([1, 2, 30])))
+            entries.append(Pending(visitor, PageContext(), notes, experience_cloud=cloud))
+        assert [[id(e) for e in b] for b in batches(entries)] == [[id(e) for e in b] for b in _json_batches(entries)]
+
+
 async def test_the_queue_is_bounded_counts_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
     release = asyncio.Event()
     sent: list[list[Pending]] = []
@@ -68,6 +103,33 @@ async def test_the_queue_is_bounded_counts_and_warns_once(caplog: pytest.LogCapt
     assert [await asyncio.wrap_future(f) for f in futures[:3]] == [NotificationOutcome.SENT] * 3
     assert sorted(e.visitor.tnt_id for batch in sent for e in batch) == ["0", "1", "2"]
     assert queue.counts["sent"] == 3
+
+
+async def test_a_flush_sends_at_most_eight_batches_at_once_in_order() -> None:
+    started: list[str] = []
+    running, most = 0, 0
+    release = asyncio.Event()
+
+    async def send(batch: list[Pending]) -> None:
+        nonlocal running, most
+        started.append(batch[0].visitor.session_id)
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+
+    queue = NotificationQueue(send, interval=60)
+    for i in range(20):
+        queue.put(pending(f"v{i:02d}", f"t{i}"))
+    flush = asyncio.ensure_future(queue.flush())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(started) == 8  # eight under way, the rest waiting
+    release.set()
+    await flush
+    assert most == 8
+    assert started == [f"s-v{i:02d}" for i in range(20)]  # each visitor's batch once, in the queue's order
+    assert queue.counts["sent"] == 20
 
 
 async def test_it_sends_in_the_background_and_reports_failures() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from target_middleware.delivery import Mbox, map_params, params
 from target_middleware.delivery.params import MappedParams, build_request
+from target_middleware.identity import CustomerId
 from target_middleware.visitor import Visitor
 
 from . import reference
@@ -163,3 +165,46 @@ def test_request_ids_are_version_4_uuids() -> None:
     for request_id in ids:
         parsed = uuid.UUID(hex=request_id)
         assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, request_id)
+
+
+def test_the_global_mbox_alone_is_built_as_the_general_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_request's short way for the global mbox alone without params: the general one's dict, key order
+    included, for visitors of every kind of id, property tokens, environments and A4T."""
+    monkeypatch.setattr(params, "_request_id", lambda: "r" * 32)
+    visitors = [
+        Visitor(session_id="s"),
+        Visitor(session_id="s", tnt_id="t.35_0", third_party_id="crm"),
+        Visitor(
+            session_id="s",
+            marketing_cloud_visitor_id="08743421337245362392147962341223",
+            customer_ids=(CustomerId("c1", "crm"),),
+            aam_location_hint=9,
+            aam_blob="blob",
+        ),
+        Visitor(session_id="s", marketing_cloud_visitor_id="08743421337245362392147962341223"),
+    ]
+    context = {"channel": "web", "address": {"url": "https://x.test/"}, "timeOffsetInMinutes": 0}
+    built = 0
+    for visitor in visitors:
+        for token in (None, "", "prop"):
+            for environment in (None, 0, 7):
+                for analytics in (None, {}, {"supplementalDataId": "sd", "logging": "server_side"}):
+                    kwargs: dict[str, Any] = {
+                        "visitor": visitor,
+                        "context": context,
+                        "global_mbox": "target-global-mbox",
+                        "property_token": token,
+                        "environment_id": environment,
+                        "analytics": analytics,
+                    }
+                    short = build_request(execute=[Mbox("target-global-mbox")], **kwargs)
+                    general = params._request(
+                        execute=[Mbox("target-global-mbox")],
+                        prefetch=(),
+                        prefetch_page_load=False,
+                        prefetch_views=False,
+                        **kwargs,
+                    )
+                    assert json.dumps(short) == json.dumps(general)
+                    built += 1
+    assert built == 4 * 3 * 3 * 3

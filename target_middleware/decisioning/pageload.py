@@ -1,0 +1,341 @@
+"""get_offers' fast path for the on-device decision most pages ask for: the global mbox alone, executed.
+
+The general path builds a Delivery request, hands it to the engine through the ``LocalDecider`` seam (which works
+out which mboxes are remote, builds a ``DecisionRun``, answers each matched rule from its execute template and
+merges the answers into a ``pageLoad``), then parses the JSON answer back into models. For a request that only
+executes the global mbox (``pageLoad``), with no geo value, trace, QA mode, prefetch or view, from Target's own
+engine, every step but a few depends on nothing but the set of rules that matched: that answer is worked out once
+per set (``_Answer``) and each request only does what depends on it: the rule context, the allocation and the
+conditions, its ids, a fresh copy of the answer's JSON, the models that hold mutable values, its notification and
+telemetry. The rest is shared, and only where it is immutable (strings, enums, frozen models of them).
+
+Anything else (a custom decider, hybrid, prefetch, views, a trace, geo, a rule without an execute template because
+of macros, an artifact not loaded yet) is not handled here (``decide`` answers None) and takes the general path.
+tests/delivery/test_ondevice.py proves the two equal.
+"""
+
+from __future__ import annotations
+
+import logging
+import marshal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..delivery.errors import ResponseParseError
+from ..delivery.models import Action, DeliveryResponse, Metric, Option, OptionType, PageLoadResult, parse_response
+from ..frozen import builder
+from . import procedure
+from .allocation import allocation, visitor_id_for_allocation
+from .artifact import Artifact, Rule
+from .consequence import geo_response_tokens
+from .context import base_context, mbox_context, time_context
+from .procedure import new_id
+from .rules import truthy
+
+__all__ = ["PageLoadDecision", "PageLoadPath"]
+
+_rule_logger = logging.getLogger(procedure.__name__)  # where the general path warns of a rule that fails
+
+_MAX_PAGES = 4096  # (user agent, URL, referring URL) whose rule context parts are kept
+_MAX_ANSWERS = 256  # sets of matched rules remembered per artifact (an A/B activity has one per experience)
+
+# What build_request writes for the global mbox alone: anything else (prefetch, views, trace, qaMode, notifications)
+# is the general path's.
+_REQUEST_KEYS = frozenset({"requestId", "context", "execute", "id", "experienceCloud", "property", "environmentId"})
+_EXECUTE_KEYS = frozenset({"pageLoad"})
+
+_new_action, _new_option = builder(Action), builder(Option)
+_new_page_load, _new_response = builder(PageLoadResult), builder(DeliveryResponse)
+
+_Made = tuple[dict[str, Any], tuple[Option, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one set of matched rules answers, the same for every request that matches exactly those rules."""
+
+    make: Callable[[], _Made]  # a fresh copy of the pageLoad JSON the engine answers, and its options' models
+    metrics: tuple[Metric, ...]  # immutable: shared
+    notes: tuple[tuple[str, tuple[str, ...]], ...]  # (mbox name, event tokens) of each display notification
+
+
+@dataclass(frozen=True, slots=True)
+class PageLoadDecision:
+    """The answer of :meth:`PageLoadPath.decide`: what the general path's ``parse_response`` and queue get."""
+
+    response: DeliveryResponse
+    notifications: tuple[dict[str, Any], ...]
+    telemetry: tuple[dict[str, Any], ...]
+
+
+_new_decision = builder(PageLoadDecision)
+
+
+class _Prepared:
+    """One artifact's rules for the global mbox, and the answers of the rule sets seen so far."""
+
+    def __init__(self, artifact: Artifact, rules: tuple[Rule, ...] | None) -> None:
+        self.artifact = artifact
+        self.rules = rules
+        self.answers: dict[tuple[int, ...], _Answer] = {}
+
+
+def _fits(artifact: Artifact) -> tuple[Rule, ...] | None:
+    """The global mbox's rules when every one of them can be answered here, else None."""
+    name = artifact.global_mbox
+    if name in artifact.remote_mboxes or name not in artifact.local_mboxes:
+        return None  # the edge's to decide (status 206): the general path says so
+    rules = tuple(artifact.mbox_rules.get(name, ()))
+    for rule in rules:
+        if rule.execute is None or not all(type(t) is str or t is None for t in rule.execute.event_tokens):
+            return None
+        try:
+            _answer(artifact, (rule,))
+        except (ValueError, TypeError, ResponseParseError):  # unmarshallable tokens, or a misfit answer
+            return None
+    return rules
+
+
+def _page_load_json(artifact: Artifact, rules: tuple[Rule, ...]) -> dict[str, Any]:
+    """The engine's pageLoad answer for these matched rules (procedure.DecisionRun: _respond, then _page_load)."""
+    request_tokens = geo_response_tokens(artifact.response_tokens, {})
+    options: list[dict[str, Any]] = []
+    metrics: dict[Any, Any] = {}
+    for rule in rules:
+        assert rule.execute is not None
+        for option in marshal.loads(rule.execute.options):
+            option["responseTokens"] = {**rule.response_tokens, **request_tokens}
+            options.append(option)
+        for metric in rule.execute.clicks:
+            metrics[metric.get("eventToken")] = dict(metric)
+    result: dict[str, Any] = {"options": options}
+    if metrics:
+        result["metrics"] = [metrics[k] for k in sorted(metrics, key=str)]
+    return result
+
+
+def _maker(page_load: dict[str, Any], options: tuple[Option, ...]) -> Callable[[], _Made]:
+    """What makes a fresh copy of the ``page_load`` JSON and its ``options``' models over that copy, in one call.
+
+    One generated expression: dict and list displays over the template's own parts (``{**_0, _1: [_2.copy(), ...]}``,
+    its keys and values named, never spelled in the source), every dict and list new, strings and numbers shared
+    (immutable); ``{**d, k: v}`` keeps ``k`` where ``d`` has it, so the key order is the template's. The parts the
+    models hold (response tokens, JSON contents of actions and options) are bound as they are made (``(c0 := ...)``)
+    and the models built over them, as ``parse_response`` builds them over the JSON it parses; the models that hold
+    nothing mutable are built once and shared. Where ``marshal.loads`` rebuilt every string, and a closure per
+    container or a parse cost a call each, this is one. ValueError for what is not plain JSON.
+    """
+    names: dict[str, Any] = {"__builtins__": {}, "new_action": _new_action, "new_option": _new_option}
+    bound: dict[int, str] = {}  # id of a part of the template that a model holds -> the variable it is bound to
+
+    def name(part: Any) -> str:
+        key = f"_{len(names)}"
+        names[key] = part
+        return key
+
+    def expression(part: Any) -> str | None:  # None: immutable, shared
+        kind = type(part)
+        if part is None or kind is str or kind is int or kind is float or kind is bool:
+            return None
+        if kind is dict:
+            fresh = [(key, code) for key, item in part.items() if (code := expression(item)) is not None]
+            pairs = ", ".join(f"{name(key)}: {code}" for key, code in fresh)
+            code = f"{{**{name(part)}, {pairs}}}" if fresh else f"{name(part)}.copy()"
+        elif kind is list:
+            codes = [expression(item) for item in part]
+            items = ", ".join(code or name(item) for code, item in zip(codes, part, strict=True))
+            code = f"{name(part)}.copy()" if all(c is None for c in codes) else f"[{items}]"
+        else:
+            raise ValueError(f"not a JSON value: {kind.__name__}")
+        variable = bound.get(id(part))
+        return f"({variable} := {code})" if variable else code
+
+    def held(part: Any, variable: str) -> str:  # what a model holds: the bound copy, or the shared immutable value
+        if type(part) is dict or type(part) is list:
+            bound[id(part)] = variable
+            return variable
+        return name(part)
+
+    models = []
+    for i, (option, model) in enumerate(zip(page_load["options"], options, strict=True)):
+        tokens = held(option["responseTokens"], f"r{i}")
+        if model.type is OptionType.ACTIONS:
+            actions = []
+            for j, (item, action) in enumerate(zip(option["content"], model.content, strict=True)):
+                content = held(item.get("content"), f"c{i}_{j}")
+                shared = action.content is None or type(action.content) is str
+                parts = ", ".join(name(v) for v in (action.type, action.selector, action.css_selector))
+                actions.append(name(action) if shared else f"new_action({parts}, {content})")
+            content = f"({', '.join(actions)},)" if actions else "()"
+        else:
+            content = held(option.get("content"), f"c{i}")
+        models.append(f"new_option({name(model.type)}, {content}, {name(model.event_token)}, {tokens})")
+    source = f"lambda: ({expression(page_load)}, ({', '.join(models)}{',' if models else ''}))"
+    try:
+        make: Callable[[], _Made] = eval(source, names)  # our own source: names only
+    except (RecursionError, MemoryError, SyntaxError) as exc:  # nested too deep for the parser
+        raise ValueError("JSON nested too deep to copy by one expression") from exc
+    return make
+
+
+def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
+    """Raises ValueError (not plain JSON) or ResponseParseError (an answer the general path would refuse)."""
+    page_load = _page_load_json(artifact, rules)
+    parsed = parse_response({"execute": {"pageLoad": marshal.loads(marshal.dumps(page_load, 2))}}).execute_page_load
+    assert parsed is not None
+    notes: list[tuple[str, tuple[str, ...]]] = []
+    seen: set[str] = set()
+    for rule in rules:  # procedure.DecisionRun._notify: each token once per request and mbox name
+        assert rule.execute is not None
+        name = rule.consequence.get("name")
+        tokens = []
+        for token in rule.execute.event_tokens:
+            key = f"{name}-{token}"
+            if token and key not in seen:
+                tokens.append(token)
+                seen.add(key)
+        if tokens:
+            notes.append((name, tuple(tokens)))  # type: ignore[arg-type]
+    return _Answer(_maker(page_load, parsed.options), parsed.metrics, tuple(notes))
+
+
+def _matched(
+    rules: tuple[Rule, ...], ctx: dict[str, Any], token: str | None, visitor_id: str, client: str
+) -> tuple[int, ...]:
+    """The indexes of the rules that match, as DecisionRun._mbox and _evaluate find them for the global mbox."""
+    matched: list[int] = []
+    keys: set[str] = set()
+    allocations: dict[Any, float] = {}
+    for index, rule in enumerate(rules):
+        tokens = rule.property_tokens  # rule.allows_property(token), inline
+        if (tokens and (token is None or token not in tokens)) or rule.key in keys:
+            continue
+        value = allocations.get(rule.activity_id)
+        if value is None:
+            value = allocations[rule.activity_id] = allocation(client, rule.activity_id, visitor_id)
+        ctx["allocation"] = value
+        try:
+            outcome = rule.condition(ctx)
+            satisfied = outcome if outcome is True or outcome is False else truthy(outcome)
+        except Exception:
+            _rule_logger.warning("rule %s failed to evaluate; treated as unmatched", rule.key, exc_info=True)
+            satisfied = False
+        if satisfied:
+            matched.append(index)
+            keys.add(rule.key)
+    return tuple(matched)
+
+
+class PageLoadPath:
+    """The fast path of one client's engine (see the module's docstring); shares nothing about a visitor."""
+
+    def __init__(self, client_code: str) -> None:
+        self._client_code = client_code
+        self._prepared: _Prepared | None = None  # replaced whole when the artifact changes: no torn state
+        self._pages: dict[tuple[str | None, ...], tuple[Any, ...]] = {}  # see _rule_context
+        self._minute: tuple[int, dict[str, Any]] = (-1, {})
+
+    def _rule_context(self, context: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
+        """``base_context(context, now_ms, {})``, its parts looked up once: ``user``, ``page`` and ``referring`` (the
+        suffix list's and the user agent's parses, already cached one by one) by the user agent and the two URLs,
+        in a bounded table; ``current_time`` and ``current_day`` by the minute. The same keys in the same order."""
+        address, agent = context.get("address"), context.get("userAgent")
+        if "clientHints" in context or not (address is None or type(address) is dict):
+            return base_context(context, now_ms, {})
+        key = (agent, *((address.get("url"), address.get("referringUrl")) if address is not None else (None, None)))
+        parts = self._pages.get(key)
+        if parts is None:
+            if not all(v is None or type(v) is str for v in key):
+                return base_context(context, now_ms, {})
+            whole = base_context(context, now_ms, {})
+            parts = (whole["user"], whole["page"], whole["referring"])
+            if len(self._pages) >= _MAX_PAGES:
+                self._pages.clear()
+            self._pages[key] = parts
+        minute, clock = self._minute
+        if minute != now_ms // 60_000:
+            minute, clock = self._minute = (now_ms // 60_000, time_context(now_ms))
+        return {
+            "current_timestamp": now_ms,
+            "current_time": clock["current_time"],
+            "current_day": clock["current_day"],
+            "user": parts[0],
+            "page": parts[1],
+            "referring": parts[2],
+            "geo": {},
+        }
+
+    def _for(self, artifact: Artifact) -> _Prepared:
+        prepared = self._prepared
+        if prepared is None or prepared.artifact is not artifact:
+            prepared = self._prepared = _Prepared(artifact, _fits(artifact))
+        return prepared
+
+    def decide(
+        self, body: Mapping[str, Any], artifact: Artifact, now_ms: int, started: float, *, with_telemetry: bool
+    ) -> PageLoadDecision | None:
+        """``body`` (a Delivery request executing only ``pageLoad``) decided as the engine and ``parse_response``
+        would, at ``now_ms`` (the engine's clock; ``started``: its perf_counter when asked); None when it is the
+        general path's."""
+        if not (body.keys() <= _REQUEST_KEYS and body["execute"].keys() == _EXECUTE_KEYS):
+            return None
+        prepared = self._for(artifact)
+        rules = prepared.rules
+        context, ids = body["context"], body.get("id")
+        tnt_id = ids.get("tntId") if ids is not None else None
+        if rules is None or "geo" in context or not (tnt_id is None or type(tnt_id) is str):
+            return None
+        ctx = self._rule_context(context, now_ms)
+        details = body["execute"]["pageLoad"]
+        ctx["mbox"] = mbox_context(details) if details else {}
+        prop = body.get("property")
+        token = prop.get("token") if prop is not None else None
+        token = token if type(token) is str and token else None
+        key = _matched(rules, ctx, token, visitor_id_for_allocation(ids), self._client_code)
+        answers = prepared.answers
+        answer = answers.get(key)
+        if answer is None:
+            answer = _answer(artifact, tuple(rules[i] for i in key))
+            if len(answers) >= _MAX_ANSWERS:  # a set of activities with more combinations: start over
+                answers.clear()
+            answers[key] = answer
+        page_load, options = answer.make()
+        request_id = body.get("requestId") or new_id()
+        raw = {
+            "status": 200,
+            "requestId": request_id,
+            "id": dict(ids) if ids is not None else {},
+            "client": self._client_code,
+            "execute": {"pageLoad": page_load},
+        }
+        notifications = tuple(
+            [
+                {
+                    "id": new_id(),
+                    "impressionId": new_id(),
+                    "timestamp": now_ms,
+                    "type": "display",
+                    "mbox": {"name": name},
+                    "tokens": list(tokens),
+                }
+                for name, tokens in answer.notes
+            ]
+        )
+        page_load_result = _new_page_load(options, answer.metrics, None)
+        response = _new_response(
+            200, request_id, self._client_code, tnt_id, None, (), page_load_result, (), None, (), (), (), raw
+        )
+        telemetry: tuple[dict[str, Any], ...] = ()
+        if with_telemetry:
+            telemetry = (
+                {
+                    "requestId": request_id,
+                    "timestamp": now_ms,
+                    "mode": "local",
+                    "execution": round((time.perf_counter() - started) * 1000, 3),
+                    "features": {"decisioningMethod": "on-device"},
+                },
+            )
+        return _new_decision(response, notifications, telemetry)
