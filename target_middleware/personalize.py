@@ -48,7 +48,14 @@ _MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, Ski
 
 class ClickSigning(Protocol):
     def __call__(
-        self, body: bytes, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
+        self,
+        body: bytes,
+        result: OffersResult,
+        *,
+        tokens: Collection[object],
+        encoding: str,
+        nonce: str | None,
+        at: int | None = None,
     ) -> bytes: ...
 
 
@@ -163,10 +170,16 @@ class Personalizer:
             applied = await self.rewrites.apply(body, plan.actions, options, offload=heavy)
             if applied.changed:
                 body = applied.body
-                marked = {plan.actions[r.index].get("eventToken") for r in applied.applied if r.type == "click"}
-                if self.sign_clicks is not None and marked:
+                if self.sign_clicks is not None and applied.clicked:
                     # The visitor's own part, after the rewrite: apply_actions' output stays the experience's.
-                    body = self.sign_clicks(body, result, tokens=marked, encoding=applied.encoding, nonce=nonce)
+                    body = self.sign_clicks(
+                        body,
+                        result,
+                        tokens=applied.clicked,
+                        encoding=applied.encoding,
+                        nonce=nonce,
+                        at=applied.body_end,
+                    )
                 changed = True
                 outcome = "applied"
             elif applied.skipped and all(r.reason in _MALFORMED for r in applied.skipped):

@@ -30,6 +30,7 @@ import anyio.to_thread
 import xxhash
 
 from .html import ActionReport, SkipReason, apply_actions
+from .pagebytes import body_end
 
 __all__ = ["CacheInfo", "Rewrite", "RewriteCache", "cache_key", "rewrite"]
 
@@ -53,13 +54,21 @@ class Rewrite:
     applied: tuple[ActionReport, ...] = ()
     skipped: tuple[ActionReport, ...] = ()
     encoding: str = "utf-8"  # the page's charset, for what is spliced into ``body`` after
+    # Found once with the rewrite, for every visitor it is sent to: the event tokens of the click actions applied,
+    # and where a snippet goes before ``</body>`` in ``body`` (pagebytes.body_end; None: search it each time).
+    clicked: frozenset[object] = frozenset()
+    body_end: int | None = None
 
 
 def rewrite(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Rewrite:
     """``apply_actions`` on the page's bytes, encoded back to bytes in the page's charset."""
     result = apply_actions(page, actions, **options)
-    body = result.encode() if result.changed else page
-    return Rewrite(body, result.changed, result.applied, result.skipped, result.encoding)
+    if not result.changed:
+        return Rewrite(page, False, result.applied, result.skipped, result.encoding)
+    body = result.encode()
+    clicked = frozenset(actions[r.index].get("eventToken") for r in result.applied if r.type == "click")
+    end = body_end(body, result.encoding) if clicked else None
+    return Rewrite(body, True, result.applied, result.skipped, result.encoding, clicked, end)
 
 
 @dataclass(frozen=True, slots=True)
