@@ -32,7 +32,7 @@ from starlette.requests import Request, cookie_parser
 from starlette.types import Scope
 
 from .delivery.context import PageContext
-from .delivery.models import MetricType
+from .delivery.models import Metric, MetricType
 from .delivery.notifications import (
     NotificationOutcome,
     NotificationQueue,
@@ -198,14 +198,16 @@ def _edge_clicks(result: OffersResult, organization_id: str) -> tuple[str | None
 
 def click_metrics(result: OffersResult, global_mbox: str) -> list[tuple[str, str]]:
     """``(event token, mbox)`` for every click metric of a decision (the global mbox's name for page load)."""
-    found: list[tuple[str, str]] = []
-    sections = [(global_mbox, result.page_load.metrics)] if result.page_load is not None else []
-    sections += [(m.name, m.metrics) for m in result.mboxes]
-    for mbox, metrics in sections:
-        for metric in metrics:
-            if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
-                found.append((metric.event_token, mbox))
+    page_load = result.page_load
+    found = [] if page_load is None else _clicks_of(page_load.metrics, global_mbox)
+    for mbox in result.mboxes:
+        if mbox.metrics:
+            found += _clicks_of(mbox.metrics, mbox.name)
     return found
+
+
+def _clicks_of(metrics: Iterable[Metric], mbox: str) -> list[tuple[str, str]]:
+    return [(m.event_token, mbox) for m in metrics if m.type is MetricType.CLICK and m.selector and m.event_token]
 
 
 class Tracking:

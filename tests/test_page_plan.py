@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from target_middleware.decisions import DEFAULT_HTML_SELECTOR, PagePlan, page_plan
 from target_middleware.delivery.models import Action, MboxResult, Metric, MetricType, Option, OptionType, PageLoadResult
+from target_middleware.tracking import click_metrics
 
 
 def old_page_plan(result: Any, html_selectors: Any, global_mbox: str, *, page_load_clicks: bool = True) -> PagePlan:
@@ -67,3 +68,20 @@ def test_the_plan_is_the_old_plan(result: Any, clicks: bool, selectors: dict[str
     assert page_plan(result, selectors, "g", page_load_clicks=clicks) == old_page_plan(
         result, selectors, "g", page_load_clicks=clicks
     )
+
+
+def old_click_metrics(result: Any, global_mbox: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    sections = [(global_mbox, result.page_load.metrics)] if result.page_load is not None else []
+    sections += [(m.name, m.metrics) for m in result.mboxes]
+    for mbox, metrics in sections:
+        for metric in metrics:
+            if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
+                found.append((metric.event_token, mbox))
+    return found
+
+
+@settings(max_examples=300)
+@given(result=RESULTS)
+def test_the_click_metrics_are_the_old_ones(result: Any) -> None:
+    assert click_metrics(result, "g") == old_click_metrics(result, "g")
