@@ -206,6 +206,15 @@ class TargetRequest:
         # A4T server-side: this page view's SDID, known before the decision (for the page's Analytics hit).
         self.supplemental_data_id = supplemental_data_id
 
+    def release(self) -> None:
+        """The request is over: keep its scope for a later ``track()`` (a task the app left running), but not the
+        state that holds this handle. Scope -> state -> handle -> scope is a reference cycle that would keep every
+        request's decision alive until the garbage collector looks for cycles (which it then does far more often)."""
+        scope = self._scope
+        state = scope.get("state") if scope is not None else None
+        if scope is not None and isinstance(state, dict) and any(value is self for value in state.values()):
+            self._scope = {**scope, "state": {key: value for key, value in state.items() if value is not self}}
+
     async def decisions(self) -> Decisions | None:
         """Target's decisions, awaited within what is left of the request's budget; None when they failed (or the
         route has no rule)."""

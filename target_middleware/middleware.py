@@ -180,33 +180,40 @@ class TargetMiddleware:
         match = self.rules.match(scope)
         if match is None or _bypassed(scope):
             # No decision, but track() works on every route: a handle that costs one small object.
-            scope.setdefault("state", {})["target"] = TargetRequest(None, 0.0, scope, self.tracking)
-            await self.app(scope, receive, send)
+            await self._undecided(scope, receive, send)
             return
         if not self.breaker.allow():
             self.outcomes.count("breaker-open", match.rule.path)
-            scope.setdefault("state", {})["target"] = TargetRequest(None, 0.0, scope, self.tracking)
-            await self.app(scope, receive, send)
+            await self._undecided(scope, receive, send)
             return
         started = time.perf_counter()
         analytics = self.analytics.for_page_view() if self.analytics is not None else None
         sdid = analytics.supplemental_data_id if analytics is not None else None
         watch = await self._start(scope, match, analytics)
-        state = scope.setdefault("state", {})
         if watch is None:
-            state["target"] = TargetRequest(None, 0.0, scope, self.tracking)
-            await self.app(scope, receive, send)
+            await self._undecided(scope, receive, send)
             return
         # The decision runs to its outcome within the budget, recorded by ``watch`` whether or not the page
         # waits for it (a JSON or streamed answer does not).
         decision = watch.future
         assert decision is not None
-        state["target"] = TargetRequest(
+        target = scope.setdefault("state", {})["target"] = TargetRequest(
             decision, started + self.timeout, scope, self.tracking, supplemental_data_id=sdid
         )
         responder = _Responder(self, scope, match, watch, started)
-        await self.app(scope, receive, responder.send(send))
-        await responder.flush(send)
+        try:
+            await self.app(scope, receive, responder.send(send))
+            await responder.flush(send)
+        finally:
+            target.release()
+
+    async def _undecided(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app, with a ``request.state.target`` that has no decision (track() works on every route)."""
+        target = scope.setdefault("state", {})["target"] = TargetRequest(None, 0.0, scope, self.tracking)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            target.release()
 
     def _on_shutdown(self, send: Send) -> Send:
         async def wrapped(message: Message) -> None:

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from target_middleware import MboxRule, TargetClient, TargetMiddleware
 from target_middleware import tracking as tracking_module
 from target_middleware.clicks import MAX_BEACON_BYTES, MAX_CLICKS
+from target_middleware.identity import CustomerId
 from target_middleware.pagebytes import splice_before_body_end
 from target_middleware.testing import static_client
 from target_middleware.tracking import ClickSigner
@@ -716,3 +717,104 @@ async def test_clicks_and_conversions_carry_the_experience_cloud_ids(edge: Scrip
     assert click["id"] == {"tntId": "a1b2c3d4e5.35_0", "marketingCloudVisitorId": ecid}  # a beacon knows cookies only
     for body in (conversion, click):
         assert list(validator.iter_errors(body)) == []
+
+
+async def _call(app: Any, path: str, cookie: str) -> list[dict[str, Any]]:
+    """One GET straight through the ASGI app (no client library between), its messages."""
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"shop.test"), (b"cookie", cookie.encode())],
+        "client": ("127.0.0.1", 5555),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_a_finished_request_leaves_nothing_for_the_cycle_collector() -> None:
+    """scope -> state -> request.state.target -> scope would keep every request's decision (and page) alive
+    until the garbage collector hunts cycles, which it then does every few requests: the handle lets go."""
+    import gc
+
+    async def page(request: Any) -> Response:
+        return HTMLResponse(PAGE)
+
+    offers = {"hero": [{"type": "actions", "content": [{"type": "setHtml", "selector": "h1", "content": "Hi"}]}]}
+    routes = [Route("/", page), Route("/plain", page)]
+    rules = [MboxRule("/", mboxes=["hero"])]
+    mw = TargetMiddleware(Starlette(routes=routes), client=static_client(offers), rules=rules)
+    cookie = visitor_cookie("cycle-1.35_0")
+    for path in ("/", "/plain"):  # warm: what is made once (caches, compiled routes) is not per request
+        await _call(mw, path, cookie)
+    gc.collect()
+    gc.disable()
+    try:
+        for path in ("/", "/plain"):  # a decided page, and a route without a rule (track() only)
+            messages = await _call(mw, path, cookie)
+            assert messages[-1]["type"] == "http.response.body"
+            assert gc.collect() == 0, f"a request to {path} left objects only the cycle collector frees"
+    finally:
+        gc.enable()
+    assert b"<h1>Hi</h1>" in (await _call(mw, "/", cookie))[-1]["body"]
+
+
+async def test_track_works_after_the_response_from_a_task_the_app_left_running(
+    edge: ScriptedEdge, validator: Any
+) -> None:
+    """The handle outlives its request: a task still running after the page left tracks for the same visitor
+    and page, and the middleware's callables still read the request's state (here on a route without a rule,
+    where the visitor is the request's own)."""
+    tasks: list[asyncio.Task[Any]] = []
+    go = asyncio.Event()
+
+    async def page(request: Any) -> Response:
+        request.state.user = "customer-7"
+        target = request.state.target
+
+        async def later() -> Any:
+            await go.wait()
+            return await target.track("newsletter", wait=True)
+
+        tasks.append(asyncio.ensure_future(later()))
+        return HTMLResponse(PAGE)
+
+    client = TargetClient("acme", "O@AdobeOrg", server_domain=edge.domain, secure=False, timeout=30.0)
+    mw = TargetMiddleware(
+        Starlette(routes=[Route("/late", page)]),
+        client=client,
+        rules=[MboxRule("/", mboxes=["hero"])],
+        timeout=30.0,
+        signing_key=KEY,
+        customer_ids=lambda request: [CustomerId(getattr(request.state, "user", None) or "nobody", "crm")],
+    )
+    cookie = visitor_cookie("later-1.35_0")
+    amcv = "AMCV_O%40AdobeOrg=MCMID%7C11111111111111111111111111111111111111"
+    async with http(mw) as http_client:
+        response = await http_client.get("/late", headers={"cookie": f"{cookie}; {amcv}"})
+    assert response.status_code == 200  # the page has left
+    go.set()
+    assert await tasks[0] == "sent"
+    await mw.aclose()
+    [sent] = notification_requests(edge)
+    assert sent["id"]["tntId"] == "later-1.35_0"
+    assert sent["id"]["customerIds"][0]["id"] == "customer-7"
+    assert sent["notifications"][0]["mbox"] == {"name": "newsletter"}
+    assert sent["notifications"][0]["address"]["url"] == "http://shop.test/late"
+    assert list(validator.iter_errors(sent)) == []
