@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from .analytics import AnalyticsPayload, analytics_payloads, supplemental_data_id_of
-from .delivery.models import MboxResult, MetricType, Option, OptionType, PageLoadResult
+from .delivery.models import MboxResult, Metric, MetricType, Option, OptionType, PageLoadResult
 from .delivery.notifications import NotificationOutcome
 from .delivery.offers import OffersResult
+from .frozen import builder
 from .handoff import server_state
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ class PagePlan:
     origins: list[tuple[int, int] | None] = field(default_factory=list)
 
 
+_new_plan = builder(PagePlan)  # one per request: without the frozen stores (see ``frozen``)
+
+
 def _options(result: OffersResult) -> list[tuple[str | None, tuple[Option, ...]]]:
     found: list[tuple[str | None, tuple[Option, ...]]] = []
     page_load = result.page_load
@@ -109,31 +113,58 @@ def page_plan(
 
     ``page_load_clicks=False`` leaves the page-load click metrics out (at.js counts them from serverState).
     """
-    plan = PagePlan()
-    sections: list[tuple[str, tuple[Option, ...], tuple[Any, ...], bool]] = []
-    if result.page_load is not None:
-        metrics = result.page_load.metrics if page_load_clicks else ()
-        sections.append((global_mbox, result.page_load.options, metrics, True))
-    sections.extend((m.name, m.options, m.metrics, False) for m in result.mboxes)
-    for name, options, metrics, page_load in sections:
-        for i, option in enumerate(options):
-            if option.type is OptionType.REDIRECT and isinstance(option.content, str):
-                return PagePlan(redirect=option.content)
-            if option.type is OptionType.ACTIONS:
-                for j, a in enumerate(option.content):
-                    plan.actions.append(
-                        {"type": a.type, "selector": a.selector, "cssSelector": a.css_selector, "content": a.content}
-                    )
-                    plan.origins.append((i, j) if page_load else None)
-            elif option.type is OptionType.HTML:
-                selector = html_selectors.get(name, DEFAULT_HTML_SELECTOR)
-                plan.actions.append({"type": "setHtml", "selector": selector, "content": option.content})
-                plan.origins.append((i, -1) if page_load else None)
-        for metric in metrics:
-            if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
-                plan.actions.append({"type": "click", "selector": metric.selector, "eventToken": metric.event_token})
-                plan.origins.append(None)
-    return plan
+    actions: list[dict[str, Any]] = []
+    origins: list[tuple[int, int] | None] = []
+    page_load = result.page_load
+    if page_load is not None:
+        redirect = _plan_options(actions, origins, page_load.options, global_mbox, html_selectors, page_load=True)
+        if redirect is not None:
+            return PagePlan(redirect=redirect)
+        if page_load_clicks:
+            _plan_clicks(actions, origins, page_load.metrics)
+    for mbox in result.mboxes:
+        redirect = _plan_options(actions, origins, mbox.options, mbox.name, html_selectors, page_load=False)
+        if redirect is not None:
+            return PagePlan(redirect=redirect)
+        _plan_clicks(actions, origins, mbox.metrics)
+    return _new_plan(actions, None, origins)
+
+
+def _plan_options(
+    actions: list[dict[str, Any]],
+    origins: list[tuple[int, int] | None],
+    options: tuple[Option, ...],
+    name: str,
+    html_selectors: Mapping[str, str],
+    *,
+    page_load: bool,
+) -> str | None:
+    """One mbox's options onto the plan (``actions``, and ``origins`` beside them); the first redirect's URL."""
+    for i, option in enumerate(options):
+        kind = option.type
+        if kind is OptionType.ACTIONS:
+            content = option.content
+            actions += [
+                {"type": a.type, "selector": a.selector, "cssSelector": a.css_selector, "content": a.content}
+                for a in content
+            ]
+            origins += [(i, j) for j in range(len(content))] if page_load else [None] * len(content)
+        elif kind is OptionType.HTML:
+            selector = html_selectors.get(name, DEFAULT_HTML_SELECTOR)
+            actions.append({"type": "setHtml", "selector": selector, "content": option.content})
+            origins.append((i, -1) if page_load else None)
+        elif kind is OptionType.REDIRECT and isinstance(option.content, str):
+            return option.content
+    return None
+
+
+def _plan_clicks(
+    actions: list[dict[str, Any]], origins: list[tuple[int, int] | None], metrics: tuple[Metric, ...]
+) -> None:
+    for metric in metrics:
+        if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
+            actions.append({"type": "click", "selector": metric.selector, "eventToken": metric.event_token})
+            origins.append(None)
 
 
 def checked_redirect(url: str, allowed_hosts: Collection[str] | None) -> str | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
-__all__ = ["script_json", "splice_before_body_end"]
+__all__ = ["body_end", "clicks_json", "script_json", "splice_at", "splice_before_body_end"]
 
 # Inside a <script> element, '<' '>' '&' as JSON escapes: no "</script>" or "<!--" can appear.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -25,6 +27,35 @@ def script_json(value: Any) -> str:
     """JSON that cannot end a script element or open a comment in it, in ASCII (U+2028/2029 and every non-ASCII
     character as ``\\u`` escapes, so it reads the same in any page charset)."""
     return _COMPACT.encode(value).translate(_SCRIPT_SAFE)
+
+
+def _script_string(text: str) -> str:
+    """One string as :func:`script_json` writes it: the JSON encoder's own ASCII escaping, then ``<`` ``>`` ``&``."""
+    quoted = encode_basestring_ascii(text)
+    return quoted.translate(_SCRIPT_SAFE) if "<" in text or ">" in text or "&" in text else quoted
+
+
+def clicks_json(expires: int, clicks: Iterable[tuple[str, str, str]]) -> str:
+    """``script_json({"expires": expires, "clicks": {token: [mbox, signature], ...}})`` for ``(token, mbox,
+    signature)`` strings with distinct tokens, written directly: the encoder's setup costs more than this object."""
+    entries = ",".join(f"{_script_string(t)}:[{_script_string(m)},{_script_string(s)}]" for t, m, s in clicks)
+    return f'{{"expires":{expires!r},"clicks":{{{entries}}}}}'
+
+
+def body_end(body: bytes, encoding: str) -> int | None:
+    """Where :func:`splice_before_body_end` puts a snippet in ``body`` (-1: at its end), for :func:`splice_at`; None
+    for a wide charset (UTF-16/32), where the place is found in the decoded text."""
+    if "</body>".encode(encoding, "ignore") != b"</body>":
+        return None
+    return _last_body_end(body)
+
+
+def splice_at(body: bytes, snippet: bytes, at: int) -> bytes:
+    """``snippet`` put at ``at`` (a :func:`body_end` of this ``body``): one copy of the page."""
+    if at < 0:
+        return body + snippet
+    view = memoryview(body)
+    return b"".join((view[:at], snippet, view[at:]))
 
 
 def _last_body_end(body: bytes) -> int:
@@ -48,8 +79,4 @@ def splice_before_body_end(body: bytes, snippet: bytes, encoding: str = "utf-8")
         ends = list(_TEXT_BODY_END.finditer(text))
         at = ends[-1].start() if ends else len(text)
         return (text[:at] + piece + text[at:]).encode(encoding)
-    at = _last_body_end(body)
-    if at < 0:
-        return body + snippet
-    view = memoryview(body)  # one copy of the page, not three
-    return b"".join((view[:at], snippet, view[at:]))
+    return splice_at(body, snippet, _last_body_end(body))

@@ -6,10 +6,10 @@ import logging
 import re
 import time
 from collections.abc import Collection
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import Message, Scope
 
 from .analytics import AnalyticsSettings
@@ -20,6 +20,7 @@ from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server
 from .html import ENGINES, ActionReport, Engine, SkipReason
 from .options import check_hosts, check_optional_str, describe_choices
 from .pagebytes import splice_before_body_end
+from .pageheaders import charset_of, page_headers, read_page_headers, set_cookie_suffix, set_cookies
 from .rewritecache import Rewrite, RewriteCache
 from .routing import MboxRule
 
@@ -28,11 +29,6 @@ __all__ = ["Personalizer", "eligible"]
 logger = logging.getLogger(__name__)
 
 HTML_CONTENT_TYPES = ("text/html", "application/xhtml+xml")
-# A rewritten body no longer matches validators or ranges computed for the original.
-STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
-_STALE = frozenset(name.encode() for name in STALE_HEADERS)
-_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
-_NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 MAX_INLINE_ACTIONS = 50
 # The response headers that say whether a page may be rewritten.
 _DECIDING = frozenset(
@@ -52,7 +48,14 @@ _MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, Ski
 
 class ClickSigning(Protocol):
     def __call__(
-        self, body: bytes, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
+        self,
+        body: bytes,
+        result: OffersResult,
+        *,
+        tokens: Collection[object],
+        encoding: str,
+        nonce: str | None,
+        at: int | None = None,
     ) -> bytes: ...
 
 
@@ -127,6 +130,11 @@ class Personalizer:
         self.send_ip_address = send_ip_address
         self.sign_clicks = sign_clicks
         self.rewrites = RewriteCache(0) if rewrites is None else rewrites
+        # What follows name=value in this middleware's Set-Cookie lines, on http and on https.
+        self._cookie_suffix = {
+            secure: set_cookie_suffix(domain=cookie_domain, secure=secure, http_only=cookie_http_only)
+            for secure in (False, True)
+        }
 
     def handoff_for(self, rule: MboxRule) -> Handoff | None:
         """The hand-off for pages of ``rule``: its own, else the middleware's."""
@@ -148,30 +156,31 @@ class Personalizer:
                 display_rest(result)  # a deferred Edge Network display: nothing is left for alloy to count
                 return self._redirect(scope, start, result, url, started), b"", "redirect", None
             logger.warning("Target redirect offer for %s refused: not an allowed http(s) URL", rule.path)
-        headers = MutableHeaders(scope=start)
+        raw = start.get("headers") or ()
+        charset, nonce = read_page_headers(raw, scope)
         outcome = "unchanged"
         applied: Rewrite | None = None
-        nonce = _nonce(scope, headers)
+        changed = False  # the body is not the app's: its length is new, its validators stale
         if plan.actions:
             # Everything apply_actions is given is part of the rewrite cache's key.
-            options = {
-                "engine": self.engine,
-                "nonce": nonce,
-                "charset": _charset(headers),
-                "click_endpoint": self.click_endpoint,
-            }
+            options = {"engine": self.engine, "nonce": nonce, "charset": charset, "click_endpoint": self.click_endpoint}
             # A large page, or an offer with very many actions, would hold the event loop for milliseconds or
             # more: apply it on a worker thread.
             heavy = len(body) > self.offload_size or len(plan.actions) > MAX_INLINE_ACTIONS
             applied = await self.rewrites.apply(body, plan.actions, options, offload=heavy)
             if applied.changed:
                 body = applied.body
-                marked = {plan.actions[r.index].get("eventToken") for r in applied.applied if r.type == "click"}
-                if self.sign_clicks is not None and marked:
+                if self.sign_clicks is not None and applied.clicked:
                     # The visitor's own part, after the rewrite: apply_actions' output stays the experience's.
-                    body = self.sign_clicks(body, result, tokens=marked, encoding=applied.encoding, nonce=nonce)
-                _drop_stale(headers)
-                headers["content-length"] = str(len(body))
+                    body = self.sign_clicks(
+                        body,
+                        result,
+                        tokens=applied.clicked,
+                        encoding=applied.encoding,
+                        nonce=nonce,
+                        at=applied.body_end,
+                    )
+                changed = True
                 outcome = "applied"
             elif applied.skipped and all(r.reason in _MALFORMED for r in applied.skipped):
                 logger.warning(
@@ -181,9 +190,9 @@ class Personalizer:
                 )
                 outcome = "malformed"
         if handoff is not None:
-            body = self._hand_off(
+            handed = self._hand_off(
                 body,
-                headers=headers,
+                charset=charset,
                 result=result,
                 origins=plan.origins,
                 applied=applied,
@@ -191,32 +200,35 @@ class Personalizer:
                 rule=rule,
                 keep_metrics=atjs_clicks,
             )
+            changed, body = changed or handed is not body, handed
         if self.analytics is not None and self.analytics.data_island_id is not None:
-            body = self._with_island(headers, body, result, nonce)
-        self._visitor_headers(scope, headers, result, started)
-        if self.debug_header and applied is not None:
-            headers["x-target-actions"] = _debug(applied)
+            with_island = self._with_island(charset, body, result, nonce)
+            changed, body = changed or with_island is not body, with_island
+        # The headers are edited once, at the end: a failure before leaves the app's as they were.
+        start["headers"] = page_headers(
+            raw,
+            length=len(body) if changed else None,
+            cookies=self._set_cookies(scope, result),
+            timing=_timing(started),
+            debug=_debug(applied) if self.debug_header and applied is not None else None,
+        )
         return start, body, outcome, applied
 
-    def _with_island(self, headers: MutableHeaders, body: bytes, result: OffersResult, nonce: str | None) -> bytes:
+    def _with_island(self, charset: str | None, body: bytes, result: OffersResult, nonce: str | None) -> bytes:
         """The A4T data island spliced in before ``</body>``: per page view, so after the rewrite, never in it."""
         assert self.analytics is not None
-        charset = (_charset(headers) or "").lower()
-        if charset.startswith(("utf-16", "utf-32")) or body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if (charset or "").lower().startswith(("utf-16", "utf-32")) or body.startswith((b"\xff\xfe", b"\xfe\xff")):
             return body  # ASCII bytes would not read as text there
         island = self.analytics.island(result.request, result.raw, nonce=nonce)
         if island is None:
             return body
-        body = splice_before_body_end(body, island)
-        _drop_stale(headers)
-        headers["content-length"] = str(len(body))
-        return body
+        return splice_before_body_end(body, island)
 
     def _hand_off(
         self,
         body: bytes,
         *,
-        headers: MutableHeaders,
+        charset: str | None,
         result: OffersResult,
         origins: list[tuple[int, int] | None],
         applied: Rewrite | None,
@@ -241,7 +253,7 @@ class Personalizer:
                 max_size=self.handoff_max_size,
                 path=rule.path,
             )
-            return body if websdk is None else self._insert(body, websdk, headers)
+            return body if websdk is None else insert_handoff(body, websdk, charset)
         state = server_state(result, applied=done, keep_metrics=keep_metrics, send_ip_address=self.send_ip_address)
         if state is None:
             return body
@@ -254,61 +266,33 @@ class Personalizer:
                 self.handoff_max_size,
             )
             return body
-        return self._insert(body, script, headers)
-
-    def _insert(self, body: bytes, script: str, headers: MutableHeaders) -> bytes:
-        body = insert_handoff(body, script, _charset(headers))
-        _drop_stale(headers)
-        headers["content-length"] = str(len(body))
-        return body
+        return insert_handoff(body, script, charset)
 
     def _redirect(self, scope: Scope, start: Message, result: OffersResult, url: str, started: float) -> Message:
         if self.redirect_keep_query and scope.get("query_string") and not urlsplit(url).query:
             url = urlunsplit(urlsplit(url)._replace(query=scope["query_string"].decode("latin-1")))
-        message: Message = {"type": "http.response.start", "status": 302, "headers": []}
-        headers = MutableHeaders(scope=message)
-        headers["location"] = url
-        headers["content-length"] = "0"
-        self._visitor_headers(scope, headers, result, started)
+        lines = [(b"location", url.encode("latin-1")), (b"content-length", b"0")]
+        lines = page_headers(lines, length=None, cookies=self._set_cookies(scope, result), timing=_timing(started))
+        headers = MutableHeaders(raw=lines)
         headers["cache-control"] = "no-store"
-        return message
+        return {"type": "http.response.start", "status": 302, "headers": lines}
 
-    def _visitor_headers(self, scope: Scope, headers: MutableHeaders, result: OffersResult, started: float) -> None:
-        """The visitor's cookies, and what keeps shared caches from giving one visitor's page to another."""
+    def _set_cookies(self, scope: Scope, result: OffersResult) -> list[tuple[bytes, bytes]]:
+        """The visitor's cookies as Set-Cookie lines (``Secure`` on an https request)."""
+        cookies = result.cookies
+        if not cookies:
+            return []
         secure = scope.get("scheme") in ("https", "wss")
-        for cookie in result.cookies:
-            value = cookie.header(path="/", domain=self.cookie_domain, secure=secure)
-            headers.append("set-cookie", value + ("; HttpOnly" if self.cookie_http_only else ""))
-        vary = headers.get("vary", "")
-        if "cookie" not in vary.lower() and vary.strip() != "*":
-            headers["vary"] = f"{vary}, Cookie" if vary else "Cookie"
-        cache = [d.strip() for d in headers.get("cache-control", "").split(",") if d.strip()]
-        cache = [d for d in cache if d.lower() not in ("public",) and not d.lower().startswith("s-maxage")]
-        if not any(d.lower() in ("private", "no-store") for d in cache):
-            cache.insert(0, "private")
-        headers["cache-control"] = ", ".join(cache)
-        headers.append("server-timing", f"target;dur={(time.perf_counter() - started) * 1000:.1f}")
+        return set_cookies(cookies, self._cookie_suffix[secure])
 
 
-def _drop_stale(headers: MutableHeaders) -> None:
-    """Every STALE_HEADERS line gone, in one pass over the raw list (``del headers[name]`` makes one per name)."""
-    raw = headers.raw
-    raw[:] = [item for item in raw if item[0] not in _STALE]
+def _timing(started: float) -> str:
+    """Server-Timing: what the middleware added after the app's page was complete."""
+    return f"target;dur={(time.perf_counter() - started) * 1000:.1f}"
 
 
-def _charset(headers: MutableHeaders) -> str | None:
-    match = _CHARSET.search(headers.get("content-type", ""))
-    return match.group(1) if match else None
-
-
-def _nonce(scope: Scope, headers: MutableHeaders) -> str | None:
-    """The page's CSP nonce: from its Content-Security-Policy header, else ``request.state.csp_nonce``."""
-    match = _NONCE.search(headers.get("content-security-policy", ""))
-    if match:
-        return match.group(1)
-    state: Any = scope.get("state") or {}
-    nonce = state.get("csp_nonce") if isinstance(state, dict) else None
-    return nonce if isinstance(nonce, str) else None
+def _charset(headers: Headers) -> str | None:
+    return charset_of(headers.get("content-type", ""))
 
 
 def _debug(applied: Rewrite) -> str:

@@ -5,10 +5,12 @@ click endpoint), so what it made of a page can be kept and sent again. Only that
 same for every visitor with the same experience: cookies, Vary, Server-Timing and anything else per visitor or per
 request are added to each response after it, hit or miss.
 
-An entry is found by a seeded 128-bit xxh3 digest of the page with the actions (marshalled: exact) and options beside
-it, and it is used only when its page is byte for byte the page at hand: a hash collision, accidental or crafted,
-costs a rewrite, never someone else's page. The nonce is part of the key only when the actions could carry it
-(scripts, styles, click tracking): otherwise a page with a fresh CSP nonce per request still hits.
+An entry is found by the actions (marshalled: exact) and options, the page's length and a seeded xxh3 digest of its
+first and last 4 KB (a page whose length, start and end another entry's page shares is keyed by a 128-bit digest of
+all its bytes instead), and it is used only when its page is byte for byte the page at hand: a collision, accidental
+or crafted, costs a rewrite, never someone else's page. A hit reads the page once, to compare it. The nonce is part
+of the key only when the actions could carry it (scripts, styles, click tracking): otherwise a page with a fresh CSP
+nonce per request still hits.
 
 Bounded in bytes (page + output + key + a fixed overhead per entry), least recently used first out; an entry over a
 quarter of the cache is not kept. Concurrent requests for the same key on one event loop share one rewrite. Entries
@@ -22,7 +24,7 @@ import marshal
 import secrets
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,6 +32,7 @@ import anyio.to_thread
 import xxhash
 
 from .html import ActionReport, SkipReason, apply_actions
+from .pagebytes import body_end
 
 __all__ = ["CacheInfo", "Rewrite", "RewriteCache", "cache_key", "rewrite"]
 
@@ -38,9 +41,11 @@ T = TypeVar("T")
 DEFAULT_SIZE = 32 * 1024 * 1024
 ENTRY_OVERHEAD = 512  # what an entry's objects (tuple, dataclass, dict slot, digest) cost beyond their bytes
 REPORT_OVERHEAD = 200
-# Actions that mention none of these cannot put the nonce in the page (it goes on inserted <script> and <style>,
-# and on the click listener): a lowercase substring test over their marshalled bytes errs only toward keying on it.
-_NONCE_USERS = (b"script", b"style", b"click")
+# Actions that mention none of script, style, click cannot put the nonce in the page (it goes on inserted <script>
+# and <style>, and on the click listener): a lowercase substring test over their marshalled bytes errs only toward
+# keying on it.
+SAMPLE = 4096  # bytes of the page's start, and of its end, a key digests
+_SAMPLED = 4  # the length of a sampled key; a whole-page key has one part more
 _SEED = secrets.randbits(64)  # per process: no one can compute collisions ahead of time
 
 
@@ -53,13 +58,21 @@ class Rewrite:
     applied: tuple[ActionReport, ...] = ()
     skipped: tuple[ActionReport, ...] = ()
     encoding: str = "utf-8"  # the page's charset, for what is spliced into ``body`` after
+    # Found once with the rewrite, for every visitor it is sent to: the event tokens of the click actions applied,
+    # and where a snippet goes before ``</body>`` in ``body`` (pagebytes.body_end; None: search it each time).
+    clicked: frozenset[object] = frozenset()
+    body_end: int | None = None
 
 
 def rewrite(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Rewrite:
     """``apply_actions`` on the page's bytes, encoded back to bytes in the page's charset."""
     result = apply_actions(page, actions, **options)
-    body = result.encode() if result.changed else page
-    return Rewrite(body, result.changed, result.applied, result.skipped, result.encoding)
+    if not result.changed:
+        return Rewrite(page, False, result.applied, result.skipped, result.encoding)
+    body = result.encode()
+    clicked = frozenset(actions[r.index].get("eventToken") for r in result.applied if r.type == "click")
+    end = body_end(body, result.encoding) if clicked else None
+    return Rewrite(body, True, result.applied, result.skipped, result.encoding, clicked, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +101,10 @@ class RewriteCache:
         self.size = size
         self.max_entry = size // 4
         self.stats: Counter[str] = Counter() if stats is None else stats
-        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._used = 0
         self._lock = threading.Lock()
-        self._inflight: dict[Hashable, asyncio.Future[_Entry | None]] = {}
+        self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry | None]] = {}
 
     def info(self) -> CacheInfo:
         with self._lock:
@@ -114,18 +127,21 @@ class RewriteCache:
         loop = asyncio.get_running_loop()
         while True:
             with self._lock:
-                entry = self._lookup(key, page)
-                pending = self._inflight.get(key) if entry is None else None
-                if entry is None and (pending is None or pending.get_loop() is not loop):
+                entry, taken = self._lookup(key, page)
+                pending = self._inflight.get(key) if entry is None and not taken else None
+                if entry is None and not taken and (pending is None or pending.get_loop() is not loop):
                     mine: asyncio.Future[_Entry | None] = loop.create_future()
                     self._inflight[key] = mine
                     break
+            if taken:  # another page of this length, start and end holds the key: key this one by all its bytes
+                key = await _run(whole_page_key, offload, key, page)
+                continue
             if entry is None:  # the same rewrite is under way on this loop: wait for it
                 assert pending is not None
                 entry = await asyncio.shield(pending)
                 if entry is None:  # it failed or was cancelled: look again, or do it
                     continue
-                if entry.page != page:  # same digest, other page: rewrite this one apart
+                if entry.page != page:  # same key, other page: rewrite this one apart
                     return await _run(rewrite, offload, page, actions, options)
             self.stats["rewrite-cache-hit"] += 1
             return entry.rewrite
@@ -144,14 +160,18 @@ class RewriteCache:
                     del self._inflight[key]
             mine.set_result(fresh)
 
-    def _lookup(self, key: Hashable, page: bytes) -> _Entry | None:
+    def _lookup(self, key: tuple[Any, ...], page: bytes) -> tuple[_Entry | None, bool]:
+        """The entry for ``key`` and ``page``, and whether the key holds another page (a sampled key only: a
+        whole-page key that does is a digest collision, a miss whose rewrite takes the place)."""
         entry = self._entries.get(key)
-        if entry is None or (entry.page is not page and entry.page != page):
-            return None
+        if entry is None:
+            return None, False
+        if entry.page is not page and entry.page != page:
+            return None, len(key) == _SAMPLED
         self._entries.move_to_end(key)
-        return entry
+        return entry, False
 
-    def _store(self, key: Hashable, entry: _Entry) -> None:
+    def _store(self, key: tuple[Any, ...], entry: _Entry) -> None:
         if entry.cost > self.max_entry:
             return
         with self._lock:
@@ -165,8 +185,13 @@ class RewriteCache:
                 self._used -= evicted.cost
 
 
-def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Hashable | None:
-    """Everything the rewrite depends on, or None when the actions are not plain values (JSON's and the like)."""
+def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Everything the rewrite depends on, or None when the actions are not plain values (JSON's and the like).
+
+    The page is keyed by its length and a digest of its first and last SAMPLE bytes (the whole page when it is
+    shorter than two): an entry is used only when its page is this page byte for byte, so a sample is enough to find
+    it, and a page whose length, start and end another's share is keyed by all its bytes (``whole_page_key``).
+    """
     try:
         # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
         # output); 1, 1.0, True and "1" stay apart; no shared references in version 2; anything that is not a
@@ -175,16 +200,25 @@ def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mappin
     except ValueError:
         return None
     lowered = exact.lower()
-    uses_nonce = any(word in lowered for word in _NONCE_USERS)
+    uses_nonce = b"script" in lowered or b"style" in lowered or b"click" in lowered
     settings = tuple((k, v) for k, v in options.items() if k != "nonce" or uses_nonce)
-    return (xxhash.xxh3_128_digest(page, _SEED), len(page), exact, settings)
+    if len(page) <= 2 * SAMPLE:
+        return exact, settings, len(page), xxhash.xxh3_64_intdigest(page, _SEED)
+    view = memoryview(page)
+    start, end = xxhash.xxh3_64_intdigest(view[:SAMPLE], _SEED), xxhash.xxh3_64_intdigest(view[-SAMPLE:], _SEED)
+    return exact, settings, len(page), (start, end)
 
 
-def _cost(key: Hashable, page: bytes, result: Rewrite) -> int:
+def whole_page_key(key: tuple[Any, ...], page: bytes) -> tuple[Any, ...]:
+    """A sampled ``cache_key`` made the page's own: a seeded 128-bit xxh3 digest of all its bytes added."""
+    return (*key, xxhash.xxh3_128_digest(page, _SEED))
+
+
+def _cost(key: tuple[Any, ...], page: bytes, result: Rewrite) -> int:
     reports = (*result.applied, *result.skipped)
     notes = sum(REPORT_OVERHEAD + len(r.type) + len(r.selector or "") + len(r.detail) for r in reports)
     body = len(result.body) if result.body is not page else 0
-    exact = key[2] if isinstance(key, tuple) else b""
+    exact = key[0]
     return ENTRY_OVERHEAD + len(page) + body + len(exact) + notes
 
 

@@ -15,7 +15,7 @@ covers it (and binds the click to the visitor's ``kndctr_<org>_identity`` cookie
 from __future__ import annotations
 
 import asyncio
-import base64
+import binascii
 import concurrent.futures
 import hashlib
 import hmac
@@ -32,7 +32,7 @@ from starlette.requests import Request, cookie_parser
 from starlette.types import Scope
 
 from .delivery.context import PageContext
-from .delivery.models import MetricType
+from .delivery.models import Metric, MetricType
 from .delivery.notifications import (
     NotificationOutcome,
     NotificationQueue,
@@ -43,7 +43,7 @@ from .delivery.notifications import (
 from .delivery.offers import OffersClient, OffersResult
 from .identity import CustomerIdsSource, ThirdPartyIdSource, identified, identify, read_amcv
 from .iothread import IOThread
-from .pagebytes import script_json, splice_before_body_end
+from .pagebytes import clicks_json, script_json, splice_at, splice_before_body_end
 from .visitor import Visitor
 
 __all__ = ["CLICK_TTL", "MIN_KEY_BYTES", "ClickSigner", "Tracking", "click_metrics"]
@@ -53,7 +53,34 @@ logger = logging.getLogger(__name__)
 MIN_KEY_BYTES = 16
 CLICK_TTL = 24 * 3600  # a signed page's clicks count for a day: a tab left open is still a visitor's click
 SIGNATURES_ATTRIBUTE = "click-signatures"  # data-target-middleware="click-signatures", read by the listener
+_ATTRIBUTES = f'type="application/json" data-target-middleware="{SIGNATURES_ATTRIBUTE}"'
 _SIGNATURE_BYTES = 16  # an HMAC-SHA256 tag cut to 128 bits, 22 characters of base64url
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_BLOCK = hashlib.sha256().block_size
+_IPAD, _OPAD = bytes(x ^ 0x36 for x in range(256)), bytes(x ^ 0x5C for x in range(256))
+
+
+def hmac_pads(key: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256's (RFC 2104) two keyed hashes: SHA-256 fed the key XOR ipad, and the key XOR opad."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
+def hmac_sha256(inner: Any, outer: Any, message: bytes) -> bytes:
+    """``hmac.new(key, message, sha256).digest()`` from the key's :func:`hmac_pads`: the same two hashes, without
+    the HMAC object's Python-level copy per message."""
+    first = inner.copy()
+    first.update(message)
+    second = outer.copy()
+    second.update(first.digest())
+    return second.digest()  # type: ignore[no-any-return]
+
+
+def signature_text(tag: bytes) -> str:
+    """The first 128 bits of a tag in unpadded base64url (22 characters): ``urlsafe_b64encode(...).rstrip(b"=")``."""
+    return binascii.b2a_base64(tag[:_SIGNATURE_BYTES], newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 # Without a signing_key, every middleware of this process signs with this key: clicks verify on this process only.
@@ -107,12 +134,12 @@ class ClickSigner:
     pages signed with the previous one while they live.
     """
 
-    __slots__ = ("_macs", "generated", "ttl")
+    __slots__ = ("_pads", "generated", "ttl")
 
     def __init__(self, signing_key: SigningKey | Sequence[SigningKey] | None, *, ttl: int = CLICK_TTL) -> None:
         keys, self.generated = _keys(signing_key)
-        # Copied per message: each key's schedule is done once.
-        self._macs = [hmac.new(key, digestmod=hashlib.sha256) for key in keys]
+        # Each key's padded inner and outer hashes, made once and copied per message.
+        self._pads = [hmac_pads(key) for key in keys]
         self.ttl = ttl
 
     def sign(
@@ -120,18 +147,20 @@ class ClickSigner:
     ) -> str:
         """The signature; ``proposition`` (an Edge Network click's proposition, as the page carries it) is covered
         when given, so a click signed with one verifies only with it, and one signed without only without."""
-        mac = self._macs[key].copy()
-        mac.update(f"{token}\n{mbox}\n{visitor}\n{expires}".encode())
-        if proposition is not None:
-            mac.update(f"\n{proposition}".encode())
-        return base64.urlsafe_b64encode(mac.digest()[:_SIGNATURE_BYTES]).rstrip(b"=").decode()
+        message = (
+            f"{token}\n{mbox}\n{visitor}\n{expires}"
+            if proposition is None
+            else (f"{token}\n{mbox}\n{visitor}\n{expires}\n{proposition}")
+        )
+        inner, outer = self._pads[key]
+        return signature_text(hmac_sha256(inner, outer, message.encode()))
 
     def verify(
         self, signature: str, token: str, mbox: str, visitor: str, expires: int, *, proposition: str | None = None
     ) -> bool:
         return any(
             hmac.compare_digest(self.sign(token, mbox, visitor, expires, key=key, proposition=proposition), signature)
-            for key in range(len(self._macs))
+            for key in range(len(self._pads))
         )
 
 
@@ -169,14 +198,16 @@ def _edge_clicks(result: OffersResult, organization_id: str) -> tuple[str | None
 
 def click_metrics(result: OffersResult, global_mbox: str) -> list[tuple[str, str]]:
     """``(event token, mbox)`` for every click metric of a decision (the global mbox's name for page load)."""
-    found: list[tuple[str, str]] = []
-    sections = [(global_mbox, result.page_load.metrics)] if result.page_load is not None else []
-    sections += [(m.name, m.metrics) for m in result.mboxes]
-    for mbox, metrics in sections:
-        for metric in metrics:
-            if metric.type is MetricType.CLICK and metric.selector and metric.event_token:
-                found.append((metric.event_token, mbox))
+    page_load = result.page_load
+    found = [] if page_load is None else _clicks_of(page_load.metrics, global_mbox)
+    for mbox in result.mboxes:
+        if mbox.metrics:
+            found += _clicks_of(mbox.metrics, mbox.name)
     return found
+
+
+def _clicks_of(metrics: Iterable[Metric], mbox: str) -> list[tuple[str, str]]:
+    return [(m.event_token, mbox) for m in metrics if m.type is MetricType.CLICK and m.selector and m.event_token]
 
 
 class Tracking:
@@ -204,31 +235,54 @@ class Tracking:
     # -- the page ----------------------------------------------------------------------------------
 
     def sign_page(
-        self, body: bytes, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
+        self,
+        body: bytes,
+        result: OffersResult,
+        *,
+        tokens: Collection[object],
+        encoding: str,
+        nonce: str | None,
+        at: int | None = None,
     ) -> bytes:
-        """The page with this visitor's signatures of the click tokens the rewrite marked (``tokens``)."""
+        """The page with this visitor's signatures of the click tokens the rewrite marked (``tokens``).
+
+        ``at``, when known, is where the page's last ``</body>`` starts (-1: it has none; see ``body_end``).
+        """
+        element = self.signatures(result, tokens=tokens, encoding=encoding, nonce=nonce)
+        if element is None:
+            return body
+        return splice_before_body_end(body, element, encoding) if at is None else splice_at(body, element, at)
+
+    def signatures(
+        self, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
+    ) -> bytes | None:
+        """The element that carries this visitor's signatures of ``tokens``, in ``encoding``; None: nothing to sign."""
         metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]
         if not metrics:
-            return body
+            return None
         expires = int(time.time()) + self.signer.ttl
-        clicks: dict[str, list[str]] = {}
         if result.edge is None:
             who = binding(result.visitor)
-            clicks = {token: [mbox, self.signer.sign(token, mbox, who, expires)] for token, mbox in metrics}
+            mboxes = dict(metrics)  # a token twice keeps its first place and its last mbox, as the JSON object did
+            sign = self.signer.sign
+            data = clicks_json(
+                expires, [(token, mbox, sign(token, mbox, who, expires)) for token, mbox in mboxes.items()]
+            )
         else:
+            clicks: dict[str, list[str]] = {}
             edge_who, refs = _edge_clicks(result, self.organization_id)
             for token, mbox in metrics:
                 ref = refs.get(token)
                 if edge_who is not None and ref is not None:
                     clicks[token] = [mbox, self.signer.sign(token, mbox, edge_who, expires, proposition=ref), ref]
             if not clicks:
-                return body
-        data = script_json({"expires": expires, "clicks": clicks})
-        attributes = f'type="application/json" data-target-middleware="{SIGNATURES_ATTRIBUTE}"'
+                return None
+            data = script_json({"expires": expires, "clicks": clicks})
         if nonce is not None and nonce.isascii() and '"' not in nonce and "&" not in nonce:
-            attributes += f' nonce="{nonce}"'
-        element = f"<script {attributes}>{data}</script>"
-        return splice_before_body_end(body, element.encode(encoding, "xmlcharrefreplace"), encoding)
+            element = f'<script {_ATTRIBUTES} nonce="{nonce}">{data}</script>'
+        else:
+            element = f"<script {_ATTRIBUTES}>{data}</script>"
+        return element.encode(encoding, "xmlcharrefreplace")
 
     # -- the queue ---------------------------------------------------------------------------------
 

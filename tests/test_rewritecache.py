@@ -159,7 +159,8 @@ async def test_an_entry_over_a_quarter_of_the_cache_is_not_kept() -> None:
 
 
 async def test_a_digest_collision_costs_a_rewrite_never_another_pages_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    # xxh3 collisions cannot be made to order: stand one in for the digest to show the page is compared too.
+    # xxh3 collisions cannot be made to order: stand them in for the digests to show the page is compared too.
+    monkeypatch.setattr(rewritecache.xxhash, "xxh3_64_intdigest", lambda data, seed=0: 7)
     monkeypatch.setattr(rewritecache.xxhash, "xxh3_128_digest", lambda data, seed=0: b"same")
     cache = RewriteCache(1024 * 1024)
     first, other = page_of(500, "a"), page_of(500, "b")
@@ -169,6 +170,21 @@ async def test_a_digest_collision_costs_a_rewrite_never_another_pages_output(mon
     assert b"bbbb" in got.body
     assert b"aaaa" not in got.body
     assert cache.stats == Counter({"rewrite-cache-miss": 2})
+
+
+async def test_pages_alike_but_in_the_middle_are_each_kept() -> None:
+    """Same length, same first and last 4 KB: the second page is keyed by all its bytes, and both hit."""
+    head, tail = b"<html><head></head><body>" + b" " * 5000, b" " * 5000 + b"</body></html>"
+    one, two = head + b"<p id=hero>one</p>" + tail, head + b"<p id=hero>two</p>" + tail
+    cache = RewriteCache(1024 * 1024)
+    for page in (one, two, one, two, bytes(bytearray(one))):
+        got = await cache.apply(page, HERO, OPTIONS, offload=False)
+        assert got == rewrite(page, HERO, OPTIONS)
+    assert cache.stats == Counter({"rewrite-cache-miss": 2, "rewrite-cache-hit": 3})
+    assert cache.info().entries == 2
+    last = one[:-1] + b"!"  # one byte apart, at its very end
+    assert await cache.apply(last, HERO, OPTIONS, offload=False) == rewrite(last, HERO, OPTIONS)
+    assert cache.stats["rewrite-cache-miss"] == 3
 
 
 async def test_a_page_an_engine_failure_touched_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:

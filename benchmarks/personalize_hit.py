@@ -1,0 +1,86 @@
+"""What ``Personalizer.personalize`` costs on a warm rewrite-cache hit, counted in instructions (valgrind).
+
+    python benchmarks/personalize_hit.py [--calls N]
+
+The middleware part after the app in benchmarks/hit_path.py, alone: the same app (bench_app.py, on-device A/B over
+abtest.py, 1000 returning visitors, signed click tokens, rewrite cache warm) serves WARM requests while the
+arguments of each ``personalize`` call are kept; then ``personalize`` is called again on them in turn, each time
+with a fresh copy of the start message (it edits its headers). Two runs under cachegrind, N calls and 0: the
+difference over N is the instructions per call, the copy of the start message included (a few hundred).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WARM = 300
+
+
+def serve(calls: int) -> None:
+    sys.path[:0] = [str(ROOT), str(HERE)]
+    os.environ["BENCH_MODE"] = "on-device"
+    import hit_path
+
+    from target_middleware.personalize import Personalizer
+
+    kept: list[tuple[Any, ...]] = []
+    personalize = Personalizer.personalize
+
+    async def keeping(self: Personalizer, *args: Any, **kw: Any) -> Any:
+        scope, start, body, result, rule = args
+        kept.append((self, scope, {**start, "headers": list(start["headers"])}, body, result, rule))
+        return await personalize(self, *args, **kw)
+
+    Personalizer.personalize = keeping  # type: ignore[method-assign]
+    hit_path.serve("on-device", 0)
+    Personalizer.personalize = personalize  # type: ignore[method-assign]
+
+    async def run() -> None:
+        started = time.perf_counter()
+        for i in range(calls):
+            personalizer, scope, start, body, result, rule = kept[i % len(kept)]
+            message = {**start, "headers": list(start["headers"])}
+            await personalizer.personalize(scope, message, body, result, rule, started=started)
+
+    asyncio.run(run())
+
+
+def instructions(calls: int) -> float:
+    def total(count: int) -> int:
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "cachegrind.out"
+            command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
+            command += [sys.executable, __file__, "--serve", "--calls", str(count)]
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+            return int(summary.split()[1])
+
+    return (total(calls) - total(0)) / calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.calls)
+        return
+    print(
+        f"Personalizer.personalize on a warm hit, instructions per call over {args.calls}: "
+        f"{instructions(args.calls):,.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

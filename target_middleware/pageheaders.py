@@ -1,0 +1,155 @@
+"""The headers of a personalized page, read and edited in one pass each over the raw ASGI list.
+
+What the page's headers say to the rewrite (its charset, its CSP nonce), and what the rewrite changes in them: the
+validators a new body makes stale dropped and its Content-Length, the visitor's ``Set-Cookie`` lines, ``Vary:
+Cookie``, a private ``Cache-Control``, ``Server-Timing``, and the debug header. The edits are those of Starlette's
+``MutableHeaders`` made one after the other (``del`` for each stale name, ``headers[name] = value`` to set,
+``append`` to add), each of which scans the whole list: here one pass makes all of them, with the same result, line
+for line and in the same order (tests/test_pageheaders.py checks that against the step-by-step edits).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from starlette.types import Scope
+
+from .visitor import CookieValue
+
+__all__ = ["STALE_HEADERS", "cache_control", "page_headers", "read_page_headers", "set_cookie_suffix", "vary"]
+
+# A rewritten body no longer matches validators or ranges computed for the original.
+STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
+_STALE = frozenset(name.encode() for name in STALE_HEADERS)
+_LENGTH, _VARY, _CACHE, _DEBUG = b"content-length", b"vary", b"cache-control", b"x-target-actions"
+_EDITED = _STALE | {_LENGTH, _VARY, _CACHE, _DEBUG}
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
+_NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
+_charsets: dict[str, str | None] = {}  # Content-Type value -> its charset: an app sends a handful of them
+_MAX_CHARSETS = 256
+
+
+def charset_of(content_type: str) -> str | None:
+    """The ``charset`` parameter of a Content-Type value, if any."""
+    if content_type in _charsets:
+        return _charsets[content_type]
+    match = _CHARSET.search(content_type)
+    charset = match.group(1) if match else None
+    if len(_charsets) >= _MAX_CHARSETS:
+        _charsets.clear()
+    _charsets[content_type] = charset
+    return charset
+
+
+def read_page_headers(raw: Iterable[tuple[bytes, bytes]], scope: Scope) -> tuple[str | None, str | None]:
+    """The page's charset (its first Content-Type's) and CSP nonce (its first Content-Security-Policy's, else
+    ``request.state.csp_nonce``), in one pass: what ``Headers.get`` of each finds."""
+    content_type = policy = None
+    for key, value in raw:
+        if key == b"content-type":
+            if content_type is None:
+                content_type = value
+        elif key == b"content-security-policy" and policy is None:
+            policy = value
+    charset = None if content_type is None else charset_of(content_type.decode("latin-1"))
+    if policy is not None:
+        match = _NONCE.search(policy.decode("latin-1"))
+        if match:
+            return charset, match.group(1)
+    state: Any = scope.get("state") or {}
+    nonce = state.get("csp_nonce") if isinstance(state, dict) else None
+    return charset, nonce if isinstance(nonce, str) else None
+
+
+def vary(value: str) -> str | None:
+    """The Vary value once ``Cookie`` is in it, from the first Vary line's (``""`` when none); None: keep it."""
+    if "cookie" not in value.lower() and value.strip() != "*":
+        return f"{value}, Cookie" if value else "Cookie"
+    return None
+
+
+def cache_control(value: str) -> str:
+    """The Cache-Control value for one visitor's page, from the first line's: ``private`` unless ``private`` or
+    ``no-store`` is there already, and nothing that lets a shared cache keep it (``public``, ``s-maxage``)."""
+    cache = [d.strip() for d in value.split(",") if d.strip()]
+    cache = [d for d in cache if d.lower() not in ("public",) and not d.lower().startswith("s-maxage")]
+    if not any(d.lower() in ("private", "no-store") for d in cache):
+        cache.insert(0, "private")
+    return ", ".join(cache)
+
+
+def set_cookie_suffix(*, domain: str | None, secure: bool, http_only: bool) -> str:
+    """What follows ``name=value; Max-Age=n; Path=/; SameSite=Lax`` in every Set-Cookie of a response."""
+    return (
+        (f"; Domain={domain}" if domain else "") + ("; Secure" if secure else "") + ("; HttpOnly" if http_only else "")
+    )
+
+
+def set_cookies(cookies: Iterable[CookieValue], suffix: str) -> list[tuple[bytes, bytes]]:
+    """The Set-Cookie lines: ``CookieValue.header(path="/", ...)`` with ``suffix``, without its list and join."""
+    return [
+        (b"set-cookie", f"{c.name}={c.value}; Max-Age={c.max_age}; Path=/; SameSite=Lax{suffix}".encode("latin-1"))
+        for c in cookies
+    ]
+
+
+def page_headers(
+    raw: Iterable[tuple[bytes, bytes]],
+    *,
+    length: int | None,
+    cookies: Sequence[tuple[bytes, bytes]],
+    timing: str,
+    debug: str | None = None,
+) -> list[tuple[bytes, bytes]]:
+    """The response's header lines, from the app's, in one pass. Equal to, on a ``MutableHeaders`` of ``raw``:
+
+    when ``length`` is given (the body changed), every STALE_HEADERS line deleted and ``content-length`` set;
+    then each of ``cookies`` appended; ``vary`` set when :func:`vary` says so; ``cache-control`` set to
+    :func:`cache_control`; ``server-timing: timing`` appended; ``x-target-actions: debug`` set when given. Setting
+    a name keeps its first line's place (appended when there is none) and drops its later lines.
+    """
+    out: list[tuple[bytes, bytes]] = []
+    seen_length = seen_cache = seen_debug = False
+    vary_state = 0  # 0: no Vary line yet; 1: the first was replaced, later ones go; 2: Vary lines kept as they are
+    for item in raw:
+        key = item[0]
+        if key not in _EDITED:
+            out.append(item)
+        elif key == _VARY:
+            if vary_state == 0:
+                new = vary(item[1].decode("latin-1"))
+                vary_state = 2 if new is None else 1
+                out.append(item if new is None else (_VARY, new.encode("latin-1")))
+            elif vary_state == 2:
+                out.append(item)
+        elif key == _CACHE:
+            if not seen_cache:
+                seen_cache = True
+                out.append((_CACHE, cache_control(item[1].decode("latin-1")).encode("latin-1")))
+        elif key == _LENGTH:
+            if length is None:
+                out.append(item)
+            elif not seen_length:
+                seen_length = True
+                out.append((_LENGTH, str(length).encode()))
+        elif key == _DEBUG:
+            if debug is None:
+                out.append(item)
+            elif not seen_debug:
+                seen_debug = True
+                out.append((_DEBUG, debug.encode("latin-1")))
+        elif length is None:  # a stale validator: it goes only with the body it was computed for
+            out.append(item)
+    if length is not None and not seen_length:
+        out.append((_LENGTH, str(length).encode()))
+    out.extend(cookies)
+    if vary_state == 0:
+        out.append((_VARY, b"Cookie"))
+    if not seen_cache:
+        out.append((_CACHE, b"private"))
+    out.append((b"server-timing", timing.encode("latin-1")))
+    if debug is not None and not seen_debug:
+        out.append((_DEBUG, debug.encode("latin-1")))
+    return out
