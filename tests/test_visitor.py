@@ -113,6 +113,19 @@ def test_hostile_mbox_cookie_never_reaches_the_visitor(raw: str) -> None:
         assert visitor.edge_cluster is None
 
 
+@pytest.mark.parametrize(
+    "expires",
+    ["\u00b2", "1\u0662", "\uff11800000000", "1" * 13, "9" * 900],  # superscript, Arabic-Indic, fullwidth, long
+)
+def test_an_expiry_that_is_not_a_plain_number_drops_its_part_and_keeps_the_rest(expires: str) -> None:
+    """Not an error that costs the page its decision: that part is dropped, the other part still read."""
+    raw = f"session#s-1#{expires}|PC#t-1.35_0#1800000000"
+    for value in (raw, quote(raw, safe="")):
+        visitor = Visitor.from_cookies({"mbox": value}, now=NOW)
+        assert visitor.session_id != "s-1"
+        assert visitor.tnt_id == "t-1.35_0"
+
+
 def test_tnt_hint_only_names_a_target_edge() -> None:
     odd = Visitor.from_cookies({"mbox": "PC#x.evil_com#1800000000"}, now=NOW)
     assert odd.edge_host == "mboxedgeevil.tt.omtrdc.net"  # odd but still one of Target's hosts
