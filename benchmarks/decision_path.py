@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+import cachegrind
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -92,17 +91,7 @@ def serve(requests: int, *, profile: bool = False) -> None:
 
 
 def instructions(requests: int) -> float:
-    def total(count: int) -> int:
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "cachegrind.out"
-            command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
-            command += [sys.executable, __file__, "--serve", "--requests", str(count)]
-            env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in both runs: a steadier difference
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-            summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
-            return int(summary.split()[1])
-
-    return (total(requests) - total(0)) / requests
+    return cachegrind.per_call(lambda n: [sys.executable, __file__, "--serve", "--requests", str(n)], requests)
 
 
 def main() -> None:

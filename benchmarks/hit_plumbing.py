@@ -14,11 +14,11 @@ import argparse
 import asyncio
 import itertools
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+import cachegrind
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -83,16 +83,7 @@ def serve(mode: str, requests: int) -> None:
 
 
 def instructions(mode: str, requests: int) -> float:
-    def total(count: int) -> int:
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "cachegrind.out"
-            command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
-            command += [sys.executable, __file__, "--serve", mode, "--requests", str(count)]
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
-            return int(summary.split()[1])
-
-    return (total(requests) - total(0)) / requests
+    return cachegrind.per_call(lambda n: [sys.executable, __file__, "--serve", mode, "--requests", str(n)], requests)
 
 
 def main() -> None:

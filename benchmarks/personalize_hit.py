@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import cachegrind
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -56,16 +56,7 @@ def serve(calls: int) -> None:
 
 
 def instructions(calls: int) -> float:
-    def total(count: int) -> int:
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "cachegrind.out"
-            command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
-            command += [sys.executable, __file__, "--serve", "--calls", str(count)]
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
-            return int(summary.split()[1])
-
-    return (total(calls) - total(0)) / calls
+    return cachegrind.per_call(lambda n: [sys.executable, __file__, "--serve", "--calls", str(n)], calls)
 
 
 def main() -> None:
