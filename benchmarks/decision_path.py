@@ -37,6 +37,7 @@ def _drop(notifications: object) -> None:
 def serve(requests: int, *, profile: bool = False) -> None:
     sys.path[:0] = [str(ROOT), str(HERE)]
     import abtest
+    from hit_path import drive
     from middleware import BROWSER_HEADERS
     from starlette.requests import cookie_parser
 
@@ -72,20 +73,8 @@ def serve(requests: int, *, profile: bool = False) -> None:
 
     async def run() -> None:
         for _ in range(WARM):
-            assert (await one()).page_load is not None
-        if not profile:
-            for _ in range(requests):
-                await one()
-            return
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(requests):
-            await one()
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            assert (await one()).page_load is not None, "the activity answers the page"
+        await drive(one, requests, profile=profile, rows=45, warm=0)
 
     asyncio.run(run())
 

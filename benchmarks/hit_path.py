@@ -20,6 +20,7 @@ import asyncio
 import itertools
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VISITORS = 1000
 WARM = 300
+sys.path[:0] = [str(ROOT), str(HERE)]
 
 SCOPE: dict[str, Any] = {
     "type": "http",
@@ -45,21 +47,22 @@ SCOPE: dict[str, Any] = {
 }
 
 
-def serve(mode: str, requests: int, *, profile: bool = False) -> None:
-    """Serve WARM requests, then ``requests`` more (profiled when asked), in this process."""
-    sys.path[:0] = [str(ROOT), str(HERE)]
-    os.environ["BENCH_MODE"] = mode
+def visitor_heads() -> list[list[tuple[bytes, bytes]]]:
+    """The ASGI headers of the load's requests: one returning visitor each (its mbox cookie, a browser's headers)."""
     import abtest
-    import bench_app
     from middleware import requests_for
 
-    app = bench_app.app
     heads = []
     for raw in requests_for("/page", abtest.visitor_cookies(VISITORS)):
         lines = raw.decode("latin-1").split("\r\n")[1:]
         pairs = [line.split(": ", 1) for line in lines if line]
         heads.append([(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs])
-    visitors = itertools.cycle(heads)
+    return heads
+
+
+def one_request(app: Any) -> Callable[[], Awaitable[None]]:
+    """One GET of /page through ``app`` for the next visitor in turn, then a turn of the event loop."""
+    visitors = itertools.cycle(visitor_heads())
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -71,24 +74,36 @@ def serve(mode: str, requests: int, *, profile: bool = False) -> None:
         await app({**SCOPE, "headers": next(visitors), "state": {}}, receive, send)
         await asyncio.sleep(0)  # what the request scheduled (its notifications) runs, as between a server's requests
 
-    async def run() -> None:
-        for _ in range(WARM):
-            await one()
-        if not profile:
-            for _ in range(requests):
-                await one()
-            return
-        import cProfile
-        import pstats
+    return one
 
-        profiler = cProfile.Profile()
-        profiler.enable()
+
+async def drive(
+    one: Callable[[], Awaitable[Any]], requests: int, *, profile: bool = False, rows: int = 60, warm: int = WARM
+) -> None:
+    """``warm`` calls of ``one``, then ``requests`` more, under cProfile when asked (its top ``rows`` printed)."""
+    for _ in range(warm):
+        await one()
+    if not profile:
         for _ in range(requests):
             await one()
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+        return
+    import cProfile
+    import pstats
 
-    asyncio.run(run())
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        await one()
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(rows)
+
+
+def serve(mode: str, requests: int, *, profile: bool = False) -> None:
+    """Serve WARM requests, then ``requests`` more (profiled when asked), in this process."""
+    os.environ["BENCH_MODE"] = mode
+    import bench_app
+
+    asyncio.run(drive(one_request(bench_app.app), requests, profile=profile))
 
 
 def instructions(mode: str, requests: int) -> float:

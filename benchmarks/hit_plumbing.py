@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from hit_path import SCOPE, VISITORS, WARM  # noqa: E402
+from hit_path import drive, one_request  # noqa: E402
 
 
 def _middleware(app: Any) -> Any:
@@ -38,27 +37,10 @@ def _middleware(app: Any) -> Any:
 
 def serve(mode: str, requests: int) -> None:
     os.environ["BENCH_MODE"] = "bare" if mode == "bare" else "on-device"
-    import abtest
     import bench_app
-    from middleware import requests_for
 
     app = bench_app.app
-    heads = []
-    for raw in requests_for("/page", abtest.visitor_cookies(VISITORS)):
-        lines = raw.decode("latin-1").split("\r\n")[1:]
-        pairs = [line.split(": ", 1) for line in lines if line]
-        heads.append([(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs])
-    visitors = itertools.cycle(heads)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        return None
-
-    async def one() -> None:
-        await app({**SCOPE, "headers": next(visitors), "state": {}}, receive, send)
-        await asyncio.sleep(0)
+    one = one_request(app)
 
     async def run() -> None:
         if mode != "bare":
@@ -76,8 +58,7 @@ def serve(mode: str, requests: int) -> None:
 
             middleware.client.get_offers = get_offers
             middleware.personalizer.personalize = personalize
-        for _ in range(WARM + requests):
-            await one()
+        await drive(one, requests)
 
     asyncio.run(run())
 

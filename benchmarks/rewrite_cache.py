@@ -34,7 +34,8 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 import abtest  # noqa: E402
 import xxhash  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
-from middleware import load, requests_for  # noqa: E402
+from hit_path import one_request  # noqa: E402
+from middleware import load  # noqa: E402
 from pages import ACTIONS, shop_page  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402
 from timing import median_seconds  # noqa: E402
@@ -136,37 +137,6 @@ def whole_request(rounds: int) -> dict[str, float]:
 
         return bench_app.app
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/page",
-        "raw_path": b"/page",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
-        "client": ("127.0.0.1", 5555),
-        "server": ("127.0.0.1", 80),
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        return None
-
-    visitors = itertools.cycle(requests_for("/page", abtest.visitor_cookies(VISITORS)))
-
-    def request(app: Any) -> Callable[[], Any]:
-        def run() -> Any:
-            lines = next(visitors).decode("latin-1").split("\r\n")[1:]
-            headers = [tuple(v.encode("latin-1") for v in line.split(": ", 1)) for line in lines if line]
-            return app({**scope, "headers": [(k.lower(), v) for k, v in headers], "state": {}}, receive, send)
-
-        return run
-
     client = TargetClient("bench", "B@AdobeOrg", decisioning="on-device", artifact=abtest.artifact())
     offers = OffersRequest(
         mboxes=[Mbox(abtest.GLOBAL_MBOX, {})], page=PageContext.from_headers("http://shop/page", Headers())
@@ -179,9 +149,9 @@ def whole_request(rounds: int) -> dict[str, float]:
 
     bare, cached, uncached = app_for("bare"), app_for("on-device"), app_for("on-device-no-cache")
     return {
-        "bare app": amedian_us(request(bare), rounds),
-        "under the middleware, cache on (hit)": amedian_us(request(cached), rounds),
-        "under the middleware, cache off": amedian_us(request(uncached), max(5, rounds // 20)),
+        "bare app": amedian_us(one_request(bare), rounds),
+        "under the middleware, cache on (hit)": amedian_us(one_request(cached), rounds),
+        "under the middleware, cache off": amedian_us(one_request(uncached), max(5, rounds // 20)),
         "  the on-device decision alone (get_offers)": amedian_us(decide, rounds),
     }
 
