@@ -145,8 +145,8 @@ def _parse_mbox_cookie(raw: str, now: float) -> dict[str, str]:
         if len(pieces) != 3:
             continue
         name, content, expires = pieces
-        # ASCII digits, at most 12 (as _WRITTEN_COOKIE reads them): str.isdigit() takes "²", which int() refuses.
-        if not (expires.isascii() and expires.isdigit()) or len(expires) > 12 or now_s > int(expires):
+        # ASCII digits: str.isdigit() takes "²", which int() refuses (MAX_COOKIE_LENGTH keeps int() within its limit).
+        if not (expires.isascii() and expires.isdigit()) or now_s > int(expires):
             continue
         parts[name] = content
     return parts
