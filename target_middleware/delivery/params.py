@@ -212,7 +212,27 @@ def _page_load_request(
     """``_request`` for the global mbox alone, without params (most pages' request): the same dict, key order
     included, without the sections' loops (no param can name a thirdPartyId or property token here)."""
     request: dict[str, Any] = {"requestId": _request_id(), "context": context, "execute": {"pageLoad": {}}}
-    visitor_id = visitor_ids(visitor)
+    return _with_ids(
+        request,
+        visitor,
+        third_party_id=visitor.third_party_id,
+        property_token=property_token,
+        environment_id=environment_id,
+        analytics=analytics,
+    )
+
+
+def _with_ids(
+    request: dict[str, Any],
+    visitor: Visitor,
+    *,
+    third_party_id: str | None,
+    property_token: str | None,
+    environment_id: int | None,
+    analytics: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``request`` with what follows its sections: the visitor's ids, experienceCloud, property, environmentId."""
+    visitor_id = visitor_ids(visitor, third_party_id=third_party_id)
     if visitor_id:
         request["id"] = visitor_id
     aam = audience_manager(visitor)
@@ -257,19 +277,11 @@ def _request(
         request["execute"] = execute_section
     if prefetch_section:
         request["prefetch"] = prefetch_section
-    visitor_id = visitor_ids(visitor, third_party_id=ids["thirdPartyId"])
-    if visitor_id:
-        request["id"] = visitor_id
-    experience_cloud: dict[str, Any] = {}
-    aam = audience_manager(visitor)
-    if aam:
-        experience_cloud["audienceManager"] = aam
-    if analytics:
-        experience_cloud["analytics"] = dict(analytics)
-    if experience_cloud:
-        request["experienceCloud"] = experience_cloud
-    if ids["property"]:
-        request["property"] = {"token": ids["property"]}
-    if environment_id is not None:
-        request["environmentId"] = environment_id
-    return request
+    return _with_ids(
+        request,
+        visitor,
+        third_party_id=ids["thirdPartyId"],
+        property_token=ids["property"],
+        environment_id=environment_id,
+        analytics=analytics,
+    )
