@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.types import Scope
 
-from .visitor import CookieValue
+from .visitor import CookieValue, cookie_attributes
 
 __all__ = ["STALE_HEADERS", "cache_control", "page_headers", "read_page_headers", "set_cookie_suffix", "vary"]
 
@@ -80,19 +80,12 @@ def cache_control(value: str) -> str:
     return ", ".join(cache)
 
 
-def set_cookie_suffix(*, domain: str | None, secure: bool, http_only: bool) -> str:
-    """What follows ``name=value; Max-Age=n; Path=/; SameSite=Lax`` in every Set-Cookie of a response."""
-    return (
-        (f"; Domain={domain}" if domain else "") + ("; Secure" if secure else "") + ("; HttpOnly" if http_only else "")
-    )
+set_cookie_suffix = cookie_attributes  # what follows name=value; Max-Age=n; Path=/; SameSite=Lax in every line
 
 
 def set_cookies(cookies: Iterable[CookieValue], suffix: str) -> list[tuple[bytes, bytes]]:
-    """The Set-Cookie lines: ``CookieValue.header(path="/", ...)`` with ``suffix``, without its list and join."""
-    return [
-        (b"set-cookie", f"{c.name}={c.value}; Max-Age={c.max_age}; Path=/; SameSite=Lax{suffix}".encode("latin-1"))
-        for c in cookies
-    ]
+    """The Set-Cookie lines, ``suffix`` (from :func:`set_cookie_suffix`) after each cookie's own attributes."""
+    return [(b"set-cookie", cookie.line(suffix).encode("latin-1")) for cookie in cookies]
 
 
 def page_headers(

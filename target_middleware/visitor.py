@@ -125,12 +125,17 @@ class CookieValue:
     max_age: int
 
     def header(self, *, path: str = "/", domain: str | None = None, secure: bool = False) -> str:
-        parts = [f"{self.name}={self.value}", f"Max-Age={self.max_age}", f"Path={path}", "SameSite=Lax"]
-        if domain:
-            parts.append(f"Domain={domain}")
-        if secure:
-            parts.append("Secure")
-        return "; ".join(parts)
+        return self.line(cookie_attributes(domain=domain, secure=secure), path=path)
+
+    def line(self, attributes: str, *, path: str = "/") -> str:
+        """The Set-Cookie value, ``attributes`` (:func:`cookie_attributes`) after its own."""
+        return f"{self.name}={self.value}; Max-Age={self.max_age}; Path={path}; SameSite=Lax{attributes}"
+
+
+def cookie_attributes(*, domain: str | None, secure: bool, http_only: bool = False) -> str:
+    """What follows ``name=value; Max-Age=n; Path=p; SameSite=Lax`` in a Set-Cookie: Domain, Secure, HttpOnly."""
+    domain_part = f"; Domain={domain}" if domain else ""
+    return domain_part + ("; Secure" if secure else "") + ("; HttpOnly" if http_only else "")
 
 
 def _parse_mbox_cookie(raw: str, now: float) -> dict[str, str]:
