@@ -86,3 +86,9 @@ def test_same_visitor_same_allocation_in_another_process() -> None:
         env={"PYTHONHASHSEED": "random", "PATH": ""},
     )
     assert json.loads(done.stdout) == here
+
+
+def test_a_bucket_over_100_is_already_rounded_to_two_decimals() -> None:
+    """allocation() divides the bucket by 100 without round(): the same double, for every bucket there is."""
+    for bucket in range(10_000):
+        assert (bucket / 100).hex() == round(bucket / 100, 2).hex()
