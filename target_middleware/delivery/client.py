@@ -44,7 +44,7 @@ from .notifications import (
     send_batch,
     with_third_party_id,
 )
-from .offers import OffersRequest, OffersResult, executes_page_load_only, offers_result
+from .offers import OffersRequest, OffersResult, executes_page_load_only, offers_result, visitor_after_local
 from .params import GLOBAL_MBOX, Mbox, build_request
 
 __all__ = ["NotificationsCallback", "TargetClient"]
@@ -246,7 +246,7 @@ class TargetClient:
         elif self._page_load is not None and executes_page_load_only(request, self.global_mbox):
             fast = self._decide_page_load(body, visitor, page)
             if fast is not None:
-                return offers_result(fast, visitor.updated(tnt_id=fast.tnt_id, edge_host=None), self.decisioning, body)
+                return offers_result(fast, visitor_after_local(visitor, fast.tnt_id), self.decisioning, body)
             answer = await self._decide_locally(body, visitor, page, deadline)
         else:
             answer = await self._decide_locally(body, visitor, page, deadline)

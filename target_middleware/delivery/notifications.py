@@ -184,6 +184,7 @@ class NotificationQueue:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._signalled = False  # the task is woken and has not yet gathered: its next flush takes what is put
         self._inflight: asyncio.Future[None] | None = None
         self._logged = {"full": -1e9, "failed": -1e9}
 
@@ -215,7 +216,9 @@ class NotificationQueue:
                 )
             entry.resolve(NotificationOutcome.DROPPED)
             return False
-        self._kick()
+        task = self._task
+        if not (self._signalled and task is not None and not task.done()):  # else: already on its way
+            self._kick()
         return True
 
     def _due(self, what: str) -> bool:
@@ -249,12 +252,14 @@ class NotificationQueue:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="target-notifications")
         assert self._wake is not None
         self._wake.set()
+        self._signalled = True
 
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
+            self._signalled = False
             await asyncio.sleep(self.interval)  # let a burst gather into fewer requests
             # Shielded: aclose() cancels this task, but lets a send under way finish before it closes the client.
             self._inflight = asyncio.ensure_future(self.flush())

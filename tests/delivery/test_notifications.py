@@ -151,6 +151,39 @@ async def test_it_sends_in_the_background_and_reports_failures() -> None:
     await queue.aclose()
 
 
+async def _until(sent: list[str], count: int) -> None:
+    for _ in range(1000):
+        if len(sent) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{len(sent)} of {count} sent")
+
+
+async def test_every_put_is_sent_in_the_background_however_it_falls() -> None:
+    """A burst (one wake), puts while the task gathers (already on their way: no second wake), a put after a send
+    (the task waiting again), and one after aclose (a new task): each sent once, without a flush asked for."""
+    sent: list[str] = []
+
+    async def send(batch: list[Pending]) -> None:
+        sent.extend(n["id"] for e in batch for n in e.notifications)
+
+    queue = NotificationQueue(send, interval=0.05)
+    for i in range(5):
+        queue.put(pending(f"a{i}", f"a{i}"))
+    await asyncio.sleep(0)  # the task wakes and gathers
+    for i in range(5):
+        queue.put(pending(f"b{i}", f"b{i}"))
+    await _until(sent, 10)
+    queue.put(pending("c", "c"))
+    await _until(sent, 11)
+    await queue.aclose()
+    queue.put(pending("d", "d"))
+    await _until(sent, 12)
+    await queue.aclose()
+    assert sorted(sent) == sorted([*(f"a{i}" for i in range(5)), *(f"b{i}" for i in range(5)), "c", "d"])
+    assert queue.counts["sent"] == 12
+
+
 async def test_puts_from_other_threads_are_sent_on_the_queue_s_loop() -> None:
     loops: list[asyncio.AbstractEventLoop] = []
 
