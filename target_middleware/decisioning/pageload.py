@@ -40,7 +40,6 @@ _MAX_ANSWERS = 256  # sets of matched rules remembered per artifact (an A/B acti
 # What build_request writes for the global mbox alone: anything else (prefetch, views, trace, qaMode, notifications)
 # is the general path's.
 _REQUEST_KEYS = frozenset({"requestId", "context", "execute", "id", "experienceCloud", "property", "environmentId"})
-_EXECUTE_KEYS = frozenset({"pageLoad"})
 
 _new_action, _new_option = builder(Action), builder(Option)
 _new_page_load, _new_response = builder(PageLoadResult), builder(DeliveryResponse)
@@ -215,7 +214,7 @@ class PageLoadPath:
         address, agent = context.get("address"), context.get("userAgent")
         if "clientHints" in context or not (address is None or type(address) is dict):
             return base_context(context, now_ms, {})
-        key = (agent, *((address.get("url"), address.get("referringUrl")) if address is not None else (None, None)))
+        key = (agent, address.get("url"), address.get("referringUrl")) if address is not None else (agent, None, None)
         minute = now_ms // 60_000
         kept = self._pages.get(key)
         if kept is None or kept[0] != minute:
@@ -253,12 +252,15 @@ class PageLoadPath:
         return prepared
 
     def decide(
-        self, body: Mapping[str, Any], artifact: Artifact, now_ms: int, started: float, *, with_telemetry: bool
+        self, body: Mapping[str, Any], artifact: Artifact, now_ms: int, started: int, *, with_telemetry: bool
     ) -> PageLoadDecision | None:
         """``body`` (a Delivery request executing only ``pageLoad``) decided as the engine and ``parse_response``
-        would, at ``now_ms`` (the engine's clock; ``started``: its perf_counter when asked); None when it is the
+        would, at ``now_ms`` (the engine's clock; ``started``: its perf_counter_ns when asked); None when it is the
         general path's."""
-        if not (body.keys() <= _REQUEST_KEYS and body["execute"].keys() == _EXECUTE_KEYS):
+        if not _REQUEST_KEYS.issuperset(body):
+            return None
+        execute = body["execute"]
+        if len(execute) != 1 or "pageLoad" not in execute:
             return None
         prepared = self._for(artifact)
         rules = prepared.rules
@@ -267,7 +269,7 @@ class PageLoadPath:
         if rules is None or "geo" in context or not (tnt_id is None or type(tnt_id) is str):
             return None
         ctx = self._rule_context(context, now_ms)
-        details = body["execute"]["pageLoad"]
+        details = execute["pageLoad"]
         ctx["mbox"] = mbox_context(details) if details else {}
         prop = body.get("property")
         token = prop.get("token") if prop is not None else None
@@ -313,7 +315,7 @@ class PageLoadPath:
                     "requestId": request_id,
                     "timestamp": now_ms,
                     "mode": "local",
-                    "execution": round((time.perf_counter() - started) * 1000, 3),
+                    "execution": (time.perf_counter_ns() - started) // 1000 / 1000,  # as decide measures it
                     "features": {"decisioningMethod": "on-device"},
                 },
             )

@@ -144,13 +144,17 @@ async def send_batch(
     ``send_notifications``) in requests of at most 50, the telemetry with the first."""
     first = batch[0]
     # One request has one context: a notification from another page of this visitor says its own address.
-    notes = [
-        {**note, "address": {"url": entry.page.url}}
-        if entry.page.url and entry.page.url != first.page.url and "address" not in note
-        else note
-        for entry in batch
-        for note in entry.notifications
-    ]
+    notes = (
+        list(first.notifications)  # the usual batch, one page view's: all of the first page
+        if len(batch) == 1
+        else [
+            {**note, "address": {"url": entry.page.url}}
+            if entry.page.url and entry.page.url != first.page.url and "address" not in note
+            else note
+            for entry in batch
+            for note in entry.notifications
+        ]
+    )
     if callback is not None:
         if notes:
             outcome = callback(notes)
