@@ -71,14 +71,6 @@ _PERCENT = {c: f"%{c:02X}" for c in range(128) if not (chr(c).isalnum() or chr(c
 _PLAIN_COOKIE = re.compile(r"[A-Za-z0-9_.~#|-]*")  # a session id and tntId as at.js and we make them
 
 
-_PLAIN_ID = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"  # what quote(safe="") keeps
-
-
-def _plain(value: str) -> bool:
-    """Whether ``quote(value, safe="")`` is ``value``: ASCII letters, digits and ``_.-~`` only (two C passes)."""
-    return value.isascii() and not value.encode("ascii").translate(None, _PLAIN_ID)
-
-
 def _quote(value: str) -> str:
     if _PLAIN_COOKIE.fullmatch(value):  # only the separators to escape: two replaces beat a per-character map
         return value.replace("#", "%23").replace("|", "%7C")
@@ -261,16 +253,12 @@ class Visitor:
     def mbox_cookie(self, *, now: float | None = None) -> CookieValue:
         """The ``mbox`` cookie to write: session for 31 minutes, PC (the tntId) for 732 days."""
         now_s = math.ceil(time.time() if now is None else now)
-        session, tnt_id = self.session_id, self.tnt_id
-        if tnt_id and _plain(session + tnt_id):  # the usual ids: only the separators to quote, written quoted
-            value = f"session%23{session}%23{now_s + SESSION_MAX_AGE}%7CPC%23{tnt_id}%23{now_s + PC_MAX_AGE}"
-            return _new_cookie_value(MBOX_COOKIE, value, PC_MAX_AGE)  # one a response: see ``frozen``
-        value = f"session#{session}#{now_s + SESSION_MAX_AGE}"
+        value = f"session#{self.session_id}#{now_s + SESSION_MAX_AGE}"
         max_age = SESSION_MAX_AGE  # the longest part's lifetime: 63,244,800 with a PC, else 1860
-        if tnt_id:
-            value = f"{value}|PC#{tnt_id}#{now_s + PC_MAX_AGE}"
+        if self.tnt_id:
+            value = f"{value}|PC#{self.tnt_id}#{now_s + PC_MAX_AGE}"
             max_age = PC_MAX_AGE
-        return _new_cookie_value(MBOX_COOKIE, _quote(value), max_age)
+        return _new_cookie_value(MBOX_COOKIE, _quote(value), max_age)  # one a response: see ``frozen``
 
     def edge_cluster_cookie(self) -> CookieValue | None:
         if not self.edge_cluster:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -191,31 +190,6 @@ def test_cookie_quoting_is_urllib_quote_with_nothing_safe(value: str) -> None:
 @given(st.text(alphabet="aZ09_.-~#|%!", max_size=60))
 def test_cookie_quoting_of_plain_ids_is_urllib_quote_too(value: str) -> None:
     assert visitor_module._quote(value) == quote(value, safe="")  # the two-replace path and the table alike
-
-
-_ID_CHARS = "aZ09_.-~!$&'()*+:<=>@[]^`{}é"
-
-
-@given(
-    st.text(alphabet=_ID_CHARS, min_size=1, max_size=40).filter(is_valid_session_id),
-    st.none() | st.text(alphabet=_ID_CHARS, min_size=1, max_size=40),
-    st.floats(min_value=0, max_value=4e9),
-)
-@example("f9cb23dc", "abc.35_0", NOW)
-@example("s!1", "abc.35_0", NOW)  # a session id that quote escapes: the general way
-def test_the_mbox_cookie_is_the_atjs_format_quoted(session_id: str, tnt_id: str | None, now: float) -> None:
-    """The written-quoted way for plain ids, and the quoting of the whole value for others, give the same."""
-    try:
-        visitor = Visitor(session_id=session_id, tnt_id=tnt_id)
-    except ValueError:
-        return  # not a tntId
-    at = math.ceil(now)
-    raw = f"session#{session_id}#{at + SESSION_MAX_AGE}" + (f"|PC#{tnt_id}#{at + PC_MAX_AGE}" if tnt_id else "")
-    cookie = visitor.mbox_cookie(now=now)
-    assert (cookie.name, cookie.value) == ("mbox", quote(raw, safe=""))
-    assert cookie.max_age == (PC_MAX_AGE if tnt_id else SESSION_MAX_AGE)
-    assert type(cookie) is CookieValue
-    assert cookie == CookieValue("mbox", quote(raw, safe=""), cookie.max_age)
 
 
 def test_the_edge_cluster_cookie() -> None:
