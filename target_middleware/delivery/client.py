@@ -380,8 +380,8 @@ class TargetClient:
         visitor = with_third_party_id(visitor or Visitor.new(), params)
         return await self.notify([note], visitor=visitor, page=page, wait=wait)
 
-    def _send_batch(self, batch: Sequence[Pending]) -> Awaitable[None]:
-        return send_batch(batch, send=self.send_notifications, callback=self._on_notifications)  # one frame fewer
+    def _send_batch(self, batch: Sequence[Pending]) -> Awaitable[None] | None:
+        return send_batch(batch, send=self.send_notifications, callback=self._on_notifications)
 
     # -- at.js -------------------------------------------------------------------------------------
 

@@ -131,17 +131,18 @@ class Pending:
 
 _new_pending = builder(Pending)
 Batch = list[Pending]
-BatchSend = Callable[[Batch], Awaitable[None]]
+BatchSend = Callable[[Batch], Awaitable[None] | None]  # None: handed on already, nothing to await
 
 
-async def send_batch(
+def send_batch(
     batch: Sequence[Pending],
     *,
     send: Callable[..., Awaitable[object]],
     callback: Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None] | None,
-) -> None:
-    """One visitor's queued notifications: to ``callback`` when there is one, else ``send`` (the client's
-    ``send_notifications``) in requests of at most 50, the telemetry with the first."""
+) -> Awaitable[None] | None:
+    """One visitor's queued notifications: to ``callback`` when there is one (now; what is left to await of it, or
+    None), else ``send`` (the client's ``send_notifications``) in requests of at most 50, the telemetry with the
+    first (to await). A failure of the callback raises here, of a send where it is awaited."""
     first = batch[0]
     # One request has one context: a notification from another page of this visitor says its own address.
     notes = (
@@ -159,8 +160,13 @@ async def send_batch(
         if notes:
             outcome = callback(notes)
             if outcome is not None and inspect.isawaitable(outcome):
-                await outcome
-        return
+                return outcome
+        return None
+    return _send_all(batch, notes, send)
+
+
+async def _send_all(batch: Sequence[Pending], notes: list[Any], send: Callable[..., Awaitable[object]]) -> None:
+    first = batch[0]
     telemetry = [entry for pending in batch for entry in pending.telemetry]
     for start in range(0, max(len(notes), 1), MAX_BATCH):
         chunk = notes[start : start + MAX_BATCH]
@@ -293,7 +299,9 @@ class NotificationQueue:
     async def _deliver(self, batch: Batch) -> None:
         count = len(batch[0].notifications) if len(batch) == 1 else sum(len(e.notifications) for e in batch)
         try:
-            await self._send(batch)
+            sending = self._send(batch)
+            if sending is not None:
+                await sending
         except Exception as exc:  # one failed batch must not stop the others
             self.counts["failed"] += count
             if self._due("failed"):

@@ -245,3 +245,38 @@ async def test_on_device_displays_carry_the_engine_s_telemetry_and_validate(
     assert sent["notifications"][1]["address"] == {"url": "https://shop.example/b"}  # its own page
     assert [e["features"]["decisioningMethod"] for e in sent["telemetry"]["entries"]] == ["on-device"] * 2
     assert list(validator.iter_errors(sent)) == []
+
+
+async def test_a_callback_is_handed_each_batch_sync_or_async_and_its_failures_are_counted() -> None:
+    """``on_notifications``: a plain function (handed on at once), a coroutine function (awaited) and one that
+    raises (that batch failed, the others sent), each batch's notifications in order."""
+    handed: list[list[str]] = []
+
+    def plain(notes: Any) -> None:
+        handed.append([n["id"] for n in notes])
+
+    async def awaited(notes: Any) -> None:
+        await asyncio.sleep(0)
+        handed.append([n["id"] for n in notes])
+
+    def failing(notes: Any) -> None:
+        if notes[0]["id"] == "bad":
+            raise RuntimeError("the user's pipeline failed")
+        handed.append([n["id"] for n in notes])
+
+    for callback in (plain, awaited, failing):
+        handed.clear()
+        client = TargetClient("acme", "O@AdobeOrg", on_notifications=callback)
+        done = concurrent.futures.Future[NotificationOutcome]()
+        for entry in (pending("v1", "a", "b"), pending("v2", "bad"), pending("v3", "c", done=done)):
+            client.notifications.put(entry)
+        await client.notifications.flush()
+        assert done.result() is NotificationOutcome.SENT
+        if callback is failing:
+            assert handed == [["a", "b"], ["c"]]
+            assert client.notifications.counts["failed"] == 1
+        else:
+            assert handed == [["a", "b"], ["bad"], ["c"]]
+            assert client.notifications.counts["failed"] == 0
+        assert client.notifications.counts["sent"] == sum(map(len, handed))
+        await client.aclose()
