@@ -274,7 +274,11 @@ class PageLoadPath:
         prop = body.get("property")
         token = prop.get("token") if prop is not None else None
         token = token if type(token) is str and token else None
-        key = matched(prepared.candidates, ctx, token, visitor_id_for_allocation(ids))
+        if tnt_id and "marketingCloudVisitorId" not in ids:  # type: ignore[operator]  # ids: a tntId in them
+            visitor_id = tnt_id.partition(".")[0]  # visitor_id_for_allocation's, with no ECID before the tntId
+        else:
+            visitor_id = visitor_id_for_allocation(ids)
+        key = matched(prepared.candidates, ctx, token, visitor_id)
         answers = prepared.answers
         answer = answers.get(key)
         if answer is None:

@@ -210,7 +210,9 @@ class TargetClient:
         ``request`` is an ``OffersRequest``, a list of mbox names or ``Mbox`` values, or a Delivery API request
         mapping as Adobe's SDKs take it (see ``mapping``); a bad one is a ValueError or TypeError.
         """
-        if isinstance(request, Mapping):
+        if type(request) is OffersRequest:  # the middleware's: no ABC check
+            pass
+        elif isinstance(request, Mapping):
             request, named, context = offers_request_from_mapping(request, global_mbox=self.global_mbox)
             visitor, page = one_of(visitor, named, "visitor", "id"), one_of(page, context, "page", "context")
         elif not isinstance(request, OffersRequest):
@@ -263,7 +265,8 @@ class TargetClient:
     def _decide_page_load(self, body: dict[str, Any], visitor: Visitor, page: PageContext) -> DeliveryResponse | None:
         """The decider's fast answer, its notifications queued as ``_decide_locally`` queues them; None: ask that."""
         assert self._page_load is not None
-        self._start_managed()
+        if self._managed_task is None:
+            self._start_managed()
         try:
             decision = self._page_load.decide_page_load(body)
         except Exception as exc:  # as the general path's decider failing
