@@ -212,8 +212,15 @@ class TargetRequest:
         request's decision alive until the garbage collector looks for cycles (which it then does far more often)."""
         scope = self._scope
         state = scope.get("state") if scope is not None else None
-        if scope is not None and isinstance(state, dict) and any(value is self for value in state.values()):
-            self._scope = {**scope, "state": {key: value for key, value in state.items() if value is not self}}
+        if scope is None or not isinstance(state, dict):
+            return
+        if len(state) == 1 and state.get("target") is self:  # as the middleware left it: nothing else to keep
+            self._scope = {**scope, "state": {}}
+            return
+        for value in state.values():  # a loop, not any(): no generator to make
+            if value is self:
+                self._scope = {**scope, "state": {key: value for key, value in state.items() if value is not self}}
+                return
 
     async def decisions(self) -> Decisions | None:
         """Target's decisions, awaited within what is left of the request's budget; None when they failed (or the
