@@ -323,4 +323,3 @@ def returning_visitor(header: str, *, now: float | None = None) -> Visitor | Non
     if len(now_s) != 10 or session_expires < now_s or pc_expires < now_s or len(tnt_id) > 128:
         return None
     return _new_visitor(session_id, tnt_id, cluster, None, None, (), None, None, ())
-

@@ -141,7 +141,17 @@ def test_path_params_are_what_the_convertors_make_of_the_match(rule: MboxRule, p
         assert [(k, type(v)) for k, v in got.items()] == [(k, type(v)) for k, v in expected.items()]
 
 
-_PLAIN_PATTERNS = ["/", "/page", "/{p:path}", "/shop/{rest:path}", "/a.b/{p:path}", "/a+b", "/x{y", "/{a}", "/{a}/{b:path}"]
+_PLAIN_PATTERNS = [
+    "/",
+    "/page",
+    "/{p:path}",
+    "/shop/{rest:path}",
+    "/a.b/{p:path}",
+    "/a+b",
+    "/x{y",
+    "/{a}",
+    "/{a}/{b:path}",
+]
 
 
 @given(
