@@ -193,6 +193,20 @@ def test_cookie_quoting_of_plain_ids_is_urllib_quote_too(value: str) -> None:
 
 
 @given(
+    st.sampled_from(["s", "0" * 32, "a~b_c.d-e", "a!$&'()*+:<=>@[]^`{}z", "x" * 128, "a*b", "a@b"]),
+    st.sampled_from([None, "t", "abc.35_0", "u" * 100, "a-b_c", "a_b.x_y"]),
+)
+def test_the_mbox_cookie_of_plain_ids_is_the_one_quoted(session_id: str, tnt_id: str | None) -> None:
+    visitor = Visitor(session_id=session_id, tnt_id=tnt_id)
+    value = f"session#{session_id}#{_NOW_S + SESSION_MAX_AGE}"
+    if tnt_id:
+        value += f"|PC#{tnt_id}#{_NOW_S + PC_MAX_AGE}"
+    expected = visitor_module.CookieValue("mbox", quote(value, safe=""), PC_MAX_AGE if tnt_id else SESSION_MAX_AGE)
+    got = visitor.mbox_cookie(now=NOW)
+    assert (got, type(got), repr(got)) == (expected, visitor_module.CookieValue, repr(expected))
+
+
+@given(
     st.sampled_from([None, "t1", "abc.35_0", "u.7_1"]),
     st.sampled_from([None, "35", "9"]),
     st.sampled_from([None, "", "t2", "new.28_0", "bad id", "x" * 130]),
