@@ -93,32 +93,33 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--where", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--modes", default=",".join(MODES), help="bench_app modes, the first the baseline")
     args = parser.parse_args()
-    cpu: dict[str, list[float]] = {mode: [] for mode in MODES}
-    rps: dict[str, list[float]] = {mode: [] for mode in MODES}
+    modes = args.modes.split(",")
+    base = modes[0]
+    cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+    rps: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(args.rounds):
-        for mode in MODES:
+        for mode in modes:
             (rate, _p50, _p99), seconds = serve_and_load(mode, args.requests, args.concurrency)
             cpu[mode].append(seconds * 1e6)
             rps[mode].append(rate)
     print(f"through uvicorn, {args.rounds} rounds of {args.requests} requests, {args.concurrency} at a time, medians")
-    print(f"{'case':<34} {'cpu us/request':>15} {'x bare':>7} {'req/s':>8} {'x bare':>7}   cpu us per round")
-    bare_cpu, bare_rps = statistics.median(cpu["bare"]), statistics.median(rps["bare"])
-    for mode in MODES:
+    print(f"{'case':<34} {'cpu us/request':>15} {'x ' + base:>9} {'req/s':>8} {'x ' + base:>9}   cpu us per round")
+    base_cpu, base_rps = statistics.median(cpu[base]), statistics.median(rps[base])
+    for mode in modes:
         mcpu, mrps = statistics.median(cpu[mode]), statistics.median(rps[mode])
-        ratios = ("-", "-") if mode == "bare" else (f"{bare_cpu / mcpu:.2f}x", f"{mrps / bare_rps:.2f}x")
+        ratios = ("-", "-") if mode == base else (f"{base_cpu / mcpu:.2f}x", f"{mrps / base_rps:.2f}x")
         rounds = " ".join(f"{c:.0f}" for c in cpu[mode])
-        print(f"{mode:<34} {mcpu:15.0f} {ratios[0]:>7} {mrps:8.0f} {ratios[1]:>7}   {rounds}")
-    print(f"goal: personalized at >= {GOAL}x the bare app, so at most {bare_cpu / GOAL:.0f} us of CPU per request")
+        print(f"{mode:<34} {mcpu:15.0f} {ratios[0]:>9} {mrps:8.0f} {ratios[1]:>9}   {rounds}")
+    print(f"goal: personalized at >= {GOAL}x the {base} app, so at most {base_cpu / GOAL:.0f} us of CPU per request")
     if args.where:
         if shutil.which("py-spy") is None:
             sys.exit("--where needs py-spy on PATH")
         print(f"\nwhere the server's time goes, py-spy samples per 1000 requests ({args.where:.0f} s each)")
-        found = {mode: where(mode, args.where, args.concurrency) for mode in MODES}
-        names = sorted(
-            {name for layers, _ in found.values() for name in layers}, key=lambda n: n != "target-middleware"
-        )
-        print(f"{'layer':<40}" + "".join(f"{mode:>12}" for mode in MODES))
+        found = {mode: where(mode, args.where, args.concurrency) for mode in modes}
+        names = [*dict.fromkeys(name for _, name in LAYERS), REST]
+        print(f"{'layer':<40}" + "".join(f"{mode:>12}" for mode in modes))
         for name in names:
             print(f"{name:<40}" + "".join(f"{1000 * ls[name] / n:12.0f}" for ls, n in found.values()))
         print(f"{'all':<40}" + "".join(f"{1000 * sum(ls.values()) / n:12.0f}" for ls, n in found.values()))
