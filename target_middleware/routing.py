@@ -154,8 +154,9 @@ class MboxRule:
             return None
         if self._exclude and any(pattern.match(path) for pattern in self._exclude):
             return None
-        for key, convertor in self._converting.items():  # str and path parameters convert to what matched
-            params[key] = convertor.convert(params[key])
+        if self._converting:  # str and path parameters convert to what matched
+            for key, convertor in self._converting.items():
+                params[key] = convertor.convert(params[key])
         return params
 
 

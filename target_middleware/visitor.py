@@ -322,7 +322,8 @@ def returning_visitor(header: str, *, now: float | None = None) -> Visitor | Non
     at = header.find("mbox=session%23")
     if at < 0 or (at and header[at - 1] != ";" and header[at - 2 : at] != "; "):
         return None
-    if header.count("mbox") != 1 + header.count("mboxEdgeCluster") or "kndctr_" in header:
+    mboxes = header.count("mbox")
+    if (mboxes != 1 and mboxes != 1 + header.count("mboxEdgeCluster")) or "kndctr_" in header:
         return None
     written = _RETURNING.match(header, at)
     if written is None:
