@@ -274,7 +274,7 @@ class Visitor:
     def edge_cluster_cookie(self) -> CookieValue | None:
         if not self.edge_cluster:
             return None
-        return CookieValue(EDGE_CLUSTER_COOKIE, self.edge_cluster, SESSION_MAX_AGE)
+        return _new_cookie_value(EDGE_CLUSTER_COOKIE, self.edge_cluster, SESSION_MAX_AGE)  # a valid cluster
 
     def updated(self, *, tnt_id: str | None, edge_host: str | None) -> Visitor:
         """This visitor after a Delivery API answer: its new tntId and cluster, when they are valid."""

@@ -15,6 +15,7 @@ from target_middleware import visitor as visitor_module
 from target_middleware.visitor import (
     PC_MAX_AGE,
     SESSION_MAX_AGE,
+    CookieValue,
     Visitor,
     cluster_of_edge_host,
     edge_host_for,
@@ -190,6 +191,12 @@ def test_cookie_quoting_is_urllib_quote_with_nothing_safe(value: str) -> None:
 @given(st.text(alphabet="aZ09_.-~#|%!", max_size=60))
 def test_cookie_quoting_of_plain_ids_is_urllib_quote_too(value: str) -> None:
     assert visitor_module._quote(value) == quote(value, safe="")  # the two-replace path and the table alike
+
+
+def test_the_edge_cluster_cookie() -> None:
+    cookie = Visitor(session_id="s", edge_cluster="35").edge_cluster_cookie()
+    assert cookie == CookieValue("mboxEdgeCluster", "35", SESSION_MAX_AGE)
+    assert Visitor(session_id="s").edge_cluster_cookie() is None
 
 
 @given(

@@ -16,7 +16,6 @@ tests/delivery/test_ondevice.py proves the two equal.
 
 from __future__ import annotations
 
-import logging
 import marshal
 import time
 from collections.abc import Callable, Mapping
@@ -26,17 +25,14 @@ from typing import Any
 from ..delivery.errors import ResponseParseError
 from ..delivery.models import Action, DeliveryResponse, Metric, Option, OptionType, PageLoadResult, parse_response
 from ..frozen import builder
-from . import procedure
-from .allocation import allocation, visitor_id_for_allocation
+from .allocation import visitor_id_for_allocation
 from .artifact import Artifact, Rule
 from .consequence import geo_response_tokens
 from .context import base_context, mbox_context, time_context
+from .matching import candidates, matched
 from .procedure import new_id
-from .rules import truthy
 
 __all__ = ["PageLoadDecision", "PageLoadPath"]
-
-_rule_logger = logging.getLogger(procedure.__name__)  # where the general path warns of a rule that fails
 
 _MAX_PAGES = 4096  # (user agent, URL, referring URL) whose rule context parts are kept
 _MAX_ANSWERS = 256  # sets of matched rules remembered per artifact (an A/B activity has one per experience)
@@ -44,7 +40,6 @@ _MAX_ANSWERS = 256  # sets of matched rules remembered per artifact (an A/B acti
 # What build_request writes for the global mbox alone: anything else (prefetch, views, trace, qaMode, notifications)
 # is the general path's.
 _REQUEST_KEYS = frozenset({"requestId", "context", "execute", "id", "experienceCloud", "property", "environmentId"})
-_EXECUTE_KEYS = frozenset({"pageLoad"})
 
 _new_action, _new_option = builder(Action), builder(Option)
 _new_page_load, _new_response = builder(PageLoadResult), builder(DeliveryResponse)
@@ -76,9 +71,10 @@ _new_decision = builder(PageLoadDecision)
 class _Prepared:
     """One artifact's rules for the global mbox, and the answers of the rule sets seen so far."""
 
-    def __init__(self, artifact: Artifact, rules: tuple[Rule, ...] | None) -> None:
+    def __init__(self, artifact: Artifact, rules: tuple[Rule, ...] | None, client_code: str) -> None:
         self.artifact = artifact
         self.rules = rules
+        self.candidates = candidates(rules, client_code) if rules is not None else ()
         self.answers: dict[tuple[int, ...], _Answer] = {}
 
 
@@ -201,85 +197,70 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
     return _Answer(_maker(page_load, parsed.options), parsed.metrics, tuple(notes))
 
 
-def _matched(
-    rules: tuple[Rule, ...], ctx: dict[str, Any], token: str | None, visitor_id: str, client: str
-) -> tuple[int, ...]:
-    """The indexes of the rules that match, as DecisionRun._mbox and _evaluate find them for the global mbox."""
-    matched: list[int] = []
-    keys: set[str] = set()
-    allocations: dict[Any, float] = {}
-    for index, rule in enumerate(rules):
-        tokens = rule.property_tokens  # rule.allows_property(token), inline
-        if (tokens and (token is None or token not in tokens)) or rule.key in keys:
-            continue
-        value = allocations.get(rule.activity_id)
-        if value is None:
-            value = allocations[rule.activity_id] = allocation(client, rule.activity_id, visitor_id)
-        ctx["allocation"] = value
-        try:
-            outcome = rule.condition(ctx)
-            satisfied = outcome if outcome is True or outcome is False else truthy(outcome)
-        except Exception:
-            _rule_logger.warning("rule %s failed to evaluate; treated as unmatched", rule.key, exc_info=True)
-            satisfied = False
-        if satisfied:
-            matched.append(index)
-            keys.add(rule.key)
-    return tuple(matched)
-
-
 class PageLoadPath:
     """The fast path of one client's engine (see the module's docstring); shares nothing about a visitor."""
 
     def __init__(self, client_code: str) -> None:
         self._client_code = client_code
         self._prepared: _Prepared | None = None  # replaced whole when the artifact changes: no torn state
-        self._pages: dict[tuple[str | None, ...], tuple[Any, ...]] = {}  # see _rule_context
+        self._pages: dict[tuple[str | None, ...], tuple[int, dict[str, Any]]] = {}  # see _rule_context
         self._minute: tuple[int, dict[str, Any]] = (-1, {})
 
     def _rule_context(self, context: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
         """``base_context(context, now_ms, {})``, its parts looked up once: ``user``, ``page`` and ``referring`` (the
         suffix list's and the user agent's parses, already cached one by one) by the user agent and the two URLs,
-        in a bounded table; ``current_time`` and ``current_day`` by the minute. The same keys in the same order."""
+        in a bounded table, with ``current_time`` and ``current_day`` of the minute they were kept for; a copy of
+        that, its timestamp and ``geo`` its own. The same keys in the same order."""
         address, agent = context.get("address"), context.get("userAgent")
         if "clientHints" in context or not (address is None or type(address) is dict):
             return base_context(context, now_ms, {})
-        key = (agent, *((address.get("url"), address.get("referringUrl")) if address is not None else (None, None)))
-        parts = self._pages.get(key)
-        if parts is None:
-            if not all(v is None or type(v) is str for v in key):
+        key = (agent, address.get("url"), address.get("referringUrl")) if address is not None else (agent, None, None)
+        minute = now_ms // 60_000
+        kept = self._pages.get(key)
+        if kept is None or kept[0] != minute:
+            if kept is None and not all(v is None or type(v) is str for v in key):
                 return base_context(context, now_ms, {})
-            whole = base_context(context, now_ms, {})
-            parts = (whole["user"], whole["page"], whole["referring"])
-            if len(self._pages) >= _MAX_PAGES:
+            if self._minute[0] != minute:
+                self._minute = (minute, time_context(now_ms))
+            clock = self._minute[1]
+            if kept is None:
+                whole = base_context(context, now_ms, {})
+                user, page, referring = whole["user"], whole["page"], whole["referring"]
+            else:
+                user, page, referring = kept[1]["user"], kept[1]["page"], kept[1]["referring"]
+            template = {
+                "current_timestamp": now_ms,
+                "current_time": clock["current_time"],
+                "current_day": clock["current_day"],
+                "user": user,
+                "page": page,
+                "referring": referring,
+                "geo": None,
+            }
+            if kept is None and len(self._pages) >= _MAX_PAGES:
                 self._pages.clear()
-            self._pages[key] = parts
-        minute, clock = self._minute
-        if minute != now_ms // 60_000:
-            minute, clock = self._minute = (now_ms // 60_000, time_context(now_ms))
-        return {
-            "current_timestamp": now_ms,
-            "current_time": clock["current_time"],
-            "current_day": clock["current_day"],
-            "user": parts[0],
-            "page": parts[1],
-            "referring": parts[2],
-            "geo": {},
-        }
+            kept = self._pages[key] = (minute, template)
+        ctx = kept[1].copy()
+        ctx["current_timestamp"] = now_ms
+        ctx["geo"] = {}
+        return ctx
 
     def _for(self, artifact: Artifact) -> _Prepared:
         prepared = self._prepared
         if prepared is None or prepared.artifact is not artifact:
-            prepared = self._prepared = _Prepared(artifact, _fits(artifact))
+            prepared = self._prepared = _Prepared(artifact, _fits(artifact), self._client_code)
         return prepared
 
     def decide(
-        self, body: Mapping[str, Any], artifact: Artifact, now_ms: int, started: float, *, with_telemetry: bool
+        self, body: Mapping[str, Any], artifact: Artifact, now_ms: int, started: int, *, with_telemetry: bool
     ) -> PageLoadDecision | None:
         """``body`` (a Delivery request executing only ``pageLoad``) decided as the engine and ``parse_response``
-        would, at ``now_ms`` (the engine's clock; ``started``: its perf_counter when asked); None when it is the
+        would, at ``now_ms`` (the engine's clock; ``started``: its perf_counter_ns when asked); None when it is the
         general path's."""
-        if not (body.keys() <= _REQUEST_KEYS and body["execute"].keys() == _EXECUTE_KEYS):
+        if not _REQUEST_KEYS.issuperset(body):
+            return None
+        execute = body["execute"]
+        if len(execute) != 1 or "pageLoad" not in execute:
             return None
         prepared = self._for(artifact)
         rules = prepared.rules
@@ -288,12 +269,16 @@ class PageLoadPath:
         if rules is None or "geo" in context or not (tnt_id is None or type(tnt_id) is str):
             return None
         ctx = self._rule_context(context, now_ms)
-        details = body["execute"]["pageLoad"]
+        details = execute["pageLoad"]
         ctx["mbox"] = mbox_context(details) if details else {}
         prop = body.get("property")
         token = prop.get("token") if prop is not None else None
         token = token if type(token) is str and token else None
-        key = _matched(rules, ctx, token, visitor_id_for_allocation(ids), self._client_code)
+        if tnt_id and "marketingCloudVisitorId" not in ids:  # type: ignore[operator]  # ids: a tntId in them
+            visitor_id = tnt_id.partition(".")[0]  # visitor_id_for_allocation's, with no ECID before the tntId
+        else:
+            visitor_id = visitor_id_for_allocation(ids)
+        key = matched(prepared.candidates, ctx, token, visitor_id)
         answers = prepared.answers
         answer = answers.get(key)
         if answer is None:
@@ -334,7 +319,7 @@ class PageLoadPath:
                     "requestId": request_id,
                     "timestamp": now_ms,
                     "mode": "local",
-                    "execution": round((time.perf_counter() - started) * 1000, 3),
+                    "execution": (time.perf_counter_ns() - started) // 1000 / 1000,  # as decide measures it
                     "features": {"decisioningMethod": "on-device"},
                 },
             )

@@ -25,7 +25,7 @@ def new_id() -> str:
 
     The ``random`` module's global generator is reseeded in a forked child, so workers do not repeat ids.
     """
-    return f"{random.getrandbits(128):032x}"
+    return random.getrandbits(128).to_bytes(16, "big").hex()  # f"{n:032x}", without the format spec's parse
 
 
 class DecisionRun:

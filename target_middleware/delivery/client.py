@@ -44,7 +44,7 @@ from .notifications import (
     send_batch,
     with_third_party_id,
 )
-from .offers import OffersRequest, OffersResult, executes_page_load_only, offers_result
+from .offers import OffersRequest, OffersResult, executes_page_load_only, offers_result, visitor_after_local
 from .params import GLOBAL_MBOX, Mbox, build_request
 
 __all__ = ["NotificationsCallback", "TargetClient"]
@@ -210,7 +210,9 @@ class TargetClient:
         ``request`` is an ``OffersRequest``, a list of mbox names or ``Mbox`` values, or a Delivery API request
         mapping as Adobe's SDKs take it (see ``mapping``); a bad one is a ValueError or TypeError.
         """
-        if isinstance(request, Mapping):
+        if type(request) is OffersRequest:  # the middleware's: no ABC check
+            pass
+        elif isinstance(request, Mapping):
             request, named, context = offers_request_from_mapping(request, global_mbox=self.global_mbox)
             visitor, page = one_of(visitor, named, "visitor", "id"), one_of(page, context, "page", "context")
         elif not isinstance(request, OffersRequest):
@@ -246,7 +248,7 @@ class TargetClient:
         elif self._page_load is not None and executes_page_load_only(request, self.global_mbox):
             fast = self._decide_page_load(body, visitor, page)
             if fast is not None:
-                return offers_result(fast, visitor.updated(tnt_id=fast.tnt_id, edge_host=None), self.decisioning, body)
+                return offers_result(fast, visitor_after_local(visitor, fast.tnt_id), self.decisioning, body)
             answer = await self._decide_locally(body, visitor, page, deadline)
         else:
             answer = await self._decide_locally(body, visitor, page, deadline)
@@ -263,7 +265,8 @@ class TargetClient:
     def _decide_page_load(self, body: dict[str, Any], visitor: Visitor, page: PageContext) -> DeliveryResponse | None:
         """The decider's fast answer, its notifications queued as ``_decide_locally`` queues them; None: ask that."""
         assert self._page_load is not None
-        self._start_managed()
+        if self._managed_task is None:
+            self._start_managed()
         try:
             decision = self._page_load.decide_page_load(body)
         except Exception as exc:  # as the general path's decider failing
@@ -380,8 +383,8 @@ class TargetClient:
         visitor = with_third_party_id(visitor or Visitor.new(), params)
         return await self.notify([note], visitor=visitor, page=page, wait=wait)
 
-    async def _send_batch(self, batch: Sequence[Pending]) -> None:
-        await send_batch(batch, send=self.send_notifications, callback=self._on_notifications)
+    def _send_batch(self, batch: Sequence[Pending]) -> Awaitable[None] | None:
+        return send_batch(batch, send=self.send_notifications, callback=self._on_notifications)
 
     # -- at.js -------------------------------------------------------------------------------------
 

@@ -131,32 +131,42 @@ class Pending:
 
 _new_pending = builder(Pending)
 Batch = list[Pending]
-BatchSend = Callable[[Batch], Awaitable[None]]
+BatchSend = Callable[[Batch], Awaitable[None] | None]  # None: handed on already, nothing to await
 
 
-async def send_batch(
+def send_batch(
     batch: Sequence[Pending],
     *,
     send: Callable[..., Awaitable[object]],
     callback: Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None] | None,
-) -> None:
-    """One visitor's queued notifications: to ``callback`` when there is one, else ``send`` (the client's
-    ``send_notifications``) in requests of at most 50, the telemetry with the first."""
+) -> Awaitable[None] | None:
+    """One visitor's queued notifications: to ``callback`` when there is one (now; what is left to await of it, or
+    None), else ``send`` (the client's ``send_notifications``) in requests of at most 50, the telemetry with the
+    first (to await). A failure of the callback raises here, of a send where it is awaited."""
     first = batch[0]
     # One request has one context: a notification from another page of this visitor says its own address.
-    notes = [
-        {**note, "address": {"url": entry.page.url}}
-        if entry.page.url and entry.page.url != first.page.url and "address" not in note
-        else note
-        for entry in batch
-        for note in entry.notifications
-    ]
+    notes = (
+        list(first.notifications)  # the usual batch, one page view's: all of the first page
+        if len(batch) == 1
+        else [
+            {**note, "address": {"url": entry.page.url}}
+            if entry.page.url and entry.page.url != first.page.url and "address" not in note
+            else note
+            for entry in batch
+            for note in entry.notifications
+        ]
+    )
     if callback is not None:
         if notes:
             outcome = callback(notes)
             if outcome is not None and inspect.isawaitable(outcome):
-                await outcome
-        return
+                return outcome
+        return None
+    return _send_all(batch, notes, send)
+
+
+async def _send_all(batch: Sequence[Pending], notes: list[Any], send: Callable[..., Awaitable[object]]) -> None:
+    first = batch[0]
     telemetry = [entry for pending in batch for entry in pending.telemetry]
     for start in range(0, max(len(notes), 1), MAX_BATCH):
         chunk = notes[start : start + MAX_BATCH]
@@ -184,6 +194,7 @@ class NotificationQueue:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._signalled = False  # the task is woken and has not yet gathered: its next flush takes what is put
         self._inflight: asyncio.Future[None] | None = None
         self._logged = {"full": -1e9, "failed": -1e9}
 
@@ -215,7 +226,9 @@ class NotificationQueue:
                 )
             entry.resolve(NotificationOutcome.DROPPED)
             return False
-        self._kick()
+        task = self._task
+        if not (self._signalled and task is not None and not task.done()):  # else: already on its way
+            self._kick()
         return True
 
     def _due(self, what: str) -> bool:
@@ -249,12 +262,14 @@ class NotificationQueue:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="target-notifications")
         assert self._wake is not None
         self._wake.set()
+        self._signalled = True
 
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
+            self._signalled = False
             await asyncio.sleep(self.interval)  # let a burst gather into fewer requests
             # Shielded: aclose() cancels this task, but lets a send under way finish before it closes the client.
             self._inflight = asyncio.ensure_future(self.flush())
@@ -284,7 +299,9 @@ class NotificationQueue:
     async def _deliver(self, batch: Batch) -> None:
         count = len(batch[0].notifications) if len(batch) == 1 else sum(len(e.notifications) for e in batch)
         try:
-            await self._send(batch)
+            sending = self._send(batch)
+            if sending is not None:
+                await sending
         except Exception as exc:  # one failed batch must not stop the others
             self.counts["failed"] += count
             if self._due("failed"):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..analytics import PageViewAnalytics
 from ..frozen import builder
-from ..visitor import CookieValue, Visitor
+from ..visitor import CookieValue, Visitor, cluster_of_tnt_id
 from .context import PageContext
 from .decider import DecisioningMethod
 from .models import DeliveryResponse, MboxResult, PageLoadResult
@@ -120,6 +120,17 @@ def offers_result(
     return _new_result(
         response, visitor, visitor.mbox_cookie(), visitor.edge_cluster_cookie(), decisioning, request, (), None
     )
+
+
+def visitor_after_local(visitor: Visitor, tnt_id: str | None) -> Visitor:
+    """``visitor.updated(tnt_id=tnt_id, edge_host=None)`` after a local decision, whose answer names the tntId the
+    request sent, ``visitor.tnt_id`` itself: the same visitor, unless that id's location hint names another cluster
+    than the visitor's (then ``updated`` says which), without checking again the id the visitor was made with."""
+    if tnt_id is visitor.tnt_id and (
+        tnt_id is None or "." not in tnt_id or cluster_of_tnt_id(tnt_id) == visitor.edge_cluster
+    ):
+        return visitor
+    return visitor.updated(tnt_id=tnt_id, edge_host=None)
 
 
 class OffersClient(Protocol):

@@ -6,7 +6,10 @@ import sys
 import uuid
 from collections import Counter
 
+import mmh3
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from target_middleware.decisioning import (
     DecisioningEngine,
@@ -14,6 +17,7 @@ from target_middleware.decisioning import (
     load_artifact,
     visitor_id_for_allocation,
 )
+from target_middleware.decisioning.allocation import bucket
 
 from .conformance import ARTIFACTS
 
@@ -86,3 +90,17 @@ def test_same_visitor_same_allocation_in_another_process() -> None:
         env={"PYTHONHASHSEED": "random", "PATH": ""},
     )
     assert json.loads(done.stdout) == here
+
+
+def test_a_bucket_over_100_is_already_rounded_to_two_decimals() -> None:
+    """allocation() divides the bucket by 100 without round(): the same double, for every bucket there is."""
+    for k in range(10_000):
+        assert (k / 100).hex() == round(k / 100, 2).hex()
+
+
+@given(st.text(alphabet=st.characters(), max_size=80))
+@example("someClientId.125873.338e3c1e51f7416a8e1ccba4f81acea0.28_0.0")
+@example("c.1.\ud800lone-surrogate.0")
+def test_the_bucket_hashes_the_utf16_code_units_as_str_encode_gives_them(device_id: str) -> None:
+    encoded = device_id.encode("utf-16-le", "surrogatepass")
+    assert bucket(device_id) == abs(mmh3.hash(encoded, 0, signed=True)) % 10_000

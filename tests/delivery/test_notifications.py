@@ -151,6 +151,39 @@ async def test_it_sends_in_the_background_and_reports_failures() -> None:
     await queue.aclose()
 
 
+async def _until(sent: list[str], count: int) -> None:
+    for _ in range(1000):
+        if len(sent) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{len(sent)} of {count} sent")
+
+
+async def test_every_put_is_sent_in_the_background_however_it_falls() -> None:
+    """A burst (one wake), puts while the task gathers (already on their way: no second wake), a put after a send
+    (the task waiting again), and one after aclose (a new task): each sent once, without a flush asked for."""
+    sent: list[str] = []
+
+    async def send(batch: list[Pending]) -> None:
+        sent.extend(n["id"] for e in batch for n in e.notifications)
+
+    queue = NotificationQueue(send, interval=0.05)
+    for i in range(5):
+        queue.put(pending(f"a{i}", f"a{i}"))
+    await asyncio.sleep(0)  # the task wakes and gathers
+    for i in range(5):
+        queue.put(pending(f"b{i}", f"b{i}"))
+    await _until(sent, 10)
+    queue.put(pending("c", "c"))
+    await _until(sent, 11)
+    await queue.aclose()
+    queue.put(pending("d", "d"))
+    await _until(sent, 12)
+    await queue.aclose()
+    assert sorted(sent) == sorted([*(f"a{i}" for i in range(5)), *(f"b{i}" for i in range(5)), "c", "d"])
+    assert queue.counts["sent"] == 12
+
+
 async def test_puts_from_other_threads_are_sent_on_the_queue_s_loop() -> None:
     loops: list[asyncio.AbstractEventLoop] = []
 
@@ -212,3 +245,38 @@ async def test_on_device_displays_carry_the_engine_s_telemetry_and_validate(
     assert sent["notifications"][1]["address"] == {"url": "https://shop.example/b"}  # its own page
     assert [e["features"]["decisioningMethod"] for e in sent["telemetry"]["entries"]] == ["on-device"] * 2
     assert list(validator.iter_errors(sent)) == []
+
+
+async def test_a_callback_is_handed_each_batch_sync_or_async_and_its_failures_are_counted() -> None:
+    """``on_notifications``: a plain function (handed on at once), a coroutine function (awaited) and one that
+    raises (that batch failed, the others sent), each batch's notifications in order."""
+    handed: list[list[str]] = []
+
+    def plain(notes: Any) -> None:
+        handed.append([n["id"] for n in notes])
+
+    async def awaited(notes: Any) -> None:
+        await asyncio.sleep(0)
+        handed.append([n["id"] for n in notes])
+
+    def failing(notes: Any) -> None:
+        if notes[0]["id"] == "bad":
+            raise RuntimeError("the user's pipeline failed")
+        handed.append([n["id"] for n in notes])
+
+    for callback in (plain, awaited, failing):
+        handed.clear()
+        client = TargetClient("acme", "O@AdobeOrg", on_notifications=callback)
+        done = concurrent.futures.Future[NotificationOutcome]()
+        for entry in (pending("v1", "a", "b"), pending("v2", "bad"), pending("v3", "c", done=done)):
+            client.notifications.put(entry)
+        await client.notifications.flush()
+        assert done.result() is NotificationOutcome.SENT
+        if callback is failing:
+            assert handed == [["a", "b"], ["c"]]
+            assert client.notifications.counts["failed"] == 1
+        else:
+            assert handed == [["a", "b"], ["bad"], ["c"]]
+            assert client.notifications.counts["failed"] == 0
+        assert client.notifications.counts["sent"] == sum(map(len, handed))
+        await client.aclose()
