@@ -33,6 +33,7 @@ import xxhash
 
 from .html import ActionReport, SkipReason, apply_actions
 from .pagebytes import body_end
+from .plankey import plan_strings
 
 __all__ = ["CacheInfo", "Rewrite", "RewriteCache", "cache_key", "rewrite"]
 
@@ -115,13 +116,39 @@ class RewriteCache:
             self._entries.clear()
             self._used = 0
 
+    def cached(self, page: bytes, plan: tuple[Any, ...], options: Mapping[str, Any]) -> Rewrite | None:
+        """The rewrite of ``page`` by the actions ``plan`` keys (``plankey.plan_key``) when the cache holds it, counted
+        as a hit; None otherwise, counting nothing (``apply`` with the same ``plan`` then looks again, and rewrites).
+
+        ``apply``'s lookup without its awaits: no key on a worker thread (a sampled key reads 8 KB), no wait for a
+        rewrite in flight (``apply`` waits), no page keyed by all its bytes (``apply`` finds those)."""
+        if not self.size:
+            return None
+        key = cache_key(page, (), options, plan)
+        assert key is not None  # a plan key always keys
+        with self._lock:
+            entry, _ = self._lookup(key, page)
+        if entry is None:
+            return None
+        self.stats["rewrite-cache-hit"] += 1
+        return entry.rewrite
+
     async def apply(
-        self, page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any], *, offload: bool
+        self,
+        page: bytes,
+        actions: Sequence[Mapping[str, Any]],
+        options: Mapping[str, Any],
+        *,
+        offload: bool,
+        plan: tuple[Any, ...] | None = None,
     ) -> Rewrite:
-        """The page rewritten: from the cache when it holds it, else rewritten (on a worker thread if ``offload``)."""
+        """The page rewritten: from the cache when it holds it, else rewritten (on a worker thread if ``offload``).
+
+        ``plan``, when given, is ``plankey.plan_key``'s key of ``actions``: the entry is keyed by it (as ``cached``
+        looks for it) instead of by the marshalled actions."""
         if not self.size:
             return await _run(rewrite, offload, page, actions, options)
-        key = await _run(cache_key, offload, page, actions, options)
+        key = await _run(cache_key, offload, page, actions, options, plan)
         if key is None:  # actions that are not plain JSON: nothing exact to key on
             return await _run(rewrite, offload, page, actions, options)
         loop = asyncio.get_running_loop()
@@ -185,28 +212,56 @@ class RewriteCache:
                 self._used -= evicted.cost
 
 
-def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> tuple[Any, ...] | None:
+def cache_key(
+    page: bytes,
+    actions: Sequence[Mapping[str, Any]],
+    options: Mapping[str, Any],
+    plan: tuple[Any, ...] | None = None,
+) -> tuple[Any, ...] | None:
     """Everything the rewrite depends on, or None when the actions are not plain values (JSON's and the like).
 
-    The page is keyed by its length and a digest of its first and last SAMPLE bytes (the whole page when it is
-    shorter than two): an entry is used only when its page is this page byte for byte, so a sample is enough to find
-    it, and a page whose length, start and end another's share is keyed by all its bytes (``whole_page_key``).
+    The actions are keyed by ``plan`` when given (``plankey.plan_key``'s key of them), else by their marshalled
+    bytes. The page is keyed by its length and a digest of its first and last SAMPLE bytes (the whole page when it
+    is shorter than two): an entry is used only when its page is this page byte for byte, so a sample is enough to
+    find it, and a page whose length, start and end another's share is keyed by all its bytes (``whole_page_key``).
     """
-    try:
-        # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
-        # output); 1, 1.0, True and "1" stay apart; no shared references in version 2; anything that is not a
-        # plain value (an object, a cycle) is a ValueError, and keys nothing.
-        exact = marshal.dumps(list(actions), 2)
-    except ValueError:
-        return None
-    lowered = exact.lower()
-    uses_nonce = b"script" in lowered or b"style" in lowered or b"click" in lowered
+    exact: bytes | tuple[Any, ...]
+    if plan is not None:
+        exact = plan
+        uses_nonce = _plan_uses_nonce(plan)
+    else:
+        try:
+            # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
+            # output); 1, 1.0, True and "1" stay apart; no shared references in version 2; anything that is not a
+            # plain value (an object, a cycle) is a ValueError, and keys nothing.
+            exact = marshal.dumps(list(actions), 2)
+        except ValueError:
+            return None
+        lowered = exact.lower()
+        uses_nonce = b"script" in lowered or b"style" in lowered or b"click" in lowered
     settings = tuple((k, v) for k, v in options.items() if k != "nonce" or uses_nonce)
     if len(page) <= 2 * SAMPLE:
         return exact, settings, len(page), xxhash.xxh3_64_intdigest(page, _SEED)
     view = memoryview(page)
     start, end = xxhash.xxh3_64_intdigest(view[:SAMPLE], _SEED), xxhash.xxh3_64_intdigest(view[-SAMPLE:], _SEED)
     return exact, settings, len(page), (start, end)
+
+
+_NONCE_USES: dict[tuple[Any, ...], bool] = {}  # plan key -> whether its actions can carry the nonce
+_MAX_NONCE_USES = 1024
+
+
+def _plan_uses_nonce(plan: tuple[Any, ...]) -> bool:
+    """Whether a plan key's actions can carry the nonce: script, style or click in one of its strings, in any case
+    (the marshalled bytes' test, string by string). Looked up once per plan."""
+    uses = _NONCE_USES.get(plan)
+    if uses is None:
+        words = [part.lower() for part in plan_strings(plan)]
+        uses = any("script" in word or "style" in word or "click" in word for word in words)
+        if len(_NONCE_USES) >= _MAX_NONCE_USES:
+            _NONCE_USES.clear()
+        _NONCE_USES[plan] = uses
+    return uses
 
 
 def whole_page_key(key: tuple[Any, ...], page: bytes) -> tuple[Any, ...]:
@@ -219,7 +274,9 @@ def _cost(key: tuple[Any, ...], page: bytes, result: Rewrite) -> int:
     notes = sum(REPORT_OVERHEAD + len(r.type) + len(r.selector or "") + len(r.detail) for r in reports)
     body = len(result.body) if result.body is not page else 0
     exact = key[0]
-    return ENTRY_OVERHEAD + len(page) + body + len(exact) + notes
+    # A plan key holds its strings (8 bytes a place, and each string's own bytes counted as if it were not shared).
+    actions = len(exact) if type(exact) is bytes else 8 * len(exact) + sum(map(len, plan_strings(exact)))
+    return ENTRY_OVERHEAD + len(page) + body + actions + notes
 
 
 async def _run(function: Callable[..., T], offload: bool, *args: Any) -> T:
