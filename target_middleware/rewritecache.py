@@ -225,10 +225,10 @@ def cache_key(
     is shorter than two): an entry is used only when its page is this page byte for byte, so a sample is enough to
     find it, and a page whose length, start and end another's share is keyed by all its bytes (``whole_page_key``).
     """
-    exact: bytes | tuple[Any, ...]
+    exact: bytes | _Plan
     if plan is not None:
-        exact = plan
-        uses_nonce = _plan_uses_nonce(plan)
+        exact = _plan_of(plan)
+        uses_nonce = exact.uses_nonce
     else:
         try:
             # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
@@ -239,7 +239,7 @@ def cache_key(
             return None
         lowered = exact.lower()
         uses_nonce = b"script" in lowered or b"style" in lowered or b"click" in lowered
-    settings = tuple((k, v) for k, v in options.items() if k != "nonce" or uses_nonce)
+    settings = tuple(options.items()) if uses_nonce else tuple((k, v) for k, v in options.items() if k != "nonce")
     if len(page) <= 2 * SAMPLE:
         return exact, settings, len(page), xxhash.xxh3_64_intdigest(page, _SEED)
     view = memoryview(page)
@@ -247,21 +247,32 @@ def cache_key(
     return exact, settings, len(page), (start, end)
 
 
-_NONCE_USES: dict[tuple[Any, ...], bool] = {}  # plan key -> whether its actions can carry the nonce
-_MAX_NONCE_USES = 1024
+class _Plan:
+    """A plan key (``plankey.plan_key``) made once per plan: in the cache's keys it is hashed and compared by
+    identity, where the tuple would be hashed again, value by value, on every lookup. ``_PLANS`` gives equal plan
+    keys the same one; the entries whose keys hold one keep it alive, so no other plan takes its place."""
+
+    __slots__ = ("key", "uses_nonce")
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.key = key
+        # The marshalled bytes' test, string by string: script, style or click in one of the plan's strings.
+        words = [part.lower() for part in plan_strings(key)]
+        self.uses_nonce = any("script" in word or "style" in word or "click" in word for word in words)
 
 
-def _plan_uses_nonce(plan: tuple[Any, ...]) -> bool:
-    """Whether a plan key's actions can carry the nonce: script, style or click in one of its strings, in any case
-    (the marshalled bytes' test, string by string). Looked up once per plan."""
-    uses = _NONCE_USES.get(plan)
-    if uses is None:
-        words = [part.lower() for part in plan_strings(plan)]
-        uses = any("script" in word or "style" in word or "click" in word for word in words)
-        if len(_NONCE_USES) >= _MAX_NONCE_USES:
-            _NONCE_USES.clear()
-        _NONCE_USES[plan] = uses
-    return uses
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+_MAX_PLANS = 1024  # distinct plans seen; then start over (an entry keyed by a dropped one is not found again)
+
+
+def _plan_of(key: tuple[Any, ...]) -> _Plan:
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _Plan(key)
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
 
 
 def whole_page_key(key: tuple[Any, ...], page: bytes) -> tuple[Any, ...]:
@@ -275,7 +286,7 @@ def _cost(key: tuple[Any, ...], page: bytes, result: Rewrite) -> int:
     body = len(result.body) if result.body is not page else 0
     exact = key[0]
     # A plan key holds its strings (8 bytes a place, and each string's own bytes counted as if it were not shared).
-    actions = len(exact) if type(exact) is bytes else 8 * len(exact) + sum(map(len, plan_strings(exact)))
+    actions = len(exact) if type(exact) is bytes else 8 * len(exact.key) + sum(map(len, plan_strings(exact.key)))
     return ENTRY_OVERHEAD + len(page) + body + actions + notes
 
 
