@@ -70,6 +70,10 @@ elif MODE in ("on-device", "on-device-no-cache"):
         rules=[MboxRule("/{p:path}", mboxes=[abtest.GLOBAL_MBOX])],
         rewrite_cache=0 if MODE == "on-device-no-cache" else 32 * 1024 * 1024,
     )
+elif MODE == "floor":  # the yardstick: the same essential work inline, nothing else (floor.py)
+    from floor import FloorMiddleware
+
+    app.add_middleware(FloorMiddleware)
 elif MODE == "static":
     app.add_middleware(
         TargetMiddleware,

@@ -1,0 +1,129 @@
+"""Issue 14's served goal, alone: the personalized page through uvicorn against the bare app, in server CPU time.
+
+    python benchmarks/served.py [--rounds K] [--requests N] [--concurrency C] [--where SECONDS]
+
+The load of benchmarks/rewrite_cache.py (bench_app.py's 100 KB page; Target's on-device engine over abtest.py's
+A/B activity for 1000 returning visitors in turn, each its own mbox cookie and signed click tokens, the rewrite cache
+warm), through uvicorn on CPU 0 with the load on CPU 1. ``K`` rounds, each serving ``N`` requests from a fresh bare
+server and then from a fresh personalized one, so both modes meet the same moments of a shared machine; per round,
+the server's CPU per request (user + system, from /proc) and req/s; printed: the medians and the ratios of the
+medians. CPU time is the throughput a server has to give: on this machine req/s also moves with the load generator.
+
+``--where S`` also samples each server for S seconds with py-spy (``py-spy`` on PATH; it ships in the benchmark's
+venv here) and prints where its time goes, by layer, per request: our package, h11 and uvicorn, Starlette, asyncio,
+the rest; self time of the innermost Python frame (C calls count for the Python function that made them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+import abtest  # noqa: E402
+from middleware import load  # noqa: E402
+from rewrite_cache import VISITORS, serve_and_load  # noqa: E402
+
+MODES = ("bare", "on-device")
+GOAL = 0.7
+REST = "the rest (stdlib, generated code, ...)"
+LAYERS = (
+    ("/target_middleware/", "target-middleware"),
+    ("/h11/", "h11 + uvicorn"),
+    ("/uvicorn/", "h11 + uvicorn"),
+    ("/starlette/", "starlette"),
+    ("/asyncio/", "asyncio + selectors"),
+    ("/selectors.py", "asyncio + selectors"),
+)
+
+
+def layer(frame: str) -> str:
+    """The layer of a py-spy frame ``function (path:line)``: the first of LAYERS its path names, else the rest."""
+    path = "/" + frame.rsplit("(", 1)[-1]
+    return next((name for part, name in LAYERS if part in path), REST)
+
+
+def where(mode: str, seconds: float, concurrency: int) -> tuple[collections.Counter[str], int]:
+    """Self samples per layer over ``seconds`` of load on a fresh server of ``mode``, and the requests served."""
+    from middleware import server
+
+    cookies = abtest.visitor_cookies(VISITORS)
+    served = 0
+    with server(mode) as port, tempfile.TemporaryDirectory() as folder:
+        load(port, "/page", 600, concurrency, cookies)  # warm
+        pid = _listener(port)
+        out = Path(folder) / "samples.txt"
+        spy = ["py-spy", "record", "--pid", str(pid), "--rate", "1000", "--format", "raw", "--nonblocking"]
+        sampler = subprocess.Popen(
+            [*spy, "-o", str(out), "--duration", str(int(seconds))],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        while sampler.poll() is None:
+            load(port, "/page", 1000, concurrency, cookies)
+            served += 1000
+        layers: collections.Counter[str] = collections.Counter()
+        for line in out.read_text(errors="replace").splitlines():
+            stack, _, count = line.rpartition(" ")
+            layers[layer(stack.rsplit(";", 1)[-1])] += int(count)
+    return layers, served
+
+
+def _listener(port: int) -> int:
+    """The pid of the process listening on ``port`` (the uvicorn under taskset)."""
+    listing = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"pid=(\d+)", listing)
+    if found is None:
+        raise RuntimeError(f"no process listens on {port}")
+    return int(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--where", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--modes", default=",".join(MODES), help="bench_app modes, the first the baseline")
+    args = parser.parse_args()
+    modes = args.modes.split(",")
+    base = modes[0]
+    cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+    rps: dict[str, list[float]] = {mode: [] for mode in modes}
+    for _ in range(args.rounds):
+        for mode in modes:
+            (rate, _p50, _p99), seconds = serve_and_load(mode, args.requests, args.concurrency)
+            cpu[mode].append(seconds * 1e6)
+            rps[mode].append(rate)
+    print(f"through uvicorn, {args.rounds} rounds of {args.requests} requests, {args.concurrency} at a time, medians")
+    print(f"{'case':<34} {'cpu us/request':>15} {'x ' + base:>9} {'req/s':>8} {'x ' + base:>9}   cpu us per round")
+    base_cpu, base_rps = statistics.median(cpu[base]), statistics.median(rps[base])
+    for mode in modes:
+        mcpu, mrps = statistics.median(cpu[mode]), statistics.median(rps[mode])
+        ratios = ("-", "-") if mode == base else (f"{base_cpu / mcpu:.2f}x", f"{mrps / base_rps:.2f}x")
+        rounds = " ".join(f"{c:.0f}" for c in cpu[mode])
+        print(f"{mode:<34} {mcpu:15.0f} {ratios[0]:>9} {mrps:8.0f} {ratios[1]:>9}   {rounds}")
+    print(f"goal: personalized at >= {GOAL}x the {base} app, so at most {base_cpu / GOAL:.0f} us of CPU per request")
+    if args.where:
+        if shutil.which("py-spy") is None:
+            sys.exit("--where needs py-spy on PATH")
+        print(f"\nwhere the server's time goes, py-spy samples per 1000 requests ({args.where:.0f} s each)")
+        found = {mode: where(mode, args.where, args.concurrency) for mode in modes}
+        names = [*dict.fromkeys(name for _, name in LAYERS), REST]
+        print(f"{'layer':<40}" + "".join(f"{mode:>12}" for mode in modes))
+        for name in names:
+            print(f"{name:<40}" + "".join(f"{1000 * ls[name] / n:12.0f}" for ls, n in found.values()))
+        print(f"{'all':<40}" + "".join(f"{1000 * sum(ls.values()) / n:12.0f}" for ls, n in found.values()))
+
+
+if __name__ == "__main__":
+    main()
