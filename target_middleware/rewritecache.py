@@ -5,7 +5,8 @@ click endpoint), so what it made of a page can be kept and sent again. Only that
 same for every visitor with the same experience: cookies, Vary, Server-Timing and anything else per visitor or per
 request are added to each response after it, hit or miss.
 
-An entry is found by the actions (marshalled: exact) and options, the page's length and a seeded xxh3 digest of its
+An entry is found by the actions (exact: the plan's key read off the decision, ``plankey.plan_key``, on the
+personalizer's path; else their marshalled bytes) and options, the page's length and a seeded xxh3 digest of its
 first and last 4 KB (a page whose length, start and end another entry's page shares is keyed by a 128-bit digest of
 all its bytes instead), and it is used only when its page is byte for byte the page at hand: a collision, accidental
 or crafted, costs a rewrite, never someone else's page. A hit reads the page once, to compare it. The nonce is part
