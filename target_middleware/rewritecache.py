@@ -125,8 +125,10 @@ class RewriteCache:
         rewrite in flight (``apply`` waits), no page keyed by all its bytes (``apply`` finds those)."""
         if not self.size:
             return None
-        key = cache_key(page, (), options, plan)
-        assert key is not None  # a plan key always keys
+        made = _PLANS.of(plan)
+        if made is None:  # too big a plan to keep made: ``apply`` keys it by its marshalled actions
+            return None
+        key = _keyed(page, made, made.uses_nonce, options)
         with self._lock:
             entry, _ = self._lookup(key, page)
         if entry is None:
@@ -221,25 +223,27 @@ def cache_key(
 ) -> tuple[Any, ...] | None:
     """Everything the rewrite depends on, or None when the actions are not plain values (JSON's and the like).
 
-    The actions are keyed by ``plan`` when given (``plankey.plan_key``'s key of them), else by their marshalled
-    bytes. The page is keyed by its length and a digest of its first and last SAMPLE bytes (the whole page when it
-    is shorter than two): an entry is used only when its page is this page byte for byte, so a sample is enough to
-    find it, and a page whose length, start and end another's share is keyed by all its bytes (``whole_page_key``).
+    The actions are keyed by ``plan`` when given (``plankey.plan_key``'s key of them) and not too big to keep made
+    (``_Plans``), else by their marshalled bytes. The page is keyed by its length and a digest of its first and last
+    SAMPLE bytes (the whole page when it is shorter than two): an entry is used only when its page is this page byte
+    for byte, so a sample is enough to find it, and a page whose length, start and end another's share is keyed by
+    all its bytes (``whole_page_key``).
     """
-    exact: bytes | _Plan
-    if plan is not None:
-        exact = _plan_of(plan)
-        uses_nonce = exact.uses_nonce
-    else:
-        try:
-            # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
-            # output); 1, 1.0, True and "1" stay apart; no shared references in version 2; anything that is not a
-            # plain value (an object, a cycle) is a ValueError, and keys nothing.
-            exact = marshal.dumps(list(actions), 2)
-        except ValueError:
-            return None
-        lowered = exact.lower()
-        uses_nonce = b"script" in lowered or b"style" in lowered or b"click" in lowered
+    made = None if plan is None else _PLANS.of(plan)
+    if made is not None:
+        return _keyed(page, made, made.uses_nonce, options)
+    try:
+        # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
+        # output); 1, 1.0, True and "1" stay apart; no shared references in version 2; anything that is not a
+        # plain value (an object, a cycle) is a ValueError, and keys nothing.
+        exact = marshal.dumps(list(actions), 2)
+    except ValueError:
+        return None
+    lowered = exact.lower()
+    return _keyed(page, exact, b"script" in lowered or b"style" in lowered or b"click" in lowered, options)
+
+
+def _keyed(page: bytes, exact: bytes | _Plan, uses_nonce: bool, options: Mapping[str, Any]) -> tuple[Any, ...]:
     settings = tuple(options.items()) if uses_nonce else tuple((k, v) for k, v in options.items() if k != "nonce")
     if len(page) <= 2 * SAMPLE:
         return exact, settings, len(page), xxhash.xxh3_64_intdigest(page, _SEED)
@@ -253,27 +257,45 @@ class _Plan:
     identity, where the tuple would be hashed again, value by value, on every lookup. ``_PLANS`` gives equal plan
     keys the same one; the entries whose keys hold one keep it alive, so no other plan takes its place."""
 
-    __slots__ = ("key", "uses_nonce")
+    __slots__ = ("key", "size", "uses_nonce")
 
-    def __init__(self, key: tuple[Any, ...]) -> None:
-        self.key = key
+    def __init__(self, key: tuple[Any, ...], size: int) -> None:
+        self.key, self.size = key, size
         # The marshalled bytes' test, string by string: script, style or click in one of the plan's strings.
         words = [part.lower() for part in plan_strings(key)]
         self.uses_nonce = any("script" in word or "style" in word or "click" in word for word in words)
 
 
-_PLANS: dict[tuple[Any, ...], _Plan] = {}
-_MAX_PLANS = 1024  # distinct plans seen; then start over (an entry keyed by a dropped one is not found again)
+MAX_PLAN_BYTES = 4 * 1024 * 1024  # the plans kept made: their strings, 8 bytes a place (see _Plans)
 
 
-def _plan_of(key: tuple[Any, ...]) -> _Plan:
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _Plan(key)
-        if len(_PLANS) >= _MAX_PLANS:
-            _PLANS.clear()
-        _PLANS[key] = plan
-    return plan
+class _Plans:
+    """The plan keys seen, each made once into a ``_Plan``: at most 1024 of them and MAX_PLAN_BYTES of their
+    strings (on-device, the artifact's own), then it starts over; an entry keyed by a dropped one is not found
+    again and ages out. A plan over a quarter of the bytes is not kept: the cache keys it by its marshalled
+    actions, as before plan keys."""
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._bytes = 0
+
+    def of(self, key: tuple[Any, ...]) -> _Plan | None:
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        size = 8 * len(key) + sum(map(len, plan_strings(key)))
+        if size > MAX_PLAN_BYTES // 4:
+            return None
+        plan = _Plan(key, size)
+        if len(self._plans) >= 1024 or self._bytes + size > MAX_PLAN_BYTES:
+            self._plans.clear()
+            self._bytes = 0
+        self._plans[key] = plan
+        self._bytes += size
+        return plan
+
+
+_PLANS = _Plans()
 
 
 def whole_page_key(key: tuple[Any, ...], page: bytes) -> tuple[Any, ...]:
@@ -287,7 +309,7 @@ def _cost(key: tuple[Any, ...], page: bytes, result: Rewrite) -> int:
     body = len(result.body) if result.body is not page else 0
     exact = key[0]
     # A plan key holds its strings (8 bytes a place, and each string's own bytes counted as if it were not shared).
-    actions = len(exact) if type(exact) is bytes else 8 * len(exact.key) + sum(map(len, plan_strings(exact.key)))
+    actions = len(exact) if type(exact) is bytes else exact.size
     return ENTRY_OVERHEAD + len(page) + body + actions + notes
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import marshal
+from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from target_middleware import rewritecache
 from target_middleware.decisions import page_plan
 from target_middleware.delivery.models import Action, MboxResult, Metric, MetricType, Option, OptionType, PageLoadResult
 from target_middleware.plankey import plan_key
-from target_middleware.rewritecache import cache_key
+from target_middleware.rewritecache import RewriteCache, cache_key
 
 # Few values, so that two random decisions often plan alike, and the values == confuses (1, 1.0, True; 0, False,
 # -0.0) side by side.
@@ -107,3 +109,38 @@ def test_the_nonce_is_keyed_only_when_a_string_of_the_plan_can_carry_it() -> Non
         first = cache_key(b"<p>page</p>", (), options, found[0])
         second = cache_key(b"<p>page</p>", (), {**options, "nonce": "n2"}, found[0])
         assert (first != second) is uses
+
+
+async def test_a_plan_too_big_to_keep_is_keyed_by_its_marshalled_actions_and_still_hits() -> None:
+    big = "x" * (rewritecache.MAX_PLAN_BYTES // 4 + 1)
+    found = plan_key(one(big, "setHtml"), {}, "g")
+    assert found is not None
+    actions = page_plan(one(big, "setHtml"), {}, "g").actions
+    options = {"engine": None, "nonce": None, "charset": None, "click_endpoint": None}
+    page = b"<html><body><p id='hero'>x</p></body></html>"
+    cache = RewriteCache(64 * 1024 * 1024)
+    assert cache.cached(page, found[0], options) is None
+    first = await cache.apply(page, actions, options, offload=False, plan=found[0])
+    assert cache.cached(page, found[0], options) is None  # never made: no plan key finds it
+    second = await cache.apply(page, actions, options, offload=False, plan=found[0])
+    assert second is first
+    assert cache.stats == Counter({"rewrite-cache-miss": 1, "rewrite-cache-hit": 1})
+    assert cache_key(page, actions, options, found[0]) == cache_key(page, actions, options)
+
+
+async def test_plans_are_made_once_and_the_plans_kept_stay_bounded() -> None:
+    options = {"engine": None, "nonce": None, "charset": None, "click_endpoint": None}
+    page = b"<html><body><p id='hero'>x</p></body></html>"
+    cache = RewriteCache(64 * 1024 * 1024)
+    key = plan_key(one("a"), {}, "g")
+    assert key is not None
+    again = plan_key(one("a"), {}, "g")  # new models, equal values: the same plan, found
+    assert again is not None
+    await cache.apply(page, page_plan(one("a"), {}, "g").actions, options, offload=False, plan=key[0])
+    assert cache.cached(page, again[0], options) is not None
+    plans = rewritecache._PLANS
+    for i in range(3000):
+        made = plans.of(plan_key(one(f"{i}" * 700), {}, "g")[0])  # type: ignore[index]
+        assert made is not None
+        assert len(plans._plans) <= 1024
+        assert plans._bytes <= rewritecache.MAX_PLAN_BYTES
