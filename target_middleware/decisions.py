@@ -190,18 +190,18 @@ class TargetRequest:
     """What the middleware gives a request (``request.state.target``): the decision in flight, if its route has
     a rule, and ``track()`` on every route."""
 
-    __slots__ = ("_deadline", "_future", "_scope", "_tracking", "supplemental_data_id")
+    __slots__ = ("_deadline", "_decision", "_scope", "_tracking", "supplemental_data_id")
 
     def __init__(
         self,
-        future: asyncio.Future[OffersResult] | None,
+        decision: asyncio.Future[OffersResult] | OffersResult | None,
         deadline: float,
         scope: Scope | None = None,
         tracking: Tracking | None = None,
-        *,
         supplemental_data_id: str | None = None,
     ) -> None:
-        self._future, self._deadline = future, deadline
+        # The decision in flight, or made already (its result: an on-device one, made before the app ran), or None.
+        self._decision, self._deadline = decision, deadline
         self._scope, self._tracking = scope, tracking
         # A4T server-side: this page view's SDID, known before the decision (for the page's Analytics hit).
         self.supplemental_data_id = supplemental_data_id
@@ -212,17 +212,29 @@ class TargetRequest:
         request's decision alive until the garbage collector looks for cycles (which it then does far more often)."""
         scope = self._scope
         state = scope.get("state") if scope is not None else None
-        if scope is not None and isinstance(state, dict) and any(value is self for value in state.values()):
-            self._scope = {**scope, "state": {key: value for key, value in state.items() if value is not self}}
+        if scope is None or not isinstance(state, dict):
+            return
+        if len(state) == 1 and state.get("target") is self:  # as the middleware left it: nothing else to keep
+            self._scope = {**scope, "state": {}}
+            return
+        for value in state.values():  # a loop, not any(): no generator to make
+            if value is self:
+                self._scope = {**scope, "state": {key: value for key, value in state.items() if value is not self}}
+                return
 
     async def decisions(self) -> Decisions | None:
         """Target's decisions, awaited within what is left of the request's budget; None when they failed (or the
         route has no rule)."""
-        if self._future is None:
+        decision = self._decision
+        if decision is None:
             return None
+        if isinstance(decision, OffersResult):  # awaited as the done future it stands for
+            future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
+            future.set_result(decision)
+            decision = future
         remaining = self._deadline - time.perf_counter()
         try:
-            result = await asyncio.wait_for(asyncio.shield(self._future), max(remaining, 0.0))
+            result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
         except Exception:
             return None
         return Decisions(result)
@@ -245,9 +257,11 @@ class TargetRequest:
         if self._tracking is None or self._scope is None:
             raise RuntimeError("track() needs TargetMiddleware in front of the app")
         visitor = None
-        future = self._future
-        if future is not None and future.done() and not future.cancelled() and future.exception() is None:
-            visitor = future.result().visitor  # a first visit: the id this page's decision gave it
+        decision = self._decision
+        if isinstance(decision, OffersResult):
+            visitor = decision.visitor  # a first visit: the id this page's decision gave it
+        elif decision is not None and decision.done() and not decision.cancelled() and decision.exception() is None:
+            visitor = decision.result().visitor
         return await self._tracking.track(
             self._scope, visitor, mbox, params=params, profile=profile, order=order, wait=wait
         )

@@ -125,7 +125,7 @@ async def explain(
     found = Explanation(shown, "error", match.rule, view.visitor, view.params, view.profile_params)
     decision = middleware._submit(middleware.client.get_offers(view.offers, visitor=view.visitor, timeout=budget))
     sdid = analytics.supplemental_data_id if analytics is not None else None
-    pending = TargetRequest(decision, started + budget, scope, middleware.tracking, supplemental_data_id=sdid)
+    pending = TargetRequest(decision, started + budget, scope, middleware.tracking, sdid)
     scope["state"] = {**scope.get("state", {}), "target": pending}
     page = asyncio.ensure_future(_render(middleware.app, scope))  # beside the decision, as the middleware runs it
     try:

@@ -14,7 +14,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Collection, Coroutine, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -149,6 +149,8 @@ class TargetMiddleware:
         self.customer_ids, self.third_party_id, self.analytics = customer_ids, third_party_id, analytics
         # The page views of rules that call nothing of the app: read from the scope alone, with nothing to await.
         self._scoped: dict[int, ScopedPageViews] = {}
+        # ... of those, the ones decided in __call__ itself: on-device, no I/O thread (else empty).
+        self._in_place: dict[int, ScopedPageViews] = {}
         self.personalizer = Personalizer(
             engine=engine,
             offload_size=offload_size,
@@ -182,6 +184,8 @@ class TargetMiddleware:
                     customer_ids=customer_ids,
                     third_party_id=third_party_id,
                 )
+        if self._local and self._io is None:
+            self._in_place = self._scoped
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -202,17 +206,38 @@ class TargetMiddleware:
         started = time.perf_counter()
         analytics = self.analytics.for_page_view() if self.analytics is not None else None
         sdid = analytics.supplemental_data_id if analytics is not None else None
-        begun = await self._start(scope, match, analytics)
-        if begun is None:
-            await self._undecided(scope, receive, send)
-            return
-        # The decision runs to its outcome within the budget, recorded by ``watch`` (or already, when it was made
-        # here) whether or not the page waits for it (a JSON or streamed answer does not).
-        decision, watch = begun
+        rule = match.rule
+        views = self._in_place.get(id(rule))
+        telemetry = self.telemetry
+        if views is not None and (
+            telemetry is None or time.monotonic() < telemetry.quiet_until or not telemetry.active
+        ):
+            # _start's on-device way with no span to record, written out here: no coroutine of its own, no future.
+            coroutine = self._ask(scope, rule, views, analytics)
+            if coroutine is None:
+                await self._undecided(scope, receive, send)
+                return
+            decision: asyncio.Future[OffersResult] | OffersResult
+            watch: DecisionWatch | None = None
+            try:
+                decision = await coroutine
+            except Exception as exc:
+                decision, watch = self._failed_here(rule, exc)
+            else:
+                self.outcomes.decided(rule.path)
+        else:
+            begun = await self._start(scope, match, analytics)
+            if begun is None:
+                await self._undecided(scope, receive, send)
+                return
+            # The decision runs to its outcome within the budget, recorded by ``watch`` (or already, when it was
+            # made here: then it is the result) whether or not the page waits for it (a JSON or streamed answer
+            # does not).
+            decision, watch = begun
         target = scope.setdefault("state", {})["target"] = TargetRequest(
-            decision, started + self.timeout, scope, self.tracking, supplemental_data_id=sdid
+            decision, started + self.timeout, scope, self.tracking, sdid
         )
-        responder = _Responder(self, scope, match, decision=decision, watch=watch, started=started, downstream=send)
+        responder = _Responder(self, scope, match, decision, watch, started=started, downstream=send)
         try:
             await self.app(scope, receive, responder.forward)
             await responder.flush()
@@ -272,11 +297,37 @@ class TargetMiddleware:
         views = self._scoped.get(id(match.rule))
         return None if views is None else views(scope, analytics)
 
+    def _ask(
+        self, scope: Scope, rule: MboxRule, views: ScopedPageViews, analytics: PageViewAnalytics | None
+    ) -> Coroutine[Any, Any, OffersResult] | None:
+        """The client's decision for a page view read from the scope, not started yet; None (logged and counted
+        as :meth:`_start` does) when it could not be asked."""
+        try:
+            view = views(scope, analytics)
+            return self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
+        except Exception as exc:
+            self._not_started(rule, exc)
+            return None
+
+    def _not_started(self, rule: MboxRule, exc: Exception) -> None:
+        # The exception's class only: its text may carry request values.
+        name = type(exc).__name__
+        logger.warning("Target decision for %s could not start (%s); page sent as it is", rule.path, name)
+        self.outcomes.count("error", rule.path)
+
+    def _failed_here(self, rule: MboxRule, exc: Exception) -> tuple[asyncio.Future[OffersResult], DecisionWatch]:
+        """A decision made here that failed: a future holding the failure, and the watch that records it."""
+        future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
+        future.set_exception(exc)
+        watch = DecisionWatch(self.outcomes, rule.path, 0.0, None)
+        return watch.follow(future), watch
+
     async def _start(
         self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None
-    ) -> tuple[asyncio.Future[OffersResult], DecisionWatch | None] | None:
+    ) -> tuple[asyncio.Future[OffersResult] | OffersResult, DecisionWatch | None] | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning. The
-        decision, and the watch that records its outcome (None: decided here and recorded already)."""
+        decision, and the watch that records its outcome (None: decided here and recorded already, and the
+        decision is its result)."""
         # Where the decision is bounded, its deadline counts the page view too (on-device: never read).
         deadline = time.monotonic() + self.timeout if self._bounded else 0.0
         rule = match.rule
@@ -285,19 +336,16 @@ class TargetMiddleware:
             view = await self._page_view(scope, match, analytics) if views is None else views(scope, analytics)
             coroutine = self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
         except Exception as exc:
-            # The exception's class only: its text may carry request values.
-            name = type(exc).__name__
-            logger.warning("Target decision for %s could not start (%s); page sent as it is", rule.path, name)
-            self.outcomes.count("error", rule.path)
+            self._not_started(rule, exc)
             return None
         if self._io is not None or not self._local:
             watch = self.outcomes.watch(rule.path, len(rule.mboxes), deadline)
             return watch.follow(self._submit(watch.run(coroutine, bounded=self._bounded))), watch
         # On-device: a function call with no I/O to overlap with the app, made before it runs (outside the
         # budget, as on-device decisions always were: a loaded machine delays the page, it does not lose it).
-        future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
         telemetry = self.telemetry
         if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:  # a span
+            future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
             watch = self.outcomes.watch(rule.path, len(rule.mboxes), deadline)
             try:
                 future.set_result(await watch.run(coroutine, bounded=False))
@@ -307,13 +355,11 @@ class TargetMiddleware:
         # No span to record: a decision is recorded here and now (counted, the breaker told), with no watch, done
         # callback or loop turn; a failure goes to a watch as above, which logs it. Once either way.
         try:
-            future.set_result(await coroutine)
+            result = await coroutine
         except Exception as exc:
-            future.set_exception(exc)
-            watch = DecisionWatch(self.outcomes, rule.path, deadline, None)
-            return watch.follow(future), watch
+            return self._failed_here(rule, exc)
         self.outcomes.decided(rule.path)
-        return future, None
+        return result, None
 
     def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         """Run a call of the client where the client lives: on the I/O thread, or on this loop beside the app."""
@@ -351,12 +397,13 @@ class _Responder:
         middleware: TargetMiddleware,
         scope: Scope,
         match: RouteMatch,
-        *,
-        decision: asyncio.Future[OffersResult],
+        decision: asyncio.Future[OffersResult] | OffersResult,
         watch: DecisionWatch | None,
+        *,
         started: float,
         downstream: Send,
     ) -> None:
+        """``decision`` is a future and ``watch`` its watch, or the decision's result and None (recorded already)."""
         self.middleware, self.scope, self.match = middleware, scope, match
         self.decision, self.watch, self.started = decision, watch, started
         self.downstream = downstream
@@ -413,11 +460,12 @@ class _Responder:
         middleware = self.middleware
         flushed = time.perf_counter()
         body = b"".join(self.body)
-        decision, watch = self.decision, self.watch
+        watch = self.watch
         try:
-            if watch is None:  # decided and recorded already
-                result = decision.result()
-            elif decision.done():  # decided already (on-device, always): no timer, no shield
+            if watch is None:  # decided and recorded already: the result
+                result = cast(OffersResult, self.decision)
+            elif (decision := cast("asyncio.Future[OffersResult]", self.decision)).done():
+                # decided already (on-device, always): no timer, no shield
                 watch.settle(decision)  # counted before the page leaves, whether its callback ran yet or not
                 result = decision.result()
             else:

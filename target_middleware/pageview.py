@@ -23,7 +23,7 @@ from .identity import CustomerIdsSource, ThirdPartyIdSource, identify, identify_
 from .pageurl import page_url
 from .qa import qa_mode_from_query, trace_from_query
 from .routing import MboxRule, ParamsSource, RouteMatch, resolve_params
-from .visitor import Visitor
+from .visitor import Visitor, returning_visitor
 
 __all__ = ["PageView", "ScopedPageViews", "needs_request", "page_view", "page_view_from_scope"]
 
@@ -166,6 +166,7 @@ class ScopedPageViews:
         "customer_ids",
         "deferred_display",
         "organization_id",
+        "plain",
         "qa_mode",
         "rule",
         "third_party_id",
@@ -189,6 +190,8 @@ class ScopedPageViews:
         self.organization_id = organization_id
         self.customer_ids = rule.customer_ids if rule.customer_ids is not None else customer_ids
         self.third_party_id = rule.third_party_id if rule.third_party_id is not None else third_party_id
+        # No ids of the app's: only an AMCV cookie can give identify() something to add.
+        self.plain = self.customer_ids is None and self.third_party_id is None
         # read_amcv's two names; no organization: it reads nothing
         self.amcv_names = (amcv_cookie_name(organization_id), f"AMCV_{organization_id}") if organization_id else ()
 
@@ -219,7 +222,11 @@ class ScopedPageViews:
             self.deferred_display,
         )
         cookie = headers.get(b"cookie")
-        cookies = cookie_parser(cookie.decode("latin-1") if cookie is not None else "")
+        text = cookie.decode("latin-1") if cookie is not None else ""
+        # A returning visitor with nothing for identify() to add: no cookies' dict to make (see returning_visitor).
+        if self.plain and "AMCV_" not in text and (visitor := returning_visitor(text)) is not None:
+            return _new_page_view(offers, visitor, params, profile)
+        cookies = cookie_parser(text)
         visitor = Visitor.from_cookies(cookies)
         names = self.amcv_names
         if (

@@ -62,16 +62,21 @@ class ClickSigning(Protocol):
 
 def eligible(start: Message, method: str, max_body_size: int) -> bool:
     """A 200 HTML answer to a GET with a Content-Length within the cap: not encoded, not a file, range or attachment."""
-    if start.get("status") != 200 or method not in ("GET",):
+    if start.get("status") != 200 or method != "GET":
         return False
     # One pass over the raw list for the few headers that decide (the first of each, as Headers.get reads it).
-    headers: dict[bytes, str] = {}
+    raw: dict[bytes, bytes] = {}
     for key, value in start.get("headers") or ():
-        if key in _DECIDING and key not in headers:
-            headers[key] = value.decode("latin-1")
-    content_type = headers.get(b"content-type", "").split(";", 1)[0].strip().lower()
-    if content_type not in HTML_CONTENT_TYPES:
+        if key in _DECIDING and key not in raw:
+            raw[key] = value
+    if not _is_html(raw.get(b"content-type", b"")):
         return False
+    # Content-Type and a Content-Length of ASCII digits only, as most pages: nothing else to check, and int() reads
+    # the digits as it reads the text's.
+    length = raw.get(b"content-length", b"")
+    if len(raw) == 2 and length.isdigit():
+        return int(length) <= max_body_size
+    headers = {key: value.decode("latin-1") for key, value in raw.items()}
     if b"content-encoding" in headers or b"content-range" in headers:
         return False
     if headers.get(b"content-disposition", "").lower().startswith("attachment"):
@@ -80,8 +85,23 @@ def eligible(start: Message, method: str, max_body_size: int) -> bool:
     if headers.get(b"accept-ranges", "").lower() == "bytes":
         return False
     # No Content-Length means a stream: it goes through as it comes, its first bytes not held back.
-    length = headers.get(b"content-length", "")
-    return length.isdigit() and int(length) <= max_body_size
+    text = headers.get(b"content-length", "")
+    return text.isdigit() and int(text) <= max_body_size
+
+
+# Content-Type value -> whether it is HTML's; a site sends a few (the first _MAX_TYPES seen are kept).
+_HTML_TYPES: dict[bytes, bool] = {}
+_MAX_TYPES = 64
+
+
+def _is_html(content_type: bytes) -> bool:
+    """Whether a Content-Type header value names HTML (its media type, without parameters, any case)."""
+    html = _HTML_TYPES.get(content_type)
+    if html is None:
+        html = content_type.decode("latin-1").split(";", 1)[0].strip().lower() in HTML_CONTENT_TYPES
+        if len(_HTML_TYPES) < _MAX_TYPES:
+            _HTML_TYPES[content_type] = html
+    return html
 
 
 class Personalizer:

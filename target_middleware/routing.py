@@ -75,6 +75,8 @@ class MboxRule:
     _methods: frozenset[str] = field(init=False, repr=False, compare=False)
     # Its mboxes as a request asks for them, when it has no params: the same values every request, built once.
     _bare_mboxes: tuple[Mbox, ...] | None = field(init=False, repr=False, compare=False)
+    # A path of plain text, or plain text and then one {name:path} (see ``plain_path``): (text, name or None).
+    _plain: tuple[str, str | None] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str):
@@ -126,22 +128,54 @@ class MboxRule:
         object.__setattr__(self, "_methods", frozenset(m.upper() for m in methods))
         bare = self.params is None and self.profile_params is None
         object.__setattr__(self, "_bare_mboxes", tuple(Mbox(name, _NO_PARAMS) for name in mboxes) if bare else None)
+        object.__setattr__(self, "_plain", plain_path(self.path))
 
     def match(self, method: str, path: str, host: str) -> dict[str, Any] | None:
         """The path parameters when this rule applies to the request, else None."""
         if method not in self._methods:
             return None
-        found = self._path.match(path)
-        if found is None:
-            return None
+        plain = self._plain
+        if plain is not None and "\n" not in path:  # what the pattern's regex says, without the regex
+            text, name = plain
+            if name is None:
+                if path != text:
+                    return None
+                params: dict[str, Any] = {}
+            elif path.startswith(text):
+                params = {name: path[len(text) :]}
+            else:
+                return None
+        else:
+            found = self._path.match(path)
+            if found is None:
+                return None
+            params = found.groupdict()
         if self._host is not None and not self._host.match(host.split(":", 1)[0]):
             return None
         if self._exclude and any(pattern.match(path) for pattern in self._exclude):
             return None
-        params = found.groupdict()
-        for key, convertor in self._converting.items():  # str and path parameters convert to what matched
-            params[key] = convertor.convert(params[key])
+        if self._converting:  # str and path parameters convert to what matched
+            for key, convertor in self._converting.items():
+                params[key] = convertor.convert(params[key])
         return params
+
+
+_TRAILING_PATH = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*):path\}\Z")
+
+
+def plain_path(pattern: str) -> tuple[str, str | None] | None:
+    """A path pattern that needs no regex to match: plain text (``/about``: the path is that text), or plain text and
+    then one path parameter (``/{p:path}``, ``/shop/{rest:path}``: the path starts with the text, the parameter is
+    the rest). None for any other pattern.
+
+    Starlette's regex for these is ``^text$`` or ``^text(?P<name>.*)$``: the same answer for every path without a
+    newline (``.`` takes none, ``$`` also matches before a final one), which is what this is used for.
+    """
+    trailing = _TRAILING_PATH.search(pattern)
+    text = pattern[: trailing.start()] if trailing else pattern
+    if "{" in text:
+        return None
+    return text, trailing[1] if trailing else None
 
 
 @dataclass(frozen=True, slots=True)

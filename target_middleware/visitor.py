@@ -31,6 +31,7 @@ __all__ = [
     "is_valid_cluster",
     "is_valid_session_id",
     "is_valid_tnt_id",
+    "returning_visitor",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ _PERCENT = {c: f"%{c:02X}" for c in range(128) if not (chr(c).isalnum() or chr(c
 
 
 _PLAIN_COOKIE = re.compile(r"[A-Za-z0-9_.~#|-]*")  # a session id and tntId as at.js and we make them
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]*")  # ... one of them alone: nothing quote() escapes
 
 
 def _quote(value: str) -> str:
@@ -253,6 +255,15 @@ class Visitor:
     def mbox_cookie(self, *, now: float | None = None) -> CookieValue:
         """The ``mbox`` cookie to write: session for 31 minutes, PC (the tntId) for 732 days."""
         now_s = math.ceil(time.time() if now is None else now)
+        session_id, tnt_id = self.session_id, self.tnt_id
+        if _PLAIN_ID.fullmatch(session_id) and (not tnt_id or _PLAIN_ID.fullmatch(tnt_id)):
+            # Ids as at.js and we make them, nothing in them to escape: written escaped, without _quote's passes.
+            if not tnt_id:
+                return _new_cookie_value(
+                    MBOX_COOKIE, f"session%23{session_id}%23{now_s + SESSION_MAX_AGE}", SESSION_MAX_AGE
+                )
+            value = f"session%23{session_id}%23{now_s + SESSION_MAX_AGE}%7CPC%23{tnt_id}%23{now_s + PC_MAX_AGE}"
+            return _new_cookie_value(MBOX_COOKIE, value, PC_MAX_AGE)
         value = f"session#{self.session_id}#{now_s + SESSION_MAX_AGE}"
         max_age = SESSION_MAX_AGE  # the longest part's lifetime: 63,244,800 with a PC, else 1860
         if self.tnt_id:
@@ -288,3 +299,38 @@ class Visitor:
 
 
 _new_visitor, _new_cookie_value = builder(Visitor), builder(CookieValue)
+
+# A returning visitor's mbox cookie in the raw Cookie header, as at.js and we write it, escaped (see
+# ``returning_visitor``): both parts, the tntId with its location hint, each expiry ten digits (2001 to 2286).
+_RETURNING = re.compile(
+    r"mbox=session%23([!$&'()*+\-.0-9:<=>@A-Z\[\]^_`a-z{}~]{1,128})%23([1-9][0-9]{9})"
+    r"%7CPC%23([0-9A-Za-z_\-]{1,100}\.([0-9A-Za-z]{1,16})_[0-9A-Za-z]{1,16})%23([1-9][0-9]{9})(?:;|\Z)"
+)
+
+
+def returning_visitor(header: str, *, now: float | None = None) -> Visitor | None:
+    """``Visitor.from_cookies(cookie_parser(header))`` for the usual returning visitor, read from the Cookie header
+    without the cookies' dict; None for any other header (read it that way then).
+
+    It takes a header whose one cookie named ``mbox`` is written as at.js and we write it (``_RETURNING``: both parts
+    live, every id within its syntax, the tntId's location hint naming the cluster), as a whole cookie (at the
+    header's start or after ``;`` or ``; ``, up to ``;`` or the end: ``cookie_parser`` strips nothing from it), and
+    no ``kndctr_`` cookie. What it skips is then moot: every other cookie is one ``from_cookies`` does not read
+    (no other name holds "mbox" but mboxEdgeCluster, read only when the tntId has no hint), and the value has no
+    quotes to undo (differential test in test_visitor).
+    """
+    at = header.find("mbox=session%23")
+    if at < 0 or (at and header[at - 1] != ";" and header[at - 2 : at] != "; "):
+        return None
+    mboxes = header.count("mbox")
+    if (mboxes != 1 and mboxes != 1 + header.count("mboxEdgeCluster")) or "kndctr_" in header:
+        return None
+    written = _RETURNING.match(header, at)
+    if written is None:
+        return None
+    session_id, session_expires, tnt_id, cluster, pc_expires = written.groups()
+    now_s = str(math.ceil(time.time() if now is None else now))
+    # Ten digits each, no leading zero: compared as text, as numbers.
+    if len(now_s) != 10 or session_expires < now_s or pc_expires < now_s or len(tnt_id) > 128:
+        return None
+    return _new_visitor(session_id, tnt_id, cluster, None, None, (), None, None, ())

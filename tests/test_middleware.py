@@ -14,6 +14,8 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -420,3 +422,83 @@ async def test_large_pages_and_offers_with_many_actions_are_applied_off_the_even
         # The rewrite cache's digest of a large page is computed on the worker thread too.
         assert (cache_key in offloaded) == bool(counts[-1])
     assert counts == [0, 1, 1]  # small page, few actions: inline; a page over offload_size or 60 actions: a thread
+
+
+def _eligible_as_it_was(start: dict[str, Any], method: str, max_body_size: int) -> bool:
+    """``personalize.eligible`` the general way, every deciding header decoded and checked (the reference)."""
+    from target_middleware.personalize import _DECIDING, HTML_CONTENT_TYPES
+
+    if start.get("status") != 200 or method not in ("GET",):
+        return False
+    headers: dict[bytes, str] = {}
+    for key, value in start.get("headers") or ():
+        if key in _DECIDING and key not in headers:
+            headers[key] = value.decode("latin-1")
+    if headers.get(b"content-type", "").split(";", 1)[0].strip().lower() not in HTML_CONTENT_TYPES:
+        return False
+    if b"content-encoding" in headers or b"content-range" in headers:
+        return False
+    if headers.get(b"content-disposition", "").lower().startswith("attachment"):
+        return False
+    if headers.get(b"accept-ranges", "").lower() == "bytes":
+        return False
+    length = headers.get(b"content-length", "")
+    return length.isdigit() and int(length) <= max_body_size
+
+
+_START_HEADERS = st.sampled_from(
+    [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-type", b"TEXT/HTML"),
+        (b"content-type", b" application/xhtml+xml ;q=1"),
+        (b"content-type", b"application/json"),
+        (b"content-type", b"text/htmlx"),
+        (b"content-type", b""),
+        (b"content-length", b"100"),
+        (b"content-length", b"4096"),
+        (b"content-length", b"4097"),
+        (b"content-length", b"0"),
+        (b"content-length", b""),
+        (b"content-length", b"1e3"),
+        (b"content-length", b"\xb2"),  # a digit to str.isdigit, not to int(): a ValueError both ways
+        (b"content-length", b"-1"),
+        (b"content-encoding", b"gzip"),
+        (b"content-range", b"bytes 0-1/2"),
+        (b"content-disposition", b"Attachment; filename=a"),
+        (b"content-disposition", b"inline"),
+        (b"accept-ranges", b"Bytes"),
+        (b"accept-ranges", b"none"),
+        (b"set-cookie", b"a=1"),
+        (b"etag", b'"x"'),
+    ]
+)
+
+
+@settings(max_examples=1000)
+@given(
+    st.lists(_START_HEADERS, max_size=5),
+    st.sampled_from([200, 200, 200, 204, 404]),
+    st.sampled_from(["GET", "GET", "HEAD", "POST"]),
+)
+def test_eligible_is_the_general_check(headers: list[tuple[bytes, bytes]], status: int, method: str) -> None:
+    from target_middleware.personalize import eligible
+
+    def outcome(check: Any) -> Any:
+        try:
+            return check({"type": "http.response.start", "status": status, "headers": headers}, method, 4096)
+        except ValueError:
+            return ValueError
+
+    assert outcome(eligible) == outcome(_eligible_as_it_was)
+    assert outcome(eligible) == outcome(eligible)  # the Content-Type remembered says the same
+
+
+def test_the_content_types_remembered_are_bounded_and_each_one_is_right() -> None:
+    from target_middleware import personalize
+
+    for n in range(personalize._MAX_TYPES + 50):
+        kind = f"text/html; v={n}" if n % 2 else f"text/plain; v={n}"
+        start = {"status": 200, "headers": [(b"content-type", kind.encode()), (b"content-length", b"1")]}
+        for _ in range(2):  # remembered, or checked again
+            assert personalize.eligible(start, "GET", 10) is (n % 2 == 1)
+    assert len(personalize._HTML_TYPES) == personalize._MAX_TYPES

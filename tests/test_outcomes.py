@@ -192,3 +192,87 @@ def test_describe_says_the_class_its_cause_and_an_http_status_only() -> None:
     wrapped.__cause__ = httpx.ConnectError("connect to 10.0.0.1 failed: user=bob")
     assert describe(wrapped) == "UpstreamConnectError from ConnectError"
     assert describe(KeyError("visitor-id")) == "KeyError"
+
+
+# -- on-device, decided in __call__ itself -------------------------------------------------------------------------
+
+
+class _FailingDecider:
+    def decide(self, request: Any, *, session_id: str | None = None) -> Any:
+        raise RuntimeError("the engine broke")
+
+
+async def _get(app: Any, path: str = "/", cookie: str = "") -> list[dict[str, Any]]:
+    headers = [(b"host", b"shop.example")] + ([(b"cookie", cookie.encode())] if cookie else [])
+    scope = {"type": "http", "method": "GET", "path": path, "headers": headers, "query_string": b""}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_an_on_device_decision_made_in_place_is_counted_once_and_closes_the_streak() -> None:
+    from target_middleware.testing import static_client
+
+    offers = {"hero": [{"type": "actions", "content": [{"type": "setHtml", "selector": "h1", "content": "Hi"}]}]}
+    stats = TargetStats()
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    app = Starlette(routes=[Route("/", page)])
+    mw = TargetMiddleware(app, client=static_client(offers), rules=[MboxRule("/", mboxes=["hero"])], stats=stats)
+    mw.breaker._streak = 3  # three failures before: a success starts the count again
+    returning = "mbox=session%23s1%231900000000%7CPC%23abc.35_0%231900000000"
+    for cookie in ("", returning):  # a first visit, and a returning visitor read from the header
+        sent = await _get(mw, cookie=cookie)
+        assert b">Hi</h1>" in sent[-1]["body"]
+    assert (stats["decided"], stats["applied"], mw.breaker._streak) == (2, 2, 0), dict(stats)
+
+
+async def test_an_on_device_decision_that_fails_in_place_is_counted_logged_once_and_the_page_sent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stats = TargetStats()
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    client = TargetClient("acme", "O@AdobeOrg", decisioning="on-device", decider=_FailingDecider())
+    app = Starlette(routes=[Route("/", page)])
+    mw = TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], stats=stats)
+    with caplog.at_level(logging.DEBUG):
+        for n in (1, 2):
+            sent = await _get(mw)
+            assert sent[-1]["body"] == PAGE.encode()
+            await asyncio.sleep(0)  # the watch's done callback, had it one: still counted once
+            assert (stats["error"], mw.breaker._streak) == (n, n), dict(stats)
+    assert stats["decided"] == 0
+    logged = warnings_of(caplog)
+    assert len(logged) == 2, logged
+    assert all("LocalDecisionError" in m for m in logged), logged
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+async def test_track_on_a_first_visit_decided_in_place_names_the_visitor_the_decision_made() -> None:
+    from target_middleware.testing import static_client
+
+    async def page(request: Request) -> Response:
+        await request.state.target.track("signup")
+        return HTMLResponse(PAGE)
+
+    app = Starlette(routes=[Route("/", page)])
+    mw = TargetMiddleware(app, client=static_client({}), rules=[MboxRule("/", mboxes=["hero"])])
+    queued: list[Any] = []
+    enqueue = mw.tracking.enqueue
+    mw.tracking.enqueue = lambda entry: queued.append(entry) or enqueue(entry)  # type: ignore[method-assign]
+    messages = await _get(mw)  # no cookie: the decision gives the visitor its tntId
+    cookie = dict(messages[0]["headers"])[b"set-cookie"].decode()
+    tnt_id = cookie.split("%7CPC%23", 1)[1].split("%23", 1)[0]
+    assert [entry.visitor.tnt_id for entry in queued] == [tnt_id]

@@ -230,22 +230,20 @@ def page_scopes(draw: st.DrawFn) -> dict[str, Any]:
     return scope
 
 
-rules = st.sampled_from(
-    [
-        MboxRule("/{p:path}", mboxes=["target-global-mbox"]),
-        MboxRule("/{p:path}", mboxes=["hero", "footer"], views=True),
-        MboxRule("/{p:path}", mboxes=["hero"], params={"a": "1", "productId": "p"}, profile_params={"tier": "gold"}),
-        MboxRule("/{p:path}", mboxes=["hero"], profile_params={"tier": 2}),
-        MboxRule("/{p:path}", mboxes=["hero"], third_party_id="3p", customer_ids=[{"id": "c", "integrationCode": "i"}]),
-    ]
-)
-identities = st.sampled_from(
-    [
-        (None, None),
-        ([{"id": "c1", "integrationCode": "crm", "authenticatedState": "authenticated"}], "3p-1"),
-        ([{"id": "", "integrationCode": "crm"}], " "),  # dropped, with a WARNING each
-    ]
-)
+RULES = [
+    MboxRule("/{p:path}", mboxes=["target-global-mbox"]),
+    MboxRule("/{p:path}", mboxes=["hero", "footer"], views=True),
+    MboxRule("/{p:path}", mboxes=["hero"], params={"a": "1", "productId": "p"}, profile_params={"tier": "gold"}),
+    MboxRule("/{p:path}", mboxes=["hero"], profile_params={"tier": 2}),
+    MboxRule("/{p:path}", mboxes=["hero"], third_party_id="3p", customer_ids=[{"id": "c", "integrationCode": "i"}]),
+]
+rules = st.sampled_from(RULES)
+IDENTITIES: list[tuple[Any, Any]] = [
+    (None, None),
+    ([{"id": "c1", "integrationCode": "crm", "authenticatedState": "authenticated"}], "3p-1"),
+    ([{"id": "", "integrationCode": "crm"}], " "),  # dropped, with a WARNING each
+]
+identities = st.sampled_from(IDENTITIES)
 
 
 def fixed_session_ids() -> Any:
@@ -336,3 +334,34 @@ def test_the_page_context_from_raw_headers_is_the_one_from_decoded_headers() -> 
             fast = PageContext.from_raw_headers("https://h/", raw, client_ip="1.2.3.4")
             assert fast == PageContext.from_headers("https://h/", decoded, client_ip="1.2.3.4")
             assert type(fast) is PageContext
+
+
+_RETURNING = "mbox=session%23abc%231900000000%7CPC%23abc.35_0%231900000000"
+_AMCV = f"AMCV_{ORG.replace('@', '%40')}=1585540135%7CMCMID%7C12345678901234567890"
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.parametrize("organization_id", ["", ORG])
+@pytest.mark.parametrize(
+    "cookie",
+    [_RETURNING, f"{_RETURNING}; {_AMCV}", f"{_AMCV}; mboxEdgeCluster=35; {_RETURNING}", f"AMCV_x=1; {_RETURNING}"],
+)
+def test_a_returning_visitor_read_from_the_header_is_the_one_through_a_request(
+    rule: MboxRule, identity: tuple[Any, Any], organization_id: str, cookie: str
+) -> None:
+    """The usual returning visitor's page view (read without the cookies' dict unless the ids may add to it)."""
+    customer_ids, third_party_id = identity
+    named: dict[str, Any] = {
+        "qa_mode": False,
+        "trace": False,
+        "deferred_display": False,
+        "organization_id": organization_id,
+        "customer_ids": customer_ids,
+        "third_party_id": third_party_id,
+    }
+    scope = {"type": "http", "method": "GET", "path": "/p", "headers": [(b"host", b"h"), (b"cookie", cookie.encode())]}
+    general = asyncio.run(pageview._page_view_with_request(scope, RouteMatch(rule, {}), analytics=None, **named))
+    fast = page_view_from_scope(scope, rule, **named)
+    assert repr(fast).replace("mappingproxy({})", "{}") == repr(general)
+    assert fast.visitor.tnt_id == "abc.35_0"

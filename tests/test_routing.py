@@ -139,3 +139,40 @@ def test_path_params_are_what_the_convertors_make_of_the_match(rule: MboxRule, p
     assert got == expected
     if got is not None and expected is not None:
         assert [(k, type(v)) for k, v in got.items()] == [(k, type(v)) for k, v in expected.items()]
+
+
+_PLAIN_PATTERNS = [
+    "/",
+    "/page",
+    "/{p:path}",
+    "/shop/{rest:path}",
+    "/a.b/{p:path}",
+    "/a+b",
+    "/x{y",
+    "/{a}",
+    "/{a}/{b:path}",
+]
+
+
+@given(
+    st.sampled_from(_PLAIN_PATTERNS),
+    st.lists(st.sampled_from(["", "/", "page", "shop", "a.b", "a+b", "axb", "x{y", "\n", "é", "rest"]), max_size=4),
+)
+@example("/page", ["/page", "\n"])  # Starlette's "$" matches before a final newline
+@example("/{p:path}", ["/a", "\n"])
+@example("/{p:path}", ["/a", "\n", "b"])
+@example("/a.b/{p:path}", ["/axb/", "c"])  # the dot is plain text, not "any character"
+def test_a_plain_path_matches_as_starlettes_regex_does(pattern: str, parts: list[str]) -> None:
+    rule = MboxRule(pattern, mboxes=["m"])
+    path = "".join(parts)
+    found = rule._path.match(path)
+    assert rule.match("GET", path, "") == (None if found is None else found.groupdict())
+
+
+def test_which_patterns_are_plain() -> None:
+    from target_middleware.routing import plain_path
+
+    assert plain_path("/page") == ("/page", None)
+    assert plain_path("/{p:path}") == ("/", "p")
+    assert plain_path("/shop/{rest:path}") == ("/shop/", "rest")
+    assert [plain_path(p) for p in ("/{a}", "/{a}/{b:path}", "/x{y", "/{p:path}/x")] == [None] * 4

@@ -775,6 +775,42 @@ async def test_a_finished_request_leaves_nothing_for_the_cycle_collector() -> No
     assert b"<h1>Hi</h1>" in (await _call(mw, "/", cookie))[-1]["body"]
 
 
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"target": "me"},  # as the middleware leaves it
+        {"target": "me", "user": 1},
+        {"user": 1, "target": "me", "copy": "me"},  # the app kept the handle under a second name too
+        {"target": "another"},
+        {"other": "me"},
+        {},
+        None,
+        "not a dict",
+    ],
+)
+def test_release_keeps_the_scope_without_the_handle(state: Any) -> None:
+    """What release() keeps for a later track(): the scope, its state without this handle (a copy; the app's own
+    scope untouched), or the scope itself when its state does not hold the handle."""
+    from target_middleware.decisions import TargetRequest
+
+    handle = TargetRequest(None, 0.0, {}, None)
+    if isinstance(state, dict):
+        state = {key: handle if value == "me" else TargetRequest(None, 0.0) for key, value in state.items()}
+    scope: dict[str, Any] = {"type": "http", "path": "/", "state": state}
+    before = dict(state) if isinstance(state, dict) else state
+    handle._scope = scope
+    handle.release()
+    kept = handle._scope
+    assert scope["state"] == before  # the app's scope is as it was
+    if isinstance(state, dict) and handle in state.values():
+        assert kept is not scope
+        assert kept == {**scope, "state": {k: v for k, v in state.items() if v is not handle}}
+    else:
+        assert kept is scope
+    handle.release()  # twice: nothing more to let go
+    assert handle._scope == kept
+
+
 async def test_track_works_after_the_response_from_a_task_the_app_left_running(
     edge: ScriptedEdge, validator: Any
 ) -> None:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from starlette.requests import cookie_parser
 
 from target_middleware import visitor as visitor_module
 from target_middleware.visitor import (
@@ -192,6 +193,20 @@ def test_cookie_quoting_of_plain_ids_is_urllib_quote_too(value: str) -> None:
 
 
 @given(
+    st.sampled_from(["s", "0" * 32, "a~b_c.d-e", "a!$&'()*+:<=>@[]^`{}z", "x" * 128, "a*b", "a@b"]),
+    st.sampled_from([None, "t", "abc.35_0", "u" * 100, "a-b_c", "a_b.x_y"]),
+)
+def test_the_mbox_cookie_of_plain_ids_is_the_one_quoted(session_id: str, tnt_id: str | None) -> None:
+    visitor = Visitor(session_id=session_id, tnt_id=tnt_id)
+    value = f"session#{session_id}#{_NOW_S + SESSION_MAX_AGE}"
+    if tnt_id:
+        value += f"|PC#{tnt_id}#{_NOW_S + PC_MAX_AGE}"
+    expected = visitor_module.CookieValue("mbox", quote(value, safe=""), PC_MAX_AGE if tnt_id else SESSION_MAX_AGE)
+    got = visitor.mbox_cookie(now=NOW)
+    assert (got, type(got), repr(got)) == (expected, visitor_module.CookieValue, repr(expected))
+
+
+@given(
     st.sampled_from([None, "t1", "abc.35_0", "u.7_1"]),
     st.sampled_from([None, "35", "9"]),
     st.sampled_from([None, "", "t2", "new.28_0", "bad id", "x" * 130]),
@@ -293,3 +308,94 @@ def test_the_usual_cookie_takes_the_one_match(monkeypatch: pytest.MonkeyPatch) -
     expired = f"session#s1#{_NOW_S - 1}|PC#abc.35_0#{_NOW_S + 99}"
     got = Visitor.from_cookies({"mbox": expired}, now=NOW)  # the parts say: the PC lives on, the session not
     assert (got.session_id != "s1", got.tnt_id, parsed) == (True, "abc.35_0", [expired])
+
+
+# -- the returning visitor, read from the Cookie header -----------------------------------------------------------
+
+
+@st.composite
+def returning_cookies(draw: st.DrawFn) -> str:
+    """mbox cookies of a returning visitor as we write them, live, or off by one thing at either end of a field."""
+    session = draw(st.sampled_from(["s-1", "0" * 32, "x" * 128, "x" * 129, "a%b", "", "mbox"]))
+    tnt = draw(st.sampled_from(["abc.35_0", "abc", "x" * 94 + _HINT, "y" * 95 + _HINT, "a.b_", "a..35_0"]))
+    expiries = st.sampled_from([_NOW_S, _LIVE, _LIVE, _NOW_S - 1, 10**12 - 1, f"0{_LIVE}", f"{_LIVE}x", "1"])
+    value = f"session%23{session}%23{draw(expiries)}%7CPC%23{tnt}%23{draw(expiries)}"
+    return value + draw(st.sampled_from(["", "", "", "x", "%7C", "%41", "%23", "%7Cx%23y%231", "%7c"]))
+
+
+@st.composite
+def cookie_headers(draw: st.DrawFn) -> str:
+    """Cookie headers around an mbox cookie as written (or nearly): other cookies before and after, every separator
+    ``cookie_parser`` takes, a second mbox, names that hold "mbox", quotes, the cookies from_cookies reads."""
+    mbox = draw(written_cookies() | returning_cookies())
+    if draw(st.booleans()):  # as we write it: escaped
+        mbox = mbox.replace("#", "%23").replace("|", "%7C")
+    mbox = draw(st.sampled_from(["", '"', " "])) + mbox + draw(st.sampled_from(["", '"', " ", "\t"]))
+    name = draw(st.sampled_from(["mbox", "mbox", "mbox", " mbox", "mbox ", "Mbox", "xmbox"]))
+    others = st.sampled_from(
+        [
+            "a=1",
+            "mboxEdgeCluster=35",
+            "mboxEdgeCluster=x!",
+            "mbox=session%23other%231900000000",
+            "mbox =session%23other%231900000000",
+            "mbox",
+            "kndctr_ORG_AdobeOrg_identity=CiY",
+            "AMCV_X%40AdobeOrg=1",
+            "mboxPC=1",
+            "x=mbox",
+            "=v",
+            "",
+            ' q="a;b"',
+        ]
+    )
+    cookies = [*draw(st.lists(others, max_size=3)), f"{name}={mbox}", *draw(st.lists(others, max_size=3))]
+    separators = st.sampled_from(["; ", ";", " ; ", ";;", ";\t"])
+    header = draw(st.sampled_from(["", " ", ";"]))
+    for i, cookie in enumerate(cookies):
+        header += (draw(separators) if i else "") + cookie
+    return header + draw(st.sampled_from(["", "", ";", " "]))
+
+
+_USUAL = f"session%23s-1%23{_LIVE}%7CPC%23abc.35_0%23{_LIVE}"
+
+
+@settings(max_examples=1000)
+@given(cookie_headers())
+@example(f"mbox={_USUAL}")
+@example(f"mbox={_USUAL}x")
+@example(f"a=1; mbox={_USUAL}; mboxEdgeCluster=35")
+@example(f"a=1;mbox={_USUAL};b=2")
+@example(f"mbox={_USUAL}; mbox=session%23b%231900000000")  # the last one counts
+@example(f"mbox={_USUAL}; mbox =session%23b%231900000000")
+@example(f"mbox={_USUAL} ; x=1")
+@example(f'mbox="{_USUAL}"')
+@example(f"xmbox={_USUAL}")
+@example(f"a=1 mbox={_USUAL}")  # one cookie named "a", its value holding the rest
+@example(f"mbox={_USUAL}; kndctr_ORG_AdobeOrg_identity=CiY")
+@example(f"mbox=session%23s-1%23{_NOW_S}%7CPC%23abc.35_0%23{_NOW_S}")  # now == expiry: live
+@example(f"mbox=session%23s-1%23{_NOW_S - 1}%7CPC%23abc.35_0%23{_LIVE}")
+@example(f"mbox=session%23s-1%23{_LIVE}%7CPC%23abc.35_0%23{_NOW_S - 1}")
+@example(f"mbox=session%23s%23{_LIVE}%7CPC%23{'y' * 95}{_HINT}%23{_LIVE}")  # a tntId one too long
+@example(f"mbox=session%23s%230{_LIVE}%7CPC%23abc.35_0%23{_LIVE}")  # eleven digits
+def test_the_returning_visitor_read_from_the_header_is_the_one_from_the_cookies(header: str) -> None:
+    fast = visitor_module.returning_visitor(header, now=NOW)
+    if fast is not None:  # else the middleware reads the header the general way
+        general = Visitor.from_cookies(cookie_parser(header), now=NOW)
+        assert (fast, type(fast), hash(fast), repr(fast)) == (general, Visitor, hash(general), repr(general))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"mbox={_USUAL}",
+        f"a=1; mbox={_USUAL}; mboxEdgeCluster=35",
+        f"mboxEdgeCluster=35;mbox={_USUAL}",
+        f"mbox=session%23{'x' * 128}%23{_NOW_S}%7CPC%23{'x' * 94}{_HINT}%23{_NOW_S}",
+    ],
+)
+def test_the_usual_returning_visitor_is_read_from_the_header(header: str) -> None:
+    got = visitor_module.returning_visitor(header, now=NOW)
+    assert got is not None
+    assert got == Visitor.from_cookies(cookie_parser(header), now=NOW)
+    assert got.edge_cluster in ("35", "1" * 16)

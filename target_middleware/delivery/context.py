@@ -35,9 +35,23 @@ _RAW_HINTS = tuple((header.encode("latin-1"), field, field in _UNQUOTE) for head
 _HINT_HEADERS = frozenset((b"sec-ch-ua-mobile", *(header for header, _, _ in _RAW_HINTS)))
 
 
-def server_time_offset_minutes() -> float:
-    """This server's UTC offset now, like the SDKs' default ``timeOffsetInMinutes``."""
-    return (time.localtime().tm_gmtoff or 0) / 60
+def server_time_offset_minutes(now: float | None = None) -> float:
+    """This server's UTC offset at ``now`` (by default, now), like the SDKs' default ``timeOffsetInMinutes``.
+
+    Read from ``time.localtime`` once a minute (a time zone's offset changes on a whole minute, and
+    ``time.localtime`` checks the zone's file on each call: most of a page's context) and again after
+    ``time.tzset()``.
+    """
+    now = time.time() if now is None else now
+    minute, zone, offset = _offset[0]
+    if minute != now // 60 or zone is not time.tzname:
+        offset = (time.localtime(now).tm_gmtoff or 0) / 60
+        _offset[0] = (now // 60, time.tzname, offset)
+    return offset
+
+
+# The last offset read: (the minute it holds for, since the epoch; time.tzname then; the offset).
+_offset: list[tuple[float, tuple[str, str] | None, float]] = [(-1.0, None, 0.0)]
 
 
 def _unquote(value: str) -> str:

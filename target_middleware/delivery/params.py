@@ -212,6 +212,13 @@ def _page_load_request(
     """``_request`` for the global mbox alone, without params (most pages' request): the same dict, key order
     included, without the sections' loops (no param can name a thirdPartyId or property token here)."""
     request: dict[str, Any] = {"requestId": _request_id(), "context": context, "execute": {"pageLoad": {}}}
+    if not (visitor.third_party_id or visitor.marketing_cloud_visitor_id or property_token or analytics):
+        # No ids but the tntId, no experienceCloud or property: what _with_ids adds, without its calls.
+        if visitor.tnt_id:
+            request["id"] = {"tntId": visitor.tnt_id}
+        if environment_id is not None:
+            request["environmentId"] = environment_id
+        return request
     return _with_ids(
         request,
         visitor,

@@ -182,6 +182,9 @@ def test_the_global_mbox_alone_is_built_as_the_general_request(monkeypatch: pyte
             aam_blob="blob",
         ),
         Visitor(session_id="s", marketing_cloud_visitor_id="08743421337245362392147962341223"),
+        Visitor(session_id="s", tnt_id="t.35_0"),  # the usual returning visitor
+        Visitor(session_id="s", third_party_id="crm"),
+        Visitor(session_id="s", tnt_id="t", aam_location_hint=9, aam_blob="blob"),  # no ECID: no audienceManager
     ]
     context = {"channel": "web", "address": {"url": "https://x.test/"}, "timeOffsetInMinutes": 0}
     built = 0
@@ -207,4 +210,4 @@ def test_the_global_mbox_alone_is_built_as_the_general_request(monkeypatch: pyte
                     )
                     assert json.dumps(short) == json.dumps(general)
                     built += 1
-    assert built == 4 * 3 * 3 * 3
+    assert built == 7 * 3 * 3 * 3
