@@ -14,7 +14,15 @@ from collections.abc import Iterable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-__all__ = ["body_end", "clicks_json", "script_json", "splice_at", "splice_before_body_end"]
+__all__ = [
+    "body_end",
+    "click_head",
+    "clicks_json",
+    "script_json",
+    "signed_clicks_json",
+    "splice_at",
+    "splice_before_body_end",
+]
 
 # Inside a <script> element, '<' '>' '&' as JSON escapes: no "</script>" or "<!--" can appear.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -40,6 +48,17 @@ def clicks_json(expires: int, clicks: Iterable[tuple[str, str, str]]) -> str:
     signature)`` strings with distinct tokens, written directly: the encoder's setup costs more than this object."""
     entries = ",".join(f"{_script_string(t)}:[{_script_string(m)},{_script_string(s)}]" for t, m, s in clicks)
     return f'{{"expires":{expires!r},"clicks":{{{entries}}}}}'
+
+
+def click_head(token: str, mbox: str) -> str:
+    """What comes before a click's signature in :func:`clicks_json`'s object: ``"token":["mbox","``."""
+    return f'{_script_string(token)}:[{_script_string(mbox)},"'
+
+
+def signed_clicks_json(expires: int, clicks: Iterable[str]) -> str:
+    """:func:`clicks_json` from each click's ``click_head(token, mbox) + signature + '"]'``: for signatures that
+    JSON writes as they are (base64url), the same text, with the heads made once per page's clicks."""
+    return f'{{"expires":{expires!r},"clicks":{{{",".join(clicks)}}}}}'
 
 
 def body_end(body: bytes, encoding: str) -> int | None:

@@ -13,7 +13,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import Message, Scope
 
 from .analytics import AnalyticsSettings
-from .decisions import checked_redirect, page_plan
+from .decisions import PagePlan, checked_redirect, page_plan
 from .delivery.offers import OffersResult
 from .edgenetwork.handoff import display_rest, websdk_script
 from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server_state
@@ -21,6 +21,7 @@ from .html import ENGINES, ActionReport, Engine, SkipReason
 from .options import check_hosts, check_optional_str, describe_choices
 from .pagebytes import splice_before_body_end
 from .pageheaders import charset_of, page_headers, read_page_headers, set_cookie_suffix, set_cookies
+from .plankey import plan_key
 from .rewritecache import Rewrite, RewriteCache
 from .routing import MboxRule
 
@@ -150,6 +151,7 @@ class Personalizer:
         self.send_ip_address = send_ip_address
         self.sign_clicks = sign_clicks
         self.rewrites = RewriteCache(0) if rewrites is None else rewrites
+        self.cache = self.rewrites.size > 0
         # What follows name=value in this middleware's Set-Cookie lines, on http and on https.
         self._cookie_suffix = {
             secure: set_cookie_suffix(domain=cookie_domain, secure=secure, http_only=cookie_http_only)
@@ -169,9 +171,15 @@ class Personalizer:
         """
         handoff = self.handoff_for(rule)
         atjs_clicks = handoff is not None and self.clicks is ClickOwner.ATJS
-        plan = page_plan(result, rule.html_selectors, self.global_mbox, page_load_clicks=not atjs_clicks)
-        if plan.redirect is not None:
-            url = checked_redirect(plan.redirect, self.redirect_hosts)
+        selectors, page_load_clicks = rule.html_selectors, not atjs_clicks
+        # The plan's key for the rewrite cache, read off the decision: on a hit, the plan itself is never built.
+        key = plan_key(result, selectors, self.global_mbox, page_load_clicks=page_load_clicks) if self.cache else None
+        plan: PagePlan | None = None
+        if key is None or key[2] is not None or handoff is not None:  # the hand-off needs the plan's origins
+            plan = page_plan(result, selectors, self.global_mbox, page_load_clicks=page_load_clicks)
+        redirect = None if plan is None else plan.redirect
+        if redirect is not None:
+            url = checked_redirect(redirect, self.redirect_hosts)
             if url is not None:
                 display_rest(result)  # a deferred Edge Network display: nothing is left for alloy to count
                 return self._redirect(scope, start, result, url, started), b"", "redirect", None
@@ -181,13 +189,19 @@ class Personalizer:
         outcome = "unchanged"
         applied: Rewrite | None = None
         changed = False  # the body is not the app's: its length is new, its validators stale
-        if plan.actions:
+        count = len(plan.actions) if plan is not None else key[1] if key is not None else 0
+        if count:
             # Everything apply_actions is given is part of the rewrite cache's key.
             options = {"engine": self.engine, "nonce": nonce, "charset": charset, "click_endpoint": self.click_endpoint}
-            # A large page, or an offer with very many actions, would hold the event loop for milliseconds or
-            # more: apply it on a worker thread.
-            heavy = len(body) > self.offload_size or len(plan.actions) > MAX_INLINE_ACTIONS
-            applied = await self.rewrites.apply(body, plan.actions, options, offload=heavy)
+            applied = None if key is None else self.rewrites.cached(body, key[0], options)
+            if applied is None:
+                if plan is None:
+                    plan = page_plan(result, selectors, self.global_mbox, page_load_clicks=page_load_clicks)
+                # A large page, or an offer with very many actions, would hold the event loop for milliseconds or
+                # more: apply it on a worker thread.
+                heavy = len(body) > self.offload_size or count > MAX_INLINE_ACTIONS
+                exact = None if key is None else key[0]
+                applied = await self.rewrites.apply(body, plan.actions, options, offload=heavy, plan=exact)
             if applied.changed:
                 body = applied.body
                 if self.sign_clicks is not None and applied.clicked:
@@ -214,7 +228,7 @@ class Personalizer:
                 body,
                 charset=charset,
                 result=result,
-                origins=plan.origins,
+                origins=[] if plan is None else plan.origins,
                 applied=applied,
                 nonce=nonce,
                 rule=rule,
@@ -298,12 +312,16 @@ class Personalizer:
         return {"type": "http.response.start", "status": 302, "headers": lines}
 
     def _set_cookies(self, scope: Scope, result: OffersResult) -> list[tuple[bytes, bytes]]:
-        """The visitor's cookies as Set-Cookie lines (``Secure`` on an https request)."""
-        cookies = result.cookies
-        if not cookies:
+        """The visitor's cookies as Set-Cookie lines (``Secure`` on an https request): ``result.cookies``, in order,
+        read off the result's fields without the property's tuple."""
+        mbox, cluster, state = result.mbox_cookie, result.edge_cluster_cookie, result.state_cookies
+        if mbox is None and cluster is None and not state:
             return []
-        secure = scope.get("scheme") in ("https", "wss")
-        return set_cookies(cookies, self._cookie_suffix[secure])
+        suffix = self._cookie_suffix[scope.get("scheme") in ("https", "wss")]
+        lines = [] if mbox is None else [(b"set-cookie", mbox.line(suffix).encode("latin-1"))]
+        if cluster is not None:
+            lines.append((b"set-cookie", cluster.line(suffix).encode("latin-1")))
+        return lines + set_cookies(state, suffix) if state else lines
 
 
 def _timing(started: float) -> str:

@@ -5,7 +5,8 @@ click endpoint), so what it made of a page can be kept and sent again. Only that
 same for every visitor with the same experience: cookies, Vary, Server-Timing and anything else per visitor or per
 request are added to each response after it, hit or miss.
 
-An entry is found by the actions (marshalled: exact) and options, the page's length and a seeded xxh3 digest of its
+An entry is found by the actions (exact: the plan's key read off the decision, ``plankey.plan_key``, on the
+personalizer's path; else their marshalled bytes) and options, the page's length and a seeded xxh3 digest of its
 first and last 4 KB (a page whose length, start and end another entry's page shares is keyed by a 128-bit digest of
 all its bytes instead), and it is used only when its page is byte for byte the page at hand: a collision, accidental
 or crafted, costs a rewrite, never someone else's page. A hit reads the page once, to compare it. The nonce is part
@@ -33,6 +34,7 @@ import xxhash
 
 from .html import ActionReport, SkipReason, apply_actions
 from .pagebytes import body_end
+from .plankey import plan_strings
 
 __all__ = ["CacheInfo", "Rewrite", "RewriteCache", "cache_key", "rewrite"]
 
@@ -115,13 +117,41 @@ class RewriteCache:
             self._entries.clear()
             self._used = 0
 
+    def cached(self, page: bytes, plan: tuple[Any, ...], options: Mapping[str, Any]) -> Rewrite | None:
+        """The rewrite of ``page`` by the actions ``plan`` keys (``plankey.plan_key``) when the cache holds it, counted
+        as a hit; None otherwise, counting nothing (``apply`` with the same ``plan`` then looks again, and rewrites).
+
+        ``apply``'s lookup without its awaits: no key on a worker thread (a sampled key reads 8 KB), no wait for a
+        rewrite in flight (``apply`` waits), no page keyed by all its bytes (``apply`` finds those)."""
+        if not self.size:
+            return None
+        made = _PLANS.of(plan)
+        if made is None:  # too big a plan to keep made: ``apply`` keys it by its marshalled actions
+            return None
+        key = _keyed(page, made, made.uses_nonce, options)
+        with self._lock:
+            entry, _ = self._lookup(key, page)
+        if entry is None:
+            return None
+        self.stats["rewrite-cache-hit"] += 1
+        return entry.rewrite
+
     async def apply(
-        self, page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any], *, offload: bool
+        self,
+        page: bytes,
+        actions: Sequence[Mapping[str, Any]],
+        options: Mapping[str, Any],
+        *,
+        offload: bool,
+        plan: tuple[Any, ...] | None = None,
     ) -> Rewrite:
-        """The page rewritten: from the cache when it holds it, else rewritten (on a worker thread if ``offload``)."""
+        """The page rewritten: from the cache when it holds it, else rewritten (on a worker thread if ``offload``).
+
+        ``plan``, when given, is ``plankey.plan_key``'s key of ``actions``: the entry is keyed by it (as ``cached``
+        looks for it) instead of by the marshalled actions."""
         if not self.size:
             return await _run(rewrite, offload, page, actions, options)
-        key = await _run(cache_key, offload, page, actions, options)
+        key = await _run(cache_key, offload, page, actions, options, plan)
         if key is None:  # actions that are not plain JSON: nothing exact to key on
             return await _run(rewrite, offload, page, actions, options)
         loop = asyncio.get_running_loop()
@@ -185,13 +215,23 @@ class RewriteCache:
                 self._used -= evicted.cost
 
 
-def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> tuple[Any, ...] | None:
+def cache_key(
+    page: bytes,
+    actions: Sequence[Mapping[str, Any]],
+    options: Mapping[str, Any],
+    plan: tuple[Any, ...] | None = None,
+) -> tuple[Any, ...] | None:
     """Everything the rewrite depends on, or None when the actions are not plain values (JSON's and the like).
 
-    The page is keyed by its length and a digest of its first and last SAMPLE bytes (the whole page when it is
-    shorter than two): an entry is used only when its page is this page byte for byte, so a sample is enough to find
-    it, and a page whose length, start and end another's share is keyed by all its bytes (``whole_page_key``).
+    The actions are keyed by ``plan`` when given (``plankey.plan_key``'s key of them) and not too big to keep made
+    (``_Plans``), else by their marshalled bytes. The page is keyed by its length and a digest of its first and last
+    SAMPLE bytes (the whole page when it is shorter than two): an entry is used only when its page is this page byte
+    for byte, so a sample is enough to find it, and a page whose length, start and end another's share is keyed by
+    all its bytes (``whole_page_key``).
     """
+    made = None if plan is None else _PLANS.of(plan)
+    if made is not None:
+        return _keyed(page, made, made.uses_nonce, options)
     try:
         # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
         # output); 1, 1.0, True and "1" stay apart; no shared references in version 2; anything that is not a
@@ -200,13 +240,62 @@ def cache_key(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mappin
     except ValueError:
         return None
     lowered = exact.lower()
-    uses_nonce = b"script" in lowered or b"style" in lowered or b"click" in lowered
-    settings = tuple((k, v) for k, v in options.items() if k != "nonce" or uses_nonce)
+    return _keyed(page, exact, b"script" in lowered or b"style" in lowered or b"click" in lowered, options)
+
+
+def _keyed(page: bytes, exact: bytes | _Plan, uses_nonce: bool, options: Mapping[str, Any]) -> tuple[Any, ...]:
+    settings = tuple(options.items()) if uses_nonce else tuple((k, v) for k, v in options.items() if k != "nonce")
     if len(page) <= 2 * SAMPLE:
         return exact, settings, len(page), xxhash.xxh3_64_intdigest(page, _SEED)
     view = memoryview(page)
     start, end = xxhash.xxh3_64_intdigest(view[:SAMPLE], _SEED), xxhash.xxh3_64_intdigest(view[-SAMPLE:], _SEED)
     return exact, settings, len(page), (start, end)
+
+
+class _Plan:
+    """A plan key (``plankey.plan_key``) made once per plan: in the cache's keys it is hashed and compared by
+    identity, where the tuple would be hashed again, value by value, on every lookup. ``_PLANS`` gives equal plan
+    keys the same one; the entries whose keys hold one keep it alive, so no other plan takes its place."""
+
+    __slots__ = ("key", "size", "uses_nonce")
+
+    def __init__(self, key: tuple[Any, ...], size: int) -> None:
+        self.key, self.size = key, size
+        # The marshalled bytes' test, string by string: script, style or click in one of the plan's strings.
+        words = [part.lower() for part in plan_strings(key)]
+        self.uses_nonce = any("script" in word or "style" in word or "click" in word for word in words)
+
+
+MAX_PLAN_BYTES = 4 * 1024 * 1024  # the plans kept made: their strings, 8 bytes a place (see _Plans)
+
+
+class _Plans:
+    """The plan keys seen, each made once into a ``_Plan``: at most 1024 of them and MAX_PLAN_BYTES of their
+    strings (on-device, the artifact's own), then it starts over; an entry keyed by a dropped one is not found
+    again and ages out. A plan over a quarter of the bytes is not kept: the cache keys it by its marshalled
+    actions, as before plan keys."""
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._bytes = 0
+
+    def of(self, key: tuple[Any, ...]) -> _Plan | None:
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        size = 8 * len(key) + sum(map(len, plan_strings(key)))
+        if size > MAX_PLAN_BYTES // 4:
+            return None
+        plan = _Plan(key, size)
+        if len(self._plans) >= 1024 or self._bytes + size > MAX_PLAN_BYTES:
+            self._plans.clear()
+            self._bytes = 0
+        self._plans[key] = plan
+        self._bytes += size
+        return plan
+
+
+_PLANS = _Plans()
 
 
 def whole_page_key(key: tuple[Any, ...], page: bytes) -> tuple[Any, ...]:
@@ -219,7 +308,9 @@ def _cost(key: tuple[Any, ...], page: bytes, result: Rewrite) -> int:
     notes = sum(REPORT_OVERHEAD + len(r.type) + len(r.selector or "") + len(r.detail) for r in reports)
     body = len(result.body) if result.body is not page else 0
     exact = key[0]
-    return ENTRY_OVERHEAD + len(page) + body + len(exact) + notes
+    # A plan key holds its strings (8 bytes a place, and each string's own bytes counted as if it were not shared).
+    actions = len(exact) if type(exact) is bytes else exact.size
+    return ENTRY_OVERHEAD + len(page) + body + actions + notes
 
 
 async def _run(function: Callable[..., T], offload: bool, *args: Any) -> T:

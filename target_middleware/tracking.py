@@ -43,7 +43,7 @@ from .delivery.notifications import (
 from .delivery.offers import OffersClient, OffersResult
 from .identity import CustomerIdsSource, ThirdPartyIdSource, identified, identify, read_amcv
 from .iothread import IOThread
-from .pagebytes import clicks_json, script_json, splice_at, splice_before_body_end
+from .pagebytes import click_head, script_json, signed_clicks_json, splice_at, splice_before_body_end
 from .visitor import Visitor
 
 __all__ = ["CLICK_TTL", "MIN_KEY_BYTES", "ClickSigner", "Tracking", "click_metrics"]
@@ -57,6 +57,7 @@ _ATTRIBUTES = f'type="application/json" data-target-middleware="{SIGNATURES_ATTR
 _SIGNATURE_BYTES = 16  # an HMAC-SHA256 tag cut to 128 bits, 22 characters of base64url
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _BLOCK = hashlib.sha256().block_size
+_MAX_KEPT_HEADS = 256
 _IPAD, _OPAD = bytes(x ^ 0x36 for x in range(256)), bytes(x ^ 0x5C for x in range(256))
 
 
@@ -231,6 +232,8 @@ class Tracking:
         self.stats = stats
         self._io = io
         self.global_mbox = global_mbox
+        # (id of a page load's metrics, id of the clicked tokens) -> (those two, their _heads): see ``_heads``
+        self._kept_heads: dict[tuple[int, int], tuple[object, object, tuple[tuple[str, str, str], ...]]] = {}
 
     # -- the page ----------------------------------------------------------------------------------
 
@@ -257,18 +260,20 @@ class Tracking:
         self, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
     ) -> bytes | None:
         """The element that carries this visitor's signatures of ``tokens``, in ``encoding``; None: nothing to sign."""
-        metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]
-        if not metrics:
-            return None
-        expires = int(time.time()) + self.signer.ttl
         if result.edge is None:
-            who = binding(result.visitor)
-            mboxes = dict(metrics)  # a token twice keeps its first place and its last mbox, as the JSON object did
-            sign = self.signer.sign
-            data = clicks_json(
-                expires, [(token, mbox, sign(token, mbox, who, expires)) for token, mbox in mboxes.items()]
+            heads = self._heads(result, tokens)
+            if not heads:
+                return None
+            expires = int(time.time()) + self.signer.ttl
+            who, sign = binding(result.visitor), self.signer.sign
+            data = signed_clicks_json(
+                expires, [f'{head}{sign(token, mbox, who, expires)}"]' for token, mbox, head in heads]
             )
         else:
+            metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]
+            if not metrics:
+                return None
+            expires = int(time.time()) + self.signer.ttl
             clicks: dict[str, list[str]] = {}
             edge_who, refs = _edge_clicks(result, self.organization_id)
             for token, mbox in metrics:
@@ -283,6 +288,31 @@ class Tracking:
         else:
             element = f"<script {_ATTRIBUTES}>{data}</script>"
         return element.encode(encoding, "xmlcharrefreplace")
+
+    def _heads(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[str, str, str], ...]:
+        """``(token, mbox, click_head(token, mbox))`` for each of ``tokens`` a click metric of the decision names,
+        in the JSON object's order (a token twice keeps its first place and its last mbox).
+
+        Kept by the page load's metrics and the tokens, both immutable (held here, so their ids stay theirs), when
+        the decision has no regional mbox: the same for every decision of one on-device answer and every hit of
+        one rewrite-cache entry."""
+        page_load = result.page_load
+        metrics = None if page_load is None or result.mboxes else page_load.metrics
+        if type(metrics) is not tuple or type(tokens) is not frozenset:
+            return self._find_heads(result, tokens)
+        key = (id(metrics), id(tokens))
+        kept = self._kept_heads.get(key)
+        if kept is not None and kept[0] is metrics and kept[1] is tokens:
+            return kept[2]
+        heads = self._find_heads(result, tokens)
+        if len(self._kept_heads) >= _MAX_KEPT_HEADS:
+            self._kept_heads.clear()
+        self._kept_heads[key] = (metrics, tokens, heads)
+        return heads
+
+    def _find_heads(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[str, str, str], ...]:
+        mboxes = {token: mbox for token, mbox in click_metrics(result, self.global_mbox) if token in tokens}
+        return tuple((token, mbox, click_head(token, mbox)) for token, mbox in mboxes.items())
 
     # -- the queue ---------------------------------------------------------------------------------
 

@@ -6,12 +6,37 @@ import base64
 import hashlib
 import hmac
 import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from target_middleware.pagebytes import body_end, clicks_json, script_json, splice_at, splice_before_body_end
-from target_middleware.tracking import ClickSigner, hmac_pads, hmac_sha256, signature_text
+from target_middleware.delivery.models import MboxResult, Metric, MetricType, PageLoadResult
+from target_middleware.pagebytes import (
+    body_end,
+    click_head,
+    clicks_json,
+    script_json,
+    signed_clicks_json,
+    splice_at,
+    splice_before_body_end,
+)
+from target_middleware.testing import static_client
+from target_middleware.tracking import (
+    ClickSigner,
+    Tracking,
+    binding,
+    click_metrics,
+    hmac_pads,
+    hmac_sha256,
+    signature_text,
+)
+from target_middleware.visitor import Visitor
 
 TEXT = st.text(st.characters(blacklist_categories=["Cs"]) | st.sampled_from('<>&"\\\u2028\u2029\x00é€'), max_size=30)
 
@@ -83,3 +108,78 @@ def test_a_splice_at_the_found_end_is_the_searched_splice(page: str, encoding: s
     expected = body[: ends[-1].start()] + snippet + body[ends[-1].start() :] if ends else body + snippet
     assert splice_at(body, snippet, at) == expected
     assert splice_before_body_end(body, snippet, encoding) == expected
+
+
+@settings(max_examples=300)
+@given(
+    expires=st.integers(0, 2**40),
+    clicks=st.dictionaries(TEXT, st.tuples(TEXT, st.from_regex(r"[A-Za-z0-9_-]{22}", fullmatch=True)), max_size=4),
+)
+def test_clicks_json_from_heads_is_clicks_json(expires: int, clicks: dict[str, tuple[str, str]]) -> None:
+    heads = [f'{click_head(t, m)}{s}"]' for t, (m, s) in clicks.items()]
+    assert signed_clicks_json(expires, heads) == clicks_json(expires, [(t, m, s) for t, (m, s) in clicks.items()])
+
+
+def old_signatures(tracking: Tracking, result: Any, tokens: Any, nonce: str | None) -> bytes | None:
+    """Tracking.signatures before the heads were kept (main 635df39), for a Delivery API decision."""
+    metrics = [(token, mbox) for token, mbox in click_metrics(result, tracking.global_mbox) if token in tokens]
+    if not metrics:
+        return None
+    expires = int(time.time()) + tracking.signer.ttl
+    who = binding(result.visitor)
+    mboxes = dict(metrics)
+    sign = tracking.signer.sign
+    data = clicks_json(expires, [(token, mbox, sign(token, mbox, who, expires)) for token, mbox in mboxes.items()])
+    attributes = 'type="application/json" data-target-middleware="click-signatures"'
+    element = (
+        f'<script {attributes} nonce="{nonce}">{data}</script>' if nonce else f"<script {attributes}>{data}</script>"
+    )
+    return element.encode("utf-8", "xmlcharrefreplace")
+
+
+WORDS = st.sampled_from(["t1", "t2", "<t&>", "é", ""])
+METRICS = st.lists(
+    st.builds(Metric, st.sampled_from(list(MetricType)), st.none() | WORDS, st.none() | WORDS), max_size=4
+).map(tuple)
+MBOXES = st.lists(st.builds(MboxResult, st.sampled_from(["hero", "side"]), st.none(), st.just(()), METRICS), max_size=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    page_load=st.none() | METRICS,
+    mboxes=MBOXES,
+    tokens=st.tuples(st.frozensets(WORDS, max_size=3), st.frozensets(WORDS, max_size=3)),
+    visitors=st.lists(st.sampled_from(["a1", "b2", "c3"]), min_size=1, max_size=4),
+    nonce=st.none() | st.just("n0nce"),
+)
+def test_the_signatures_are_the_old_ones_for_every_visitor(
+    page_load: tuple[Metric, ...] | None,
+    mboxes: list[MboxResult],
+    tokens: frozenset[str],
+    visitors: list[str],
+    nonce: str | None,
+) -> None:
+    """Kept heads (one decision's metrics for several visitors, as on-device answers share them) sign each visitor
+    as the general path does; the clock is frozen so both read the same expiry."""
+    tracking = Tracking(static_client({}), signing_key=b"k" * 32, stats=Counter(), io=None, global_mbox="g")
+    load = None if page_load is None else PageLoadResult((), page_load)
+    for i, tnt in enumerate(visitors):
+        clicked = tokens[i % 2]  # two rewrites' tokens over the same decision's metrics
+        response = SimpleNamespace(execute_page_load=load, execute_mboxes=tuple(mboxes))
+        result = SimpleNamespace(
+            response=response, page_load=load, mboxes=tuple(mboxes), edge=None, visitor=Visitor("s1", tnt_id=tnt)
+        )
+        with frozen_time():
+            signed = tracking.signatures(result, tokens=clicked, encoding="utf-8", nonce=nonce)  # type: ignore[arg-type]
+            assert signed == old_signatures(tracking, result, clicked, nonce)
+
+
+@contextmanager
+def frozen_time() -> Iterator[None]:
+    now = time.time()
+    real = time.time
+    time.time = lambda: now  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        time.time = real  # type: ignore[assignment]
