@@ -203,22 +203,30 @@ class PageLoadPath:
     def __init__(self, client_code: str) -> None:
         self._client_code = client_code
         self._prepared: _Prepared | None = None  # replaced whole when the artifact changes: no torn state
-        self._pages: dict[tuple[str | None, ...], tuple[int, dict[str, Any]]] = {}  # see _rule_context
+        self._pages: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}  # see _rule_context
         self._minute: tuple[int, dict[str, Any]] = (-1, {})
 
     def _rule_context(self, context: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
         """``base_context(context, now_ms, {})``, its parts looked up once: ``user``, ``page`` and ``referring`` (the
-        suffix list's and the user agent's parses, already cached one by one) by the user agent and the two URLs,
-        in a bounded table, with ``current_time`` and ``current_day`` of the minute they were kept for; a copy of
-        that, its timestamp and ``geo`` its own. The same keys in the same order."""
-        address, agent = context.get("address"), context.get("userAgent")
-        if "clientHints" in context or not (address is None or type(address) is dict):
+        suffix list's and the user agent's parses, already cached one by one) by the user agent, its client hints
+        (Chromium sends three on every request) and the two URLs, in a bounded table, with ``current_time`` and
+        ``current_day`` of the minute they were kept for; a copy of that, its timestamp and ``geo`` its own. The
+        same keys in the same order."""
+        address, agent, hints = context.get("address"), context.get("userAgent"), context.get("clientHints")
+        if not (address is None or type(address) is dict):
             return base_context(context, now_ms, {})
-        key = (agent, address.get("url"), address.get("referringUrl")) if address is not None else (agent, None, None)
+        if hints is None:
+            hinted: tuple[Any, ...] | None = None
+        elif type(hints) is dict and all(type(v) is str or type(v) is bool for v in hints.values()):
+            hinted = tuple(hints.items())  # exact: no two values of these types are equal across types
+        else:
+            return base_context(context, now_ms, {})
+        url, referrer = (address.get("url"), address.get("referringUrl")) if address is not None else (None, None)
+        key = (agent, url, referrer, hinted)
         minute = now_ms // 60_000
         kept = self._pages.get(key)
         if kept is None or kept[0] != minute:
-            if kept is None and not all(v is None or type(v) is str for v in key):
+            if kept is None and not all(v is None or type(v) is str for v in key[:3]):
                 return base_context(context, now_ms, {})
             if self._minute[0] != minute:
                 self._minute = (minute, time_context(now_ms))

@@ -400,3 +400,46 @@ def test_the_conformance_suites_own_page_load_requests(monkeypatch: pytest.Monke
         answered += run_both(engine, request, monkeypatch)
     assert asked > 5
     assert answered > 0
+
+
+def test_client_hints_are_part_of_the_remembered_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chromium sends client hints on every request: the page's context is remembered with them (not rebuilt per
+    request), and the same user agent and URL with other hints is another entry, whose rules see its own
+    platform."""
+    rule = _rule(random.Random(2), 1000, 0, 0, 100)
+    rule["condition"] = {"==": [{"var": "user.platform"}, "windows"]}
+    rule["consequence"]["options"] = [{"type": "html", "content": "<b>Windows</b>", "eventToken": "t"}]
+    rule.pop("propertyTokens", None)
+    artifact = parse_artifact(
+        {
+            "version": "1.0.0",
+            "meta": {"clientCode": "acme", "environment": "production"},
+            "globalMbox": GLOBAL,
+            "geoTargetingEnabled": False,
+            "responseTokens": [],
+            "remoteMboxes": [],
+            "remoteViews": [],
+            "localMboxes": [GLOBAL],
+            "localViews": [],
+            "rules": {"mboxes": {GLOBAL: [rule]}, "views": {}},
+        }
+    )
+    engine = DecisioningEngine(artifact, client_code="acme", clock=lambda: NOW)
+    built: list[Any] = []
+    general = pageload.base_context
+    monkeypatch.setattr(pageload, "base_context", lambda *a: built.append(a) or general(*a))
+    rng = random.Random(5)
+    variants = [{"mobile": False, "platform": "macOS"}, {"mobile": False, "platform": "Windows"}, None]
+    windows = []
+    for hints in [*variants, *variants]:
+        page = PageContext(url=URLS[0], user_agent=AGENTS[0], client_hints=hints, time_offset_minutes=0)
+        request = build_request(
+            execute=[Mbox(GLOBAL, {})], visitor=visitors(rng), context=page.to_json(send_ip_address=False)
+        )
+        assert run_both(engine, request, monkeypatch)
+        answer = engine.decide_page_load(request)
+        assert answer is not None
+        assert answer.response.execute_page_load is not None
+        windows.append(bool(answer.response.execute_page_load.options))
+    assert windows == [False, True, False, False, True, False]  # AGENTS[0] is a Mac: only the hint says Windows
+    assert len(built) == 3  # once per set of hints, the second round from the table
