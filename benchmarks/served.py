@@ -74,6 +74,9 @@ def where(mode: str, seconds: float, concurrency: int) -> tuple[collections.Coun
         layers: collections.Counter[str] = collections.Counter()
         for line in out.read_text(errors="replace").splitlines():
             stack, _, count = line.rpartition(" ")
+            if not count.isdigit():  # not a sample: py-spy's note of a stack it could not read
+                print(f"  (skipped from py-spy: {line[:80]!r})")
+                continue
             layers[layer(stack.rsplit(";", 1)[-1])] += int(count)
     return layers, served
 
