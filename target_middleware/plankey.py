@@ -25,7 +25,7 @@ from .decisions import DEFAULT_HTML_SELECTOR
 from .delivery.models import Metric, MetricType, Option, OptionType
 from .delivery.offers import OffersResult
 
-__all__ = ["PlanKey", "plan_key", "plan_strings"]
+__all__ = ["PlanKey", "plan_key", "plan_strings", "uses_nonce"]
 
 
 class _Mark:
@@ -97,8 +97,17 @@ def plan_key(
 
 
 def plan_strings(key: tuple[Any, ...]) -> Iterable[str]:
-    """The strings of a key (its JSON's keys and values), where a nonce-carrying word would show."""
+    """The strings of a key (its JSON's keys and values)."""
     return (part for part in key if type(part) is str)
+
+
+def uses_nonce(key: tuple[Any, ...]) -> bool:
+    """Whether the plan's actions can carry the page's CSP nonce, as the marshalled key's test finds it: a string of
+    theirs holds ``script``, ``style`` or ``click`` (any case). A click metric's action always does: its type is
+    ``click`` (a mark in the key, not a string), and the rewrite inserts the click listener's script for it."""
+    if _CLICK in key:
+        return True
+    return any("script" in low or "style" in low or "click" in low for low in map(str.lower, plan_strings(key)))
 
 
 def _options(

@@ -34,7 +34,7 @@ import xxhash
 
 from .html import ActionReport, SkipReason, apply_actions
 from .pagebytes import body_end
-from .plankey import plan_strings
+from .plankey import plan_strings, uses_nonce
 
 __all__ = ["CacheInfo", "Rewrite", "RewriteCache", "cache_key", "rewrite"]
 
@@ -261,9 +261,7 @@ class _Plan:
 
     def __init__(self, key: tuple[Any, ...], size: int) -> None:
         self.key, self.size = key, size
-        # The marshalled bytes' test, string by string: script, style or click in one of the plan's strings.
-        words = [part.lower() for part in plan_strings(key)]
-        self.uses_nonce = any("script" in word or "style" in word or "click" in word for word in words)
+        self.uses_nonce = uses_nonce(key)
 
 
 MAX_PLAN_BYTES = 4 * 1024 * 1024  # the plans kept made: their strings, 8 bytes a place (see _Plans)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from target_middleware import rewritecache
 from target_middleware.decisions import page_plan
 from target_middleware.delivery.models import Action, MboxResult, Metric, MetricType, Option, OptionType, PageLoadResult
-from target_middleware.plankey import plan_key
+from target_middleware.plankey import plan_key, uses_nonce
 from target_middleware.rewritecache import RewriteCache, cache_key
 
 # Few values, so that two random decisions often plan alike, and the values == confuses (1, 1.0, True; 0, False,
@@ -78,6 +78,50 @@ def test_two_plans_share_a_key_exactly_when_their_actions_marshal_alike(
         same_actions = marshal.dumps(plans[0].actions, 2) == marshal.dumps(plans[1].actions, 2)
         assert (keys[0][0] == keys[1][0]) == same_actions
         assert (hash(keys[0][0]) == hash(keys[1][0])) or not same_actions
+
+
+def _words(value: Any) -> bool:
+    """Whether a string of the JSON ``value`` (a key or a value) holds a word that can carry the nonce."""
+    if isinstance(value, str):
+        return any(word in value.lower() for word in ("script", "style", "click"))
+    if isinstance(value, dict):
+        return any(_words(k) or _words(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_words(v) for v in value)
+    return False
+
+
+@settings(max_examples=500)
+@given(result=RESULTS, clicks=st.booleans(), selectors=SELECTORS)
+def test_the_nonce_is_keyed_exactly_when_the_plans_actions_hold_a_word_that_carries_it(
+    result: Any, clicks: bool, selectors: dict[str, str]
+) -> None:
+    """As the marshalled key tests its bytes: a click metric's action (type "click") included."""
+    key = plan_key(result, selectors, "g", page_load_clicks=clicks)
+    plan = page_plan(result, selectors, "g", page_load_clicks=clicks)
+    if key is not None and plan.redirect is None:
+        assert uses_nonce(key[0]) == _words(plan.actions)
+
+
+async def test_a_click_metric_keys_the_nonce_whatever_its_selector_and_token() -> None:
+    """The click listener the rewrite inserts carries the nonce: a second page with another nonce is not the
+    first's, though no string of the plan says "click" (the bug: its key left the nonce out)."""
+    option = Option(OptionType.ACTIONS, (Action("setContent", "#hero", None, "Winter sale"),), None, {})
+    result = SimpleNamespace(
+        page_load=PageLoadResult((option,), (Metric(MetricType.CLICK, "a.cta", "tok-1"),)), mboxes=()
+    )
+    found = plan_key(result, {}, "g")
+    assert found is not None
+    actions = page_plan(result, {}, "g").actions
+    page = b"<html><body><p id='hero'>x</p><a class='cta' href='/'>go</a></body></html>"
+    cache = RewriteCache(1 << 20)
+    for nonce in ("n1", "n2", "n1"):
+        options = {"engine": None, "nonce": nonce, "charset": None, "click_endpoint": None}
+        got = await cache.apply(page, actions, options, offload=False, plan=found[0])
+        assert f'nonce="{nonce}"'.encode() in got.body
+        again = cache.cached(page, found[0], options)
+        assert again is not None
+        assert f'nonce="{nonce}"'.encode() in again.body
 
 
 def one(content: Any, kind: str = "setAttribute") -> Any:
