@@ -312,16 +312,11 @@ class Personalizer:
         return {"type": "http.response.start", "status": 302, "headers": lines}
 
     def _set_cookies(self, scope: Scope, result: OffersResult) -> list[tuple[bytes, bytes]]:
-        """The visitor's cookies as Set-Cookie lines (``Secure`` on an https request): ``result.cookies``, in order,
-        read off the result's fields without the property's tuple."""
-        mbox, cluster, state = result.mbox_cookie, result.edge_cluster_cookie, result.state_cookies
-        if mbox is None and cluster is None and not state:
+        """The visitor's cookies as Set-Cookie lines (``Secure`` on an https request)."""
+        cookies = result.cookies
+        if not cookies:
             return []
-        suffix = self._cookie_suffix[scope.get("scheme") in ("https", "wss")]
-        lines = [] if mbox is None else [(b"set-cookie", mbox.line(suffix).encode("latin-1"))]
-        if cluster is not None:
-            lines.append((b"set-cookie", cluster.line(suffix).encode("latin-1")))
-        return lines + set_cookies(state, suffix) if state else lines
+        return set_cookies(cookies, self._cookie_suffix[scope.get("scheme") in ("https", "wss")])
 
 
 def _timing(started: float) -> str:

@@ -1,17 +1,18 @@
-"""The personalizer's Set-Cookie lines equal ``set_cookies`` over ``OffersResult.cookies``, which they read off the
-result's fields directly."""
+"""The personalizer's Set-Cookie lines: ``set_cookies`` over the result's cookies, in order (mbox, mboxEdgeCluster,
+the Edge Network's state cookies), ``Secure`` on https."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from target_middleware.delivery.models import parse_response
+from target_middleware.delivery.offers import DecisioningMethod, OffersResult
 from target_middleware.pageheaders import set_cookie_suffix, set_cookies
 from target_middleware.personalize import Personalizer
-from target_middleware.visitor import CookieValue
+from target_middleware.visitor import CookieValue, Visitor
 
 COOKIES = st.builds(
     CookieValue,
@@ -50,8 +51,10 @@ def test_the_set_cookie_lines_are_those_of_the_result_s_cookies(
         debug_header=False,
         global_mbox="g",
     )
-    result: Any = SimpleNamespace(mbox_cookie=mbox, edge_cluster_cookie=cluster, state_cookies=state)
-    cookies = (*(c for c in (mbox, cluster) if c is not None), *state)  # OffersResult.cookies
+    result: Any = OffersResult(
+        parse_response({}), Visitor("s"), mbox, cluster, DecisioningMethod.ON_DEVICE, {}, state_cookies=state
+    )
+    cookies = (*(c for c in (mbox, cluster) if c is not None), *state)
     secure = scheme in ("https", "wss")
     suffix = set_cookie_suffix(domain=domain, secure=secure, http_only=http_only)
     scope = {} if scheme is None else {"scheme": scheme}

@@ -95,8 +95,11 @@ class OffersResult:
 
     @property
     def cookies(self) -> tuple[CookieValue, ...]:
-        found = [c for c in (self.mbox_cookie, self.edge_cluster_cookie) if c is not None]
-        return (*found, *self.state_cookies)
+        """The cookies to write back, in order: mbox, mboxEdgeCluster, the Edge Network's state cookies."""
+        mbox, cluster, state = self.mbox_cookie, self.edge_cluster_cookie, self.state_cookies
+        if cluster is None:  # the usual cases written out (once a request): no list to filter
+            return state if mbox is None else (mbox, *state) if state else (mbox,)
+        return (cluster, *state) if mbox is None else (mbox, cluster, *state)
 
 
 def executes_page_load_only(request: OffersRequest, global_mbox: str) -> bool:
