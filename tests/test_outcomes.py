@@ -18,6 +18,7 @@ from starlette.routing import Route
 from target_middleware import MboxRule, TargetClient, TargetMiddleware, TargetStats
 from target_middleware.delivery.errors import UpstreamConnectError, UpstreamStatusError
 from target_middleware.outcomes import describe
+from tests.asgi import asgi_get
 from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
 from tests.servers import serve
 
@@ -202,21 +203,6 @@ class _FailingDecider:
         raise RuntimeError("the engine broke")
 
 
-async def _get(app: Any, path: str = "/", cookie: str = "") -> list[dict[str, Any]]:
-    headers = [(b"host", b"shop.example")] + ([(b"cookie", cookie.encode())] if cookie else [])
-    scope = {"type": "http", "method": "GET", "path": path, "headers": headers, "query_string": b""}
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent
-
-
 async def test_an_on_device_decision_made_in_place_is_counted_once_and_closes_the_streak() -> None:
     from target_middleware.testing import static_client
 
@@ -231,7 +217,7 @@ async def test_an_on_device_decision_made_in_place_is_counted_once_and_closes_th
     mw.breaker._streak = 3  # three failures before: a success starts the count again
     returning = "mbox=session%23s1%231900000000%7CPC%23abc.35_0%231900000000"
     for cookie in ("", returning):  # a first visit, and a returning visitor read from the header
-        sent = await _get(mw, cookie=cookie)
+        sent = await asgi_get(mw, cookie=cookie)
         assert b">Hi</h1>" in sent[-1]["body"]
     assert (stats["decided"], stats["applied"], mw.breaker._streak) == (2, 2, 0), dict(stats)
 
@@ -249,7 +235,7 @@ async def test_an_on_device_decision_that_fails_in_place_is_counted_logged_once_
     mw = TargetMiddleware(app, client=client, rules=[MboxRule("/", mboxes=["hero"])], stats=stats)
     with caplog.at_level(logging.DEBUG):
         for n in (1, 2):
-            sent = await _get(mw)
+            sent = await asgi_get(mw)
             assert sent[-1]["body"] == PAGE.encode()
             await asyncio.sleep(0)  # the watch's done callback, had it one: still counted once
             assert (stats["error"], mw.breaker._streak) == (n, n), dict(stats)
@@ -272,7 +258,7 @@ async def test_track_on_a_first_visit_decided_in_place_names_the_visitor_the_dec
     queued: list[Any] = []
     enqueue = mw.tracking.enqueue
     mw.tracking.enqueue = lambda entry: queued.append(entry) or enqueue(entry)  # type: ignore[method-assign]
-    messages = await _get(mw)  # no cookie: the decision gives the visitor its tntId
+    messages = await asgi_get(mw)  # no cookie: the decision gives the visitor its tntId
     cookie = dict(messages[0]["headers"])[b"set-cookie"].decode()
     tnt_id = cookie.split("%7CPC%23", 1)[1].split("%23", 1)[0]
     assert [entry.visitor.tnt_id for entry in queued] == [tnt_id]

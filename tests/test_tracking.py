@@ -28,6 +28,7 @@ from target_middleware.pagebytes import splice_before_body_end
 from target_middleware.testing import static_client
 from target_middleware.tracking import ClickSigner
 from target_middleware.visitor import Visitor
+from tests.asgi import asgi_get
 from tests.datafiles import OPENAPI
 from tests.delivery.edge import ScriptedEdge, refused_port
 from tests.delivery.test_openapi import _validator
@@ -719,35 +720,6 @@ async def test_clicks_and_conversions_carry_the_experience_cloud_ids(edge: Scrip
         assert list(validator.iter_errors(body)) == []
 
 
-async def _call(app: Any, path: str, cookie: str) -> list[dict[str, Any]]:
-    """One GET straight through the ASGI app (no client library between), its messages."""
-    sent: list[dict[str, Any]] = []
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"shop.test"), (b"cookie", cookie.encode())],
-        "client": ("127.0.0.1", 5555),
-        "server": ("127.0.0.1", 80),
-        "state": {},
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent
-
-
 async def test_a_finished_request_leaves_nothing_for_the_cycle_collector() -> None:
     """scope -> state -> request.state.target -> scope would keep every request's decision (and page) alive
     until the garbage collector hunts cycles, which it then does every few requests: the handle lets go."""
@@ -762,17 +734,17 @@ async def test_a_finished_request_leaves_nothing_for_the_cycle_collector() -> No
     mw = TargetMiddleware(Starlette(routes=routes), client=static_client(offers), rules=rules)
     cookie = visitor_cookie("cycle-1.35_0")
     for path in ("/", "/plain"):  # warm: what is made once (caches, compiled routes) is not per request
-        await _call(mw, path, cookie)
+        await asgi_get(mw, path, cookie)
     gc.collect()
     gc.disable()
     try:
         for path in ("/", "/plain"):  # a decided page, and a route without a rule (track() only)
-            messages = await _call(mw, path, cookie)
+            messages = await asgi_get(mw, path, cookie)
             assert messages[-1]["type"] == "http.response.body"
             assert gc.collect() == 0, f"a request to {path} left objects only the cycle collector frees"
     finally:
         gc.enable()
-    assert b"<h1>Hi</h1>" in (await _call(mw, "/", cookie))[-1]["body"]
+    assert b"<h1>Hi</h1>" in (await asgi_get(mw, "/", cookie))[-1]["body"]
 
 
 @pytest.mark.parametrize(
