@@ -277,16 +277,16 @@ class Tracking:
     ) -> bytes | None:
         """The element that carries this visitor's signatures of ``tokens``, in ``encoding``; None: nothing to sign."""
         if result.edge is None:
-            clicks = self._clicks(result, tokens)
-            if not clicks:
+            kept = self._clicks(result, tokens)
+            if not kept:
                 return None
             expires = int(time.time()) + self.signer.ttl
             rest, signed = f"{binding(result.visitor)}\n{expires}".encode(), self.signer.signed
-            if len(clicks) == 1:
-                head, fed = clicks[0]
+            if len(kept) == 1:
+                head, fed = kept[0]
                 entries = f'{head}{signed(fed, rest)}"]'
             else:
-                entries = ",".join([f'{head}{signed(fed, rest)}"]' for head, fed in clicks])
+                entries = ",".join([f'{head}{signed(fed, rest)}"]' for head, fed in kept])
             data = f'{{"expires":{expires},"clicks":{{{entries}}}}}'  # signed_clicks_json's text, written inline
         else:
             metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]

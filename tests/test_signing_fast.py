@@ -163,7 +163,7 @@ def test_the_signatures_are_the_old_ones_for_every_visitor(
     *,
     page_load: tuple[Metric, ...] | None,
     mboxes: list[MboxResult],
-    tokens: frozenset[str],
+    tokens: tuple[frozenset[str], frozenset[str]],
     visitors: list[str | None],
     nonce: str | None,
     encoding: str,
