@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from starlette.types import Scope
@@ -24,6 +25,7 @@ __all__ = ["STALE_HEADERS", "cache_control", "page_headers", "read_page_headers"
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
 _STALE = frozenset(name.encode() for name in STALE_HEADERS)
 _LENGTH, _VARY, _CACHE, _DEBUG = b"content-length", b"vary", b"cache-control", b"x-target-actions"
+_SET_COOKIE, _TIMING = b"set-cookie", b"server-timing"
 _EDITED = _STALE | {_LENGTH, _VARY, _CACHE, _DEBUG}
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
@@ -82,10 +84,38 @@ def cache_control(value: str) -> str:
 
 set_cookie_suffix = cookie_attributes  # what follows name=value; Max-Age=n; Path=/; SameSite=Lax in every line
 
+# (name, max_age, suffix) -> the bytes of a Set-Cookie line before and after its value: a few names and lifetimes.
+_cookie_parts: dict[tuple[str, int, str], tuple[bytes, bytes]] = {}
+_MAX_COOKIE_PARTS = 64
+
 
 def set_cookies(cookies: Iterable[CookieValue], suffix: str) -> list[tuple[bytes, bytes]]:
-    """The Set-Cookie lines, ``suffix`` (from :func:`set_cookie_suffix`) after each cookie's own attributes."""
-    return [(b"set-cookie", cookie.line(suffix).encode("latin-1")) for cookie in cookies]
+    """The Set-Cookie lines, ``suffix`` (from :func:`set_cookie_suffix`) after each cookie's own attributes.
+
+    Each line is ``cookie.line(suffix)`` in Latin-1, written from its value and the bytes around it, kept per name,
+    lifetime and suffix (Latin-1 encodes character by character: the parts' bytes joined are the line's)."""
+    lines = []
+    for cookie in cookies:
+        max_age = cookie.max_age
+        parts = _cookie_parts.get((cookie.name, max_age, suffix)) if type(max_age) is int else None
+        if parts is None:
+            # The line around a value no name or suffix holds: what it is around any value.
+            around = replace(cookie, value="\0").line(suffix).split("\0")
+            if type(max_age) is not int or type(cookie.name) is not str or len(around) != 2:
+                lines.append((_SET_COOKIE, cookie.line(suffix).encode("latin-1")))
+                continue
+            parts = (around[0].encode("latin-1"), around[1].encode("latin-1"))
+            if len(_cookie_parts) >= _MAX_COOKIE_PARTS:
+                _cookie_parts.clear()
+            _cookie_parts[cookie.name, max_age, suffix] = parts
+        lines.append((_SET_COOKIE, parts[0] + cookie.value.encode("latin-1") + parts[1]))
+    return lines
+
+
+# (the app's header lines, whether the body changed) -> how page_headers edits them (see _edit): a route's pages
+# send the same few lines, but a line whose value is per response (a request id, a nonce) makes each list new.
+_edits: dict[tuple[tuple[tuple[bytes, bytes], ...], bool], tuple[list[tuple[bytes, bytes]], int, list[Any]]] = {}
+_MAX_EDITS = 256
 
 
 def page_headers(
@@ -102,9 +132,43 @@ def page_headers(
     then each of ``cookies`` appended; ``vary`` set when :func:`vary` says so; ``cache-control`` set to
     :func:`cache_control`; ``server-timing: timing`` appended; ``x-target-actions: debug`` set when given. Setting
     a name keeps its first line's place (appended when there is none) and drops its later lines.
+
+    Without ``debug``, the edit of a list of lines is kept (by the lines' bytes and whether the body changed): a
+    page's next response only puts its Content-Length, cookies and timing into it.
     """
+    lines = tuple(raw)
+    key = (lines, length is None)
+    try:
+        edit = _edits.get(key) if debug is None else None
+    except TypeError:  # a line that is a list: nothing to key on
+        edit, key = None, None
+    if edit is None:
+        edit = _edit(lines, length=length, debug=debug)
+        if debug is None and key is not None:
+            if len(_edits) >= _MAX_EDITS:
+                _edits.clear()
+            _edits[key] = edit
+    head, at, tail = edit
+    out = head.copy()
+    if at >= 0:
+        out[at] = (_LENGTH, str(length).encode())
+    out += cookies
+    out += tail
+    out.append((_TIMING, timing.encode("latin-1")))
+    if debug is not None and all(line[0] != _DEBUG for line in head):  # none in place: it goes last
+        out.append((_DEBUG, debug.encode("latin-1")))
+    return out
+
+
+def _edit(
+    raw: Iterable[tuple[bytes, bytes]], *, length: int | None, debug: str | None
+) -> tuple[list[tuple[bytes, bytes]], int, list[Any]]:
+    """The one pass over the app's lines: their edited lines (Content-Length's value left for ``page_headers`` to
+    put at the index given, -1 when the body is the app's) and the Vary and Cache-Control lines that go after the
+    cookies. ``debug``, when given, takes the place of the first X-Target-Actions line."""
     out: list[tuple[bytes, bytes]] = []
-    seen_length = seen_cache = seen_debug = False
+    at = -1
+    seen_cache = seen_debug = False
     vary_state = 0  # 0: no Vary line yet; 1: the first was replaced, later ones go; 2: Vary lines kept as they are
     for item in raw:
         key = item[0]
@@ -124,9 +188,9 @@ def page_headers(
         elif key == _LENGTH:
             if length is None:
                 out.append(item)
-            elif not seen_length:
-                seen_length = True
-                out.append((_LENGTH, str(length).encode()))
+            elif at < 0:
+                at = len(out)
+                out.append(item)
         elif key == _DEBUG:
             if debug is None:
                 out.append(item)
@@ -135,14 +199,12 @@ def page_headers(
                 out.append((_DEBUG, debug.encode("latin-1")))
         elif length is None:  # a stale validator: it goes only with the body it was computed for
             out.append(item)
-    if length is not None and not seen_length:
-        out.append((_LENGTH, str(length).encode()))
-    out.extend(cookies)
+    if length is not None and at < 0:
+        at = len(out)
+        out.append((_LENGTH, b""))
+    tail: list[tuple[bytes, bytes]] = []
     if vary_state == 0:
-        out.append((_VARY, b"Cookie"))
+        tail.append((_VARY, b"Cookie"))
     if not seen_cache:
-        out.append((_CACHE, b"private"))
-    out.append((b"server-timing", timing.encode("latin-1")))
-    if debug is not None and not seen_debug:
-        out.append((_DEBUG, debug.encode("latin-1")))
-    return out
+        tail.append((_CACHE, b"private"))
+    return out, at, tail
