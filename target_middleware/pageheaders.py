@@ -137,14 +137,16 @@ def page_headers(
     page's next response only puts its Content-Length, cookies and timing into it.
     """
     lines = tuple(raw)
-    key = (lines, length is None)
-    try:
-        edit = _edits.get(key) if debug is None else None
-    except TypeError:  # a line that is a list: nothing to key on
-        edit, key = None, None
+    key = edit = None
+    if debug is None:
+        try:
+            key = (lines, length is None)
+            edit = _edits.get(key)
+        except TypeError:  # a line that is a list: nothing to key on
+            key = None
     if edit is None:
         edit = _edit(lines, length=length, debug=debug)
-        if debug is None and key is not None:
+        if key is not None:
             if len(_edits) >= _MAX_EDITS:
                 _edits.clear()
             _edits[key] = edit
