@@ -31,6 +31,8 @@ _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 _charsets: dict[str, str | None] = {}  # Content-Type value -> its charset: an app sends a handful of them
 _MAX_CHARSETS = 256
+_raw_charsets: dict[bytes, Any] = {}  # the same, by the header value's bytes
+_UNSEEN = object()
 
 
 def charset_of(content_type: str) -> str | None:
@@ -55,7 +57,15 @@ def read_page_headers(raw: Iterable[tuple[bytes, bytes]], scope: Scope) -> tuple
                 content_type = value
         elif key == b"content-security-policy" and policy is None:
             policy = value
-    charset = None if content_type is None else charset_of(content_type.decode("latin-1"))
+    if content_type is None:
+        charset = None
+    else:  # charset_of, kept by the value's bytes (no decode)
+        charset = _raw_charsets.get(content_type, _UNSEEN)
+        if charset is _UNSEEN:
+            charset = charset_of(content_type.decode("latin-1"))
+            if len(_raw_charsets) >= _MAX_CHARSETS:
+                _raw_charsets.clear()
+            _raw_charsets[content_type] = charset
     if policy is not None:
         match = _NONCE.search(policy.decode("latin-1"))
         if match:
@@ -112,12 +122,6 @@ def set_cookies(cookies: Iterable[CookieValue], suffix: str) -> list[tuple[bytes
     return lines
 
 
-# (the app's header lines, whether the body changed) -> how page_headers edits them (see _edit): a route's pages
-# send the same few lines, but a line whose value is per response (a request id, a nonce) makes each list new.
-_edits: dict[tuple[tuple[tuple[bytes, bytes], ...], bool], tuple[list[tuple[bytes, bytes]], int, list[Any]]] = {}
-_MAX_EDITS = 256
-
-
 def page_headers(
     raw: Iterable[tuple[bytes, bytes]],
     *,
@@ -132,45 +136,9 @@ def page_headers(
     then each of ``cookies`` appended; ``vary`` set when :func:`vary` says so; ``cache-control`` set to
     :func:`cache_control`; ``server-timing: timing`` appended; ``x-target-actions: debug`` set when given. Setting
     a name keeps its first line's place (appended when there is none) and drops its later lines.
-
-    Without ``debug``, the edit of a list of lines is kept (by the lines' bytes and whether the body changed): a
-    page's next response only puts its Content-Length, cookies and timing into it.
     """
-    lines = tuple(raw)
-    key = edit = None
-    if debug is None:
-        try:
-            key = (lines, length is None)
-            edit = _edits.get(key)
-        except TypeError:  # a line that is a list: nothing to key on
-            key = None
-    if edit is None:
-        edit = _edit(lines, length=length, debug=debug)
-        if key is not None:
-            if len(_edits) >= _MAX_EDITS:
-                _edits.clear()
-            _edits[key] = edit
-    head, at, tail = edit
-    out = head.copy()
-    if at >= 0:
-        out[at] = (_LENGTH, str(length).encode())
-    out += cookies
-    out += tail
-    out.append((_TIMING, timing.encode("latin-1")))
-    if debug is not None and all(line[0] != _DEBUG for line in head):  # none in place: it goes last
-        out.append((_DEBUG, debug.encode("latin-1")))
-    return out
-
-
-def _edit(
-    raw: Iterable[tuple[bytes, bytes]], *, length: int | None, debug: str | None
-) -> tuple[list[tuple[bytes, bytes]], int, list[Any]]:
-    """The one pass over the app's lines: their edited lines (Content-Length's value left for ``page_headers`` to
-    put at the index given, -1 when the body is the app's) and the Vary and Cache-Control lines that go after the
-    cookies. ``debug``, when given, takes the place of the first X-Target-Actions line."""
     out: list[tuple[bytes, bytes]] = []
-    at = -1
-    seen_cache = seen_debug = False
+    seen_length = seen_cache = seen_debug = False
     vary_state = 0  # 0: no Vary line yet; 1: the first was replaced, later ones go; 2: Vary lines kept as they are
     for item in raw:
         key = item[0]
@@ -190,9 +158,9 @@ def _edit(
         elif key == _LENGTH:
             if length is None:
                 out.append(item)
-            elif at < 0:
-                at = len(out)
-                out.append(item)
+            elif not seen_length:
+                seen_length = True
+                out.append((_LENGTH, str(length).encode()))
         elif key == _DEBUG:
             if debug is None:
                 out.append(item)
@@ -201,12 +169,14 @@ def _edit(
                 out.append((_DEBUG, debug.encode("latin-1")))
         elif length is None:  # a stale validator: it goes only with the body it was computed for
             out.append(item)
-    if length is not None and at < 0:
-        at = len(out)
-        out.append((_LENGTH, b""))
-    tail: list[tuple[bytes, bytes]] = []
+    if length is not None and not seen_length:
+        out.append((_LENGTH, str(length).encode()))
+    out.extend(cookies)
     if vary_state == 0:
-        tail.append((_VARY, b"Cookie"))
+        out.append((_VARY, b"Cookie"))
     if not seen_cache:
-        tail.append((_CACHE, b"private"))
-    return out, at, tail
+        out.append((_CACHE, b"private"))
+    out.append((_TIMING, timing.encode("latin-1")))
+    if debug is not None and not seen_debug:
+        out.append((_DEBUG, debug.encode("latin-1")))
+    return out
