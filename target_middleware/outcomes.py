@@ -92,12 +92,25 @@ class Outcomes:
         if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
             telemetry.count(outcome, route)
 
-    def decided(self, route: str) -> None:
-        """A decision for ``route`` made with no span to end: what :meth:`DecisionWatch.settle` records for it
-        (``count`` and the breaker's ``succeeded``, written out: once a request)."""
-        self.stats[_DECIDED] += 1
+    def recording(self) -> Telemetry | None:
+        """The telemetry when it records now, else None (no OpenTelemetry, or no SDK set up yet): asked once at a
+        request's start, and what that request's outcomes then go to (:meth:`count_for`, :meth:`decided`)."""
         telemetry = self.telemetry
         if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
+            return telemetry
+        return None
+
+    def count_for(self, outcome: str, route: str, telemetry: Telemetry | None) -> None:
+        """:meth:`count` for a request that asked :meth:`recording` at its start."""
+        self.stats[outcome] += 1
+        if telemetry is not None:
+            telemetry.count(outcome, route)
+
+    def decided(self, route: str, telemetry: Telemetry | None) -> None:
+        """A decision for ``route`` made with no span to end, for a request that asked :meth:`recording`: what
+        :meth:`DecisionWatch.settle` records for it (``count`` and the breaker's ``succeeded``, written out)."""
+        self.stats[_DECIDED] += 1
+        if telemetry is not None:
             telemetry.count(_DECIDED, route)
         self.breaker._streak = 0
 
