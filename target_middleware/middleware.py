@@ -219,8 +219,8 @@ class TargetMiddleware:
         if views is not None and telemetry is None:
             # _start's on-device way with no span to record, written out here: no coroutine of its own, no future.
             try:
-                view = views(scope, analytics)
-                coroutine = self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
+                offers, visitor, _, _ = views.read(scope, analytics)
+                coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)
             except Exception as exc:
                 self._not_started(rule, exc)
                 await self._undecided(scope, receive, send)

@@ -196,6 +196,12 @@ class ScopedPageViews:
         self.amcv_names = (amcv_cookie_name(organization_id), f"AMCV_{organization_id}") if organization_id else ()
 
     def __call__(self, scope: Scope, analytics: PageViewAnalytics | None = None) -> PageView:
+        return _new_page_view(*self.read(scope, analytics))
+
+    def read(
+        self, scope: Scope, analytics: PageViewAnalytics | None = None
+    ) -> tuple[OffersRequest, Visitor, dict[str, Any], dict[str, Any]]:
+        """The page view's fields, in order (a decision needs the first two: no PageView to make for it)."""
         rule = self.rule
         mboxes = rule._bare_mboxes
         if mboxes is not None:  # no params, no profile params
@@ -225,7 +231,7 @@ class ScopedPageViews:
         text = cookie.decode("latin-1") if cookie is not None else ""
         # A returning visitor with nothing for identify() to add: no cookies' dict to make (see returning_visitor).
         if self.plain and "AMCV_" not in text and (visitor := returning_visitor(text)) is not None:
-            return _new_page_view(offers, visitor, params, profile)
+            return offers, visitor, params, profile
         cookies = cookie_parser(text)
         visitor = Visitor.from_cookies(cookies)
         names = self.amcv_names
@@ -241,7 +247,7 @@ class ScopedPageViews:
                 customer_ids=self.customer_ids,
                 third_party_id=self.third_party_id,
             )
-        return _new_page_view(offers, visitor, params, profile)
+        return offers, visitor, params, profile
 
 
 def needs_request(rule: MboxRule, customer_ids: CustomerIdsSource, third_party_id: ThirdPartyIdSource) -> bool:

@@ -121,7 +121,18 @@ def plain(host: bytes, path: str = "/p", **more: Any) -> dict[str, Any]:
 @example({"type": "http", "path": "/p", "headers": [], "server": ("::1", 8080)})
 @example({"type": "http", "path": "/a?b", "headers": [(b"host", b"h")]})
 def test_page_url_is_starlettes_url(scope: dict[str, Any]) -> None:
-    assert outcome(lambda: page_url(scope, dict(reversed(scope["headers"])))) == outcome(lambda: starlette_url(scope))
+    """Starlette's URL, the first time and again (the plain URL remembered), and for the same page with another
+    scheme or query string."""
+
+    def both(scope: dict[str, Any]) -> tuple[Any, Any]:
+        return outcome(lambda: page_url(scope, dict(reversed(scope["headers"])))), outcome(lambda: starlette_url(scope))
+
+    for _ in range(2):
+        got, expected = both(scope)
+        assert got == expected
+    for other in ({"scheme": "https" if scope.get("scheme") == "http" else "http"}, {"query_string": b"o=1"}):
+        got, expected = both({**scope, **other})
+        assert got == expected
 
 
 def test_the_plain_url_is_taken_without_starlette_for_a_plain_request() -> None:
@@ -135,8 +146,16 @@ def test_the_plain_url_is_taken_without_starlette_for_a_plain_request() -> None:
     asked.assert_called_once()
 
 
+def test_the_urls_remembered_are_bounded() -> None:
+    for n in range(pageurl._MAX_URLS + 10):
+        scope = plain(b"shop.example", f"/p{n}")
+        assert page_url(scope, {b"host": b"shop.example"}) == starlette_url(scope)
+    assert 0 < len(pageurl._URLS) <= pageurl._MAX_URLS  # cleared when full, then filled again
+
+
 def test_the_hosts_remembered_are_bounded_and_each_one_is_right() -> None:
     pageurl._HOSTS.clear()
+    pageurl._URLS.clear()
     for n in range(pageurl._MAX_HOSTS + 50):
         host = f"h{n}.example" if n % 2 else f"h{n}.example:99999"  # plain, and not (a port Starlette refuses)
         scope = plain(host.encode())
