@@ -212,8 +212,11 @@ class TargetMiddleware:
             analytics = self.analytics.for_page_view()
             sdid = analytics.supplemental_data_id
         views = self._in_place.get(id(rule))
-        # Whether OpenTelemetry records anything, asked once: this request's outcomes go where it said.
-        telemetry = self.outcomes.recording()
+        # Whether OpenTelemetry records anything, asked once (Outcomes.recording, written out): this request's
+        # outcomes go where it said.
+        telemetry = self.telemetry
+        if telemetry is not None and (time.monotonic() < telemetry.quiet_until or not telemetry.active):
+            telemetry = None
         decision: asyncio.Future[OffersResult] | OffersResult
         watch: DecisionWatch | None = None
         if views is not None and telemetry is None:

@@ -224,7 +224,10 @@ class Rules:
 
     def rule(self, scope: Mapping[str, Any]) -> MboxRule | None:
         """``match(scope).rule`` (None: no rule matches), for a request that needs no path parameters."""
-        found = self._remembered(scope)
+        seen = self._seen
+        found = _UNSEEN if seen is None else seen.get((scope.get("method", "GET"), scope.get("path", "/")), _UNSEEN)
+        if found is _UNSEEN:  # _remembered's lookup, written out: once a request
+            found = self._remembered(scope)
         return None if found is None else found.rule
 
     def _remembered(self, scope: Mapping[str, Any]) -> RouteMatch | None:
