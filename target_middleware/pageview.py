@@ -7,7 +7,9 @@ A rule with nothing to call (no params or identity callables) is read straight f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from starlette.requests import Request, cookie_parser
@@ -213,7 +215,24 @@ class ScopedPageViews:
             mboxes = tuple(Mbox(name, mbox_params) for name in rule.mboxes)
         headers = dict(reversed(scope["headers"]))  # the first of a repeated name wins, as Headers.get reads it
         client = scope.get("client")
-        page = PageContext.from_raw_headers(page_url(scope, headers), headers, client_ip=client[0] if client else None)
+        # PageContext.from_raw_headers's value, its browser's part (user agent, client hints) remembered when there
+        # are client hints (Chromium's requests; see _AGENT_HEADERS), else read as it reads it (one pass in C).
+        hints: Mapping[str, Any] | None = None
+        if _HINT_HEADERS.isdisjoint(headers):
+            agent = headers.get(b"user-agent")
+            user_agent = agent.decode("latin-1") if agent else None
+        else:
+            browser = _BROWSERS.get(key := tuple(map(headers.get, _AGENT_HEADERS)))
+            user_agent, hints = _browser(key) if browser is None else browser
+        referer = headers.get(b"referer")
+        page = _new_page_context(
+            page_url(scope, headers),
+            referer.decode("latin-1") if referer else None,
+            user_agent,
+            hints,
+            client[0] if client else None,
+            None,
+        )
         qa_mode, trace = self.qa_mode, self.trace
         query = scope.get("query_string", b"").decode("latin-1") if qa_mode or trace else ""
         offers = _new_offers_request(
@@ -250,6 +269,40 @@ class ScopedPageViews:
         return offers, visitor, params, profile
 
 
+# What PageContext.from_raw_headers reads of a browser: its User-Agent and client hints (Sec-CH-UA-*), a few
+# values for all of a site's visitors (never one of a visitor's own). Their values -> the page context's user agent
+# and client hints (read-only: shared by every page view that has them), the last _MAX_BROWSERS seen (cleared when
+# full). The referer and the URL are the page's, read each time. (Tested against from_raw_headers with every subset
+# of the headers it reads: one more read there fails that test rather than being left out of this key.)
+_AGENT_HEADERS = (
+    b"user-agent",
+    b"sec-ch-ua",
+    b"sec-ch-ua-mobile",
+    b"sec-ch-ua-platform",
+    b"sec-ch-ua-model",
+    b"sec-ch-ua-platform-version",
+    b"sec-ch-ua-full-version-list",
+    b"sec-ch-ua-arch",
+    b"sec-ch-ua-bitness",
+)
+_HINT_HEADERS = frozenset(_AGENT_HEADERS[1:])
+_BROWSERS: dict[tuple[bytes | None, ...], tuple[str | None, Mapping[str, Any] | None]] = {}
+_MAX_BROWSERS = 256
+
+
+def _browser(agent: tuple[bytes | None, ...]) -> tuple[str | None, Mapping[str, Any] | None]:
+    """A page context's user agent and client hints for these values of _AGENT_HEADERS, remembered."""
+    read = PageContext.from_raw_headers(
+        None, {name: value for name, value in zip(_AGENT_HEADERS, agent, strict=True) if value is not None}
+    )
+    hints = read.client_hints
+    browser = read.user_agent, None if hints is None else MappingProxyType(dict(hints))
+    if len(_BROWSERS) >= _MAX_BROWSERS:
+        _BROWSERS.clear()
+    _BROWSERS[agent] = browser
+    return browser
+
+
 def needs_request(rule: MboxRule, customer_ids: CustomerIdsSource, third_party_id: ThirdPartyIdSource) -> bool:
     """Whether a page view of ``rule`` calls the app (its params or profile params, its own or else the
     middleware's ``customer_ids`` or ``third_party_id``): then it needs a Starlette ``Request`` to call them with."""
@@ -275,4 +328,5 @@ def _first_values(scope: Scope) -> dict[str, str]:
 
 
 _new_offers_request = builder(OffersRequest)
+_new_page_context = builder(PageContext)
 _new_page_view = builder(PageView)

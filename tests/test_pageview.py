@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
+from types import MappingProxyType
 from typing import Any
 from unittest import mock
 
@@ -18,7 +20,7 @@ from target_middleware import visitor as visitor_module
 from target_middleware.delivery.context import PageContext
 from target_middleware.delivery.params import Mbox
 from target_middleware.pageurl import page_url
-from target_middleware.pageview import needs_request, page_view, page_view_from_scope
+from target_middleware.pageview import ScopedPageViews, needs_request, page_view, page_view_from_scope
 from target_middleware.routing import MboxRule, RouteMatch
 
 ORG = "B8D07FF5@AdobeOrg"
@@ -293,8 +295,9 @@ def test_page_view_from_the_scope_is_the_one_through_a_request(
     with fixed_session_ids():
         fast = outcome(lambda: page_view_from_scope(scope, rule, **named))
     assert fast == general
-    # Equal field by field; a bare rule's mbox params are the one read-only empty mapping, not a fresh dict.
-    assert repr(fast).replace("mappingproxy({})", "{}") == repr(general)
+    # Equal field by field; a bare rule's mbox params are the one read-only empty mapping, not a fresh dict, and
+    # the client hints the browser's read-only ones.
+    assert re.sub(r"mappingproxy\((\{[^{}]*\})\)", r"\1", repr(fast)) == repr(general)
     if fast[0] == "value":
         assert [type(m) for m in fast[1].offers.mboxes] == [Mbox] * len(rule.mboxes)
 
@@ -329,8 +332,14 @@ def test_a_bare_rule_shares_one_read_only_mbox_per_name() -> None:
         one[0].params["x"] = 1  # type: ignore[index]
 
 
+_NO_OPTIONS: dict[str, Any] = {"qa_mode": False, "trace": False, "deferred_display": False, "organization_id": ""}
+
+
 def test_the_page_context_from_raw_headers_is_the_one_from_decoded_headers() -> None:
     """Every subset of the headers a PageContext reads (each client hint, referer, user agent), present or not."""
+    views = ScopedPageViews(
+        MboxRule("/", mboxes=["m"]), **{**_NO_OPTIONS, "customer_ids": None, "third_party_id": None}
+    )
     values = {
         b"sec-ch-ua-mobile": [b"?1", b"?0", b"?2"],
         b"sec-ch-ua-platform": [b'"Windows"', b""],
@@ -353,6 +362,23 @@ def test_the_page_context_from_raw_headers_is_the_one_from_decoded_headers() -> 
             fast = PageContext.from_raw_headers("https://h/", raw, client_ip="1.2.3.4")
             assert fast == PageContext.from_headers("https://h/", decoded, client_ip="1.2.3.4")
             assert type(fast) is PageContext
+            # ... and the page view's, its browser's part remembered: the same, the first time and the next
+            scope = {"type": "http", "path": "/", "headers": [(b"host", b"h"), *raw.items()], "client": ("1.2.3.4", 1)}
+            for _ in range(2):
+                page = views(scope).offers.page
+                assert page == PageContext.from_raw_headers("http://h/", raw, client_ip="1.2.3.4")
+                assert type(page) is PageContext
+                assert page.client_hints is None or type(page.client_hints) is MappingProxyType  # shared: read-only
+
+
+def test_the_browsers_remembered_are_bounded() -> None:
+    views = ScopedPageViews(
+        MboxRule("/", mboxes=["m"]), **{**_NO_OPTIONS, "customer_ids": None, "third_party_id": None}
+    )
+    for n in range(pageview._MAX_BROWSERS + 10):
+        scope = {"type": "http", "path": "/", "headers": [(b"host", b"h"), (b"user-agent", f"UA {n}".encode())]}
+        assert views(scope).offers.page.user_agent == f"UA {n}"
+    assert 0 < len(pageview._BROWSERS) <= pageview._MAX_BROWSERS  # cleared when full, then filled again
 
 
 _RETURNING = "mbox=session%23abc%231900000000%7CPC%23abc.35_0%231900000000"
