@@ -222,7 +222,7 @@ class TargetMiddleware:
         if views is not None and telemetry is None:
             # _start's on-device way with no span to record, written out here: no coroutine of its own, no future.
             try:
-                offers, visitor, _, _ = views.read(scope, analytics)
+                offers, visitor = views.read(scope, analytics)
                 coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)
             except Exception as exc:
                 self._not_started(rule, exc)
@@ -248,9 +248,7 @@ class TargetMiddleware:
         target = scope.setdefault("state", {})["target"] = TargetRequest(
             decision, started + self.timeout, scope, self.tracking, sdid
         )
-        responder = _Responder(
-            self, scope, rule, decision, watch, started=started, downstream=send, telemetry=telemetry
-        )
+        responder = _Responder(self, scope, rule, decision, watch, started, send, telemetry)
         try:
             await self.app(scope, receive, responder.forward)
             await responder.flush()
@@ -393,20 +391,20 @@ class _Responder:
         "watch",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 (positional: one a request, and keywords cost a Python call more to match)
         self,
         middleware: TargetMiddleware,
         scope: Scope,
         rule: MboxRule,
         decision: asyncio.Future[OffersResult] | OffersResult,
         watch: DecisionWatch | None,
-        *,
         started: float,
         downstream: Send,
         telemetry: Telemetry | None,
     ) -> None:
         """``decision`` is a future and ``watch`` its watch, or the decision's result and None (recorded already);
-        ``telemetry`` is what :meth:`Outcomes.recording` said at the request's start."""
+        ``started`` is the request's ``time.perf_counter()``, ``downstream`` the server's ``send``, ``telemetry``
+        what :meth:`Outcomes.recording` said at the request's start."""
         self.middleware, self.scope, self.rule = middleware, scope, rule
         self.decision, self.watch, self.started = decision, watch, started
         self.downstream, self.telemetry = downstream, telemetry

@@ -198,18 +198,17 @@ class ScopedPageViews:
         self.amcv_names = (amcv_cookie_name(organization_id), f"AMCV_{organization_id}") if organization_id else ()
 
     def __call__(self, scope: Scope, analytics: PageViewAnalytics | None = None) -> PageView:
-        return _new_page_view(*self.read(scope, analytics))
+        offers, visitor = self.read(scope, analytics)
+        rule = self.rule
+        if rule._bare_mboxes is not None:  # no params, no profile params
+            return _new_page_view(offers, visitor, {}, {})
+        return _new_page_view(offers, visitor, _static_params(rule.params), _static_params(rule.profile_params))
 
-    def read(
-        self, scope: Scope, analytics: PageViewAnalytics | None = None
-    ) -> tuple[OffersRequest, Visitor, dict[str, Any], dict[str, Any]]:
-        """The page view's fields, in order (a decision needs the first two: no PageView to make for it)."""
+    def read(self, scope: Scope, analytics: PageViewAnalytics | None = None) -> tuple[OffersRequest, Visitor]:
+        """What a decision needs of the page view: its offers request and visitor (no PageView to make for it)."""
         rule = self.rule
         mboxes = rule._bare_mboxes
-        if mboxes is not None:  # no params, no profile params
-            params: dict[str, Any] = {}
-            profile: dict[str, Any] = {}
-        else:
+        if mboxes is None:
             params, profile = _static_params(rule.params), _static_params(rule.profile_params)
             mbox_params = {**params, **{f"profile.{key}": value for key, value in profile.items()}}
             mboxes = tuple(Mbox(name, mbox_params) for name in rule.mboxes)
@@ -233,24 +232,17 @@ class ScopedPageViews:
             client[0] if client else None,
             None,
         )
-        qa_mode, trace = self.qa_mode, self.trace
-        query = scope.get("query_string", b"").decode("latin-1") if qa_mode or trace else ""
-        offers = _new_offers_request(
-            mboxes,
-            (),
-            False,
-            rule.views,
-            qa_mode_from_query(query) if qa_mode and query else None,
-            trace_from_query(query) if trace and query else None,
-            page,
-            analytics,
-            self.deferred_display,
-        )
+        qa = trace = None
+        if self.qa_mode or self.trace:
+            query = scope.get("query_string", b"").decode("latin-1")
+            qa = qa_mode_from_query(query) if self.qa_mode and query else None
+            trace = trace_from_query(query) if self.trace and query else None
+        offers = _new_offers_request(mboxes, (), False, rule.views, qa, trace, page, analytics, self.deferred_display)
         cookie = headers.get(b"cookie")
         text = cookie.decode("latin-1") if cookie is not None else ""
         # A returning visitor with nothing for identify() to add: no cookies' dict to make (see returning_visitor).
         if self.plain and "AMCV_" not in text and (visitor := returning_visitor(text)) is not None:
-            return offers, visitor, params, profile
+            return offers, visitor
         cookies = cookie_parser(text)
         visitor = Visitor.from_cookies(cookies)
         names = self.amcv_names
@@ -266,7 +258,7 @@ class ScopedPageViews:
                 customer_ids=self.customer_ids,
                 third_party_id=self.third_party_id,
             )
-        return offers, visitor, params, profile
+        return offers, visitor
 
 
 # What PageContext.from_raw_headers reads of a browser: its User-Agent and client hints (Sec-CH-UA-*), a few
