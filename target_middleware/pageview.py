@@ -110,6 +110,7 @@ async def _page_view_with_request(
         trace=trace_from_query(query) if trace and query else None,
         deferred_display=deferred_display,
         analytics=analytics,
+        read_only=True,  # the middleware only reads the answer (an app's decisions() gets its own copy)
     )
     cookies = cookie_parser(headers.get("cookie", ""))
     visitor = await identify(
@@ -237,7 +238,18 @@ class ScopedPageViews:
             query = scope.get("query_string", b"").decode("latin-1")
             qa = qa_mode_from_query(query) if self.qa_mode and query else None
             trace = trace_from_query(query) if self.trace and query else None
-        offers = _new_offers_request(mboxes, (), False, rule.views, qa, trace, page, analytics, self.deferred_display)
+        offers = _new_offers_request(
+            mboxes,
+            (),
+            False,
+            rule.views,
+            qa,
+            trace,
+            page,
+            analytics,
+            self.deferred_display,
+            True,  # read_only, as page_view's
+        )
         cookie = headers.get(b"cookie")
         text = cookie.decode("latin-1") if cookie is not None else ""
         # A returning visitor with nothing for identify() to add: no cookies' dict to make (see returning_visitor).
