@@ -23,9 +23,11 @@ _HOSTS: dict[bytes, str | None] = {}
 _MAX_HOSTS = 256
 _UNSEEN = object()
 # (Host header, scheme, path) -> the URL without its query, for plain requests: a site's pages (never a visitor's
-# value), cleared when full so a flood of odd paths costs the usual ones a new entry, never memory.
+# value), cleared when full so a flood of odd paths costs the usual ones a new entry, never memory; a path or host
+# longer than _MAX_KEPT is not kept (the table stays within a few hundred KB whatever is asked).
 _URLS: dict[tuple[bytes | None, str, str], str] = {}
-_MAX_URLS = 1024
+_MAX_URLS = 512
+_MAX_KEPT = 512
 
 
 def page_url(scope: Scope, headers: Mapping[bytes, bytes]) -> str:
@@ -46,9 +48,10 @@ def page_url(scope: Scope, headers: Mapping[bytes, bytes]) -> str:
         url = _plain_url(host, scheme, path)
         if url is None:
             return str(URL(scope=scope))
-        if len(_URLS) >= _MAX_URLS:
-            _URLS.clear()
-        _URLS[key] = url
+        if len(url) <= 2 * _MAX_KEPT:
+            if len(_URLS) >= _MAX_URLS:
+                _URLS.clear()
+            _URLS[key] = url
     query: bytes = scope.get("query_string", b"")
     return f"{url}?{query.decode()}" if query else url  # UTF-8, strictly, as Starlette decodes it
 

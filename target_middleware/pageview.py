@@ -292,6 +292,7 @@ _AGENT_HEADERS = (
 _HINT_HEADERS = frozenset(_AGENT_HEADERS[1:])
 _BROWSERS: dict[tuple[bytes | None, ...], tuple[str | None, Mapping[str, Any] | None]] = {}
 _MAX_BROWSERS = 256
+_MAX_BROWSER_BYTES = 2048  # a browser's headers longer than that in all are read each time, not kept
 
 
 def _browser(agent: tuple[bytes | None, ...]) -> tuple[str | None, Mapping[str, Any] | None]:
@@ -301,9 +302,10 @@ def _browser(agent: tuple[bytes | None, ...]) -> tuple[str | None, Mapping[str, 
     )
     hints = read.client_hints
     browser = read.user_agent, None if hints is None else MappingProxyType(dict(hints))
-    if len(_BROWSERS) >= _MAX_BROWSERS:
-        _BROWSERS.clear()
-    _BROWSERS[agent] = browser
+    if sum(len(value) for value in agent if value is not None) <= _MAX_BROWSER_BYTES:
+        if len(_BROWSERS) >= _MAX_BROWSERS:
+            _BROWSERS.clear()
+        _BROWSERS[agent] = browser
     return browser
 
 

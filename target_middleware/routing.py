@@ -190,7 +190,8 @@ _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})  # shared by every bare rul
 
 # (method, path) -> the match, remembered for the last few of a site's paths (a path names a page, never
 # a visitor): cleared when full, so a flood of odd paths costs a re-match of the usual ones, never memory.
-_MAX_SEEN = 1024
+_MAX_SEEN = 512
+_MAX_PATH = 512  # a longer path is matched each time, not kept
 _UNSEEN: Any = object()
 
 
@@ -240,7 +241,8 @@ class Rules:
         found = seen.get(key, _UNSEEN)
         if found is _UNSEEN:
             found = self._match(scope)
-            if found is None or not found.rule._converting:  # a convertor's value is its own: asked every time
+            # a convertor's value is its own: asked every time
+            if (found is None or not found.rule._converting) and len(key[1]) <= _MAX_PATH:
                 if len(seen) >= _MAX_SEEN:
                     seen.clear()
                 seen[key] = found

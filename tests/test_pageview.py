@@ -153,6 +153,10 @@ def test_the_urls_remembered_are_bounded() -> None:
         scope = plain(b"shop.example", f"/p{n}")
         assert page_url(scope, {b"host": b"shop.example"}) == starlette_url(scope)
     assert 0 < len(pageurl._URLS) <= pageurl._MAX_URLS  # cleared when full, then filled again
+    pageurl._URLS.clear()
+    long = plain(b"shop.example", "/" + "x" * 2 * pageurl._MAX_KEPT)
+    assert page_url(long, {b"host": b"shop.example"}) == starlette_url(long)
+    assert pageurl._URLS == {}  # right, and not kept
 
 
 def test_the_hosts_remembered_are_bounded_and_each_one_is_right() -> None:
@@ -379,6 +383,12 @@ def test_the_browsers_remembered_are_bounded() -> None:
         scope = {"type": "http", "path": "/", "headers": [(b"host", b"h"), (b"user-agent", f"UA {n}".encode())]}
         assert views(scope).offers.page.user_agent == f"UA {n}"
     assert 0 < len(pageview._BROWSERS) <= pageview._MAX_BROWSERS  # cleared when full, then filled again
+    pageview._BROWSERS.clear()
+    agent = b"A" * pageview._MAX_BROWSER_BYTES
+    hinted = [(b"host", b"h"), (b"user-agent", agent), (b"sec-ch-ua-mobile", b"?0")]
+    page = views({"type": "http", "path": "/", "headers": hinted}).offers.page
+    assert (page.user_agent, page.client_hints) == (agent.decode(), {"mobile": False})
+    assert pageview._BROWSERS == {}  # right, and not kept
 
 
 _RETURNING = "mbox=session%23abc%231900000000%7CPC%23abc.35_0%231900000000"

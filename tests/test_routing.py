@@ -218,6 +218,10 @@ def test_the_remembered_matches_are_bounded_and_not_kept_for_convertors_or_hosts
     for n in range(routing._MAX_SEEN + 10):
         assert rules.rule(scope(f"/p{n}")) is _REMEMBERED_RULES[3]
     assert 0 < len(rules._seen) <= routing._MAX_SEEN  # cleared when full, then filled again
+    rules._seen.clear()
+    long = "/" + "x" * routing._MAX_PATH
+    assert rules.rule(scope(long)) is _REMEMBERED_RULES[3]
+    assert rules._seen == {}  # matched, and not kept
     matched = rules.match(scope("/items/7"))
     assert matched is not None
     assert matched.path_params == {"n": 7}
