@@ -9,12 +9,12 @@ The global mbox becomes ``pageLoad``.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..identity import audience_manager, visitor_ids
+from ..randomids import uuid4_hex
 from ..visitor import Visitor
 
 __all__ = ["GLOBAL_MBOX", "MappedParams", "Mbox", "build_request", "map_params"]
@@ -159,12 +159,8 @@ def _section(mboxes: Sequence[Mbox], global_mbox: str, ids: dict[str, str | None
     return section
 
 
-def _request_id() -> str:
-    """A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` writes it, without the UUID object."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40
-    raw[8] = raw[8] & 0x3F | 0x80
-    return raw.hex()
+# A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` writes it, from a pool (see ``randomids``).
+_request_id = uuid4_hex
 
 
 def build_request(
