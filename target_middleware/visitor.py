@@ -256,7 +256,9 @@ class Visitor:
         """The ``mbox`` cookie to write: session for 31 minutes, PC (the tntId) for 732 days."""
         now_s = math.ceil(time.time() if now is None else now)
         session_id, tnt_id = self.session_id, self.tnt_id
-        if _PLAIN_ID.fullmatch(session_id) and (not tnt_id or _PLAIN_ID.fullmatch(tnt_id)):
+        # A valid session id is ASCII (``_SESSION_ID``): alphanumeric, it is plain. A valid tntId always is
+        # (``_TNT_ID``'s characters are all ``_PLAIN_ID``'s), and a Visitor holds no other.
+        if session_id.isalnum() or _PLAIN_ID.fullmatch(session_id):
             # Ids as at.js and we make them, nothing in them to escape: written escaped, without _quote's passes.
             if not tnt_id:
                 return _new_cookie_value(
@@ -272,9 +274,16 @@ class Visitor:
         return _new_cookie_value(MBOX_COOKIE, _quote(value), max_age)  # one a response: see ``frozen``
 
     def edge_cluster_cookie(self) -> CookieValue | None:
-        if not self.edge_cluster:
+        cluster = self.edge_cluster
+        if not cluster:
             return None
-        return _new_cookie_value(EDGE_CLUSTER_COOKIE, self.edge_cluster, SESSION_MAX_AGE)  # a valid cluster
+        # The same immutable value for every visitor of a cluster (a few dozen of them): made once each.
+        cookie = _cluster_cookies.get(cluster)
+        if cookie is None:
+            if len(_cluster_cookies) >= _MAX_CLUSTER_COOKIES:
+                _cluster_cookies.clear()
+            cookie = _cluster_cookies[cluster] = _new_cookie_value(EDGE_CLUSTER_COOKIE, cluster, SESSION_MAX_AGE)
+        return cookie
 
     def updated(self, *, tnt_id: str | None, edge_host: str | None) -> Visitor:
         """This visitor after a Delivery API answer: its new tntId and cluster, when they are valid."""
@@ -299,6 +308,8 @@ class Visitor:
 
 
 _new_visitor, _new_cookie_value = builder(Visitor), builder(CookieValue)
+_MAX_CLUSTER_COOKIES = 256  # Target's edge clusters are a few dozen: more is another server's names
+_cluster_cookies: dict[str, CookieValue] = {}  # cluster -> its mboxEdgeCluster cookie (a valid cluster)
 
 # A returning visitor's mbox cookie in the raw Cookie header, as at.js and we write it, escaped (see
 # ``returning_visitor``): both parts, the tntId with its location hint, each expiry ten digits (2001 to 2286).
