@@ -198,7 +198,7 @@ def test_the_edge_cluster_cookie() -> None:
     assert cookie == CookieValue("mboxEdgeCluster", "35", SESSION_MAX_AGE)
     assert Visitor(session_id="s").edge_cluster_cookie() is None
     # one value per cluster, made once and shared (immutable), in a bounded table
-    assert Visitor(session_id="t", tnt_id="u.35_0").edge_cluster_cookie() is cookie
+    assert Visitor(session_id="t", tnt_id="u.35_0", edge_cluster="35").edge_cluster_cookie() is cookie
     for n in range(2 * visitor_module._MAX_CLUSTER_COOKIES):
         other = Visitor(session_id="s", edge_cluster=f"c{n}").edge_cluster_cookie()
         assert other == CookieValue("mboxEdgeCluster", f"c{n}", SESSION_MAX_AGE)
