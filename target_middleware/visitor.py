@@ -259,12 +259,18 @@ class Visitor:
         # A valid session id is ASCII (``_SESSION_ID``): alphanumeric, it is plain. A valid tntId always is
         # (``_TNT_ID``'s characters are all ``_PLAIN_ID``'s), and a Visitor holds no other.
         if session_id.isalnum() or _PLAIN_ID.fullmatch(session_id):
-            # Ids as at.js and we make them, nothing in them to escape: written escaped, without _quote's passes.
-            if not tnt_id:
-                return _new_cookie_value(
-                    MBOX_COOKIE, f"session%23{session_id}%23{now_s + SESSION_MAX_AGE}", SESSION_MAX_AGE
+            # Ids as at.js and we make them, nothing in them to escape: written escaped, without _quote's passes,
+            # the expiries as written for this second (the same for every visitor in it).
+            second, session_end, pc_end = _expiries[0]
+            if second != now_s:
+                second, session_end, pc_end = _expiries[0] = (
+                    now_s,
+                    f"%23{now_s + SESSION_MAX_AGE}",
+                    f"%23{now_s + PC_MAX_AGE}",
                 )
-            value = f"session%23{session_id}%23{now_s + SESSION_MAX_AGE}%7CPC%23{tnt_id}%23{now_s + PC_MAX_AGE}"
+            if not tnt_id:
+                return _new_cookie_value(MBOX_COOKIE, f"session%23{session_id}{session_end}", SESSION_MAX_AGE)
+            value = f"session%23{session_id}{session_end}%7CPC%23{tnt_id}{pc_end}"
             return _new_cookie_value(MBOX_COOKIE, value, PC_MAX_AGE)
         value = f"session#{self.session_id}#{now_s + SESSION_MAX_AGE}"
         max_age = SESSION_MAX_AGE  # the longest part's lifetime: 63,244,800 with a PC, else 1860
@@ -308,6 +314,9 @@ class Visitor:
 
 
 _new_visitor, _new_cookie_value = builder(Visitor), builder(CookieValue)
+# The mbox cookie's expiries, escaped, for the last second one was written in: (that second, "%23<session's end>",
+# "%23<PC's end>"), replaced whole (no torn read across threads).
+_expiries: list[tuple[int, str, str]] = [(-1, "", "")]
 _MAX_CLUSTER_COOKIES = 256  # Target's edge clusters are a few dozen: more is another server's names
 _cluster_cookies: dict[str, CookieValue] = {}  # cluster -> its mboxEdgeCluster cookie (a valid cluster)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -412,3 +413,14 @@ def test_the_usual_returning_visitor_is_read_from_the_header(header: str) -> Non
     assert got is not None
     assert got == Visitor.from_cookies(cookie_parser(header), now=NOW)
     assert got.edge_cluster in ("35", "1" * 16)
+
+
+def test_the_mbox_cookie_s_expiries_follow_the_second_it_is_written_in() -> None:
+    """The escaped expiries are kept for the last second: another second (forward, back, a fraction) writes its own."""
+    visitor = Visitor(session_id="s1", tnt_id="t1.35_0")
+    for now in (NOW, NOW + 1, NOW + 1.5, NOW, NOW - 3600, NOW + 0.25, NOW + 86_400 * 400):
+        second = math.ceil(now)
+        expected = quote(f"session#s1#{second + SESSION_MAX_AGE}|PC#t1.35_0#{second + PC_MAX_AGE}", safe="")
+        assert visitor.mbox_cookie(now=now).value == expected
+        session_only = quote(f"session#s1#{second + SESSION_MAX_AGE}", safe="")
+        assert Visitor(session_id="s1").mbox_cookie(now=now).value == session_only
