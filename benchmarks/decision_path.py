@@ -55,7 +55,8 @@ def serve(requests: int, *, profile: bool = False) -> None:
     calls = []
     for cookie in abtest.visitor_cookies(VISITORS):
         page = PageContext.from_headers(URL, headers, client_ip="127.0.0.1")
-        offers = OffersRequest(mboxes=[Mbox(abtest.GLOBAL_MBOX, {})], page=page)
+        # read-only, as the middleware asks
+        offers = OffersRequest(mboxes=[Mbox(abtest.GLOBAL_MBOX, {})], page=page, read_only=True)
         visitor = Visitor.from_cookies(cookie_parser(cookie))
         assert visitor.tnt_id, "a returning visitor"
         calls.append((offers, visitor))

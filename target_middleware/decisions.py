@@ -19,6 +19,7 @@ from .analytics import AnalyticsPayload, analytics_payloads, supplemental_data_i
 from .delivery.models import MboxResult, Metric, MetricType, Option, OptionType, PageLoadResult
 from .delivery.notifications import NotificationOutcome
 from .delivery.offers import OffersResult
+from .delivery.shared import owned
 from .frozen import builder
 from .handoff import server_state
 
@@ -237,7 +238,10 @@ class TargetRequest:
             result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
         except Exception:
             return None
-        return Decisions(result)
+        mine = owned(result)  # the app's own copy of what the answer shares with other requests, made once
+        if mine is not result:
+            self._decision = mine
+        return Decisions(mine)
 
     async def track(
         self,

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from .decisions import TargetRequest, checked_redirect, page_plan
 from .delivery.offers import OffersResult
+from .delivery.shared import owned
 from .html import ActionReport
 from .middleware import TargetMiddleware, _bypassed
 from .personalize import _charset, eligible
@@ -137,7 +138,7 @@ async def explain(
         outcome = "timeout" if isinstance(exc, TimeoutError) else str(getattr(exc, "status", "error"))
         return _with(found, outcome=outcome, error=f"the decision failed: {type(exc).__name__}: {exc}")
     timings["decision"] = _ms(started)
-    found = _with(found, result=result, delivery_request=result.request, timings_ms=timings)
+    found = _with(found, result=owned(result), delivery_request=result.request, timings_ms=timings)
     return await _rewritten(middleware, scope, rule=match.rule, found=found, result=result, page=page, started=started)
 
 

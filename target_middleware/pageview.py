@@ -108,6 +108,7 @@ async def _page_view_with_request(
         trace=trace_from_query(query) if trace and query else None,
         deferred_display=deferred_display,
         analytics=analytics,
+        read_only=True,  # the middleware only reads the answer (an app's decisions() gets its own copy)
     )
     cookies = cookie_parser(headers.get("cookie", ""))
     visitor = await identify(
@@ -220,6 +221,7 @@ class ScopedPageViews:
             page,
             analytics,
             self.deferred_display,
+            True,  # read_only, as page_view's
         )
         cookie = headers.get(b"cookie")
         text = cookie.decode("latin-1") if cookie is not None else ""

@@ -22,8 +22,9 @@ from itertools import chain
 from typing import Any
 
 from .decisions import DEFAULT_HTML_SELECTOR
-from .delivery.models import Metric, MetricType, Option, OptionType
+from .delivery.models import MboxResult, Metric, MetricType, Option, OptionType, PageLoadResult
 from .delivery.offers import OffersResult
+from .delivery.shared import SharedPageLoad
 
 __all__ = ["PlanKey", "plan_key", "plan_strings", "uses_nonce"]
 
@@ -48,6 +49,10 @@ _LEAVES = frozenset({str, int, type(None), _Mark})  # what a key may hold; bool 
 _items = chain.from_iterable  # a dict's items, flat: key, value, key, value, ...
 
 
+_PLAN_KEY = _Mark("plan key")  # its entries' place in a SharedPageLoad's memo
+_MAX_MEMO = 64  # keys kept per shared answer (one per global mbox html selector and page_load_clicks met)
+
+
 class _NotPlain(Exception):
     """A value with no exact place in a key (a float, a subclass, an object)."""
 
@@ -57,28 +62,50 @@ PlanKey = tuple[tuple[Any, ...], int, str | None]
 
 
 def plan_key(
-    result: OffersResult,
+    result: OffersResult, html_selectors: Mapping[str, str], global_mbox: str, *, page_load_clicks: bool = True
+) -> PlanKey | None:
+    """``page_plan``'s actions as a key (see the module's docstring), their number and the redirect, walked in
+    ``page_plan``'s order; None when a value has no exact place in a key.
+
+    A decision of the global mbox alone whose page load is a ``SharedPageLoad`` (the middleware's on-device
+    decisions) has its key worked out once and kept on that shared answer: the key depends on nothing but the
+    answer's options and metrics (never changed), the global mbox's html selector and ``page_load_clicks``."""
+    page_load, mboxes = result.page_load, result.mboxes
+    if type(page_load) is SharedPageLoad and not mboxes:
+        memo = page_load.memo
+        at = (_PLAN_KEY, global_mbox, html_selectors.get(global_mbox), page_load_clicks)
+        if at in memo:
+            key: PlanKey | None = memo[at]
+            return key
+        key = _walk(page_load, (), html_selectors, global_mbox, clicks=page_load_clicks, deep=False)
+        if len(memo) < _MAX_MEMO:
+            memo[at] = key
+        return key
+    return _walk(page_load, mboxes, html_selectors, global_mbox, clicks=page_load_clicks, deep=False)
+
+
+def _walk(
+    page_load: PageLoadResult | None,
+    mboxes: tuple[MboxResult, ...],
     html_selectors: Mapping[str, str],
     global_mbox: str,
     *,
-    page_load_clicks: bool = True,
-    _deep: bool = False,
+    clicks: bool,
+    deep: bool,
 ) -> PlanKey | None:
-    """``page_plan``'s actions as a key (see the module's docstring), their number and the redirect, walked in
-    ``page_plan``'s order; None when a value has no exact place in a key."""
+    """``plan_key`` of a decision's page load and mboxes, walked (``clicks``: the page load's click metrics too)."""
     flat: list[Any] = []
     count = 0
     try:
-        page_load = result.page_load
         if page_load is not None:
-            added = _options(flat, page_load.options, global_mbox, html_selectors, _deep)
+            added = _options(flat, page_load.options, global_mbox, html_selectors, deep)
             if isinstance(added, str):
                 return (), 0, added
             count += added
-            if page_load_clicks and page_load.metrics:
+            if clicks and page_load.metrics:
                 count += _clicks(flat, page_load.metrics)
-        for mbox in result.mboxes:
-            added = _options(flat, mbox.options, mbox.name, html_selectors, _deep)
+        for mbox in mboxes:
+            added = _options(flat, mbox.options, mbox.name, html_selectors, deep)
             if isinstance(added, str):
                 return (), 0, added
             count += added
@@ -90,9 +117,7 @@ def plan_key(
     if not _LEAVES.issuperset(map(type, key)):
         # A dict's item put as it is (``_flat_dict``) that is a container or a bool, or an action's type, selector
         # or token that is not a str: walked again, every JSON value through ``_json``.
-        if not _deep:
-            return plan_key(result, html_selectors, global_mbox, page_load_clicks=page_load_clicks, _deep=True)
-        return None
+        return None if deep else _walk(page_load, mboxes, html_selectors, global_mbox, clicks=clicks, deep=True)
     return key, count, None
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from target_middleware import rewritecache
 from target_middleware.decisions import page_plan
 from target_middleware.delivery.models import Action, MboxResult, Metric, MetricType, Option, OptionType, PageLoadResult
+from target_middleware.delivery.shared import shared_page_load
 from target_middleware.plankey import plan_key, uses_nonce
 from target_middleware.rewritecache import RewriteCache, cache_key
 
@@ -188,3 +189,24 @@ async def test_plans_are_made_once_and_the_plans_kept_stay_bounded() -> None:
         assert made is not None
         assert len(plans._plans) <= 1024
         assert plans._bytes <= rewritecache.MAX_PLAN_BYTES
+
+
+@settings(max_examples=500)
+@given(
+    page_load=st.builds(PageLoadResult, OPTION_LISTS, METRIC_LISTS),
+    mboxes=st.lists(st.builds(MboxResult, st.sampled_from(["g", "side"]), st.none(), OPTION_LISTS, METRIC_LISTS)),
+    calls=st.lists(st.tuples(SELECTORS, st.booleans()), min_size=1, max_size=6),
+)
+def test_a_shared_answer_s_key_worked_out_once_is_the_key_of_its_plan(
+    page_load: PageLoadResult, mboxes: list[MboxResult], calls: list[tuple[dict[str, str], bool]]
+) -> None:
+    """A shared page load keeps its key (per html selector of the global mbox and page_load_clicks): every call,
+    the first or a kept one, gives what the walk gives for the same values unshared; beside mboxes, it is walked."""
+    shared = shared_page_load({}, page_load.options, page_load.metrics, make=lambda: ({}, page_load.options))
+    for selectors, clicks in calls:
+        for regional in ((), tuple(mboxes)):
+            plain = SimpleNamespace(page_load=page_load, mboxes=regional)
+            kept = SimpleNamespace(page_load=shared, mboxes=regional)
+            key: Any = plan_key(kept, selectors, "g", page_load_clicks=clicks)
+            assert key == plan_key(plain, selectors, "g", page_load_clicks=clicks)  # type: ignore[arg-type]
+    assert len(shared.memo) == len({(s.get("g"), c) for s, c in calls})

@@ -220,13 +220,15 @@ class DecisioningEngine:
             )
         return OnDeviceDecision(response, tuple(run.notifications), remote_mboxes, remote_views, telemetry)
 
-    def decide_page_load(self, request: Mapping[str, Any]) -> PageLoadDecision | None:
+    def decide_page_load(self, request: Mapping[str, Any], *, shared: bool = False) -> PageLoadDecision | None:
         """:meth:`decide` for the request most pages make, typed: the global mbox alone, executed (``pageLoad``).
 
         The answer ``decide`` would give, already parsed as ``parse_response`` parses it, with the same
         notifications and telemetry, from parts worked out once per set of matched rules (see ``pageload``).
         None when the request or the artifact is not of that kind (or not loaded), or for a subclass (whose
         ``decide`` may differ): ask ``decide``. ``request`` is a Delivery request as ``build_request`` makes it.
+        ``shared``: the answer's pageLoad is the one every request that matched the same rules gets (a
+        ``SharedPageLoad``), not a copy: for a caller that only reads it.
         """
         started = time.perf_counter_ns()
         if type(self) is not DecisioningEngine:
@@ -235,7 +237,9 @@ class DecisioningEngine:
         if artifact is None:
             return None
         now_ms = int(self._clock() * 1000)
-        return self._page_load.decide(request, artifact, now_ms, started, with_telemetry=self.telemetry_enabled)
+        return self._page_load.decide(
+            request, artifact, now_ms, started, with_telemetry=self.telemetry_enabled, shared=shared
+        )
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
         geo = request_context.get("geo")

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..delivery.errors import ResponseParseError
 from ..delivery.models import Action, DeliveryResponse, Metric, Option, OptionType, PageLoadResult, parse_response
+from ..delivery.shared import SharedPageLoad, shared_page_load
 from ..frozen import builder
 from .allocation import visitor_id_for_allocation
 from .artifact import Artifact, Rule
@@ -54,6 +55,7 @@ class _Answer:
     make: Callable[[], _Made]  # a fresh copy of the pageLoad JSON the engine answers, and its options' models
     metrics: tuple[Metric, ...]  # immutable: shared
     notes: tuple[tuple[str, tuple[str, ...]], ...]  # (mbox name, event tokens) of each display notification
+    shared: SharedPageLoad  # one copy made, for the callers that only read it (``read_only``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +196,9 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
                 seen.add(key)
         if tokens:
             notes.append((name, tuple(tokens)))  # type: ignore[arg-type]
-    return _Answer(_maker(page_load, parsed.options), parsed.metrics, tuple(notes))
+    make = _maker(page_load, parsed.options)
+    json, options = make()
+    return _Answer(make, parsed.metrics, tuple(notes), shared_page_load(json, options, parsed.metrics, make))
 
 
 class PageLoadPath:
@@ -260,11 +264,19 @@ class PageLoadPath:
         return prepared
 
     def decide(
-        self, body: Mapping[str, Any], artifact: Artifact, now_ms: int, started: int, *, with_telemetry: bool
+        self,
+        body: Mapping[str, Any],
+        artifact: Artifact,
+        now_ms: int,
+        started: int,
+        *,
+        with_telemetry: bool,
+        shared: bool = False,
     ) -> PageLoadDecision | None:
         """``body`` (a Delivery request executing only ``pageLoad``) decided as the engine and ``parse_response``
         would, at ``now_ms`` (the engine's clock; ``started``: its perf_counter_ns when asked); None when it is the
-        general path's."""
+        general path's. ``shared``: the answer's pageLoad (its JSON and models) is the one every request that
+        matched the same rules gets (a ``SharedPageLoad``, for a caller that only reads it), not a copy of it."""
         if not _REQUEST_KEYS.issuperset(body):
             return None
         execute = body["execute"]
@@ -296,7 +308,12 @@ class PageLoadPath:
             if len(answers) >= _MAX_ANSWERS:  # a set of activities with more combinations: start over
                 answers.clear()
             answers[key] = answer
-        page_load, options = answer.make()
+        if shared:
+            page_load_result: PageLoadResult = answer.shared
+            page_load = answer.shared.json
+        else:
+            page_load, options = answer.make()
+            page_load_result = _new_page_load(options, answer.metrics, None)
         request_id = body.get("requestId") or new_id()
         raw = {
             "status": 200,
@@ -332,7 +349,6 @@ class PageLoadPath:
                     for name, tokens in notes
                 ]
             )
-        page_load_result = _new_page_load(options, answer.metrics, None)
         response = _new_response(
             200, request_id, self._client_code, tnt_id, None, (), page_load_result, (), None, (), (), (), raw
         )

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -144,6 +145,10 @@ class TargetClient:
         self._page_load: PageLoadDecider | None = None
         if self.decisioning is DecisioningMethod.ON_DEVICE and isinstance(decider, PageLoadDecider):
             self._page_load = decider
+        # Whether it can answer a read-only request with the shared answer itself (see delivery.shared).
+        self._shares = (
+            self._page_load is not None and "shared" in inspect.signature(decider.decide_page_load).parameters
+        )
         self._on_notifications = on_notifications
         self.notifications = NotificationQueue(self._send_batch, max_pending=max_pending_notifications)
         self._query = f"?imsOrgId={quote(organization_id, safe='')}&sessionId="
@@ -257,7 +262,7 @@ class TargetClient:
         if decisioning is _SERVER_SIDE:
             answer = await self._post(body, visitor, deadline)
         elif page_load_only:
-            fast = self._decide_page_load(body, visitor, page)
+            fast = self._decide_page_load(body, visitor, page, request.read_only)
             if fast is not None:
                 return offers_result(fast, visitor_after_local(visitor, fast.tnt_id), decisioning, body)
             answer = await self._decide_locally(body, visitor, page, deadline)
@@ -273,13 +278,18 @@ class TargetClient:
             self._managed_loop = asyncio.get_running_loop()  # where it polls, and where it is closed
             self._managed_task = self._managed_loop.create_task(self._managed.start())
 
-    def _decide_page_load(self, body: dict[str, Any], visitor: Visitor, page: PageContext) -> DeliveryResponse | None:
+    def _decide_page_load(
+        self, body: dict[str, Any], visitor: Visitor, page: PageContext, read_only: bool = False
+    ) -> DeliveryResponse | None:
         """The decider's fast answer, its notifications queued as ``_decide_locally`` queues them; None: ask that."""
         assert self._page_load is not None
         if self._managed_task is None:
             self._start_managed()
         try:
-            decision = self._page_load.decide_page_load(body)
+            if read_only and self._shares:
+                decision = self._page_load.decide_page_load(body, shared=True)  # type: ignore[call-arg]
+            else:
+                decision = self._page_load.decide_page_load(body)
         except Exception as exc:  # as the general path's decider failing
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
         if decision is None:

@@ -65,7 +65,10 @@ class PageLoadDecision(Protocol):
 @runtime_checkable
 class PageLoadDecider(Protocol):
     """A decider's optional fast path (Target's engine has one) for a request that executes the global mbox alone:
-    the answer ``decide`` would give, parsed, or None to ask ``decide``. Only for ``on-device`` decisioning."""
+    the answer ``decide`` would give, parsed, or None to ask ``decide``. Only for ``on-device`` decisioning.
+
+    A decider whose ``decide_page_load`` takes ``shared`` (Target's engine) is asked with ``shared=True`` when the
+    caller only reads the answer: its pageLoad may then be shared with other answers (``delivery.shared``)."""
 
     def decide_page_load(self, request: Mapping[str, Any]) -> PageLoadDecision | None: ...
 

@@ -49,6 +49,9 @@ class OffersRequest:
     analytics: PageViewAnalytics | None = None  # experienceCloud.analytics (A4T): AnalyticsSettings.for_page_view()
     # Edge Network: the display event waits for the page (the Web SDK hand-off counts what alloy renders)
     deferred_display: bool = False
+    # The caller only reads the result (the middleware does): an on-device answer's pageLoad JSON and models may be
+    # the ones other results hold (``delivery.shared``), not a copy of its own. Never change such a result's parts.
+    read_only: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mboxes", as_mboxes(self.mboxes))

@@ -10,6 +10,8 @@ Through the client, the results and the notifications queued are the same with t
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import itertools
 import json
 import random
@@ -26,9 +28,10 @@ from target_middleware.decisioning import engine as engine_module
 from target_middleware.decisioning.artifact import Artifact, parse_artifact
 from target_middleware.delivery import params
 from target_middleware.delivery.context import PageContext
-from target_middleware.delivery.models import parse_response
+from target_middleware.delivery.models import PageLoadResult, parse_response
 from target_middleware.delivery.offers import OffersRequest
 from target_middleware.delivery.params import Mbox, build_request
+from target_middleware.delivery.shared import SharedPageLoad, owned_response
 from target_middleware.visitor import Visitor
 from tests.datafiles import ARTIFACTS
 
@@ -443,3 +446,63 @@ def test_client_hints_are_part_of_the_remembered_page(monkeypatch: pytest.Monkey
         windows.append(bool(answer.response.execute_page_load.options))
     assert windows == [False, True, False, False, True, False]  # AGENTS[0] is a Mac: only the hint says Windows
     assert len(built) == 3  # once per set of hints, the second round from the table
+
+
+# -- the shared answer (read-only callers: the middleware) ----------------------------------------------------------
+
+
+def test_a_shared_answer_is_the_general_paths_once_owned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``shared=True``: the same answer for every request that matched the same rules (the one object, never a copy),
+    and ``owned_response`` of it is the answer a caller that may change it gets (typed value, JSON with key order),
+    with the same notifications and telemetry; its own copy shares no dict or list with the shared answer."""
+    rng = random.Random(23)
+    answered = 0
+    for seed in range(60):
+        engine = DecisioningEngine(generated_artifact(seed), client_code="acme", clock=lambda: NOW)
+        for _ in range(6):
+            request = request_for(rng, property_token=rng.choice(PROPERTY_TOKENS))
+            decisions = []
+            for shared in (False, True, True):
+                counter = itertools.count()
+                monkeypatch.setattr(pageload, "new_id", lambda c=counter: f"{next(c):032x}")
+                monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))
+                decisions.append(engine.decide_page_load(request, shared=shared))
+            mine, first, second = decisions
+            if mine is None:
+                assert first is None
+                assert second is None
+                continue
+            answered += 1
+            assert first is not None
+            assert second is not None
+            page_load = first.response.execute_page_load
+            assert type(page_load) is SharedPageLoad
+            assert second.response.execute_page_load is page_load  # the same answer, not a copy
+            assert first.response.raw["execute"]["pageLoad"] is page_load.json
+            owned = owned_response(first.response)
+            assert owned == mine.response
+            assert json.dumps(owned.raw) == json.dumps(mine.response.raw) == json.dumps(first.response.raw)
+            assert first.notifications == mine.notifications
+            assert _telemetry(first.telemetry) == _telemetry(mine.telemetry)
+            shared_parts = {id(c) for c in _containers(page_load.json)}
+            assert not shared_parts & {id(c) for c in _containers(owned.raw)}
+            assert owned_response(mine.response) is mine.response  # nothing shared: nothing to copy
+    assert answered > 150
+
+
+def test_a_shared_answer_cannot_be_changed_and_copies_as_a_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))
+    engine = DecisioningEngine(generated_artifact(1), client_code="acme", clock=lambda: NOW)
+    rng = random.Random(1)
+    decision = None
+    while decision is None:
+        decision = engine.decide_page_load(request_for(rng), shared=True)
+    page_load = decision.response.execute_page_load
+    assert type(page_load) is SharedPageLoad
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        page_load.json = {}  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        page_load.options = ()  # type: ignore[misc]
+    copied = copy.deepcopy(page_load)
+    assert type(copied) is PageLoadResult
+    assert (copied.options, copied.metrics, copied.state) == (page_load.options, page_load.metrics, None)
