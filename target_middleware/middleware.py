@@ -14,7 +14,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Collection, Coroutine, Iterable, Sequence
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,13 +31,16 @@ from .html import Engine
 from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
 from .iothread import IOThread
 from .options import check_bool, check_number, check_positive_int
-from .outcomes import CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
+from .outcomes import DECIDED, CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
 from .pageview import PageView, ScopedPageViews, needs_request, page_view
 from .personalize import Personalizer, eligible
 from .rewritecache import DEFAULT_SIZE, RewriteCache
 from .routing import MboxRule, RouteMatch, Rules
 from .telemetry import telemetry_for
 from .tracking import Tracking, warn_process_key
+
+if TYPE_CHECKING:
+    from .telemetry import Telemetry
 
 __all__ = ["TargetMiddleware", "TargetStats"]
 
@@ -194,39 +197,48 @@ class TargetMiddleware:
         if scope["path"] == self.click_path:
             await answer_beacon(self.tracking, scope, receive, send)
             return
-        match = self.rules.match(scope)
-        if match is None or (scope.get("query_string") and _bypassed(scope)):
+        rule = self.rules.rule(scope)
+        if rule is None or (scope.get("query_string") and _bypassed(scope)):
             # No decision, but track() works on every route: a handle that costs one small object.
             await self._undecided(scope, receive, send)
             return
         if not self.breaker.allow():
-            self.outcomes.count("breaker-open", match.rule.path)
+            self.outcomes.count("breaker-open", rule.path)
             await self._undecided(scope, receive, send)
             return
         started = time.perf_counter()
-        analytics = self.analytics.for_page_view() if self.analytics is not None else None
-        sdid = analytics.supplemental_data_id if analytics is not None else None
-        rule = match.rule
+        analytics = sdid = None
+        if self.analytics is not None:
+            analytics = self.analytics.for_page_view()
+            sdid = analytics.supplemental_data_id
         views = self._in_place.get(id(rule))
+        # Whether OpenTelemetry records anything, asked once (Outcomes.recording, written out): this request's
+        # outcomes go where it said.
         telemetry = self.telemetry
-        if views is not None and (
-            telemetry is None or time.monotonic() < telemetry.quiet_until or not telemetry.active
-        ):
+        if telemetry is not None and (time.monotonic() < telemetry.quiet_until or not telemetry.active):
+            telemetry = None
+        decision: asyncio.Future[OffersResult] | OffersResult
+        watch: DecisionWatch | None = None
+        if views is not None and telemetry is None:
             # _start's on-device way with no span to record, written out here: no coroutine of its own, no future.
-            coroutine = self._ask(scope, rule, views, analytics)
-            if coroutine is None:
+            try:
+                offers, visitor = views.read(scope, analytics)
+                coroutine = self.client.get_offers(offers, visitor=visitor, timeout=self.timeout)
+            except Exception as exc:
+                self._not_started(rule, exc)
                 await self._undecided(scope, receive, send)
                 return
-            decision: asyncio.Future[OffersResult] | OffersResult
-            watch: DecisionWatch | None = None
             try:
                 decision = await coroutine
             except Exception as exc:
                 decision, watch = self._failed_here(rule, exc)
-            else:
-                self.outcomes.decided(rule.path)
+            else:  # Outcomes.decided(rule.path, None), written out: counted, the breaker told
+                self.stats[DECIDED] += 1
+                self.breaker.succeeded()
         else:
-            begun = await self._start(scope, match, analytics)
+            match = self.rules.match(scope)
+            assert match is not None  # the rule matched just now: the same rules, the same scope
+            begun = await self._start(scope, match, analytics, telemetry)
             if begun is None:
                 await self._undecided(scope, receive, send)
                 return
@@ -237,7 +249,7 @@ class TargetMiddleware:
         target = scope.setdefault("state", {})["target"] = TargetRequest(
             decision, started + self.timeout, scope, self.tracking, sdid
         )
-        responder = _Responder(self, scope, match, decision, watch, started=started, downstream=send)
+        responder = _Responder(self, scope, rule, decision, watch, started, send, telemetry)
         try:
             await self.app(scope, receive, responder.forward)
             await responder.flush()
@@ -297,18 +309,6 @@ class TargetMiddleware:
         views = self._scoped.get(id(match.rule))
         return None if views is None else views(scope, analytics)
 
-    def _ask(
-        self, scope: Scope, rule: MboxRule, views: ScopedPageViews, analytics: PageViewAnalytics | None
-    ) -> Coroutine[Any, Any, OffersResult] | None:
-        """The client's decision for a page view read from the scope, not started yet; None (logged and counted
-        as :meth:`_start` does) when it could not be asked."""
-        try:
-            view = views(scope, analytics)
-            return self.client.get_offers(view.offers, visitor=view.visitor, timeout=self.timeout)
-        except Exception as exc:
-            self._not_started(rule, exc)
-            return None
-
     def _not_started(self, rule: MboxRule, exc: Exception) -> None:
         # The exception's class only: its text may carry request values.
         name = type(exc).__name__
@@ -323,11 +323,11 @@ class TargetMiddleware:
         return watch.follow(future), watch
 
     async def _start(
-        self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None
+        self, scope: Scope, match: RouteMatch, analytics: PageViewAnalytics | None, telemetry: Telemetry | None
     ) -> tuple[asyncio.Future[OffersResult] | OffersResult, DecisionWatch | None] | None:
         """Start the decision for this request: on the I/O thread, or in process for on-device decisioning. The
         decision, and the watch that records its outcome (None: decided here and recorded already, and the
-        decision is its result)."""
+        decision is its result). ``telemetry``: what :meth:`Outcomes.recording` said at the request's start."""
         # Where the decision is bounded, its deadline counts the page view too (on-device: never read).
         deadline = time.monotonic() + self.timeout if self._bounded else 0.0
         rule = match.rule
@@ -343,8 +343,7 @@ class TargetMiddleware:
             return watch.follow(self._submit(watch.run(coroutine, bounded=self._bounded))), watch
         # On-device: a function call with no I/O to overlap with the app, made before it runs (outside the
         # budget, as on-device decisions always were: a loaded machine delays the page, it does not lose it).
-        telemetry = self.telemetry
-        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:  # a span
+        if telemetry is not None:  # a span
             future: asyncio.Future[OffersResult] = asyncio.get_running_loop().create_future()
             watch = self.outcomes.watch(rule.path, len(rule.mboxes), deadline)
             try:
@@ -358,7 +357,7 @@ class TargetMiddleware:
             result = await coroutine
         except Exception as exc:
             return self._failed_here(rule, exc)
-        self.outcomes.decided(rule.path)
+        self.outcomes.decided(rule.path, telemetry)
         return result, None
 
     def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
@@ -382,31 +381,34 @@ class _Responder:
         "decision",
         "done",
         "downstream",
-        "match",
         "middleware",
+        "rule",
         "scope",
         "size",
         "start",
         "started",
         "streaming",
+        "telemetry",
         "watch",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 (positional: one a request, and keywords cost a Python call more to match)
         self,
         middleware: TargetMiddleware,
         scope: Scope,
-        match: RouteMatch,
+        rule: MboxRule,
         decision: asyncio.Future[OffersResult] | OffersResult,
         watch: DecisionWatch | None,
-        *,
         started: float,
         downstream: Send,
+        telemetry: Telemetry | None,
     ) -> None:
-        """``decision`` is a future and ``watch`` its watch, or the decision's result and None (recorded already)."""
-        self.middleware, self.scope, self.match = middleware, scope, match
+        """``decision`` is a future and ``watch`` its watch, or the decision's result and None (recorded already);
+        ``started`` is the request's ``time.perf_counter()``, ``downstream`` the server's ``send``, ``telemetry``
+        what :meth:`Outcomes.recording` said at the request's start."""
+        self.middleware, self.scope, self.rule = middleware, scope, rule
         self.decision, self.watch, self.started = decision, watch, started
-        self.downstream = downstream
+        self.downstream, self.telemetry = downstream, telemetry
         self.start: Message | None = None
         self.body: list[bytes] = []
         self.size = 0
@@ -415,24 +417,24 @@ class _Responder:
 
     async def forward(self, message: Message) -> None:
         """The app's ``send``."""
-        send = self.downstream
-        kind = message["type"]
         if self.streaming:
-            await send(message)
-        elif kind == "http.response.start":
+            await self.downstream(message)
+            return
+        kind = message["type"]
+        if kind == "http.response.start":
             if eligible(message, self.scope["method"], self.middleware.max_body_size):
                 # Don't send the start until the body says whether (and how) the headers change.
                 self.start = message
             else:
-                self.middleware.outcomes.count("not-eligible", self.match.rule.path)
+                self.middleware.outcomes.count_for("not-eligible", self.rule.path, self.telemetry)
                 self.streaming = True
-                await send(message)
+                await self.downstream(message)
         elif kind == "http.response.body" and self.start is not None:
             chunk = message.get("body", b"")
             self.body.append(chunk)
             self.size += len(chunk)
             if self.size > self.middleware.max_body_size:
-                self.middleware.outcomes.count("too-large", self.match.rule.path)
+                self.middleware.outcomes.count_for("too-large", self.rule.path, self.telemetry)
                 await self._pass_through(more_body=message.get("more_body", False))
             elif not message.get("more_body", False):
                 self.done = True
@@ -452,51 +454,57 @@ class _Responder:
 
     async def flush(self) -> None:
         """After the app: await the decision within the budget and send the page, personalized or not."""
-        if self.start is None:
+        start = self.start
+        if start is None:
             return
         if not self.done:  # the app stopped mid-body: send what it sent
             await self._pass_through(more_body=False)
             return
         middleware = self.middleware
         flushed = time.perf_counter()
-        body = b"".join(self.body)
+        body = b"".join(self.body)  # one chunk (the usual page): that chunk itself, no copy
         watch = self.watch
-        try:
-            if watch is None:  # decided and recorded already: the result
-                result = cast(OffersResult, self.decision)
-            elif (decision := cast("asyncio.Future[OffersResult]", self.decision)).done():
-                # decided already (on-device, always): no timer, no shield
-                watch.settle(decision)  # counted before the page leaves, whether its callback ran yet or not
-                result = decision.result()
-            else:
-                remaining = self.started + middleware.timeout - time.perf_counter()
-                result = await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
-        except Exception:  # timeout, error, parse error: recorded (counted, logged) by the watch, once
-            assert watch is not None
-            result = watch.at_deadline()
-            if result is None:
+        decision = self.decision
+        result: OffersResult
+        if watch is None:  # decided and recorded already: the result
+            result = decision  # type: ignore[assignment]
+        else:
+            settled = await self._settled(watch, decision)  # type: ignore[arg-type]
+            if settled is None:
                 await self._pass_through(more_body=False)
                 return
-        route = self.match.rule.path
-        telemetry = middleware.telemetry
-        applying = None
-        if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
-            applying = telemetry.apply_started(route, len(body))
+            result = settled
+        route = self.rule.path
+        telemetry = self.telemetry
+        applying = (None, 0.0) if telemetry is None else telemetry.apply_started(route, len(body))
         try:
             start, body, outcome, applied = await middleware.personalizer.personalize(
-                self.scope, self.start, body, result, self.match.rule, started=flushed
+                self.scope, start, body, result, self.rule, started=flushed
             )
         except Exception as exc:
             logger.warning("Target offers for %s could not be applied (%s); original page sent", route, describe(exc))
             logger.debug("apply failure", exc_info=True)
-            middleware.outcomes.count("apply-error", route)
-            if telemetry is not None and applying is not None:
+            middleware.outcomes.count_for("apply-error", route, telemetry)
+            if telemetry is not None:
                 telemetry.apply_ended(applying, route=route, size=self.size, outcome="apply-error", error=exc)
             await self._pass_through(more_body=False)
             return
-        middleware.outcomes.count(outcome, route)
-        if telemetry is not None and applying is not None:
+        middleware.stats[outcome] += 1  # Outcomes.count_for, written out
+        if telemetry is not None:
+            telemetry.count(outcome, route)
             telemetry.apply_ended(applying, route=route, size=self.size, outcome=outcome, applied=applied)
         send = self.downstream
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _settled(self, watch: DecisionWatch, decision: asyncio.Future[OffersResult]) -> OffersResult | None:
+        """The decision's result within the budget, or None (recorded, counted and logged by the watch, once)."""
+        try:
+            if decision.done():  # decided already (on-device, always): no timer, no shield
+                watch.settle(decision)  # counted before the page leaves, whether its callback ran yet or not
+                return decision.result()
+            remaining = self.started + self.middleware.timeout - time.perf_counter()
+            return await asyncio.wait_for(asyncio.shield(decision), max(remaining, 0.0))
+        except Exception:  # timeout, error, parse error
+            result: OffersResult | None = watch.at_deadline()
+            return result

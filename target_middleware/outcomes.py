@@ -21,7 +21,7 @@ from .delivery.errors import UpstreamStatusError
 if TYPE_CHECKING:
     from .telemetry import Telemetry
 
-__all__ = ["CircuitBreaker", "DecisionOutcome", "DecisionWatch", "Outcomes", "TargetStats", "describe"]
+__all__ = ["DECIDED", "CircuitBreaker", "DecisionOutcome", "DecisionWatch", "Outcomes", "TargetStats", "describe"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class DecisionOutcome(StrEnum):
 
 
 # The member, read once: an Enum member read from its class goes through a descriptor (3.11), twenty times a global.
-_DECIDED = DecisionOutcome.DECIDED
+DECIDED = _DECIDED = DecisionOutcome.DECIDED
 
 
 class CircuitBreaker:
@@ -92,12 +92,25 @@ class Outcomes:
         if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
             telemetry.count(outcome, route)
 
-    def decided(self, route: str) -> None:
-        """A decision for ``route`` made with no span to end: what :meth:`DecisionWatch.settle` records for it
-        (``count`` and the breaker's ``succeeded``, written out: once a request)."""
-        self.stats[_DECIDED] += 1
+    def recording(self) -> Telemetry | None:
+        """The telemetry when it records now, else None (no OpenTelemetry, or no SDK set up yet): asked once at a
+        request's start, and what that request's outcomes then go to (:meth:`count_for`, :meth:`decided`)."""
         telemetry = self.telemetry
         if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
+            return telemetry
+        return None
+
+    def count_for(self, outcome: str, route: str, telemetry: Telemetry | None) -> None:
+        """:meth:`count` for a request that asked :meth:`recording` at its start."""
+        self.stats[outcome] += 1
+        if telemetry is not None:
+            telemetry.count(outcome, route)
+
+    def decided(self, route: str, telemetry: Telemetry | None) -> None:
+        """A decision for ``route`` made with no span to end, for a request that asked :meth:`recording`: what
+        :meth:`DecisionWatch.settle` records for it (``count`` and the breaker's ``succeeded``, written out)."""
+        self.stats[_DECIDED] += 1
+        if telemetry is not None:
             telemetry.count(_DECIDED, route)
         self.breaker._streak = 0
 

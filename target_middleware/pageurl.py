@@ -22,6 +22,12 @@ _PLAIN_HOST = re.compile(rb"[A-Za-z0-9.-]+(?::[0-9]{1,4})?")
 _HOSTS: dict[bytes, str | None] = {}
 _MAX_HOSTS = 256
 _UNSEEN = object()
+# (Host header, scheme, path) -> the URL without its query, for plain requests: a site's pages (never a visitor's
+# value), cleared when full so a flood of odd paths costs the usual ones a new entry, never memory; a path or host
+# longer than _MAX_KEPT is not kept (the table stays within a few hundred KB whatever is asked).
+_URLS: dict[tuple[bytes | None, str, str], str] = {}
+_MAX_URLS = 512
+_MAX_KEPT = 512
 
 
 def page_url(scope: Scope, headers: Mapping[bytes, bytes]) -> str:
@@ -36,6 +42,22 @@ def page_url(scope: Scope, headers: Mapping[bytes, bytes]) -> str:
     host = headers.get(b"host")
     scheme = scope.get("scheme", "http")
     path: str = scope["path"]
+    key = (host, scheme, path)
+    url = _URLS.get(key)
+    if url is None:
+        url = _plain_url(host, scheme, path)
+        if url is None:
+            return str(URL(scope=scope))
+        if len(url) <= 2 * _MAX_KEPT:
+            if len(_URLS) >= _MAX_URLS:
+                _URLS.clear()
+            _URLS[key] = url
+    query: bytes = scope.get("query_string", b"")
+    return f"{url}?{query.decode()}" if query else url  # UTF-8, strictly, as Starlette decodes it
+
+
+def _plain_url(host: bytes | None, scheme: str, path: str) -> str | None:
+    """``scheme://host/path`` for a plain request (see :func:`page_url`), else None."""
     if (
         _FAST_URL
         and host is not None
@@ -51,10 +73,8 @@ def page_url(scope: Scope, headers: Mapping[bytes, bytes]) -> str:
             if len(_HOSTS) < _MAX_HOSTS:
                 _HOSTS[host] = netloc
         if netloc is not None:
-            query: bytes = scope.get("query_string", b"")
-            url = f"{scheme}://{netloc}{path}"
-            return f"{url}?{query.decode()}" if query else url  # UTF-8, strictly, as Starlette decodes it
-    return str(URL(scope=scope))
+            return f"{scheme}://{netloc}{path}"
+    return None
 
 
 # The shortcut is Starlette's URL for plain requests in every Starlette this package supports; the one installed
@@ -67,3 +87,4 @@ _PROBES: tuple[dict[str, Any], ...] = (
 _FAST_URL = True
 _FAST_URL = all(page_url(probe, dict(reversed(probe["headers"]))) == str(URL(scope=probe)) for probe in _PROBES)
 _HOSTS.clear()
+_URLS.clear()

@@ -7,7 +7,9 @@ A rule with nothing to call (no params or identity callables) is read straight f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from starlette.requests import Request, cookie_parser
@@ -197,27 +199,52 @@ class ScopedPageViews:
         self.amcv_names = (amcv_cookie_name(organization_id), f"AMCV_{organization_id}") if organization_id else ()
 
     def __call__(self, scope: Scope, analytics: PageViewAnalytics | None = None) -> PageView:
+        offers, visitor = self.read(scope, analytics)
+        rule = self.rule
+        if rule._bare_mboxes is not None:  # no params, no profile params
+            return _new_page_view(offers, visitor, {}, {})
+        return _new_page_view(offers, visitor, _static_params(rule.params), _static_params(rule.profile_params))
+
+    def read(self, scope: Scope, analytics: PageViewAnalytics | None = None) -> tuple[OffersRequest, Visitor]:
+        """What a decision needs of the page view: its offers request and visitor (no PageView to make for it)."""
         rule = self.rule
         mboxes = rule._bare_mboxes
-        if mboxes is not None:  # no params, no profile params
-            params: dict[str, Any] = {}
-            profile: dict[str, Any] = {}
-        else:
+        if mboxes is None:
             params, profile = _static_params(rule.params), _static_params(rule.profile_params)
             mbox_params = {**params, **{f"profile.{key}": value for key, value in profile.items()}}
             mboxes = tuple(Mbox(name, mbox_params) for name in rule.mboxes)
         headers = dict(reversed(scope["headers"]))  # the first of a repeated name wins, as Headers.get reads it
         client = scope.get("client")
-        page = PageContext.from_raw_headers(page_url(scope, headers), headers, client_ip=client[0] if client else None)
-        qa_mode, trace = self.qa_mode, self.trace
-        query = scope.get("query_string", b"").decode("latin-1") if qa_mode or trace else ""
+        # PageContext.from_raw_headers's value, its browser's part (user agent, client hints) remembered when there
+        # are client hints (Chromium's requests; see _AGENT_HEADERS), else read as it reads it (one pass in C).
+        hints: Mapping[str, Any] | None = None
+        if _HINT_HEADERS.isdisjoint(headers):
+            agent = headers.get(b"user-agent")
+            user_agent = agent.decode("latin-1") if agent else None
+        else:
+            browser = _BROWSERS.get(key := tuple(map(headers.get, _AGENT_HEADERS)))
+            user_agent, hints = _browser(key) if browser is None else browser
+        referer = headers.get(b"referer")
+        page = _new_page_context(
+            page_url(scope, headers),
+            referer.decode("latin-1") if referer else None,
+            user_agent,
+            hints,
+            client[0] if client else None,
+            None,
+        )
+        qa = trace = None
+        if self.qa_mode or self.trace:
+            query = scope.get("query_string", b"").decode("latin-1")
+            qa = qa_mode_from_query(query) if self.qa_mode and query else None
+            trace = trace_from_query(query) if self.trace and query else None
         offers = _new_offers_request(
             mboxes,
             (),
             False,
             rule.views,
-            qa_mode_from_query(query) if qa_mode and query else None,
-            trace_from_query(query) if trace and query else None,
+            qa,
+            trace,
             page,
             analytics,
             self.deferred_display,
@@ -227,7 +254,7 @@ class ScopedPageViews:
         text = cookie.decode("latin-1") if cookie is not None else ""
         # A returning visitor with nothing for identify() to add: no cookies' dict to make (see returning_visitor).
         if self.plain and "AMCV_" not in text and (visitor := returning_visitor(text)) is not None:
-            return _new_page_view(offers, visitor, params, profile)
+            return offers, visitor
         cookies = cookie_parser(text)
         visitor = Visitor.from_cookies(cookies)
         names = self.amcv_names
@@ -243,7 +270,43 @@ class ScopedPageViews:
                 customer_ids=self.customer_ids,
                 third_party_id=self.third_party_id,
             )
-        return _new_page_view(offers, visitor, params, profile)
+        return offers, visitor
+
+
+# What PageContext.from_raw_headers reads of a browser: its User-Agent and client hints (Sec-CH-UA-*), a few
+# values for all of a site's visitors (never one of a visitor's own). Their values -> the page context's user agent
+# and client hints (read-only: shared by every page view that has them), the last _MAX_BROWSERS seen (cleared when
+# full). The referer and the URL are the page's, read each time. (Tested against from_raw_headers with every subset
+# of the headers it reads: one more read there fails that test rather than being left out of this key.)
+_AGENT_HEADERS = (
+    b"user-agent",
+    b"sec-ch-ua",
+    b"sec-ch-ua-mobile",
+    b"sec-ch-ua-platform",
+    b"sec-ch-ua-model",
+    b"sec-ch-ua-platform-version",
+    b"sec-ch-ua-full-version-list",
+    b"sec-ch-ua-arch",
+    b"sec-ch-ua-bitness",
+)
+_HINT_HEADERS = frozenset(_AGENT_HEADERS[1:])
+_BROWSERS: dict[tuple[bytes | None, ...], tuple[str | None, Mapping[str, Any] | None]] = {}
+_MAX_BROWSERS = 256
+_MAX_BROWSER_BYTES = 2048  # a browser's headers longer than that in all are read each time, not kept
+
+
+def _browser(agent: tuple[bytes | None, ...]) -> tuple[str | None, Mapping[str, Any] | None]:
+    """A page context's user agent and client hints for these values of _AGENT_HEADERS, remembered."""
+    read = PageContext.from_raw_headers(
+        None, {name: value for name, value in zip(_AGENT_HEADERS, agent, strict=True) if value is not None}
+    )
+    hints = read.client_hints
+    browser = read.user_agent, None if hints is None else MappingProxyType(dict(hints))
+    if sum(len(value) for value in agent if value is not None) <= _MAX_BROWSER_BYTES:
+        if len(_BROWSERS) >= _MAX_BROWSERS:
+            _BROWSERS.clear()
+        _BROWSERS[agent] = browser
+    return browser
 
 
 def needs_request(rule: MboxRule, customer_ids: CustomerIdsSource, third_party_id: ThirdPartyIdSource) -> bool:
@@ -271,4 +334,5 @@ def _first_values(scope: Scope) -> dict[str, str]:
 
 
 _new_offers_request = builder(OffersRequest)
+_new_page_context = builder(PageContext)
 _new_page_view = builder(PageView)

@@ -188,10 +188,17 @@ _new_match = builder(RouteMatch)
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})  # shared by every bare rule's Mbox values: read-only
 
 
+# (method, path) -> the match, remembered for the last few of a site's paths (a path names a page, never
+# a visitor): cleared when full, so a flood of odd paths costs a re-match of the usual ones, never memory.
+_MAX_SEEN = 512
+_MAX_PATH = 512  # a longer path is matched each time, not kept
+_UNSEEN: Any = object()
+
+
 class Rules:
     """An ordered list of rules; the first that matches wins."""
 
-    __slots__ = ("_rules",)
+    __slots__ = ("_rules", "_seen")
 
     def __init__(self, rules: Iterable[MboxRule]) -> None:
         if isinstance(rules, MboxRule | str) or not isinstance(rules, Iterable):
@@ -200,6 +207,10 @@ class Rules:
         for rule in self._rules:
             if not isinstance(rule, MboxRule):
                 raise TypeError(f"rules must be MboxRule objects, not {type(rule).__name__} {rule!r}")
+        # With no rule reading the host, which rule matches is a function of the method and path alone.
+        self._seen: dict[tuple[str, str], RouteMatch | None] | None = (
+            {} if all(rule.host is None for rule in self._rules) else None
+        )
 
     def __bool__(self) -> bool:
         return bool(self._rules)
@@ -208,6 +219,36 @@ class Rules:
         return iter(self._rules)
 
     def match(self, scope: Mapping[str, Any]) -> RouteMatch | None:
+        """The first rule that applies to the request, and its path parameters (a dict of the caller's own)."""
+        found = self._remembered(scope)
+        return None if found is None else _new_match(found.rule, dict(found.path_params))
+
+    def rule(self, scope: Mapping[str, Any]) -> MboxRule | None:
+        """``match(scope).rule`` (None: no rule matches), for a request that needs no path parameters."""
+        seen = self._seen
+        found = _UNSEEN if seen is None else seen.get((scope.get("method", "GET"), scope.get("path", "/")), _UNSEEN)
+        if found is _UNSEEN:  # _remembered's lookup, written out: once a request
+            found = self._remembered(scope)
+        return None if found is None else found.rule
+
+    def _remembered(self, scope: Mapping[str, Any]) -> RouteMatch | None:
+        """The match, shared (its ``path_params`` never handed out): remembered by method and path when no rule
+        reads the host, so a site's usual pages are one dict lookup, no regex."""
+        seen = self._seen
+        if seen is None:
+            return self._match(scope)
+        key = (scope.get("method", "GET"), scope.get("path", "/"))
+        found = seen.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._match(scope)
+            # a convertor's value is its own: asked every time
+            if (found is None or not found.rule._converting) and len(key[1]) <= _MAX_PATH:
+                if len(seen) >= _MAX_SEEN:
+                    seen.clear()
+                seen[key] = found
+        return found  # type: ignore[no-any-return]
+
+    def _match(self, scope: Mapping[str, Any]) -> RouteMatch | None:
         method = scope.get("method", "GET")
         path = scope.get("path", "/")
         host = ""

@@ -479,13 +479,19 @@ _START_HEADERS = st.sampled_from(
     st.lists(_START_HEADERS, max_size=5),
     st.sampled_from([200, 200, 200, 204, 404]),
     st.sampled_from(["GET", "GET", "HEAD", "POST"]),
+    st.sampled_from([4096, 4097, 99, 100, 0, 10**7]),
+    st.sampled_from([list, tuple, iter]),
 )
-def test_eligible_is_the_general_check(headers: list[tuple[bytes, bytes]], status: int, method: str) -> None:
+def test_eligible_is_the_general_check(
+    headers: list[tuple[bytes, bytes]], status: int, method: str, cap: int, kind: Any
+) -> None:
+    """The same answer as the reference for any headers (a list as servers give them, or any iterable of pairs)
+    and any cap (one with as many digits as the Content-Length, or one more)."""
     from target_middleware.personalize import eligible
 
     def outcome(check: Any) -> Any:
         try:
-            return check({"type": "http.response.start", "status": status, "headers": headers}, method, 4096)
+            return check({"type": "http.response.start", "status": status, "headers": kind(headers)}, method, cap)
         except ValueError:
             return ValueError
 

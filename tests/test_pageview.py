@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
+from types import MappingProxyType
 from typing import Any
 from unittest import mock
 
@@ -18,7 +20,7 @@ from target_middleware import visitor as visitor_module
 from target_middleware.delivery.context import PageContext
 from target_middleware.delivery.params import Mbox
 from target_middleware.pageurl import page_url
-from target_middleware.pageview import needs_request, page_view, page_view_from_scope
+from target_middleware.pageview import ScopedPageViews, needs_request, page_view, page_view_from_scope
 from target_middleware.routing import MboxRule, RouteMatch
 
 ORG = "B8D07FF5@AdobeOrg"
@@ -121,7 +123,18 @@ def plain(host: bytes, path: str = "/p", **more: Any) -> dict[str, Any]:
 @example({"type": "http", "path": "/p", "headers": [], "server": ("::1", 8080)})
 @example({"type": "http", "path": "/a?b", "headers": [(b"host", b"h")]})
 def test_page_url_is_starlettes_url(scope: dict[str, Any]) -> None:
-    assert outcome(lambda: page_url(scope, dict(reversed(scope["headers"])))) == outcome(lambda: starlette_url(scope))
+    """Starlette's URL, the first time and again (the plain URL remembered), and for the same page with another
+    scheme or query string."""
+
+    def both(scope: dict[str, Any]) -> tuple[Any, Any]:
+        return outcome(lambda: page_url(scope, dict(reversed(scope["headers"])))), outcome(lambda: starlette_url(scope))
+
+    for _ in range(2):
+        got, expected = both(scope)
+        assert got == expected
+    for other in ({"scheme": "https" if scope.get("scheme") == "http" else "http"}, {"query_string": b"o=1"}):
+        got, expected = both({**scope, **other})
+        assert got == expected
 
 
 def test_the_plain_url_is_taken_without_starlette_for_a_plain_request() -> None:
@@ -135,8 +148,20 @@ def test_the_plain_url_is_taken_without_starlette_for_a_plain_request() -> None:
     asked.assert_called_once()
 
 
+def test_the_urls_remembered_are_bounded() -> None:
+    for n in range(pageurl._MAX_URLS + 10):
+        scope = plain(b"shop.example", f"/p{n}")
+        assert page_url(scope, {b"host": b"shop.example"}) == starlette_url(scope)
+    assert 0 < len(pageurl._URLS) <= pageurl._MAX_URLS  # cleared when full, then filled again
+    pageurl._URLS.clear()
+    long = plain(b"shop.example", "/" + "x" * 2 * pageurl._MAX_KEPT)
+    assert page_url(long, {b"host": b"shop.example"}) == starlette_url(long)
+    assert pageurl._URLS == {}  # right, and not kept
+
+
 def test_the_hosts_remembered_are_bounded_and_each_one_is_right() -> None:
     pageurl._HOSTS.clear()
+    pageurl._URLS.clear()
     for n in range(pageurl._MAX_HOSTS + 50):
         host = f"h{n}.example" if n % 2 else f"h{n}.example:99999"  # plain, and not (a port Starlette refuses)
         scope = plain(host.encode())
@@ -274,8 +299,9 @@ def test_page_view_from_the_scope_is_the_one_through_a_request(
     with fixed_session_ids():
         fast = outcome(lambda: page_view_from_scope(scope, rule, **named))
     assert fast == general
-    # Equal field by field; a bare rule's mbox params are the one read-only empty mapping, not a fresh dict.
-    assert repr(fast).replace("mappingproxy({})", "{}") == repr(general)
+    # Equal field by field; a bare rule's mbox params are the one read-only empty mapping, not a fresh dict, and
+    # the client hints the browser's read-only ones.
+    assert re.sub(r"mappingproxy\((\{[^{}]*\})\)", r"\1", repr(fast)) == repr(general)
     if fast[0] == "value":
         assert [type(m) for m in fast[1].offers.mboxes] == [Mbox] * len(rule.mboxes)
 
@@ -310,8 +336,14 @@ def test_a_bare_rule_shares_one_read_only_mbox_per_name() -> None:
         one[0].params["x"] = 1  # type: ignore[index]
 
 
+_NO_OPTIONS: dict[str, Any] = {"qa_mode": False, "trace": False, "deferred_display": False, "organization_id": ""}
+
+
 def test_the_page_context_from_raw_headers_is_the_one_from_decoded_headers() -> None:
     """Every subset of the headers a PageContext reads (each client hint, referer, user agent), present or not."""
+    views = ScopedPageViews(
+        MboxRule("/", mboxes=["m"]), **{**_NO_OPTIONS, "customer_ids": None, "third_party_id": None}
+    )
     values = {
         b"sec-ch-ua-mobile": [b"?1", b"?0", b"?2"],
         b"sec-ch-ua-platform": [b'"Windows"', b""],
@@ -334,6 +366,29 @@ def test_the_page_context_from_raw_headers_is_the_one_from_decoded_headers() -> 
             fast = PageContext.from_raw_headers("https://h/", raw, client_ip="1.2.3.4")
             assert fast == PageContext.from_headers("https://h/", decoded, client_ip="1.2.3.4")
             assert type(fast) is PageContext
+            # ... and the page view's, its browser's part remembered: the same, the first time and the next
+            scope = {"type": "http", "path": "/", "headers": [(b"host", b"h"), *raw.items()], "client": ("1.2.3.4", 1)}
+            for _ in range(2):
+                page = views(scope).offers.page
+                assert page == PageContext.from_raw_headers("http://h/", raw, client_ip="1.2.3.4")
+                assert type(page) is PageContext
+                assert page.client_hints is None or type(page.client_hints) is MappingProxyType  # shared: read-only
+
+
+def test_the_browsers_remembered_are_bounded() -> None:
+    views = ScopedPageViews(
+        MboxRule("/", mboxes=["m"]), **{**_NO_OPTIONS, "customer_ids": None, "third_party_id": None}
+    )
+    for n in range(pageview._MAX_BROWSERS + 10):
+        scope = {"type": "http", "path": "/", "headers": [(b"host", b"h"), (b"user-agent", f"UA {n}".encode())]}
+        assert views(scope).offers.page.user_agent == f"UA {n}"
+    assert 0 < len(pageview._BROWSERS) <= pageview._MAX_BROWSERS  # cleared when full, then filled again
+    pageview._BROWSERS.clear()
+    agent = b"A" * pageview._MAX_BROWSER_BYTES
+    hinted = [(b"host", b"h"), (b"user-agent", agent), (b"sec-ch-ua-mobile", b"?0")]
+    page = views({"type": "http", "path": "/", "headers": hinted}).offers.page
+    assert (page.user_agent, page.client_hints) == (agent.decode(), {"mobile": False})
+    assert pageview._BROWSERS == {}  # right, and not kept
 
 
 _RETURNING = "mbox=session%23abc%231900000000%7CPC%23abc.35_0%231900000000"

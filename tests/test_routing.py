@@ -176,3 +176,57 @@ def test_which_patterns_are_plain() -> None:
     assert plain_path("/{p:path}") == ("/", "p")
     assert plain_path("/shop/{rest:path}") == ("/shop/", "rest")
     assert [plain_path(p) for p in ("/{a}", "/{a}/{b:path}", "/x{y", "/{p:path}/x")] == [None] * 4
+
+
+_REMEMBERED_RULES = [
+    MboxRule("/products/{sku}", mboxes=["pdp"]),
+    MboxRule("/items/{n:int}", mboxes=["item"]),
+    MboxRule("/cart", mboxes=["cart"], methods=["POST"]),
+    MboxRule("/{rest:path}", mboxes=["all"], exclude=["/api/{x:path}"]),
+]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["GET", "POST", "HEAD"]),
+            st.lists(st.sampled_from(["products", "items", "cart", "api", "12", "x", "", "\n"]), max_size=3),
+        ),
+        max_size=12,
+    )
+)
+def test_a_remembered_match_is_the_match_again(requests: list[tuple[str, list[str]]]) -> None:
+    """Rules remember the match of a method and path: the same rule and path parameters as a match of the rules
+    afresh, asked in any order, any number of times, each caller with its own path_params dict."""
+    remembered = Rules(_REMEMBERED_RULES)
+    for method, parts in requests * 2:
+        request = {**scope("/" + "/".join(parts), method)}
+        fresh = Rules(_REMEMBERED_RULES).match(request)
+        got = remembered.match(request)
+        assert got == fresh
+        assert remembered.rule(request) is (None if fresh is None else fresh.rule)
+        if got is not None:
+            got.path_params["mutated"] = True  # the caller's own dict: the next match does not see it
+    assert all(key[1].count("/") <= 3 for key in remembered._seen or {})
+
+
+def test_the_remembered_matches_are_bounded_and_not_kept_for_convertors_or_hosts() -> None:
+    from target_middleware import routing
+
+    rules = Rules(_REMEMBERED_RULES)
+    assert rules._seen is not None
+    for n in range(routing._MAX_SEEN + 10):
+        assert rules.rule(scope(f"/p{n}")) is _REMEMBERED_RULES[3]
+    assert 0 < len(rules._seen) <= routing._MAX_SEEN  # cleared when full, then filled again
+    rules._seen.clear()
+    long = "/" + "x" * routing._MAX_PATH
+    assert rules.rule(scope(long)) is _REMEMBERED_RULES[3]
+    assert rules._seen == {}  # matched, and not kept
+    matched = rules.match(scope("/items/7"))
+    assert matched is not None
+    assert matched.path_params == {"n": 7}
+    assert ("GET", "/items/7") not in rules._seen  # a convertor's value is made each time
+    hosted = Rules([MboxRule("/", mboxes=["m"], host="shop.example")])
+    assert hosted._seen is None  # the host decides too: nothing remembered by path
+    assert hosted.rule(scope("/")) is not None
+    assert hosted.rule(scope("/", host="other.example")) is None

@@ -239,3 +239,43 @@ def test_with_no_sdk_set_up_nothing_records_and_an_sdk_set_up_later_is_picked_up
     assert idle.active
     monkeypatch.undo()
     assert idle.active, "once on, on for good"
+
+
+async def test_whether_telemetry_records_is_asked_once_a_request(otel: Otel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that started with nothing to record (no SDK set up) records nothing of its own, not even what
+    happens after an SDK is set up mid-request (its decision, its page's outcome and apply); the next request
+    records all of it. Its counts are in TargetStats either way."""
+    from tests.asgi import asgi_get
+
+    async def page(request: Request) -> Response:
+        if sdk_set_up_here:
+            monkeypatch.setattr(trace, "get_tracer_provider", lambda: otel.tracer_provider)
+            telemetry._recheck = 0.0  # a second later: looked at again when asked
+        return HTMLResponse(PAGE)
+
+    decider = StaticDecider({"hero": [HERO]})
+    client = TargetClient("acme", "O@AdobeOrg", decisioning="on-device", decider=decider, on_notifications=_drop)
+    stats = TargetStats()
+    middleware = TargetMiddleware(
+        Starlette(routes=[Route("/p", page)]), client=client, rules=[MboxRule("/p", mboxes=["hero"])], stats=stats
+    )
+    telemetry = middleware.telemetry
+    assert telemetry is not None
+    assert not telemetry.active  # no provider given, the API's own proxies: quiet
+    recorded: list[str] = []
+    for name in ("count", "decision_started", "decision_ended", "apply_started", "apply_ended"):
+        original = getattr(telemetry, name)
+        monkeypatch.setattr(
+            telemetry,
+            name,
+            lambda *a, _name=name, _original=original, **k: (recorded.append(_name), _original(*a, **k))[1],
+        )
+
+    sdk_set_up_here = True
+    assert b"Winter sale" in (await asgi_get(middleware, "/p"))[-1]["body"]
+    assert recorded == []
+    assert telemetry.active  # asked now: on
+    sdk_set_up_here = False
+    assert b"Winter sale" in (await asgi_get(middleware, "/p"))[-1]["body"]
+    assert recorded == ["decision_started", "count", "decision_ended", "apply_started", "count", "apply_ended"]
+    assert (stats["decided"], stats["applied"]) == (2, 2)
