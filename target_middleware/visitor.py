@@ -256,13 +256,21 @@ class Visitor:
         """The ``mbox`` cookie to write: session for 31 minutes, PC (the tntId) for 732 days."""
         now_s = math.ceil(time.time() if now is None else now)
         session_id, tnt_id = self.session_id, self.tnt_id
-        if _PLAIN_ID.fullmatch(session_id) and (not tnt_id or _PLAIN_ID.fullmatch(tnt_id)):
-            # Ids as at.js and we make them, nothing in them to escape: written escaped, without _quote's passes.
-            if not tnt_id:
-                return _new_cookie_value(
-                    MBOX_COOKIE, f"session%23{session_id}%23{now_s + SESSION_MAX_AGE}", SESSION_MAX_AGE
+        # A valid session id is ASCII (``_SESSION_ID``): alphanumeric, it is plain. A valid tntId always is
+        # (``_TNT_ID``'s characters are all ``_PLAIN_ID``'s), and a Visitor holds no other.
+        if session_id.isalnum() or _PLAIN_ID.fullmatch(session_id):
+            # Ids as at.js and we make them, nothing in them to escape: written escaped, without _quote's passes,
+            # the expiries as written for this second (the same for every visitor in it).
+            second, session_end, pc_end = _expiries[0]
+            if second != now_s:
+                second, session_end, pc_end = _expiries[0] = (
+                    now_s,
+                    f"%23{now_s + SESSION_MAX_AGE}",
+                    f"%23{now_s + PC_MAX_AGE}",
                 )
-            value = f"session%23{session_id}%23{now_s + SESSION_MAX_AGE}%7CPC%23{tnt_id}%23{now_s + PC_MAX_AGE}"
+            if not tnt_id:
+                return _new_cookie_value(MBOX_COOKIE, f"session%23{session_id}{session_end}", SESSION_MAX_AGE)
+            value = f"session%23{session_id}{session_end}%7CPC%23{tnt_id}{pc_end}"
             return _new_cookie_value(MBOX_COOKIE, value, PC_MAX_AGE)
         value = f"session#{self.session_id}#{now_s + SESSION_MAX_AGE}"
         max_age = SESSION_MAX_AGE  # the longest part's lifetime: 63,244,800 with a PC, else 1860
@@ -272,9 +280,16 @@ class Visitor:
         return _new_cookie_value(MBOX_COOKIE, _quote(value), max_age)  # one a response: see ``frozen``
 
     def edge_cluster_cookie(self) -> CookieValue | None:
-        if not self.edge_cluster:
+        cluster = self.edge_cluster
+        if not cluster:
             return None
-        return _new_cookie_value(EDGE_CLUSTER_COOKIE, self.edge_cluster, SESSION_MAX_AGE)  # a valid cluster
+        # The same immutable value for every visitor of a cluster (a few dozen of them): made once each.
+        cookie = _cluster_cookies.get(cluster)
+        if cookie is None:
+            if len(_cluster_cookies) >= _MAX_CLUSTER_COOKIES:
+                _cluster_cookies.clear()
+            cookie = _cluster_cookies[cluster] = _new_cookie_value(EDGE_CLUSTER_COOKIE, cluster, SESSION_MAX_AGE)
+        return cookie
 
     def updated(self, *, tnt_id: str | None, edge_host: str | None) -> Visitor:
         """This visitor after a Delivery API answer: its new tntId and cluster, when they are valid."""
@@ -299,6 +314,11 @@ class Visitor:
 
 
 _new_visitor, _new_cookie_value = builder(Visitor), builder(CookieValue)
+# The mbox cookie's expiries, escaped, for the last second one was written in: (that second, "%23<session's end>",
+# "%23<PC's end>"), replaced whole (no torn read across threads).
+_expiries: list[tuple[int, str, str]] = [(-1, "", "")]
+_MAX_CLUSTER_COOKIES = 256  # Target's edge clusters are a few dozen: more is another server's names
+_cluster_cookies: dict[str, CookieValue] = {}  # cluster -> its mboxEdgeCluster cookie (a valid cluster)
 
 # A returning visitor's mbox cookie in the raw Cookie header, as at.js and we write it, escaped (see
 # ``returning_visitor``): both parts, the tntId with its location hint, each expiry ten digits (2001 to 2286).

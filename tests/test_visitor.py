@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -197,6 +198,12 @@ def test_the_edge_cluster_cookie() -> None:
     cookie = Visitor(session_id="s", edge_cluster="35").edge_cluster_cookie()
     assert cookie == CookieValue("mboxEdgeCluster", "35", SESSION_MAX_AGE)
     assert Visitor(session_id="s").edge_cluster_cookie() is None
+    # one value per cluster, made once and shared (immutable), in a bounded table
+    assert Visitor(session_id="t", tnt_id="u.35_0", edge_cluster="35").edge_cluster_cookie() is cookie
+    for n in range(2 * visitor_module._MAX_CLUSTER_COOKIES):
+        other = Visitor(session_id="s", edge_cluster=f"c{n}").edge_cluster_cookie()
+        assert other == CookieValue("mboxEdgeCluster", f"c{n}", SESSION_MAX_AGE)
+        assert len(visitor_module._cluster_cookies) <= visitor_module._MAX_CLUSTER_COOKIES
 
 
 @given(
@@ -406,3 +413,14 @@ def test_the_usual_returning_visitor_is_read_from_the_header(header: str) -> Non
     assert got is not None
     assert got == Visitor.from_cookies(cookie_parser(header), now=NOW)
     assert got.edge_cluster in ("35", "1" * 16)
+
+
+def test_the_mbox_cookie_s_expiries_follow_the_second_it_is_written_in() -> None:
+    """The escaped expiries are kept for the last second: another second (forward, back, a fraction) writes its own."""
+    visitor = Visitor(session_id="s1", tnt_id="t1.35_0")
+    for now in (NOW, NOW + 1, NOW + 1.5, NOW, NOW - 3600, NOW + 0.25, NOW + 86_400 * 400):
+        second = math.ceil(now)
+        expected = quote(f"session#s1#{second + SESSION_MAX_AGE}|PC#t1.35_0#{second + PC_MAX_AGE}", safe="")
+        assert visitor.mbox_cookie(now=now).value == expected
+        session_only = quote(f"session#s1#{second + SESSION_MAX_AGE}", safe="")
+        assert Visitor(session_id="s1").mbox_cookie(now=now).value == session_only

@@ -28,7 +28,8 @@ def bucket(device_id: str) -> int:
     """The bucket (0 to 9999) of ``"{client}.{activityId}.{visitorId}.0"``: the allocation is ``bucket / 100``."""
     # UTF-16LE bytes are exactly Guava's char-pair blocks: (c0 | c1 << 16) little-endian, odd tail char last. The
     # codec's encoder called directly: str.encode looks the codec up by name on every call (more than the hash).
-    signed_hash: int = mmh3.hash(_utf_16_le(device_id, "surrogatepass")[0], 0, signed=True)
+    # mmh3.hash's defaults are seed 0, signed: not passed, not parsed.
+    signed_hash: int = mmh3.hash(_utf_16_le(device_id, "surrogatepass")[0])
     return abs(signed_hash) % BUCKETS
 
 

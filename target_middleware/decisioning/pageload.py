@@ -282,7 +282,9 @@ class PageLoadPath:
         execute = body["execute"]
         if len(execute) != 1 or "pageLoad" not in execute:
             return None
-        prepared = self._for(artifact)
+        prepared = self._prepared
+        if prepared is None or prepared.artifact is not artifact:
+            prepared = self._for(artifact)
         rules = prepared.rules
         context, ids = body["context"], body.get("id")
         tnt_id = ids.get("tntId") if ids is not None else None
@@ -320,8 +322,10 @@ class PageLoadPath:
             "client": self._client_code,
             "execute": {"pageLoad": page_load},
         }
-        notifications = tuple(
-            [
+        notes = answer.notes
+        if len(notes) == 1:  # the usual answer (one activity's display): the one notification, written out
+            ((name, tokens),) = notes
+            notifications: tuple[dict[str, Any], ...] = (
                 {
                     "id": new_id(),
                     "impressionId": new_id(),
@@ -329,10 +333,22 @@ class PageLoadPath:
                     "type": "display",
                     "mbox": {"name": name},
                     "tokens": list(tokens),
-                }
-                for name, tokens in answer.notes
-            ]
-        )
+                },
+            )
+        else:
+            notifications = tuple(
+                [
+                    {
+                        "id": new_id(),
+                        "impressionId": new_id(),
+                        "timestamp": now_ms,
+                        "type": "display",
+                        "mbox": {"name": name},
+                        "tokens": list(tokens),
+                    }
+                    for name, tokens in notes
+                ]
+            )
         response = _new_response(
             200, request_id, self._client_code, tnt_id, None, (), page_load_result, (), None, (), (), (), raw
         )

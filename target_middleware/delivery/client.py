@@ -46,11 +46,14 @@ from .notifications import (
     with_third_party_id,
 )
 from .offers import OffersRequest, OffersResult, executes_page_load_only, offers_result, visitor_after_local
-from .params import GLOBAL_MBOX, Mbox, build_request
+from .params import GLOBAL_MBOX, Mbox, build_request, page_load_request
 
 __all__ = ["NotificationsCallback", "TargetClient"]
 
 logger = logging.getLogger(__name__)
+
+# Read on every call: an Enum member read from its class costs many times a global's read.
+_SERVER_SIDE, _ON_DEVICE, _HYBRID = DecisioningMethod.SERVER_SIDE, DecisioningMethod.ON_DEVICE, DecisioningMethod.HYBRID
 
 NotificationsCallback = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None]
 
@@ -223,7 +226,8 @@ class TargetClient:
         elif not isinstance(request, OffersRequest):
             request = OffersRequest(mboxes=request)
         visitor = visitor or Visitor.new()
-        if self.decisioning is DecisioningMethod.ON_DEVICE and not (visitor.tnt_id or visitor.third_party_id):
+        decisioning = self.decisioning
+        if decisioning is _ON_DEVICE and not (visitor.tnt_id or visitor.third_party_id):
             # Target's edge gives a first-time visitor a tntId, an ECID or not; deciding on-device only, we do. It
             # goes back in the mbox cookie, and allocation hashes it (or the ECID, which comes first): the visitor
             # keeps its experience, in every worker, and its clicks stay its own for two years, not a session. Not
@@ -232,34 +236,41 @@ class TargetClient:
             visitor = dataclasses.replace(visitor, tnt_id=uuid.uuid4().hex)
         page = page or request.page
         deadline = self.timeout if timeout is None else timeout
-        body = build_request(
-            execute=cast("tuple[Mbox, ...]", request.mboxes),  # Mbox values: OffersRequest made them so
-            prefetch=cast("tuple[Mbox, ...]", request.prefetch),
-            prefetch_page_load=request.prefetch_page_load,
-            prefetch_views=request.prefetch_views,
-            visitor=visitor,
-            context=page.to_json(send_ip_address=self._send_ip),
-            global_mbox=self.global_mbox,
-            property_token=self._property_token,
-            environment_id=self._environment_id,
-            analytics=request.analytics.to_json() if request.analytics is not None else None,
-        )
-        if request.qa_mode:
-            body["qaMode"] = dict(request.qa_mode)
-        if request.trace:
-            body["trace"] = dict(request.trace)
-        if self.decisioning is DecisioningMethod.SERVER_SIDE:
+        analytics = request.analytics.to_json() if request.analytics is not None else None
+        page_load_only = self._page_load is not None and executes_page_load_only(request, self.global_mbox)
+        if page_load_only and not cast("Mbox", request.mboxes[0]).params:
+            # The request most pages make, as build_request builds it, for the engine's fast path (see ``pageload``).
+            page_json = page.to_json(send_ip_address=self._send_ip)
+            body = page_load_request(visitor, page_json, self._property_token, self._environment_id, analytics)
+        else:
+            body = build_request(
+                execute=cast("tuple[Mbox, ...]", request.mboxes),  # Mbox values: OffersRequest made them so
+                prefetch=cast("tuple[Mbox, ...]", request.prefetch),
+                prefetch_page_load=request.prefetch_page_load,
+                prefetch_views=request.prefetch_views,
+                visitor=visitor,
+                context=page.to_json(send_ip_address=self._send_ip),
+                global_mbox=self.global_mbox,
+                property_token=self._property_token,
+                environment_id=self._environment_id,
+                analytics=analytics,
+            )
+            if request.qa_mode:
+                body["qaMode"] = dict(request.qa_mode)
+            if request.trace:
+                body["trace"] = dict(request.trace)
+        if decisioning is _SERVER_SIDE:
             answer = await self._post(body, visitor, deadline)
-        elif self._page_load is not None and executes_page_load_only(request, self.global_mbox):
+        elif page_load_only:
             fast = self._decide_page_load(body, visitor, page, request.read_only)
             if fast is not None:
-                return offers_result(fast, visitor_after_local(visitor, fast.tnt_id), self.decisioning, body)
+                return offers_result(fast, visitor_after_local(visitor, fast.tnt_id), decisioning, body)
             answer = await self._decide_locally(body, visitor, page, deadline)
         else:
             answer = await self._decide_locally(body, visitor, page, deadline)
         response = parse_response(answer if answer is not None else {})
         after = visitor.updated(tnt_id=response.tnt_id, edge_host=response.edge_host)
-        return offers_result(response, after, self.decisioning, body)
+        return offers_result(response, after, decisioning, body)
 
     def _start_managed(self) -> None:
         if self._managed is not None and self._managed_task is None:
@@ -301,13 +312,13 @@ class TargetClient:
             # The engine's telemetry (not part of the seam: a decider may have none) rides with the notifications.
             telemetry = tuple(getattr(decision, "telemetry", None) or ())
         except Exception as exc:
-            if self.decisioning is DecisioningMethod.HYBRID:
+            if self.decisioning is _HYBRID:
                 logger.warning("local decision failed (%s); asking the edge instead", exc.__class__.__name__)
                 return await self._post(body, visitor, deadline)
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
         if owed or telemetry:
             self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, body.get("experienceCloud")))
-        if self.decisioning is DecisioningMethod.HYBRID and remote:
+        if self.decisioning is _HYBRID and remote:
             remote_body = remote_part(body, set(remote), self.global_mbox)
             if remote_body is not None:
                 edge_answer = await self._post(remote_body, visitor, deadline)

@@ -286,33 +286,61 @@ class NotificationQueue:
         taken = self._take()
         if not taken:
             return
+        pending = iter(batches(taken))
+        # What is handed on at once (a callback that returns nothing, the usual ``on_notifications``) is done here, in
+        # order, without a task; the first batch with a send to await, and every batch after it, go to the senders.
+        for batch in pending:
+            sending = self._start(batch)
+            if sending is not None:
+                break
+        else:
+            return
         # At most _CONCURRENT_SENDS at a time, in order: as many senders, each taking the next batch when it is done
         # (a task per sender, not per batch: a flush of a thousand visitors' displays is a thousand batches).
-        pending = iter(batches(taken))
+        first: list[tuple[Batch, Awaitable[None]]] = [(batch, sending)]
 
         async def sender() -> None:
+            if first:
+                await self._finish(*first.pop())
             for batch in pending:
-                await self._deliver(batch)
+                sending = self._start(batch)
+                if sending is not None:
+                    await self._finish(batch, sending)
 
         await asyncio.gather(*(sender() for _ in range(_CONCURRENT_SENDS)))
 
-    async def _deliver(self, batch: Batch) -> None:
-        count = len(batch[0].notifications) if len(batch) == 1 else sum(len(e.notifications) for e in batch)
+    def _start(self, batch: Batch) -> Awaitable[None] | None:
+        """Hand ``batch`` to the send: what is left to await of it, or None when it is done (sent or failed)."""
         try:
             sending = self._send(batch)
-            if sending is not None:
-                await sending
         except Exception as exc:  # one failed batch must not stop the others
-            self.counts["failed"] += count
-            if self._due("failed"):
-                logger.warning("sending %d notifications to Target failed (%s)", count, type(exc).__name__)
-            for entry in batch:
-                entry.resolve(NotificationOutcome.FAILED)
+            self._failed(batch, exc)
+            return None
+        if sending is None:
+            self._sent(batch)
+        return sending
+
+    async def _finish(self, batch: Batch, sending: Awaitable[None]) -> None:
+        try:
+            await sending
+        except Exception as exc:
+            self._failed(batch, exc)
             return
-        self.counts["sent"] += count
+        self._sent(batch)
+
+    def _sent(self, batch: Batch) -> None:
+        self.counts["sent"] += len(batch[0].notifications) if len(batch) == 1 else _count(batch)
         for entry in batch:
             if entry.done is not None:
                 entry.resolve(NotificationOutcome.SENT)
+
+    def _failed(self, batch: Batch, exc: Exception) -> None:
+        count = _count(batch)
+        self.counts["failed"] += count
+        if self._due("failed"):
+            logger.warning("sending %d notifications to Target failed (%s)", count, type(exc).__name__)
+        for entry in batch:
+            entry.resolve(NotificationOutcome.FAILED)
 
     async def aclose(self) -> None:
         """Stop the background task and send what is still pending (on the queue's loop when it still runs)."""
@@ -330,6 +358,10 @@ class NotificationQueue:
                     await self._inflight
         self._task = self._inflight = None
         await self.flush()
+
+
+def _count(batch: Batch) -> int:
+    return sum(len(entry.notifications) for entry in batch)
 
 
 def _batch_key(entry: Pending) -> tuple[Any, ...]:

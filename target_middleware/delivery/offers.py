@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..analytics import PageViewAnalytics
 from ..frozen import builder
-from ..visitor import CookieValue, Visitor, cluster_of_tnt_id
+from ..visitor import CookieValue, Visitor
 from .context import PageContext
 from .decider import DecisioningMethod
 from .models import DeliveryResponse, MboxResult, PageLoadResult
@@ -133,7 +133,8 @@ def visitor_after_local(visitor: Visitor, tnt_id: str | None) -> Visitor:
     request sent, ``visitor.tnt_id`` itself: the same visitor, unless that id's location hint names another cluster
     than the visitor's (then ``updated`` says which), without checking again the id the visitor was made with."""
     if tnt_id is visitor.tnt_id and (
-        tnt_id is None or "." not in tnt_id or cluster_of_tnt_id(tnt_id) == visitor.edge_cluster
+        # A Visitor's tntId is valid: with a dot, it is "<id>.<cluster>_<node>", its cluster between the two.
+        tnt_id is None or "." not in tnt_id or tnt_id.partition(".")[2].partition("_")[0] == visitor.edge_cluster
     ):
         return visitor
     return visitor.updated(tnt_id=tnt_id, edge_host=None)

@@ -9,15 +9,15 @@ The global mbox becomes ``pageLoad``.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..identity import audience_manager, visitor_ids
+from ..randomids import uuid4_hex
 from ..visitor import Visitor
 
-__all__ = ["GLOBAL_MBOX", "MappedParams", "Mbox", "build_request", "map_params"]
+__all__ = ["GLOBAL_MBOX", "MappedParams", "Mbox", "build_request", "map_params", "page_load_request"]
 
 GLOBAL_MBOX = "target-global-mbox"
 _MAX_PARAMS = 50
@@ -159,12 +159,8 @@ def _section(mboxes: Sequence[Mbox], global_mbox: str, ids: dict[str, str | None
     return section
 
 
-def _request_id() -> str:
-    """A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` writes it, without the UUID object."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40
-    raw[8] = raw[8] & 0x3F | 0x80
-    return raw.hex()
+# A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` writes it, from a pool (see ``randomids``).
+_request_id = uuid4_hex
 
 
 def build_request(
@@ -187,7 +183,7 @@ def build_request(
     if len(execute) == 1 and not (prefetch or prefetch_page_load or prefetch_views):
         only = execute[0]
         if only.name == global_mbox and not only.params:
-            return _page_load_request(visitor, context, property_token, environment_id, analytics)
+            return page_load_request(visitor, context, property_token, environment_id, analytics)
     return _request(
         execute=execute,
         prefetch=prefetch,
@@ -202,15 +198,16 @@ def build_request(
     )
 
 
-def _page_load_request(
+def page_load_request(
     visitor: Visitor,
     context: dict[str, Any],
     property_token: str | None,
     environment_id: int | None,
     analytics: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """``_request`` for the global mbox alone, without params (most pages' request): the same dict, key order
-    included, without the sections' loops (no param can name a thirdPartyId or property token here)."""
+    """``build_request`` for the global mbox alone, without params, nothing prefetched (most pages' request): what
+    ``_request`` builds, key order included, without the sections' loops (no param can name a thirdPartyId or
+    property token here)."""
     request: dict[str, Any] = {"requestId": _request_id(), "context": context, "execute": {"pageLoad": {}}}
     if not (visitor.third_party_id or visitor.marketing_cloud_visitor_id or property_token or analytics):
         # No ids but the tntId, no experienceCloud or property: what _with_ids adds, without its calls.

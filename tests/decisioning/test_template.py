@@ -4,14 +4,16 @@ conformance suite request, and over random requests against every conformance ar
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
-import random
 from typing import Any
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from target_middleware.decisioning import Artifact, DecisioningEngine, load_artifact, notification_request
+from target_middleware.decisioning import Artifact, DecisioningEngine, load_artifact, notification_request, procedure
+from target_middleware.decisioning import engine as engine_module
 from target_middleware.decisioning.template import execute_template
 from tests.datafiles import ARTIFACTS
 
@@ -31,9 +33,15 @@ def step_by_step(artifact: Artifact) -> Artifact:
 
 
 def exactly(engine: DecisioningEngine, request: dict[str, Any], session_id: str | None) -> str:
-    """The answer and its notifications request as JSON, key order kept; random ids drawn from one seed."""
-    random.seed(7)
-    decision = engine.decide(request, session_id=session_id)
+    """The answer and its notifications request as JSON, key order kept; the random ids (a request's, the
+    notifications') drawn from one counter, the same for both engines."""
+    counter = itertools.count()
+
+    def new_id() -> str:
+        return f"{next(counter):032x}"
+
+    with mock.patch.object(procedure, "new_id", new_id), mock.patch.object(engine_module, "new_id", new_id):
+        decision = engine.decide(request, session_id=session_id)
     return json.dumps([decision.response, notification_request(request, decision)], default=str)
 
 

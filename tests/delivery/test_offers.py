@@ -7,8 +7,8 @@ import itertools
 from target_middleware.delivery.offers import visitor_after_local
 from target_middleware.visitor import Visitor
 
-TNT_IDS = [None, "t1", "abc.35_0", "abc.7_1", "x" * 100 + ".35_0"]
-CLUSTERS = [None, "35", "7", "28"]
+TNT_IDS = [None, "t1", "abc.35_0", "abc.7_1", "x" * 100 + ".35_0", "a_b.3_50", "a-b_c.35_0", "abc.35x_0"]
+CLUSTERS = [None, "35", "7", "28", "3"]
 
 
 def test_the_visitor_after_a_local_decision_is_updated_s() -> None:
