@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from starlette.types import Scope
@@ -24,11 +25,14 @@ __all__ = ["STALE_HEADERS", "cache_control", "page_headers", "read_page_headers"
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
 _STALE = frozenset(name.encode() for name in STALE_HEADERS)
 _LENGTH, _VARY, _CACHE, _DEBUG = b"content-length", b"vary", b"cache-control", b"x-target-actions"
+_SET_COOKIE, _TIMING = b"set-cookie", b"server-timing"
 _EDITED = _STALE | {_LENGTH, _VARY, _CACHE, _DEBUG}
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 _charsets: dict[str, str | None] = {}  # Content-Type value -> its charset: an app sends a handful of them
 _MAX_CHARSETS = 256
+_raw_charsets: dict[bytes, Any] = {}  # the same, by the header value's bytes
+_UNSEEN = object()
 
 
 def charset_of(content_type: str) -> str | None:
@@ -53,7 +57,15 @@ def read_page_headers(raw: Iterable[tuple[bytes, bytes]], scope: Scope) -> tuple
                 content_type = value
         elif key == b"content-security-policy" and policy is None:
             policy = value
-    charset = None if content_type is None else charset_of(content_type.decode("latin-1"))
+    if content_type is None:
+        charset = None
+    else:  # charset_of, kept by the value's bytes (no decode)
+        charset = _raw_charsets.get(content_type, _UNSEEN)
+        if charset is _UNSEEN:
+            charset = charset_of(content_type.decode("latin-1"))
+            if len(_raw_charsets) >= _MAX_CHARSETS:
+                _raw_charsets.clear()
+            _raw_charsets[content_type] = charset
     if policy is not None:
         match = _NONCE.search(policy.decode("latin-1"))
         if match:
@@ -82,10 +94,32 @@ def cache_control(value: str) -> str:
 
 set_cookie_suffix = cookie_attributes  # what follows name=value; Max-Age=n; Path=/; SameSite=Lax in every line
 
+# (name, max_age, suffix) -> the bytes of a Set-Cookie line before and after its value: a few names and lifetimes.
+_cookie_parts: dict[tuple[str, int, str], tuple[bytes, bytes]] = {}
+_MAX_COOKIE_PARTS = 64
+
 
 def set_cookies(cookies: Iterable[CookieValue], suffix: str) -> list[tuple[bytes, bytes]]:
-    """The Set-Cookie lines, ``suffix`` (from :func:`set_cookie_suffix`) after each cookie's own attributes."""
-    return [(b"set-cookie", cookie.line(suffix).encode("latin-1")) for cookie in cookies]
+    """The Set-Cookie lines, ``suffix`` (from :func:`set_cookie_suffix`) after each cookie's own attributes.
+
+    Each line is ``cookie.line(suffix)`` in Latin-1, written from its value and the bytes around it, kept per name,
+    lifetime and suffix (Latin-1 encodes character by character: the parts' bytes joined are the line's)."""
+    lines = []
+    for cookie in cookies:
+        max_age = cookie.max_age
+        parts = _cookie_parts.get((cookie.name, max_age, suffix)) if type(max_age) is int else None
+        if parts is None:
+            # The line around a value no name or suffix holds: what it is around any value.
+            around = replace(cookie, value="\0").line(suffix).split("\0")
+            if type(max_age) is not int or type(cookie.name) is not str or len(around) != 2:
+                lines.append((_SET_COOKIE, cookie.line(suffix).encode("latin-1")))
+                continue
+            parts = (around[0].encode("latin-1"), around[1].encode("latin-1"))
+            if len(_cookie_parts) >= _MAX_COOKIE_PARTS:
+                _cookie_parts.clear()
+            _cookie_parts[cookie.name, max_age, suffix] = parts
+        lines.append((_SET_COOKIE, parts[0] + cookie.value.encode("latin-1") + parts[1]))
+    return lines
 
 
 def page_headers(
@@ -142,7 +176,7 @@ def page_headers(
         out.append((_VARY, b"Cookie"))
     if not seen_cache:
         out.append((_CACHE, b"private"))
-    out.append((b"server-timing", timing.encode("latin-1")))
+    out.append((_TIMING, timing.encode("latin-1")))
     if debug is not None and not seen_debug:
         out.append((_DEBUG, debug.encode("latin-1")))
     return out

@@ -42,6 +42,7 @@ _DECIDING = frozenset(
         b"content-length",
     )
 )
+_SECURE = ("https", "wss")  # the schemes whose Set-Cookie lines say Secure
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9_.-]")
 # Skips that say the offer itself is broken, as opposed to a page that lacks what it targets.
 _MALFORMED = frozenset({SkipReason.INVALID_SELECTOR, SkipReason.UNSUPPORTED, SkipReason.BAD_CONTENT, SkipReason.ERROR})
@@ -183,7 +184,7 @@ class Personalizer:
 
         ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
         """
-        handoff = self.handoff_for(rule)
+        handoff = self.handoff if rule.handoff is None else self.handoff_for(rule)
         atjs_clicks = handoff is not None and self.clicks is ClickOwner.ATJS
         selectors, page_load_clicks = rule.html_selectors, not atjs_clicks
         # The plan's key for the rewrite cache, read off the decision: on a hit, the plan itself is never built.
@@ -253,10 +254,11 @@ class Personalizer:
             with_island = self._with_island(charset, body, result, nonce)
             changed, body = changed or with_island is not body, with_island
         # The headers are edited once, at the end: a failure before leaves the app's as they were.
+        cookies = result.cookies
         start["headers"] = page_headers(
             raw,
             length=len(body) if changed else None,
-            cookies=self._set_cookies(scope, result),
+            cookies=set_cookies(cookies, self._cookie_suffix[scope.get("scheme") in _SECURE]) if cookies else (),
             timing=_timing(started),
             debug=_debug(applied) if self.debug_header and applied is not None else None,
         )
@@ -330,7 +332,7 @@ class Personalizer:
         cookies = result.cookies
         if not cookies:
             return []
-        return set_cookies(cookies, self._cookie_suffix[scope.get("scheme") in ("https", "wss")])
+        return set_cookies(cookies, self._cookie_suffix[scope.get("scheme") in _SECURE])
 
 
 def _timing(started: float) -> str:

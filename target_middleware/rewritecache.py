@@ -104,6 +104,9 @@ class RewriteCache:
         self.max_entry = size // 4
         self.stats: Counter[str] = Counter() if stats is None else stats
         self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        # (actions, settings, page length) -> the key and entry last stored or hit for them: see ``cached``. Only
+        # entries the cache holds (an evicted one leaves it with its key).
+        self._latest: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Entry]] = {}
         self._used = 0
         self._lock = threading.Lock()
         self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry | None]] = {}
@@ -115,6 +118,7 @@ class RewriteCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._latest.clear()
             self._used = 0
 
     def cached(self, page: bytes, plan: tuple[Any, ...], options: Mapping[str, Any]) -> Rewrite | None:
@@ -122,13 +126,24 @@ class RewriteCache:
         as a hit; None otherwise, counting nothing (``apply`` with the same ``plan`` then looks again, and rewrites).
 
         ``apply``'s lookup without its awaits: no key on a worker thread (a sampled key reads 8 KB), no wait for a
-        rewrite in flight (``apply`` waits), no page keyed by all its bytes (``apply`` finds those)."""
+        rewrite in flight (``apply`` waits), no page keyed by all its bytes (``apply`` finds those).
+
+        First, before any digest, the page is compared with the latest entry of these actions, settings and page
+        length (usually the route's one page): the same bytes are the same page whatever its key, and the compare
+        is what a hit reads anyway. Only another page of that length is keyed by its digests."""
         if not self.size:
             return None
         made = _PLANS.of(plan)
         if made is None:  # too big a plan to keep made: ``apply`` keys it by its marshalled actions
             return None
-        key = _keyed(page, made, made.uses_nonce, options)
+        settings = _settings(made.uses_nonce, options)
+        with self._lock:
+            latest = self._latest.get((made, settings, len(page)))
+            if latest is not None and (latest[1].page is page or latest[1].page == page):
+                self._entries.move_to_end(latest[0])
+                self.stats["rewrite-cache-hit"] += 1
+                return latest[1].rewrite
+        key = _keyed(page, made, settings)
         with self._lock:
             entry, _ = self._lookup(key, page)
         if entry is None:
@@ -199,6 +214,7 @@ class RewriteCache:
         if entry.page is not page and entry.page != page:
             return None, len(key) == _SAMPLED
         self._entries.move_to_end(key)
+        self._latest[key[:3]] = (key, entry)
         return entry, False
 
     def _store(self, key: tuple[Any, ...], entry: _Entry) -> None:
@@ -209,10 +225,14 @@ class RewriteCache:
             if old is not None:
                 self._used -= old.cost
             self._entries[key] = entry
+            self._latest[key[:3]] = (key, entry)
             self._used += entry.cost
             while self._used > self.size:
-                _, evicted = self._entries.popitem(last=False)
+                gone, evicted = self._entries.popitem(last=False)
                 self._used -= evicted.cost
+                latest = self._latest.get(gone[:3])
+                if latest is not None and latest[1] is evicted:
+                    del self._latest[gone[:3]]
 
 
 def cache_key(
@@ -231,7 +251,7 @@ def cache_key(
     """
     made = None if plan is None else _PLANS.of(plan)
     if made is not None:
-        return _keyed(page, made, made.uses_nonce, options)
+        return _keyed(page, made, _settings(made.uses_nonce, options))
     try:
         # marshal: exact and C-fast (a third of json.dumps). Insertion order kept (attribute order shows in the
         # output); 1, 1.0, True and "1" stay apart; no shared references in version 2; anything that is not a
@@ -240,11 +260,17 @@ def cache_key(
     except ValueError:
         return None
     lowered = exact.lower()
-    return _keyed(page, exact, b"script" in lowered or b"style" in lowered or b"click" in lowered, options)
+    uses = b"script" in lowered or b"style" in lowered or b"click" in lowered
+    return _keyed(page, exact, _settings(uses, options))
 
 
-def _keyed(page: bytes, exact: bytes | _Plan, uses_nonce: bool, options: Mapping[str, Any]) -> tuple[Any, ...]:
-    settings = tuple(options.items()) if uses_nonce else tuple((k, v) for k, v in options.items() if k != "nonce")
+def _settings(uses_nonce: bool, options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The options as a key's part: all of them, or all but the nonce when the actions cannot carry it."""
+    return tuple(options.items()) if uses_nonce else tuple((k, v) for k, v in options.items() if k != "nonce")
+
+
+def _keyed(page: bytes, exact: bytes | _Plan, settings: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
+    """A sampled key: the actions, the settings, the page's length (these three also key ``_latest``) and digest."""
     if len(page) <= 2 * SAMPLE:
         return exact, settings, len(page), xxhash.xxh3_64_intdigest(page, _SEED)
     view = memoryview(page)
@@ -275,9 +301,15 @@ class _Plans:
 
     def __init__(self) -> None:
         self._plans: dict[tuple[Any, ...], _Plan] = {}
+        # id(plan.key) -> plan: the key object a plan was made from (plankey keeps one per shared on-device
+        # answer), found again without hashing its values; the plan holds it, so the id stays its.
+        self._by_id: dict[int, _Plan] = {}
         self._bytes = 0
 
     def of(self, key: tuple[Any, ...]) -> _Plan | None:
+        plan = self._by_id.get(id(key))
+        if plan is not None and plan.key is key:
+            return plan
         plan = self._plans.get(key)
         if plan is not None:
             return plan
@@ -287,8 +319,10 @@ class _Plans:
         plan = _Plan(key, size)
         if len(self._plans) >= 1024 or self._bytes + size > MAX_PLAN_BYTES:
             self._plans.clear()
+            self._by_id.clear()
             self._bytes = 0
         self._plans[key] = plan
+        self._by_id[id(key)] = plan
         self._bytes += size
         return plan
 

@@ -43,7 +43,7 @@ from .delivery.notifications import (
 from .delivery.offers import OffersClient, OffersResult
 from .identity import CustomerIdsSource, ThirdPartyIdSource, identified, identify, read_amcv
 from .iothread import IOThread
-from .pagebytes import click_head, script_json, signed_clicks_json, splice_at, splice_before_body_end
+from .pagebytes import click_head, script_json, splice_at, splice_before_body_end
 from .visitor import Visitor
 
 __all__ = ["CLICK_TTL", "MIN_KEY_BYTES", "ClickSigner", "Tracking", "click_metrics"]
@@ -156,6 +156,22 @@ class ClickSigner:
         inner, outer = self._pads[key]
         return signature_text(hmac_sha256(inner, outer, message.encode()))
 
+    def fed(self, token: str, mbox: str) -> Any:
+        """The signing key's inner hash fed the start of a click's message (``token\\nmbox\\n``): what every
+        visitor's signature of that click shares. :meth:`signed` finishes it for one visitor."""
+        inner = self._pads[0][0].copy()
+        inner.update(f"{token}\n{mbox}\n".encode())
+        return inner
+
+    def signed(self, fed: Any, rest: bytes) -> str:
+        """``sign(token, mbox, visitor, expires)`` from :meth:`fed` of the token and mbox and ``rest``, the
+        message's end ``f"{visitor}\\n{expires}".encode()``: HMAC's inner hash fed the message in two parts."""
+        first = fed.copy()
+        first.update(rest)
+        second = self._pads[0][1].copy()
+        second.update(first.digest())
+        return signature_text(second.digest())
+
     def verify(
         self, signature: str, token: str, mbox: str, visitor: str, expires: int, *, proposition: str | None = None
     ) -> bool:
@@ -232,8 +248,8 @@ class Tracking:
         self.stats = stats
         self._io = io
         self.global_mbox = global_mbox
-        # (id of a page load's metrics, id of the clicked tokens) -> (those two, their _heads): see ``_heads``
-        self._kept_heads: dict[tuple[int, int], tuple[object, object, tuple[tuple[str, str, str], ...]]] = {}
+        # (id of a page load's metrics, id of the clicked tokens) -> (those two, their _clicks): see ``_clicks``
+        self._kept_clicks: dict[tuple[int, int], tuple[object, object, tuple[tuple[str, Any], ...]]] = {}
 
     # -- the page ----------------------------------------------------------------------------------
 
@@ -261,14 +277,17 @@ class Tracking:
     ) -> bytes | None:
         """The element that carries this visitor's signatures of ``tokens``, in ``encoding``; None: nothing to sign."""
         if result.edge is None:
-            heads = self._heads(result, tokens)
-            if not heads:
+            kept = self._clicks(result, tokens)
+            if not kept:
                 return None
             expires = int(time.time()) + self.signer.ttl
-            who, sign = binding(result.visitor), self.signer.sign
-            data = signed_clicks_json(
-                expires, [f'{head}{sign(token, mbox, who, expires)}"]' for token, mbox, head in heads]
-            )
+            rest, signed = f"{binding(result.visitor)}\n{expires}".encode(), self.signer.signed
+            if len(kept) == 1:
+                head, fed = kept[0]
+                entries = f'{head}{signed(fed, rest)}"]'
+            else:
+                entries = ",".join([f'{head}{signed(fed, rest)}"]' for head, fed in kept])
+            data = f'{{"expires":{expires},"clicks":{{{entries}}}}}'  # signed_clicks_json's text, written inline
         else:
             metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]
             if not metrics:
@@ -289,30 +308,31 @@ class Tracking:
             element = f"<script {_ATTRIBUTES}>{data}</script>"
         return element.encode(encoding, "xmlcharrefreplace")
 
-    def _heads(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[str, str, str], ...]:
-        """``(token, mbox, click_head(token, mbox))`` for each of ``tokens`` a click metric of the decision names,
-        in the JSON object's order (a token twice keeps its first place and its last mbox).
+    def _clicks(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[str, Any], ...]:
+        """For each of ``tokens`` a click metric of the decision names, in the JSON object's order (a token twice
+        keeps its first place and its last mbox): its ``click_head(token, mbox)`` and the signer's hash ``fed`` the
+        message's start, what every visitor's signature of it shares (``ClickSigner.fed``).
 
         Kept by the page load's metrics and the tokens, both immutable (held here, so their ids stay theirs), when
         the decision has no regional mbox: the same for every decision of one on-device answer and every hit of
-        one rewrite-cache entry."""
+        one rewrite-cache entry. A kept hash is only ever copied, never fed again."""
         page_load = result.page_load
         metrics = None if page_load is None or result.mboxes else page_load.metrics
         if type(metrics) is not tuple or type(tokens) is not frozenset:
-            return self._find_heads(result, tokens)
+            return self._find_clicks(result, tokens)
         key = (id(metrics), id(tokens))
-        kept = self._kept_heads.get(key)
+        kept = self._kept_clicks.get(key)
         if kept is not None and kept[0] is metrics and kept[1] is tokens:
             return kept[2]
-        heads = self._find_heads(result, tokens)
-        if len(self._kept_heads) >= _MAX_KEPT_HEADS:
-            self._kept_heads.clear()
-        self._kept_heads[key] = (metrics, tokens, heads)
-        return heads
+        clicks = self._find_clicks(result, tokens)
+        if len(self._kept_clicks) >= _MAX_KEPT_HEADS:
+            self._kept_clicks.clear()
+        self._kept_clicks[key] = (metrics, tokens, clicks)
+        return clicks
 
-    def _find_heads(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[str, str, str], ...]:
+    def _find_clicks(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[str, Any], ...]:
         mboxes = {token: mbox for token, mbox in click_metrics(result, self.global_mbox) if token in tokens}
-        return tuple((token, mbox, click_head(token, mbox)) for token, mbox in mboxes.items())
+        return tuple((click_head(token, mbox), self.signer.fed(token, mbox)) for token, mbox in mboxes.items())
 
     # -- the queue ---------------------------------------------------------------------------------
 

@@ -311,3 +311,80 @@ def test_cache_on_and_cache_off_give_the_same_bytes(
     assert first == expected
     assert second == expected
     assert SHARED.info().used <= SHARED.size
+
+
+# Pages of one length that differ at the start, in the middle (same sampled digest) or at the end, and others.
+_HEAD, _TAIL = b"<html><head></head><body>" + b" " * 5000, b" " * 5000 + b"</body></html>"
+LOOKALIKES = [
+    _HEAD + b"<p id=hero>one</p>" + _TAIL,
+    _HEAD + b"<p id=hero>two</p>" + _TAIL,
+    b"!" + _HEAD[1:] + b"<p id=hero>one</p>" + _TAIL,
+    _HEAD + b"<p id=hero>one</p>" + _TAIL[:-1] + b"!",
+    page_of(3_000, "a"),
+    page_of(3_000, "b"),
+    PAGE,
+]
+# Two experiences, each with its plan key (what plankey.plan_key gives for its actions: here any exact stand-in).
+EXPERIENCES = [
+    ([{"type": "setHtml", "selector": "#hero", "content": "Winter sale"}], ("setHtml", "#hero", "Winter sale")),
+    ([{"type": "setHtml", "selector": "#hero", "content": "Summer sale"}], ("setHtml", "#hero", "Summer sale")),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["apply", "cached"]),
+            st.integers(0, len(LOOKALIKES) - 1),
+            st.integers(0, 1),
+            st.booleans(),  # the plan key as the same object, or an equal one
+            st.sampled_from(["utf-8", None]),
+        ),
+        max_size=25,
+    ),
+    size=st.sampled_from([90_000, 1024 * 1024]),  # 90 KB: four 10 KB pages and their rewrites at most
+)
+def test_a_hit_found_by_comparing_with_the_latest_page_is_the_pages_own(
+    steps: list[tuple[str, int, int, bool, str | None]], size: int
+) -> None:
+    """``cached`` compares a page with the latest entry of its actions, settings and length before any digest:
+    whatever pages of one length came and went (a small cache evicts), a hit is this page's fresh rewrite, and the
+    latest entries are ones the cache still holds (an evicted entry is not kept alive by them)."""
+    cache = RewriteCache(size)
+    keys = [plan for _, plan in EXPERIENCES]
+
+    async def run() -> None:
+        for op, index, experience, same, charset in steps:
+            page, (actions, plan) = bytes(bytearray(LOOKALIKES[index])), EXPERIENCES[experience]
+            plan = keys[experience] if same else tuple(part for part in plan)  # equal, another object
+            options = {**OPTIONS, "charset": charset}
+            expected = rewrite(page, actions, options)
+            if op == "apply":
+                assert await cache.apply(page, actions, options, offload=False, plan=plan) == expected
+            else:
+                got = cache.cached(page, plan, options)
+                assert got is None or got == expected
+            assert all(cache._entries.get(key) is entry for key, entry in cache._latest.values())
+
+    asyncio.run(run())
+
+
+async def test_a_page_met_again_is_found_by_comparing_without_a_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route's latest page, sent again, is a hit before any digest is made; another page of its length is not
+    taken for it (it is keyed by its digests and rewritten)."""
+    cache = RewriteCache(1024 * 1024)
+    one, two = LOOKALIKES[0], LOOKALIKES[1]
+    actions, plan = EXPERIENCES[0]
+    first = await cache.apply(one, actions, OPTIONS, offload=False, plan=plan)
+    digests: list[int] = []
+    real = rewritecache.xxhash.xxh3_64_intdigest
+    monkeypatch.setattr(
+        rewritecache.xxhash, "xxh3_64_intdigest", lambda data, seed=0: digests.append(1) or real(data, seed)
+    )
+    assert cache.cached(bytes(bytearray(one)), plan, OPTIONS) is first
+    assert digests == []
+    assert cache.cached(two, plan, OPTIONS) is None
+    assert digests
+    assert await cache.apply(two, actions, OPTIONS, offload=False, plan=plan) == rewrite(two, actions, OPTIONS)
+    assert cache.stats == Counter({"rewrite-cache-miss": 2, "rewrite-cache-hit": 1})

@@ -120,8 +120,12 @@ def test_clicks_json_from_heads_is_clicks_json(expires: int, clicks: dict[str, t
     assert signed_clicks_json(expires, heads) == clicks_json(expires, [(t, m, s) for t, (m, s) in clicks.items()])
 
 
-def old_signatures(tracking: Tracking, result: Any, tokens: Any, nonce: str | None) -> bytes | None:
-    """Tracking.signatures before the heads were kept (main 635df39), for a Delivery API decision."""
+def old_signatures(
+    tracking: Tracking, result: Any, tokens: Any, nonce: str | None, encoding: str = "utf-8"
+) -> bytes | None:
+    """Tracking.signatures before the heads were kept (main 635df39), for a Delivery API decision: each click signed
+    whole by ``ClickSigner.sign``, written by ``clicks_json`` (the nonce attribute only for a nonce that can go
+    between quotes as it is)."""
     metrics = [(token, mbox) for token, mbox in click_metrics(result, tracking.global_mbox) if token in tokens]
     if not metrics:
         return None
@@ -131,10 +135,11 @@ def old_signatures(tracking: Tracking, result: Any, tokens: Any, nonce: str | No
     sign = tracking.signer.sign
     data = clicks_json(expires, [(token, mbox, sign(token, mbox, who, expires)) for token, mbox in mboxes.items()])
     attributes = 'type="application/json" data-target-middleware="click-signatures"'
+    quotable = nonce is not None and nonce.isascii() and '"' not in nonce and "&" not in nonce
     element = (
-        f'<script {attributes} nonce="{nonce}">{data}</script>' if nonce else f"<script {attributes}>{data}</script>"
+        f'<script {attributes} nonce="{nonce}">{data}</script>' if quotable else f"<script {attributes}>{data}</script>"
     )
-    return element.encode("utf-8", "xmlcharrefreplace")
+    return element.encode(encoding, "xmlcharrefreplace")
 
 
 WORDS = st.sampled_from(["t1", "t2", "<t&>", "é", ""])
@@ -149,19 +154,25 @@ MBOXES = st.lists(st.builds(MboxResult, st.sampled_from(["hero", "side"]), st.no
     page_load=st.none() | METRICS,
     mboxes=MBOXES,
     tokens=st.tuples(st.frozensets(WORDS, max_size=3), st.frozensets(WORDS, max_size=3)),
-    visitors=st.lists(st.sampled_from(["a1", "b2", "c3"]), min_size=1, max_size=4),
-    nonce=st.none() | st.just("n0nce"),
+    visitors=st.lists(st.sampled_from(["a1", "b2", "c3", None, "a1.35_0"]), min_size=1, max_size=4),
+    nonce=st.none() | st.sampled_from(["n0nce", "", 'a"b', "x&y", "é"]),
+    encoding=st.sampled_from(["utf-8", "latin-1", "cp1252", "utf-16", "ascii"]),
+    key=st.binary(min_size=16, max_size=100),
 )
 def test_the_signatures_are_the_old_ones_for_every_visitor(
+    *,
     page_load: tuple[Metric, ...] | None,
     mboxes: list[MboxResult],
-    tokens: frozenset[str],
-    visitors: list[str],
+    tokens: tuple[frozenset[str], frozenset[str]],
+    visitors: list[str | None],
     nonce: str | None,
+    encoding: str,
+    key: bytes,
 ) -> None:
-    """Kept heads (one decision's metrics for several visitors, as on-device answers share them) sign each visitor
-    as the general path does; the clock is frozen so both read the same expiry."""
-    tracking = Tracking(static_client({}), signing_key=b"k" * 32, stats=Counter(), io=None, global_mbox="g")
+    """Kept clicks (one decision's metrics for several visitors, as on-device answers share them: each click's head
+    and its HMAC's inner hash fed ``token\\nmbox\\n``) sign each visitor as the general path does, tntId or session
+    bound, any key length (over 64 bytes: hashed first); the clock is frozen so both read the same expiry."""
+    tracking = Tracking(static_client({}), signing_key=key, stats=Counter(), io=None, global_mbox="g")
     load = None if page_load is None else PageLoadResult((), page_load)
     for i, tnt in enumerate(visitors):
         clicked = tokens[i % 2]  # two rewrites' tokens over the same decision's metrics
@@ -170,8 +181,8 @@ def test_the_signatures_are_the_old_ones_for_every_visitor(
             response=response, page_load=load, mboxes=tuple(mboxes), edge=None, visitor=Visitor("s1", tnt_id=tnt)
         )
         with frozen_time():
-            signed = tracking.signatures(result, tokens=clicked, encoding="utf-8", nonce=nonce)  # type: ignore[arg-type]
-            assert signed == old_signatures(tracking, result, clicked, nonce)
+            signed = tracking.signatures(result, tokens=clicked, encoding=encoding, nonce=nonce)  # type: ignore[arg-type]
+            assert signed == old_signatures(tracking, result, clicked, nonce, encoding)
 
 
 @contextmanager
