@@ -19,7 +19,6 @@ __all__ = [
     "click_head",
     "clicks_json",
     "script_json",
-    "signed_clicks_json",
     "splice_at",
     "splice_before_body_end",
 ]
@@ -53,12 +52,6 @@ def clicks_json(expires: int, clicks: Iterable[tuple[str, str, str]]) -> str:
 def click_head(token: str, mbox: str) -> str:
     """What comes before a click's signature in :func:`clicks_json`'s object: ``"token":["mbox","``."""
     return f'{_script_string(token)}:[{_script_string(mbox)},"'
-
-
-def signed_clicks_json(expires: int, clicks: Iterable[str]) -> str:
-    """:func:`clicks_json` from each click's ``click_head(token, mbox) + signature + '"]'``: for signatures that
-    JSON writes as they are (base64url), the same text, with the heads made once per page's clicks."""
-    return f'{{"expires":{expires!r},"clicks":{{{",".join(clicks)}}}}}'
 
 
 def body_end(body: bytes, encoding: str) -> int | None:
