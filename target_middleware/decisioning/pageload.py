@@ -201,6 +201,18 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
     return _Answer(make, parsed.metrics, tuple(notes), shared_page_load(json, options, parsed.metrics, make))
 
 
+def _display(name: str, tokens: tuple[str, ...], now_ms: int) -> dict[str, Any]:
+    """The display notification of one mbox's event tokens, as ``procedure.DecisionRun`` writes it."""
+    return {
+        "id": new_id(),
+        "impressionId": new_id(),
+        "timestamp": now_ms,
+        "type": "display",
+        "mbox": {"name": name},
+        "tokens": list(tokens),
+    }
+
+
 class PageLoadPath:
     """The fast path of one client's engine (see the module's docstring); shares nothing about a visitor."""
 
@@ -323,32 +335,10 @@ class PageLoadPath:
             "execute": {"pageLoad": page_load},
         }
         notes = answer.notes
-        if len(notes) == 1:  # the usual answer (one activity's display): the one notification, written out
-            ((name, tokens),) = notes
-            notifications: tuple[dict[str, Any], ...] = (
-                {
-                    "id": new_id(),
-                    "impressionId": new_id(),
-                    "timestamp": now_ms,
-                    "type": "display",
-                    "mbox": {"name": name},
-                    "tokens": list(tokens),
-                },
-            )
+        if len(notes) == 1:  # the usual answer (one activity's display): no generator for one
+            notifications: tuple[dict[str, Any], ...] = (_display(*notes[0], now_ms),)
         else:
-            notifications = tuple(
-                [
-                    {
-                        "id": new_id(),
-                        "impressionId": new_id(),
-                        "timestamp": now_ms,
-                        "type": "display",
-                        "mbox": {"name": name},
-                        "tokens": list(tokens),
-                    }
-                    for name, tokens in notes
-                ]
-            )
+            notifications = tuple(_display(name, tokens, now_ms) for name, tokens in notes)
         response = _new_response(
             200, request_id, self._client_code, tnt_id, None, (), page_load_result, (), None, (), (), (), raw
         )
