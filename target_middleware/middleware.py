@@ -31,7 +31,7 @@ from .html import Engine
 from .identity import CustomerIdsSource, ThirdPartyIdSource, check_identity_sources
 from .iothread import IOThread
 from .options import check_bool, check_number, check_positive_int
-from .outcomes import DECIDED, CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
+from .outcomes import CircuitBreaker, DecisionWatch, Outcomes, TargetStats, describe
 from .pageview import PageView, ScopedPageViews, needs_request, page_view
 from .personalize import Personalizer, eligible
 from .rewritecache import DEFAULT_SIZE, RewriteCache
@@ -232,9 +232,8 @@ class TargetMiddleware:
                 decision = await coroutine
             except Exception as exc:
                 decision, watch = self._failed_here(rule, exc)
-            else:  # Outcomes.decided(rule.path, None), written out: counted, the breaker told
-                self.stats[DECIDED] += 1
-                self.breaker.succeeded()
+            else:
+                self.outcomes.decided(rule.path, None)  # counted, the breaker told
         else:
             match = self.rules.match(scope)
             assert match is not None  # the rule matched just now: the same rules, the same scope
@@ -489,9 +488,8 @@ class _Responder:
                 telemetry.apply_ended(applying, route=route, size=self.size, outcome="apply-error", error=exc)
             await self._pass_through(more_body=False)
             return
-        middleware.stats[outcome] += 1  # Outcomes.count_for, written out
+        middleware.outcomes.count_for(outcome, route, telemetry)
         if telemetry is not None:
-            telemetry.count(outcome, route)
             telemetry.apply_ended(applying, route=route, size=self.size, outcome=outcome, applied=applied)
         send = self.downstream
         await send(start)

@@ -21,7 +21,7 @@ from .delivery.errors import UpstreamStatusError
 if TYPE_CHECKING:
     from .telemetry import Telemetry
 
-__all__ = ["DECIDED", "CircuitBreaker", "DecisionOutcome", "DecisionWatch", "Outcomes", "TargetStats", "describe"]
+__all__ = ["CircuitBreaker", "DecisionOutcome", "DecisionWatch", "Outcomes", "TargetStats", "describe"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class DecisionOutcome(StrEnum):
 
 
 # The member, read once: an Enum member read from its class goes through a descriptor (3.11), twenty times a global.
-DECIDED = _DECIDED = DecisionOutcome.DECIDED
+_DECIDED = DecisionOutcome.DECIDED
 
 
 class CircuitBreaker:
