@@ -70,16 +70,13 @@ def eligible(start: Message, method: str, max_body_size: int) -> bool:
     for key, value in start.get("headers") or ():
         if key in _DECIDING and key not in raw:
             raw[key] = value
-    content_type = raw.get(b"content-type", b"")
-    html = _HTML_TYPES.get(content_type)  # _is_html's table, read here: a call less
-    if not (_is_html(content_type) if html is None else html):
+    if not _is_html(raw.get(b"content-type", b"")):
         return False
     # Content-Type and a Content-Length of ASCII digits only, as most pages: nothing else to check, and int() reads
-    # the digits as it reads the text's; fewer digits than the cap has are within it, with no int() to make.
+    # the digits as it reads the text's.
     length = raw.get(b"content-length", b"")
     if len(raw) == 2 and length.isdigit():
-        digits = _DIGITS.get(max_body_size)
-        return len(length) < (_digits(max_body_size) if digits is None else digits) or int(length) <= max_body_size
+        return int(length) <= max_body_size
     headers = {key: value.decode("latin-1") for key, value in raw.items()}
     if b"content-encoding" in headers or b"content-range" in headers:
         return False
@@ -91,17 +88,6 @@ def eligible(start: Message, method: str, max_body_size: int) -> bool:
     # No Content-Length means a stream: it goes through as it comes, its first bytes not held back.
     text = headers.get(b"content-length", "")
     return text.isdigit() and int(text) <= max_body_size
-
-
-def _digits(number: int) -> int:
-    """How many digits ``number`` has (a middleware's one cap: the first few asked about remembered)."""
-    digits = len(str(number))
-    if len(_DIGITS) < 16:
-        _DIGITS[number] = digits
-    return digits
-
-
-_DIGITS: dict[int, int] = {}
 
 
 # Content-Type value -> whether it is HTML's; a site sends a few (the first _MAX_TYPES seen are kept).
@@ -184,7 +170,7 @@ class Personalizer:
 
         ``started`` is when the app's page was complete: Server-Timing reports what we added after it.
         """
-        handoff = self.handoff if rule.handoff is None else self.handoff_for(rule)
+        handoff = self.handoff_for(rule)
         atjs_clicks = handoff is not None and self.clicks is ClickOwner.ATJS
         selectors, page_load_clicks = rule.html_selectors, not atjs_clicks
         # The plan's key for the rewrite cache, read off the decision: on a hit, the plan itself is never built.
@@ -254,11 +240,10 @@ class Personalizer:
             with_island = self._with_island(charset, body, result, nonce)
             changed, body = changed or with_island is not body, with_island
         # The headers are edited once, at the end: a failure before leaves the app's as they were.
-        cookies = result.cookies
         start["headers"] = page_headers(
             raw,
             length=len(body) if changed else None,
-            cookies=set_cookies(cookies, self._cookie_suffix[scope.get("scheme") in _SECURE]) if cookies else (),
+            cookies=self._set_cookies(scope, result),
             timing=_timing(started),
             debug=_debug(applied) if self.debug_header and applied is not None else None,
         )
