@@ -3,8 +3,9 @@
 The artifact holds one VEC A/B activity on the global mbox (``execute.pageLoad``) for the shop page: experience A
 applies the five actions of ``pages.ACTIONS``, experience B the same five with other content; allocation is 50/50
 by the visitor's id, as Target's on-device engine hashes it, with response tokens and a click metric as the VEC
-writes them. ``visitor_cookies(n)`` gives ``n`` returning visitors' ``mbox`` cookies (a session and a tntId each),
-so a request's experience depends on who sends it.
+writes them. ``visitor_cookies(n)`` gives ``n`` returning visitors' Cookie headers (an ``mbox`` cookie with a session
+and a tntId each, and the ``mboxEdgeCluster`` cookie sent back beside it), so a request's experience depends on who
+sends it.
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ def artifact() -> dict[str, Any]:
 
 
 def visitor_cookies(count: int, *, seed: int = 1) -> list[str]:
-    """``count`` returning visitors' ``mbox`` cookie headers, as at.js or the middleware wrote them."""
+    """``count`` returning visitors' Cookie headers: the ``mbox`` and ``mboxEdgeCluster`` cookies as at.js or the
+    middleware wrote them, in the order a browser sends them back (the older cookie first)."""
     now = int(time.time())
     ids = [uuid.UUID(int=(seed << 64) + i).hex for i in range(count)]
     session, pc = now + 1800, now + 60_000_000
-    return [f"mbox=session%23{i}s%23{session}%7CPC%23{i}.35_0%23{pc}" for i in ids]
+    return [f"mbox=session%23{i}s%23{session}%7CPC%23{i}.35_0%23{pc}; mboxEdgeCluster=35" for i in ids]

@@ -47,10 +47,24 @@ def server(mode: str, *, cpu: int = 0, edge: str = "") -> Iterator[int]:
         process.wait(timeout=10)
 
 
-# What a browser sends for a page (the Cookie header, when given, names a returning visitor).
+# What a browser sends for a page: Chromium 156's navigation request, header for header as headless Chromium sent it
+# to a local server (its user agent without "Headless", as a person's Chromium writes it), client hints included.
+# The Cookie header, when given, comes last, as Chromium writes it, and names a returning visitor.
 BROWSER_HEADERS = (
-    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36\r\n"
-    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    "Connection: keep-alive\r\n"
+    'sec-ch-ua: "Not:A-Brand";v="8", "Chromium";v="156"\r\n'
+    "sec-ch-ua-mobile: ?0\r\n"
+    'sec-ch-ua-platform: "Linux"\r\n'
+    "Upgrade-Insecure-Requests: 1\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0"
+    " Safari/537.36\r\n"
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,"
+    "*/*;q=0.8,application/signed-exchange;v=b3;q=0.7\r\n"
+    "Sec-Fetch-Site: none\r\n"
+    "Sec-Fetch-Mode: navigate\r\n"
+    "Sec-Fetch-User: ?1\r\n"
+    "Sec-Fetch-Dest: document\r\n"
+    "Accept-Encoding: gzip, deflate, br, zstd\r\n"
     "Accept-Language: en-US,en;q=0.9\r\n"
 )
 
