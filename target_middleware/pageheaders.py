@@ -118,7 +118,7 @@ def set_cookies(cookies: Iterable[CookieValue], suffix: str) -> list[tuple[bytes
             if len(_cookie_parts) >= _MAX_COOKIE_PARTS:
                 _cookie_parts.clear()
             _cookie_parts[cookie.name, max_age, suffix] = parts
-        lines.append((_SET_COOKIE, parts[0] + cookie.value.encode("latin-1") + parts[1]))
+        lines.append((_SET_COOKIE, cookie.value.encode("latin-1").join(parts)))  # parts[0] + value + parts[1]
     return lines
 
 

@@ -448,6 +448,23 @@ def test_client_hints_are_part_of_the_remembered_page(monkeypatch: pytest.Monkey
     assert len(built) == 3  # once per set of hints, the second round from the table
 
 
+def test_a_hint_of_another_type_is_not_read_from_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only hints whose values are strings and booleans are remembered: ``1`` equals ``True`` (and hashes alike), so a
+    request whose ``mobile`` is ``1`` is given its own context, never the one kept for ``True``."""
+    engine = DecisioningEngine(generated_artifact(1), client_code="acme", clock=lambda: NOW)
+    built: list[Any] = []
+    general = pageload.base_context
+    monkeypatch.setattr(pageload, "base_context", lambda *a: built.append(a) or general(*a))
+    page = PageContext(url=URLS[0], user_agent=AGENTS[0], client_hints={"mobile": True}, time_offset_minutes=0)
+    rng = random.Random(7)
+    for mobile in (True, True, 1, 1, 1.0, "?1"):
+        context = page.to_json(send_ip_address=False)
+        context["clientHints"] = {"mobile": mobile}
+        engine.decide_page_load(build_request(execute=[Mbox(GLOBAL, {})], visitor=visitors(rng), context=context))
+    kinds = [type(args[0]["clientHints"]["mobile"]) for args in built]
+    assert kinds == [bool, int, int, float, str]  # True once, then from the table; the others each time but "?1"
+
+
 # -- the shared answer (read-only callers: the middleware) ----------------------------------------------------------
 
 
