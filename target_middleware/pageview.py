@@ -216,14 +216,28 @@ class ScopedPageViews:
         headers = dict(reversed(scope["headers"]))  # the first of a repeated name wins, as Headers.get reads it
         client = scope.get("client")
         # PageContext.from_raw_headers's value, its browser's part (user agent, client hints) remembered when there
-        # are client hints (Chromium's requests; see _AGENT_HEADERS), else read as it reads it (one pass in C).
-        hints: Mapping[str, Any] | None = None
-        if _HINT_HEADERS.isdisjoint(headers):
-            agent = headers.get(b"user-agent")
-            user_agent = agent.decode("latin-1") if agent else None
+        # are client hints (Chromium's requests), else read as it reads it. The key is the values of _AGENT_HEADERS,
+        # in order: nine lookups written out (a third of what map(headers.get, ...) costs in calls).
+        get = headers.get
+        key = (
+            get(b"user-agent"),
+            get(b"sec-ch-ua"),
+            get(b"sec-ch-ua-mobile"),
+            get(b"sec-ch-ua-platform"),
+            get(b"sec-ch-ua-model"),
+            get(b"sec-ch-ua-platform-version"),
+            get(b"sec-ch-ua-full-version-list"),
+            get(b"sec-ch-ua-arch"),
+            get(b"sec-ch-ua-bitness"),
+        )
+        browser = _BROWSERS.get(key)
+        if browser is not None:
+            user_agent, hints = browser
+        elif key[1:] == _NO_HINTS:  # not Chromium: the user agent alone, not kept (browsers without hints are many)
+            agent = key[0]
+            user_agent, hints = agent.decode("latin-1") if agent else None, None
         else:
-            browser = _BROWSERS.get(key := tuple(map(headers.get, _AGENT_HEADERS)))
-            user_agent, hints = _browser(key) if browser is None else browser
+            user_agent, hints = _browser(key)
         referer = headers.get(b"referer")
         page = _new_page_context(
             page_url(scope, headers),
@@ -289,7 +303,7 @@ _AGENT_HEADERS = (
     b"sec-ch-ua-arch",
     b"sec-ch-ua-bitness",
 )
-_HINT_HEADERS = frozenset(_AGENT_HEADERS[1:])
+_NO_HINTS = (None,) * (len(_AGENT_HEADERS) - 1)
 _BROWSERS: dict[tuple[bytes | None, ...], tuple[str | None, Mapping[str, Any] | None]] = {}
 _MAX_BROWSERS = 256
 _MAX_BROWSER_BYTES = 2048  # a browser's headers longer than that in all are read each time, not kept

@@ -379,9 +379,15 @@ def test_the_browsers_remembered_are_bounded() -> None:
     views = ScopedPageViews(
         MboxRule("/", mboxes=["m"]), **{**_NO_OPTIONS, "customer_ids": None, "third_party_id": None}
     )
+    pageview._BROWSERS.clear()
     for n in range(pageview._MAX_BROWSERS + 10):
         scope = {"type": "http", "path": "/", "headers": [(b"host", b"h"), (b"user-agent", f"UA {n}".encode())]}
         assert views(scope).offers.page.user_agent == f"UA {n}"
+    assert pageview._BROWSERS == {}  # a browser without client hints: read each time, not kept
+    for n in range(pageview._MAX_BROWSERS + 10):
+        hinted = [(b"host", b"h"), (b"user-agent", f"UA {n}".encode()), (b"sec-ch-ua-mobile", b"?1")]
+        page = views({"type": "http", "path": "/", "headers": hinted}).offers.page
+        assert (page.user_agent, page.client_hints) == (f"UA {n}", {"mobile": True})
     assert 0 < len(pageview._BROWSERS) <= pageview._MAX_BROWSERS  # cleared when full, then filled again
     pageview._BROWSERS.clear()
     agent = b"A" * pageview._MAX_BROWSER_BYTES
