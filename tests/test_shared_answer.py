@@ -18,13 +18,12 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from target_middleware import MboxRule, TargetClient, TargetMiddleware
-from target_middleware.decisioning.artifact import parse_artifact
 from target_middleware.delivery.offers import OffersRequest
 from target_middleware.delivery.shared import SharedPageLoad
 from target_middleware.visitor import Visitor
 from tests.asgi import asgi_get
+from tests.decisioning.artifacts import GLOBAL, global_mbox_artifact
 
-GLOBAL = "target-global-mbox"
 STYLE = {"background-color": "#def", "priority": "important"}
 BANNER = {"banner": {"text": "Free shipping"}, "items": [1, 2]}
 PAGE = '<html><head><title>Shop</title></head><body><h1 id="hero">Welcome</h1><p id="offer">-</p></body></html>'
@@ -52,20 +51,7 @@ def artifact() -> Any:
             "metrics": [],
         },
     }
-    return parse_artifact(
-        {
-            "version": "1.0.0",
-            "meta": {"clientCode": "acme", "environment": "production"},
-            "globalMbox": GLOBAL,
-            "geoTargetingEnabled": False,
-            "responseTokens": [],
-            "remoteMboxes": [],
-            "remoteViews": [],
-            "localMboxes": [GLOBAL],
-            "localViews": [],
-            "rules": {"mboxes": {GLOBAL: [rule]}, "views": {}},
-        }
-    )
+    return global_mbox_artifact([rule])
 
 
 def shop(client: TargetClient, seen: list[Any], **options: Any) -> Any:

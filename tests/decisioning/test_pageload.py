@@ -25,7 +25,7 @@ import pytest
 from target_middleware import TargetClient
 from target_middleware.decisioning import DecisioningEngine, load_artifact, pageload, procedure
 from target_middleware.decisioning import engine as engine_module
-from target_middleware.decisioning.artifact import Artifact, parse_artifact
+from target_middleware.decisioning.artifact import Artifact
 from target_middleware.delivery import params
 from target_middleware.delivery.context import PageContext
 from target_middleware.delivery.models import PageLoadResult, parse_response
@@ -34,8 +34,8 @@ from target_middleware.delivery.params import Mbox, build_request
 from target_middleware.delivery.shared import SharedPageLoad, owned_response
 from target_middleware.visitor import Visitor
 from tests.datafiles import ARTIFACTS
+from tests.decisioning.artifacts import GLOBAL, global_mbox_artifact
 
-GLOBAL = "target-global-mbox"
 NOW = 1_700_000_000.0
 URLS = [
     "http://local-target-test/",
@@ -162,20 +162,7 @@ def generated_artifact(seed: int) -> Artifact:
         if rng.random() < 0.2:
             rules.append(dict(rules[-1]))  # the same rule key twice: answered once
     tokens = ["activity.id", "experience.id", "offer.id", "audience.ids", "geo.city", "option.name"]
-    return parse_artifact(
-        {
-            "version": "1.0.0",
-            "meta": {"clientCode": "acme", "environment": "production"},
-            "globalMbox": GLOBAL,
-            "geoTargetingEnabled": False,
-            "responseTokens": rng.sample(tokens, rng.randint(0, len(tokens))),
-            "remoteMboxes": [],
-            "remoteViews": [],
-            "localMboxes": [GLOBAL],
-            "localViews": [],
-            "rules": {"mboxes": {GLOBAL: rules}, "views": {}},
-        }
-    )
+    return global_mbox_artifact(rules, response_tokens=rng.sample(tokens, rng.randint(0, len(tokens))))
 
 
 # -- generated requests ---------------------------------------------------------------------------------------------
@@ -413,20 +400,7 @@ def test_client_hints_are_part_of_the_remembered_page(monkeypatch: pytest.Monkey
     rule["condition"] = {"==": [{"var": "user.platform"}, "windows"]}
     rule["consequence"]["options"] = [{"type": "html", "content": "<b>Windows</b>", "eventToken": "t"}]
     rule.pop("propertyTokens", None)
-    artifact = parse_artifact(
-        {
-            "version": "1.0.0",
-            "meta": {"clientCode": "acme", "environment": "production"},
-            "globalMbox": GLOBAL,
-            "geoTargetingEnabled": False,
-            "responseTokens": [],
-            "remoteMboxes": [],
-            "remoteViews": [],
-            "localMboxes": [GLOBAL],
-            "localViews": [],
-            "rules": {"mboxes": {GLOBAL: [rule]}, "views": {}},
-        }
-    )
+    artifact = global_mbox_artifact([rule])
     engine = DecisioningEngine(artifact, client_code="acme", clock=lambda: NOW)
     built: list[Any] = []
     general = pageload.base_context
