@@ -193,7 +193,7 @@ class TargetMiddleware:
         # answers the app's send with for a message it keeps.
         self._done: asyncio.Future[None] | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: PLR0915 (a decided page in one frame)
         if scope["type"] != "http":
             await self.app(scope, receive, self._on_shutdown(send) if scope["type"] == "lifespan" else send)
             return
@@ -253,7 +253,39 @@ class TargetMiddleware:
         )
         try:
             await self.app(scope, receive, target.forward)
-            await target.flush()
+            # Then, in this frame (a coroutine less a page, ~1 500 instructions): the decision within the budget,
+            # and the page sent personalized or as it came.
+            start = target.start
+            if start is None:  # not held: gone through as it came
+                return
+            flushed = time.perf_counter()
+            result: OffersResult | None
+            if not target.done:  # the app stopped mid-body
+                result = None
+            elif watch is None:  # decided and recorded already: the result
+                result = decision  # type: ignore[assignment]
+            else:
+                result = await target.settled(watch, decision)  # type: ignore[arg-type]
+            if result is None:
+                await target.pass_through(more_body=False)
+                return
+            body = target.body  # one chunk (the usual page): that chunk itself, no copy
+            if type(body) is not bytes:
+                body = target.joined()
+            route = rule.path
+            applying = (None, 0.0) if telemetry is None else telemetry.apply_started(route, len(body))
+            try:
+                start, body, outcome, applied = await self.personalizer.personalize(
+                    scope, start, body, result, rule, started=flushed
+                )
+            except Exception as exc:
+                await target.apply_failed(exc, applying)
+                return
+            self.outcomes.count_for(outcome, route, telemetry)
+            if telemetry is not None:
+                telemetry.apply_ended(applying, route=route, size=target.size, outcome=outcome, applied=applied)
+            await send(start)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
         finally:
             target.body = None  # the page's bytes: not kept by the handle, which a task of the app's may keep
             target.release()
@@ -385,8 +417,9 @@ def _bypassed(scope: Scope) -> bool:
 
 class _Responder(TargetRequest):
     """One decided request, as one object: its ``request.state.target`` (a :class:`TargetRequest`: the decision,
-    ``decisions()``, ``track()``) and its response, which holds the start, buffers an eligible body, and sends it
-    personalized or as it came."""
+    ``decisions()``, ``track()``) and its response as the app sends it: the start held and an eligible body
+    buffered (for :meth:`TargetMiddleware.__call__` to send personalized after the app), or what came before sent
+    as it came and the rest as it comes."""
 
     __slots__ = (
         "body",
@@ -460,78 +493,42 @@ class _Responder(TargetRequest):
             self.size += len(chunk)
             if self.size > self.middleware.max_body_size:
                 self.middleware.outcomes.count_for("too-large", self.rule.path, self.telemetry)
-                return self._pass_through(more_body=message.get("more_body", False))
+                return self.pass_through(more_body=message.get("more_body", False))
             if not message.get("more_body", False):
                 self.done = True
             return self.kept
         # pathsend, debug, trailers...: what came before goes first, as it was
-        return self._pass_through(more_body=True, last=message)
+        return self.pass_through(more_body=True, last=message)
 
-    def _joined(self) -> bytes:
+    def joined(self) -> bytes:
         """The body so far, as one bytes (its one chunk itself: no copy)."""
         body = self.body
         if body is None:
             return b""
         return body if isinstance(body, bytes) else b"".join(body)
 
-    async def _pass_through(self, *, more_body: bool, last: Message | None = None) -> None:
+    async def pass_through(self, *, more_body: bool, last: Message | None = None) -> None:
         send = self.downstream
         self.streaming = True
         if self.start is not None:
             await send(self.start)
             if self.body is not None or last is None:
-                await send({"type": "http.response.body", "body": self._joined(), "more_body": more_body})
+                await send({"type": "http.response.body", "body": self.joined(), "more_body": more_body})
         self.start = self.body = None
         if last is not None:
             await send(last)
 
-    async def flush(self) -> None:
-        """After the app: await the decision within the budget and send the page, personalized or not."""
-        start = self.start
-        if start is None:
-            return
-        if not self.done:  # the app stopped mid-body: send what it sent
-            await self._pass_through(more_body=False)
-            return
-        middleware = self.middleware
-        flushed = time.perf_counter()
-        body = self.body  # one chunk (the usual page): that chunk itself, no copy
-        if type(body) is not bytes:
-            body = self._joined()
-        watch = self.watch
-        decision = self._decision
-        result: OffersResult
-        if watch is None:  # decided and recorded already: the result
-            result = decision  # type: ignore[assignment]
-        else:
-            settled = await self._settled(watch, decision)  # type: ignore[arg-type]
-            if settled is None:
-                await self._pass_through(more_body=False)
-                return
-            result = settled
+    async def apply_failed(self, error: Exception, applying: Any) -> None:
+        """The offers could not be applied: logged (the class only), counted, the page sent as it came."""
         route = self.rule.path
-        telemetry = self.telemetry
-        applying = (None, 0.0) if telemetry is None else telemetry.apply_started(route, len(body))
-        try:
-            start, body, outcome, applied = await middleware.personalizer.personalize(
-                self._scope, start, body, result, self.rule, started=flushed
-            )
-        except Exception as exc:
-            logger.warning("Target offers for %s could not be applied (%s); original page sent", route, describe(exc))
-            logger.debug("apply failure", exc_info=True)
-            middleware.outcomes.count_for("apply-error", route, telemetry)
-            if telemetry is not None:
-                telemetry.apply_ended(applying, route=route, size=self.size, outcome="apply-error", error=exc)
-            await self._pass_through(more_body=False)
-            return
-        middleware.outcomes.count_for(outcome, route, telemetry)
-        if telemetry is not None:
-            telemetry.apply_ended(applying, route=route, size=self.size, outcome=outcome, applied=applied)
-        send = self.downstream
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        logger.warning("Target offers for %s could not be applied (%s); original page sent", route, describe(error))
+        logger.debug("apply failure", exc_info=error)
+        self.middleware.outcomes.count_for("apply-error", route, self.telemetry)
+        if self.telemetry is not None:
+            self.telemetry.apply_ended(applying, route=route, size=self.size, outcome="apply-error", error=error)
+        await self.pass_through(more_body=False)
 
-    async def _settled(self, watch: DecisionWatch, decision: asyncio.Future[OffersResult]) -> OffersResult | None:
+    async def settled(self, watch: DecisionWatch, decision: asyncio.Future[OffersResult]) -> OffersResult | None:
         """The decision's result within the budget, or None (recorded, counted and logged by the watch, once)."""
         try:
             if decision.done():  # decided already (on-device, always): no timer, no shield
