@@ -249,7 +249,7 @@ class TargetMiddleware:
             # does not).
             decision, watch = begun
         target = scope.setdefault("state", {})["target"] = _Responder(
-            self, scope, rule, decision, watch, started + self.timeout, send, telemetry, sdid
+            self, scope, rule, decision, started + self.timeout, send, telemetry, sdid
         )
         try:
             await self.app(scope, receive, target.forward)
@@ -432,7 +432,6 @@ class _Responder(TargetRequest):
         "start",
         "streaming",
         "telemetry",
-        "watch",
     )
     _scope: Scope  # the request's, never None here
 
@@ -442,20 +441,19 @@ class _Responder(TargetRequest):
         scope: Scope,
         rule: MboxRule,
         decision: asyncio.Future[OffersResult] | OffersResult,
-        watch: DecisionWatch | None,
         deadline: float,
         downstream: Send,
         telemetry: Telemetry | None,
         supplemental_data_id: str | None,
     ) -> None:
-        """``decision`` is a future and ``watch`` its watch, or the decision's result and None (recorded already);
-        ``deadline`` is the request's ``time.perf_counter()`` plus the budget, ``downstream`` the server's
-        ``send``, ``telemetry`` what :meth:`Outcomes.recording` said at the request's start. The handle's own
-        fields are :class:`TargetRequest`'s ``__init__``'s, set here with the response's (one call, not two)."""
+        """``decision`` is a future, or the decision's result (made and recorded already); ``deadline`` is the
+        request's ``time.perf_counter()`` plus the budget, ``downstream`` the server's ``send``, ``telemetry`` what
+        :meth:`Outcomes.recording` said at the request's start. The handle's own fields are
+        :class:`TargetRequest`'s ``__init__``'s, set here with the response's (one call, not two)."""
         self._decision, self._deadline = decision, deadline
         self._scope, self._tracking = scope, middleware.tracking
         self.supplemental_data_id = supplemental_data_id
-        self.middleware, self.rule, self.watch = middleware, rule, watch
+        self.middleware, self.rule = middleware, rule
         self.downstream, self.telemetry = downstream, telemetry
         # What the app's send of a message kept here returns: a future already done (the middleware's, made once).
         self.kept = middleware._done or middleware._first_done()
