@@ -26,7 +26,7 @@ import secrets
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -64,6 +64,9 @@ class Rewrite:
     # and where a snippet goes before ``</body>`` in ``body`` (pagebytes.body_end; None: search it each time).
     clicked: frozenset[object] = frozenset()
     body_end: int | None = None
+    # What a response made from this rewrite keeps for the next one (``pageheaders.kept_edit``): a rewrite the
+    # cache holds is sent to every visitor of its experience, and their responses differ only in their own parts.
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def rewrite(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Rewrite:
