@@ -110,6 +110,9 @@ class RewriteCache:
         # (actions, settings, page length) -> the key and entry last stored or hit for them: see ``cached``. Only
         # entries the cache holds (an evicted one leaves it with its key).
         self._latest: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Entry]] = {}
+        # plan -> (options, page length, key, entry) of the entry ``cached`` hit last for that plan: see ``cached``.
+        # Only entries the cache holds under that key (eviction and replacement drop it).
+        self._hits: dict[_Plan, tuple[dict[str, Any], int, tuple[Any, ...], _Entry]] = {}
         self._used = 0
         self._lock = threading.Lock()
         self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry | None]] = {}
@@ -122,6 +125,7 @@ class RewriteCache:
         with self._lock:
             self._entries.clear()
             self._latest.clear()
+            self._hits.clear()
             self._used = 0
 
     def cached(self, page: bytes, plan: tuple[Any, ...], options: Mapping[str, Any]) -> Rewrite | None:
@@ -133,24 +137,40 @@ class RewriteCache:
 
         First, before any digest, the page is compared with the latest entry of these actions, settings and page
         length (usually the route's one page): the same bytes are the same page whatever its key, and the compare
-        is what a hit reads anyway. Only another page of that length is keyed by its digests."""
+        is what a hit reads anyway. Only another page of that length is keyed by its digests.
+
+        Before that, the entry this plan hit last is tried with the options it was hit with (a dict compare, in C):
+        the same options are the same settings, and the usual request of an experience's page finds it without
+        the settings' tuple made and hashed. Other options (another charset, a fresh nonce the plan does not key
+        on) go on to the lookup above, which then keeps its entry for the plan instead."""
         if not self.size:
             return None
         made = _PLANS.of(plan)
         if made is None:  # too big a plan to keep made: ``apply`` keys it by its marshalled actions
             return None
+        with self._lock:
+            hit = self._hits.get(made)
+            if hit is not None and hit[1] == len(page) and hit[0] == options and hit[3].page == page:
+                self._entries.move_to_end(hit[2])
+                self.stats["rewrite-cache-hit"] += 1
+                return hit[3].rewrite
         settings = _settings(made.uses_nonce, options)
         with self._lock:
             latest = self._latest.get((made, settings, len(page)))
             if latest is not None and (latest[1].page is page or latest[1].page == page):
-                self._entries.move_to_end(latest[0])
-                self.stats["rewrite-cache-hit"] += 1
-                return latest[1].rewrite
-        key = _keyed(page, made, settings)
-        with self._lock:
-            entry, _ = self._lookup(key, page)
+                key, entry = latest
+            else:
+                entry = None
         if entry is None:
-            return None
+            key = _keyed(page, made, settings)
+            with self._lock:
+                entry, _ = self._lookup(key, page)
+            if entry is None:
+                return None
+        with self._lock:
+            if self._entries.get(key) is entry:
+                self._entries.move_to_end(key)
+                self._hits[made] = (dict(options), len(page), key, entry)
         self.stats["rewrite-cache-hit"] += 1
         return entry.rewrite
 
@@ -227,6 +247,7 @@ class RewriteCache:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._used -= old.cost
+                self._forget(key, old)
             self._entries[key] = entry
             self._latest[key[:3]] = (key, entry)
             self._used += entry.cost
@@ -236,6 +257,13 @@ class RewriteCache:
                 latest = self._latest.get(gone[:3])
                 if latest is not None and latest[1] is evicted:
                     del self._latest[gone[:3]]
+                self._forget(gone, evicted)
+
+    def _forget(self, key: tuple[Any, ...], entry: _Entry) -> None:
+        """``entry`` (under ``key``) leaves the cache: its plan's last hit no longer finds it (under the lock)."""
+        hit = self._hits.get(key[0]) if type(key[0]) is _Plan else None
+        if hit is not None and hit[3] is entry:
+            del self._hits[key[0]]
 
 
 def cache_key(
