@@ -19,7 +19,16 @@ from starlette.types import Scope
 
 from .visitor import CookieValue, cookie_attributes
 
-__all__ = ["STALE_HEADERS", "cache_control", "page_headers", "read_page_headers", "set_cookie_suffix", "vary"]
+__all__ = [
+    "STALE_HEADERS",
+    "HeaderEdit",
+    "cache_control",
+    "kept_edit",
+    "page_headers",
+    "read_page_headers",
+    "set_cookie_suffix",
+    "vary",
+]
 
 # A rewritten body no longer matches validators or ranges computed for the original.
 STALE_HEADERS = ("etag", "content-md5", "digest", "accept-ranges", "transfer-encoding", "last-modified")
@@ -137,46 +146,92 @@ def page_headers(
     :func:`cache_control`; ``server-timing: timing`` appended; ``x-target-actions: debug`` set when given. Setting
     a name keeps its first line's place (appended when there is none) and drops its later lines.
     """
-    out: list[tuple[bytes, bytes]] = []
-    seen_length = seen_cache = seen_debug = False
-    vary_state = 0  # 0: no Vary line yet; 1: the first was replaced, later ones go; 2: Vary lines kept as they are
-    for item in raw:
-        key = item[0]
-        if key not in _EDITED:
-            out.append(item)
-        elif key == _VARY:
-            if vary_state == 0:
-                new = vary(item[1].decode("latin-1"))
-                vary_state = 2 if new is None else 1
-                out.append(item if new is None else (_VARY, new.encode("latin-1")))
-            elif vary_state == 2:
-                out.append(item)
-        elif key == _CACHE:
-            if not seen_cache:
-                seen_cache = True
-                out.append((_CACHE, cache_control(item[1].decode("latin-1")).encode("latin-1")))
-        elif key == _LENGTH:
-            if length is None:
-                out.append(item)
-            elif not seen_length:
-                seen_length = True
-                out.append((_LENGTH, str(length).encode()))
-        elif key == _DEBUG:
-            if debug is None:
-                out.append(item)
-            elif not seen_debug:
-                seen_debug = True
-                out.append((_DEBUG, debug.encode("latin-1")))
-        elif length is None:  # a stale validator: it goes only with the body it was computed for
-            out.append(item)
-    if length is not None and not seen_length:
-        out.append((_LENGTH, str(length).encode()))
-    out.extend(cookies)
-    if vary_state == 0:
-        out.append((_VARY, b"Cookie"))
-    if not seen_cache:
-        out.append((_CACHE, b"private"))
-    out.append((_TIMING, timing.encode("latin-1")))
-    if debug is not None and not seen_debug:
-        out.append((_DEBUG, debug.encode("latin-1")))
-    return out
+    return HeaderEdit(raw, changed=length is not None, debug=debug).lines(length, cookies, timing)
+
+
+class HeaderEdit:
+    """:func:`page_headers` of one list of the app's lines, the body changed or not and one debug value, made once:
+    all but the request's own parts (the Content-Length's value, the Set-Cookie lines, Server-Timing), which
+    :meth:`lines` puts in. A rewrite-cache hit keeps the one it made last beside its rewrite (:func:`kept_edit`)."""
+
+    __slots__ = ("_after", "_at", "_head", "_tail", "changed", "debug", "raw")
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]], *, changed: bool, debug: str | None) -> None:
+        self.raw = raw = list(raw)  # the app's lines it is the edit of (a copy: the app's list may change)
+        self.changed, self.debug = changed, debug
+        head: list[Any] = []
+        at = -1  # where the Content-Length line goes in ``head`` (a changed body's)
+        seen_cache = seen_debug = False
+        vary_state = 0  # 0: no Vary line yet; 1: the first was replaced, later ones go; 2: Vary lines kept as they are
+        for item in raw:
+            key = item[0]
+            if key not in _EDITED:
+                head.append(item)
+            elif key == _VARY:
+                if vary_state == 0:
+                    new = vary(item[1].decode("latin-1"))
+                    vary_state = 2 if new is None else 1
+                    head.append(item if new is None else (_VARY, new.encode("latin-1")))
+                elif vary_state == 2:
+                    head.append(item)
+            elif key == _CACHE:
+                if not seen_cache:
+                    seen_cache = True
+                    head.append((_CACHE, cache_control(item[1].decode("latin-1")).encode("latin-1")))
+            elif key == _LENGTH:
+                if not changed:
+                    head.append(item)
+                elif at < 0:
+                    at = len(head)
+                    head.append(None)
+            elif key == _DEBUG:
+                if debug is None:
+                    head.append(item)
+                elif not seen_debug:
+                    seen_debug = True
+                    head.append((_DEBUG, debug.encode("latin-1")))
+            elif not changed:  # a stale validator: it goes only with the body it was computed for
+                head.append(item)
+        if changed and at < 0:
+            at = len(head)
+            head.append(None)
+        after = []  # after the Set-Cookie lines, before Server-Timing
+        if vary_state == 0:
+            after.append((_VARY, b"Cookie"))
+        if not seen_cache:
+            after.append((_CACHE, b"private"))
+        self._head, self._at, self._after = head, at, after
+        self._tail = [(_DEBUG, debug.encode("latin-1"))] if debug is not None and not seen_debug else []
+
+    def lines(
+        self, length: int | None, cookies: Sequence[tuple[bytes, bytes]], timing: str
+    ) -> list[tuple[bytes, bytes]]:
+        """The response's lines (a new list): ``length`` is the changed body's (ignored when it did not change)."""
+        out = self._head.copy()
+        if self._at >= 0:
+            out[self._at] = (_LENGTH, str(length).encode())
+        out += cookies
+        out += self._after
+        out.append((_TIMING, timing.encode("latin-1")))
+        if self._tail:
+            out += self._tail
+        return out
+
+
+_EDIT = object()  # a HeaderEdit's place in a rewrite's memo
+
+
+def kept_edit(
+    memo: dict[object, Any], raw: Sequence[tuple[bytes, bytes]], *, changed: bool, debug: str | None
+) -> HeaderEdit:
+    """``HeaderEdit(raw, changed=changed, debug=debug)``: the one last made with ``memo`` (a rewrite's) when it was
+    made of lines equal to ``raw`` (a list compare, in C: no hash of the lines), else a new one kept there instead.
+
+    Equal lines, equal flags: the same edit (it is a function of them). Lines that change per response (a CSP with
+    a fresh nonce) make a new edit each time, as ``page_headers`` does, and only the compare is added."""
+    edit: HeaderEdit | None = memo.get(_EDIT)
+    if edit is not None and edit.changed is changed and edit.debug == debug and edit.raw == raw:
+        return edit
+    edit = HeaderEdit(raw, changed=changed, debug=debug)
+    memo[_EDIT] = edit
+    return edit

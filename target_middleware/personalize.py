@@ -20,7 +20,15 @@ from .handoff import ClickOwner, Handoff, handoff_script, insert_handoff, server
 from .html import ENGINES, ActionReport, Engine, SkipReason
 from .options import check_hosts, check_optional_str, describe_choices
 from .pagebytes import splice_before_body_end
-from .pageheaders import charset_of, page_headers, read_page_headers, set_cookie_suffix, set_cookies
+from .pageheaders import (
+    HeaderEdit,
+    charset_of,
+    kept_edit,
+    page_headers,
+    read_page_headers,
+    set_cookie_suffix,
+    set_cookies,
+)
 from .plankey import plan_key
 from .rewritecache import Rewrite, RewriteCache
 from .routing import MboxRule
@@ -239,14 +247,16 @@ class Personalizer:
         if self.analytics is not None and self.analytics.data_island_id is not None:
             with_island = self._with_island(charset, body, result, nonce)
             changed, body = changed or with_island is not body, with_island
-        # The headers are edited once, at the end: a failure before leaves the app's as they were.
-        start["headers"] = page_headers(
-            raw,
-            length=len(body) if changed else None,
-            cookies=self._set_cookies(scope, result),
-            timing=_timing(time.perf_counter() - started),
-            debug=_debug(applied) if self.debug_header and applied is not None else None,
+        # The headers are edited once, at the end: a failure before leaves the app's as they were. The edit of the
+        # app's lines is kept beside the rewrite: the next response made from it usually has the same ones.
+        debug = _debug(applied) if self.debug_header and applied is not None else None
+        edit = (
+            HeaderEdit(raw, changed=changed, debug=debug)
+            if applied is None
+            else kept_edit(applied.memo, raw, changed=changed, debug=debug)
         )
+        cookies = self._set_cookies(scope, result)
+        start["headers"] = edit.lines(len(body), cookies, _timing(time.perf_counter() - started))
         return start, body, outcome, applied
 
     def _with_island(self, charset: str | None, body: bytes, result: OffersResult, nonce: str | None) -> bytes:

@@ -26,7 +26,7 @@ import secrets
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -66,6 +66,9 @@ class Rewrite:
     # and where a snippet goes before ``</body>`` in ``body`` (pagebytes.body_end; None: search it each time).
     clicked: frozenset[object] = frozenset()
     body_end: int | None = None
+    # What a response made from this rewrite keeps for the next one (``pageheaders.kept_edit``): a rewrite the
+    # cache holds is sent to every visitor of its experience, and their responses differ only in their own parts.
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def rewrite(page: bytes, actions: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Rewrite:
@@ -110,6 +113,9 @@ class RewriteCache:
         # (actions, settings, page length) -> the key and entry last stored or hit for them: see ``cached``. Only
         # entries the cache holds (an evicted one leaves it with its key).
         self._latest: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Entry]] = {}
+        # plan -> (options, page length, key, entry) of the entry ``cached`` hit last for that plan: see ``cached``.
+        # Only entries the cache holds under that key (eviction and replacement drop it).
+        self._hits: dict[_Plan, tuple[dict[str, Any], int, tuple[Any, ...], _Entry]] = {}
         self._used = 0
         self._lock = threading.Lock()
         self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry | None]] = {}
@@ -122,6 +128,7 @@ class RewriteCache:
         with self._lock:
             self._entries.clear()
             self._latest.clear()
+            self._hits.clear()
             self._used = 0
 
     def cached(self, page: bytes, plan: tuple[Any, ...], options: Mapping[str, Any]) -> Rewrite | None:
@@ -133,24 +140,40 @@ class RewriteCache:
 
         First, before any digest, the page is compared with the latest entry of these actions, settings and page
         length (usually the route's one page): the same bytes are the same page whatever its key, and the compare
-        is what a hit reads anyway. Only another page of that length is keyed by its digests."""
+        is what a hit reads anyway. Only another page of that length is keyed by its digests.
+
+        Before that, the entry this plan hit last is tried with the options it was hit with (a dict compare, in C):
+        the same options are the same settings, and the usual request of an experience's page finds it without
+        the settings' tuple made and hashed. Other options (another charset, a fresh nonce the plan does not key
+        on) go on to the lookup above, which then keeps its entry for the plan instead."""
         if not self.size:
             return None
         made = _PLANS.of(plan)
         if made is None:  # too big a plan to keep made: ``apply`` keys it by its marshalled actions
             return None
+        with self._lock:
+            hit = self._hits.get(made)
+            if hit is not None and hit[1] == len(page) and hit[0] == options and hit[3].page == page:
+                self._entries.move_to_end(hit[2])
+                self._set_count(_HIT, self._count_of(_HIT, 0) + 1)
+                return hit[3].rewrite
         settings = _settings(made.uses_nonce, options)
         with self._lock:
             latest = self._latest.get((made, settings, len(page)))
             if latest is not None and (latest[1].page is page or latest[1].page == page):
-                self._entries.move_to_end(latest[0])
-                self._set_count(_HIT, self._count_of(_HIT, 0) + 1)
-                return latest[1].rewrite
-        key = _keyed(page, made, settings)
-        with self._lock:
-            entry, _ = self._lookup(key, page)
+                key, entry = latest
+            else:
+                entry = None
         if entry is None:
-            return None
+            key = _keyed(page, made, settings)
+            with self._lock:
+                entry, _ = self._lookup(key, page)
+            if entry is None:
+                return None
+        with self._lock:
+            if self._entries.get(key) is entry:
+                self._entries.move_to_end(key)
+                self._hits[made] = (dict(options), len(page), key, entry)
         self._set_count(_HIT, self._count_of(_HIT, 0) + 1)
         return entry.rewrite
 
@@ -227,6 +250,7 @@ class RewriteCache:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._used -= old.cost
+                self._forget(key, old)
             self._entries[key] = entry
             self._latest[key[:3]] = (key, entry)
             self._used += entry.cost
@@ -236,6 +260,13 @@ class RewriteCache:
                 latest = self._latest.get(gone[:3])
                 if latest is not None and latest[1] is evicted:
                     del self._latest[gone[:3]]
+                self._forget(gone, evicted)
+
+    def _forget(self, key: tuple[Any, ...], entry: _Entry) -> None:
+        """``entry`` (under ``key``) leaves the cache: its plan's last hit no longer finds it (under the lock)."""
+        hit = self._hits.get(key[0]) if type(key[0]) is _Plan else None
+        if hit is not None and hit[3] is entry:
+            del self._hits[key[0]]
 
 
 def cache_key(

@@ -2,13 +2,13 @@
 
 A page with click metrics leaves ``apply_actions`` the same for every visitor of its experience (elements marked
 with their unsigned event token, one listener script). What is the visitor's own goes in after the rewrite, as
-one small JSON element spliced in before ``</body>``: for each event token its mbox and an HMAC over
-``{token, mbox, the visitor (tntId, else session id), expiry}``. The listener beacons tokens and signatures to the
-middleware's click path (``clicks.py`` checks them); every click and ``track()`` conversion then goes to Target
-through the client's one bounded background queue.
+one small JSON element spliced in before ``</body>``: for each event token its mbox and a MAC (keyed BLAKE2b-128;
+HMAC-SHA256 in pages signed before) over ``{token, mbox, the visitor (tntId, else session id), expiry}``. The
+listener beacons tokens and signatures to the middleware's click path (``clicks.py`` checks them); every click and
+``track()`` conversion then goes to Target through the client's one bounded background queue.
 
 On the Edge Network a click is an event naming the clicked proposition (``{id, scope, scopeDetails}``), which no
-token can be turned back into without shared state: the page carries it, as a JSON string per token, and the HMAC
+token can be turned back into without shared state: the page carries it, as a JSON string per token, and the MAC
 covers it (and binds the click to the visitor's ``kndctr_<org>_identity`` cookie instead of the mbox cookie's ids).
 """
 
@@ -54,7 +54,7 @@ MIN_KEY_BYTES = 16
 CLICK_TTL = 24 * 3600  # a signed page's clicks count for a day: a tab left open is still a visitor's click
 SIGNATURES_ATTRIBUTE = "click-signatures"  # data-target-middleware="click-signatures", read by the listener
 _ATTRIBUTES = f'type="application/json" data-target-middleware="{SIGNATURES_ATTRIBUTE}"'
-_SIGNATURE_BYTES = 16  # an HMAC-SHA256 tag cut to 128 bits, 22 characters of base64url
+_SIGNATURE_BYTES = 16  # a BLAKE2b-128 tag (or an HMAC-SHA256 tag cut to 128 bits): 22 characters of base64url
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _BLOCK = hashlib.sha256().block_size
 _MAX_KEPT_HEADS = 256
@@ -77,6 +77,18 @@ def hmac_sha256(inner: Any, outer: Any, message: bytes) -> bytes:
     second = outer.copy()
     second.update(first.digest())
     return second.digest()  # type: ignore[no-any-return]
+
+
+# What the BLAKE2b key of clicks is derived from the signing key with: the signing key is HMAC-SHA256's too (pages
+# signed before BLAKE2b), and a key derived apart keeps the two MACs' keys apart.
+_BLAKE2B_LABEL = b"target-middleware click signatures: keyed BLAKE2b-128"
+
+
+def blake2b_keyed(key: bytes) -> Any:
+    """Keyed BLAKE2b with a 128-bit digest (RFC 7693's MAC), under ``HMAC-SHA256(key, label)``: a 32-byte key of
+    its own whatever the signing key's length (BLAKE2b takes at most 64)."""
+    inner, outer = hmac_pads(key)
+    return hashlib.blake2b(key=hmac_sha256(inner, outer, _BLAKE2B_LABEL), digest_size=_SIGNATURE_BYTES)
 
 
 def signature_text(tag: bytes) -> str:
@@ -129,17 +141,21 @@ def _key_bytes(signing_key: object) -> bytes:
 
 
 class ClickSigner:
-    """HMAC-SHA256 of one click: event token, mbox, visitor, expiry. One HMAC per token to sign or verify.
+    """The MAC of one click: event token, mbox, visitor, expiry. One MAC per token to sign, at most two to verify.
 
-    Given several keys, the first signs and each verifies (in order): a key rotates without refusing the clicks of
-    pages signed with the previous one while they live.
+    A click is signed with keyed BLAKE2b-128 (RFC 7693's MAC mode) under a key derived from the signing key; pages
+    signed before that (HMAC-SHA256 under the signing key itself, cut to 128 bits) verify as well while they live
+    (``CLICK_TTL``). Given several keys, the first signs and each verifies (in order): a key rotates without refusing
+    the clicks of pages signed with the previous one while they live.
     """
 
-    __slots__ = ("_pads", "generated", "ttl")
+    __slots__ = ("_keyed", "_pads", "generated", "ttl")
 
     def __init__(self, signing_key: SigningKey | Sequence[SigningKey] | None, *, ttl: int = CLICK_TTL) -> None:
         keys, self.generated = _keys(signing_key)
-        # Each key's padded inner and outer hashes, made once and copied per message.
+        # Each key's BLAKE2b state fed its derived key, and HMAC's padded inner and outer hashes (the signatures of
+        # pages from before BLAKE2b), made once and copied per message.
+        self._keyed = [blake2b_keyed(key) for key in keys]
         self._pads = [hmac_pads(key) for key in keys]
         self.ttl = ttl
 
@@ -148,37 +164,49 @@ class ClickSigner:
     ) -> str:
         """The signature; ``proposition`` (an Edge Network click's proposition, as the page carries it) is covered
         when given, so a click signed with one verifies only with it, and one signed without only without."""
-        message = (
-            f"{token}\n{mbox}\n{visitor}\n{expires}"
-            if proposition is None
-            else (f"{token}\n{mbox}\n{visitor}\n{expires}\n{proposition}")
-        )
+        mac = self._keyed[key].copy()
+        mac.update(click_message(token, mbox, visitor, expires, proposition))
+        return signature_text(mac.digest())
+
+    def sign_hmac(
+        self, token: str, mbox: str, visitor: str, expires: int, *, key: int = 0, proposition: str | None = None
+    ) -> str:
+        """The signature as pages signed before BLAKE2b carry it: HMAC-SHA256 of the same message."""
         inner, outer = self._pads[key]
-        return signature_text(hmac_sha256(inner, outer, message.encode()))
+        return signature_text(hmac_sha256(inner, outer, click_message(token, mbox, visitor, expires, proposition)))
 
     def fed(self, token: str, mbox: str) -> Any:
-        """The signing key's inner hash fed the start of a click's message (``token\\nmbox\\n``): what every
-        visitor's signature of that click shares. :meth:`signed` finishes it for one visitor."""
-        inner = self._pads[0][0].copy()
-        inner.update(f"{token}\n{mbox}\n".encode())
-        return inner
+        """The signing key's MAC fed the start of a click's message (``token\nmbox\n``): what every visitor's
+        signature of that click shares. :meth:`signed` finishes it for one visitor."""
+        mac = self._keyed[0].copy()
+        mac.update(f"{token}\n{mbox}\n".encode())
+        return mac
 
     def signed(self, fed: Any, rest: bytes) -> str:
         """``sign(token, mbox, visitor, expires)`` from :meth:`fed` of the token and mbox and ``rest``, the
-        message's end ``f"{visitor}\\n{expires}".encode()``: HMAC's inner hash fed the message in two parts."""
-        first = fed.copy()
-        first.update(rest)
-        second = self._pads[0][1].copy()
-        second.update(first.digest())
-        return signature_text(second.digest())
+        message's end ``f"{visitor}\\n{expires}".encode()``: the MAC fed the message in two parts."""
+        mac = fed.copy()
+        mac.update(rest)
+        return signature_text(mac.digest())
 
     def verify(
         self, signature: str, token: str, mbox: str, visitor: str, expires: int, *, proposition: str | None = None
     ) -> bool:
-        return any(
-            hmac.compare_digest(self.sign(token, mbox, visitor, expires, key=key, proposition=proposition), signature)
-            for key in range(len(self._pads))
-        )
+        """Whether ``signature`` is this click's under one of the keys: BLAKE2b's, or HMAC-SHA256's (older pages)."""
+        for key in range(len(self._keyed)):
+            for sign in (self.sign, self.sign_hmac):
+                if hmac.compare_digest(
+                    sign(token, mbox, visitor, expires, key=key, proposition=proposition), signature
+                ):
+                    return True
+        return False
+
+
+def click_message(token: str, mbox: str, visitor: str, expires: int, proposition: str | None) -> bytes:
+    """What a click's signature covers: ``token\nmbox\nvisitor\nexpires``, and ``\nproposition`` when given."""
+    if proposition is None:
+        return f"{token}\n{mbox}\n{visitor}\n{expires}".encode()
+    return f"{token}\n{mbox}\n{visitor}\n{expires}\n{proposition}".encode()
 
 
 def visitor_of(cookie_header: str, organization_id: str) -> Visitor:

@@ -11,6 +11,7 @@ from starlette.datastructures import MutableHeaders
 
 from target_middleware.pageheaders import (
     STALE_HEADERS,
+    kept_edit,
     page_headers,
     read_page_headers,
     set_cookie_suffix,
@@ -151,6 +152,43 @@ def test_one_pass_equals_the_step_by_step_edits(
             raw, length=again, cookies=set_cookies(cookies, suffix), timing="target;dur=0.4", debug=options["debug"]
         )
         assert edited == old_edits(raw, length=again, cookies=cookies, timing="target;dur=0.4", **options)
+
+
+@settings(max_examples=300)
+@given(
+    lists=st.lists(header_lists, min_size=1, max_size=3),
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.none() | st.integers(0, 10**7),
+            cookie_lists,
+            st.none() | st.sampled_from(["0:setHtml=applied", ""]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_a_kept_edit_equals_the_step_by_step_edits(
+    lists: list[list[tuple[bytes, bytes]]],
+    steps: list[tuple[int, int | None, list[CookieValue], str | None, bool]],
+) -> None:
+    """Responses made from one rewrite (one memo): the app's lines the same as the last response's, or others, or
+    the same list object changed in place since; each response's lines are the oracle's for its own."""
+    memo: dict[object, Any] = {}
+    suffix = set_cookie_suffix(domain=None, secure=False, http_only=False)
+    for i, (which, length, cookies, debug, change_in_place) in enumerate(steps):
+        raw = lists[which % len(lists)]
+        if change_in_place and raw:
+            raw[0] = (raw[0][0], raw[0][1] + b"x")  # the app's list itself changed after a response
+        timing = f"target;dur={i}.0"
+        edit = kept_edit(memo, raw, changed=length is not None, debug=debug)
+        edited = edit.lines(length, set_cookies(cookies, suffix), timing)
+        expected = old_edits(
+            raw, length=length, cookies=cookies, domain=None, secure=False, http_only=False, timing=timing, debug=debug
+        )
+        assert edited == expected
+        assert kept_edit(memo, list(raw), changed=length is not None, debug=debug) is edit  # equal lines: kept
 
 
 @settings(max_examples=400)

@@ -328,6 +328,10 @@ LOOKALIKES = [
 EXPERIENCES = [
     ([{"type": "setHtml", "selector": "#hero", "content": "Winter sale"}], ("setHtml", "#hero", "Winter sale")),
     ([{"type": "setHtml", "selector": "#hero", "content": "Summer sale"}], ("setHtml", "#hero", "Summer sale")),
+    (  # the nonce goes on its script: part of the key
+        [{"type": "setHtml", "selector": "#hero", "content": "<script>sale()</script>"}],
+        ("setHtml", "#hero", "<script>sale()</script>"),
+    ),
 ]
 
 
@@ -335,37 +339,42 @@ EXPERIENCES = [
 @given(
     steps=st.lists(
         st.tuples(
-            st.sampled_from(["apply", "cached"]),
+            st.sampled_from(["apply", "cached", "cached", "clear"]),
             st.integers(0, len(LOOKALIKES) - 1),
-            st.integers(0, 1),
+            st.integers(0, 2),
             st.booleans(),  # the plan key as the same object, or an equal one
             st.sampled_from(["utf-8", None]),
+            st.sampled_from([None, "n1", "n2"]),
         ),
         max_size=25,
     ),
     size=st.sampled_from([90_000, 1024 * 1024]),  # 90 KB: four 10 KB pages and their rewrites at most
 )
 def test_a_hit_found_by_comparing_with_the_latest_page_is_the_pages_own(
-    steps: list[tuple[str, int, int, bool, str | None]], size: int
+    steps: list[tuple[str, int, int, bool, str | None, str | None]], size: int
 ) -> None:
-    """``cached`` compares a page with the latest entry of its actions, settings and length before any digest:
-    whatever pages of one length came and went (a small cache evicts), a hit is this page's fresh rewrite, and the
-    latest entries are ones the cache still holds (an evicted entry is not kept alive by them)."""
+    """``cached`` tries the entry its plan hit last (with equal options), then compares a page with the latest entry
+    of its actions, settings and length before any digest: whatever pages of one length came and went (a small
+    cache evicts, or is cleared), with whatever charsets and nonces, a hit is this page's fresh rewrite, and the
+    last hits and latest entries are ones the cache still holds (an evicted entry is not kept alive by them)."""
     cache = RewriteCache(size)
     keys = [plan for _, plan in EXPERIENCES]
 
     async def run() -> None:
-        for op, index, experience, same, charset in steps:
+        for op, index, experience, same, charset, nonce in steps:
             page, (actions, plan) = bytes(bytearray(LOOKALIKES[index])), EXPERIENCES[experience]
             plan = keys[experience] if same else tuple(part for part in plan)  # equal, another object
-            options = {**OPTIONS, "charset": charset}
+            options = {**OPTIONS, "charset": charset, "nonce": nonce}
             expected = rewrite(page, actions, options)
-            if op == "apply":
+            if op == "clear":
+                cache.clear()
+            elif op == "apply":
                 assert await cache.apply(page, actions, options, offload=False, plan=plan) == expected
             else:
                 got = cache.cached(page, plan, options)
                 assert got is None or got == expected
             assert all(cache._entries.get(key) is entry for key, entry in cache._latest.values())
+            assert all(cache._entries.get(key) is entry for _, _, key, entry in cache._hits.values())
 
     asyncio.run(run())
 
@@ -388,3 +397,42 @@ async def test_a_page_met_again_is_found_by_comparing_without_a_digest(monkeypat
     assert digests
     assert await cache.apply(two, actions, OPTIONS, offload=False, plan=plan) == rewrite(two, actions, OPTIONS)
     assert cache.stats == Counter({"rewrite-cache-miss": 2, "rewrite-cache-hit": 1})
+
+
+async def test_a_plan_s_last_hit_is_used_only_with_the_options_it_was_hit_with() -> None:
+    """The entry a plan hit last is tried first, with equal options only: another nonce (keyed for actions with a
+    script) or charset is looked up apart and never given that entry's bytes."""
+    cache = RewriteCache(1024 * 1024)
+    actions, plan = EXPERIENCES[2]
+    page = LOOKALIKES[0]
+    first, second = {**OPTIONS, "nonce": "n1"}, {**OPTIONS, "nonce": "n2"}
+    one = await cache.apply(page, actions, first, offload=False, plan=plan)
+    assert b'nonce="n1"' in one.body
+    assert cache.cached(page, plan, dict(first)) is one  # kept as the plan's last hit
+    assert cache.cached(page, plan, second) is None  # not n1's page
+    two = await cache.apply(page, actions, second, offload=False, plan=plan)
+    assert b'nonce="n2"' in two.body
+    assert cache.cached(page, plan, dict(second)) is two
+    assert cache.cached(page, plan, dict(first)) is one
+    assert cache.cached(LOOKALIKES[1], plan, dict(first)) is None  # another page of the same length
+    assert cache.stats == Counter({"rewrite-cache-miss": 2, "rewrite-cache-hit": 3})
+
+
+async def test_an_evicted_entry_is_not_kept_by_its_plan_s_last_hit() -> None:
+    """Evicted (or replaced, or cleared), an entry leaves its plan's last hit with it: no bytes are held beyond the
+    cache's size, and the page is rewritten again."""
+    page = page_of(3_000, "a")
+    actions, plan = EXPERIENCES[0]
+    cache = RewriteCache(4 * (2 * 3_000 + 1_000))
+    kept = await cache.apply(page, actions, OPTIONS, offload=False, plan=plan)
+    assert cache.cached(page, plan, OPTIONS) is kept
+    assert [hit[3].rewrite for hit in cache._hits.values()] == [kept]
+    for marker in "bcdef":  # newer pages push it out
+        await cache.apply(page_of(3_000, marker), actions, OPTIONS, offload=False, plan=plan)
+    assert all(hit[3].rewrite is not kept for hit in cache._hits.values())
+    assert cache.cached(page, plan, OPTIONS) is None
+    assert cache.cached(page_of(3_000, "f"), plan, OPTIONS) is not None
+    assert cache._hits
+    cache.clear()
+    assert not cache._hits
+    assert cache.cached(page_of(3_000, "f"), plan, OPTIONS) is None

@@ -1,4 +1,4 @@
-"""The signing fast paths equal the general ones they replace: hmac, base64, json.dumps, the searched splice."""
+"""The signing fast paths equal the general ones they replace: hmac, blake2b, base64, json.dumps, the splice."""
 
 from __future__ import annotations
 
@@ -56,6 +56,24 @@ def test_signature_text_is_unpadded_base64url_of_128_bits(tag: bytes) -> None:
     assert signature_text(tag) == base64.urlsafe_b64encode(tag[:16]).rstrip(b"=").decode()
 
 
+def message(token: str, mbox: str, visitor: str, expires: int, proposition: str | None) -> bytes:
+    """What a click's signature covers."""
+    return (f"{token}\n{mbox}\n{visitor}\n{expires}" + ("" if proposition is None else f"\n{proposition}")).encode()
+
+
+def hmac_signature(key: bytes, signed: bytes) -> str:
+    """A click's signature as pages signed before BLAKE2b carry it (an hmac.HMAC per message, cut to 128 bits)."""
+    return base64.urlsafe_b64encode(hmac.new(key, signed, hashlib.sha256).digest()[:16]).rstrip(b"=").decode()
+
+
+def blake2b_signature(key: bytes, signed: bytes) -> str:
+    """A click's signature as the README says it: keyed BLAKE2b-128 of the same message, under the key
+    HMAC-SHA256(signing key, label)."""
+    derived = hmac.new(key, b"target-middleware click signatures: keyed BLAKE2b-128", hashlib.sha256).digest()
+    tag = hashlib.blake2b(signed, key=derived, digest_size=16).digest()
+    return base64.urlsafe_b64encode(tag).rstrip(b"=").decode()
+
+
 @settings(max_examples=300)
 @given(
     key=st.binary(min_size=16, max_size=80),
@@ -63,19 +81,29 @@ def test_signature_text_is_unpadded_base64url_of_128_bits(tag: bytes) -> None:
     expires=st.integers(0, 2**40),
     proposition=st.none() | TEXT,
 )
-def test_a_signature_is_the_hmac_of_the_click(
+def test_a_signature_is_keyed_blake2b_and_the_hmac_of_older_pages_verifies(
     key: bytes, click: tuple[str, str, str], expires: int, proposition: str | None
 ) -> None:
-    """What the signer wrote before (an hmac.HMAC copied per message): same text, so old pages still verify."""
+    """New pages carry BLAKE2b's signature; a page signed before (HMAC-SHA256) still verifies while it lives, and
+    neither verifies for another click, expiry or key."""
     token, mbox, visitor = click
-    mac = hmac.new(key, digestmod=hashlib.sha256)
-    mac.update(f"{token}\n{mbox}\n{visitor}\n{expires}".encode())
-    if proposition is not None:
-        mac.update(f"\n{proposition}".encode())
-    expected = base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode()
     signer = ClickSigner(key)
-    assert signer.sign(token, mbox, visitor, expires, proposition=proposition) == expected
-    assert signer.verify(expected, token, mbox, visitor, expires, proposition=proposition)
+    new = signer.sign(token, mbox, visitor, expires, proposition=proposition)
+    signed = message(token, mbox, visitor, expires, proposition)
+    old = hmac_signature(key, signed)
+    assert new == blake2b_signature(key, signed)
+    assert new != old
+    assert signer.sign_hmac(token, mbox, visitor, expires, proposition=proposition) == old
+    for signature in (new, old):
+        assert signer.verify(signature, token, mbox, visitor, expires, proposition=proposition)
+        assert not signer.verify(signature, token, mbox, visitor, expires + 1, proposition=proposition)
+        assert not signer.verify(signature, token, mbox, f"{visitor}x", expires, proposition=proposition)
+        assert not signer.verify(signature, token, mbox, visitor, expires, proposition=f"{proposition}x")
+        assert not ClickSigner(key + b"x").verify(signature, token, mbox, visitor, expires, proposition=proposition)
+        # A rotated key: the previous key's pages verify, of either kind.
+        assert ClickSigner([key + b"x", key]).verify(signature, token, mbox, visitor, expires, proposition=proposition)
+    rotated = ClickSigner([key + b"x", key]).sign(token, mbox, visitor, expires, proposition=proposition)
+    assert rotated == blake2b_signature(key + b"x", signed)
 
 
 @settings(max_examples=400)

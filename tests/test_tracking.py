@@ -177,6 +177,33 @@ async def test_a_click_is_answered_204_and_reaches_the_edge(
     assert middleware.stats["click"] == 1
 
 
+async def test_a_page_signed_before_blake2b_still_clicks(middleware: TargetMiddleware, edge: ScriptedEdge) -> None:
+    """A tab opened before the upgrade carries HMAC-SHA256 signatures: its clicks count for their day; the same
+    signature for another visitor, or under another key, is forged."""
+    async with http(middleware) as client:
+        fresh = beacon_of((await client.get("/")).text)
+        click = fresh["clicks"][0]
+        signed_before = ClickSigner(KEY).sign_hmac(click["token"], "hero", "t:a1b2c3d4e5.35_0", fresh["expires"])
+        assert signed_before != click["signature"]  # new pages are signed with BLAKE2b
+        old = {**fresh, "clicks": [{**click, "signature": signed_before}]}
+        other_key = ClickSigner(KEY + "-other").sign_hmac(click["token"], "hero", "t:a1b2c3d4e5.35_0", fresh["expires"])
+        answers = [
+            await client.post("/_target/click", content=json.dumps(old), headers=POST),
+            await client.post(
+                "/_target/click", content=json.dumps(old), headers={**POST, "cookie": visitor_cookie("someone.35_0")}
+            ),
+            await client.post(
+                "/_target/click",
+                content=json.dumps({**old, "clicks": [{**click, "signature": other_key}]}),
+                headers=POST,
+            ),
+        ]
+    assert [a.status_code for a in answers] == [204, 403, 403]
+    [sent] = await received(edge)
+    assert sent["notifications"][0]["tokens"] == ["click-token"]
+    assert (middleware.stats["click"], middleware.stats["click-forged"]) == (1, 2)
+
+
 async def test_the_app_never_sees_the_click_path(edge: ScriptedEdge) -> None:
     seen: list[str] = []
 
