@@ -63,7 +63,8 @@ def serve(requests: int, *, profile: bool = False) -> None:
         del queue.put
 
     asyncio.run(decide_all())
-    assert len(owed) == VISITORS and all(entry.notifications for entry in owed), "each decision owes a display"
+    assert len(owed) == VISITORS, "a decision per visitor"
+    assert all(entry.notifications for entry in owed), "each decision owes a display"
     turns = itertools.cycle(owed)
     done = itertools.count(1)
     of_decision, put = Pending.of_decision, queue.put
@@ -90,7 +91,8 @@ def main() -> None:
     if args.serve or args.profile:
         serve(args.requests, profile=args.profile)
         return
-    print(f"a decision's notification, queued and flushed: {instructions(args.requests):,.0f} instructions per decision")
+    figure = instructions(args.requests)
+    print(f"a decision's notification, queued and flushed: {figure:,.0f} instructions per decision")
 
 
 if __name__ == "__main__":

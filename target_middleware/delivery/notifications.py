@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -289,36 +289,36 @@ class NotificationQueue:
         pending = iter(batches(taken))
         # What is handed on at once (a callback that returns nothing, the usual ``on_notifications``) is done here, in
         # order, without a task; the first batch with a send to await, and every batch after it, go to the senders.
-        for batch in pending:
-            sending = self._start(batch)
-            if sending is not None:
-                break
-        else:
+        under_way = self._hand_on(pending)
+        if under_way is None:
             return
         # At most _CONCURRENT_SENDS at a time, in order: as many senders, each taking the next batch when it is done
         # (a task per sender, not per batch: a flush of a thousand visitors' displays is a thousand batches).
-        first: list[tuple[Batch, Awaitable[None]]] = [(batch, sending)]
+        first = [under_way]
 
         async def sender() -> None:
             if first:
                 await self._finish(*first.pop())
-            for batch in pending:
-                sending = self._start(batch)
-                if sending is not None:
-                    await self._finish(batch, sending)
+            while (sending := self._hand_on(pending)) is not None:
+                await self._finish(*sending)
 
         await asyncio.gather(*(sender() for _ in range(_CONCURRENT_SENDS)))
 
-    def _start(self, batch: Batch) -> Awaitable[None] | None:
-        """Hand ``batch`` to the send: what is left to await of it, or None when it is done (sent or failed)."""
-        try:
-            sending = self._send(batch)
-        except Exception as exc:  # one failed batch must not stop the others
-            self._failed(batch, exc)
-            return None
-        if sending is None:
-            self._sent(batch)
-        return sending
+    def _hand_on(self, pending: Iterator[Batch]) -> tuple[Batch, Awaitable[None]] | None:
+        """Hand the next batches to the send, in order, while each is done at once (sent, or failed: one failed
+        batch must not stop the others); the first with a send left to await, with it, or None when none is left."""
+        send = self._send
+        for batch in pending:
+            try:
+                sending = send(batch)
+            except Exception as exc:
+                self._failed(batch, exc)
+                continue
+            if sending is None:
+                self._sent(batch)
+                continue
+            return batch, sending
+        return None
 
     async def _finish(self, batch: Batch, sending: Awaitable[None]) -> None:
         try:
@@ -379,11 +379,25 @@ def _batch_key(entry: Pending) -> tuple[Any, ...]:
 def batches(entries: Sequence[Pending]) -> list[Batch]:
     """Entries merged per visitor (ids, session and edge) and page view's ``experienceCloud``, in order, cut at
     ``MAX_BATCH`` notifications."""
+    if len({entry.visitor.session_id for entry in entries}) == len(entries):  # no two of one session
+        return _apart(entries)
+    return _merged(entries)
+
+
+def _apart(entries: Sequence[Pending]) -> list[Batch]:
+    """What ``_merged`` makes of entries no two of which share a session: each its own batch, in order. A batch key
+    (``_batch_key``) starts with the session id, so no two keys are equal, and a visitor's first entry opens a batch
+    whatever its size. The usual flush (each page view a visitor of its own) is this, without a key per entry."""
+    return [[entry] for entry in entries]
+
+
+def _merged(entries: Sequence[Pending]) -> list[Batch]:
+    """Entries merged per ``_batch_key``, in the order of their first, each visitor's cut at ``MAX_BATCH``."""
     grouped: dict[tuple[Any, ...], list[Batch]] = {}
     for entry in entries:
         key = _batch_key(entry)
         runs = grouped.get(key)
-        if runs is None:  # the usual case: a visitor's first entry
+        if runs is None:  # a visitor's first entry
             grouped[key] = [[entry]]
             continue
         if sum(len(e.notifications) for e in runs[-1]) + len(entry.notifications) > MAX_BATCH:
