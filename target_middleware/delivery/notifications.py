@@ -23,7 +23,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from ..frozen import builder
 from ..identity import visitor_ids
@@ -103,7 +103,12 @@ def event_notification(
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """Notifications for one visitor, as queued; ``done`` (when given) receives the :class:`NotificationOutcome`."""
+    """Notifications for one visitor, as queued; ``done`` (when given) receives the :class:`NotificationOutcome`.
+
+    ``Pending.of_decision(visitor, page, notifications, telemetry, experience_cloud)`` is what a local decision owes
+    (no ``done``), built without the frozen stores (see ``frozen``): one per decision, so one plain call (a
+    classmethod would add a bound method and a second frame).
+    """
 
     visitor: Visitor
     page: PageContext
@@ -111,25 +116,18 @@ class Pending:
     telemetry: tuple[Mapping[str, Any], ...] = ()
     experience_cloud: Mapping[str, Any] | None = None  # the page view's (A4T supplementalDataId, Audience Manager)
     done: concurrent.futures.Future[NotificationOutcome] | None = field(default=None, compare=False)
-
-    @classmethod
-    def of_decision(
-        cls,
-        visitor: Visitor,
-        page: PageContext,
-        notifications: tuple[Mapping[str, Any], ...],
-        telemetry: tuple[Mapping[str, Any], ...],
-        experience_cloud: Mapping[str, Any] | None,
-    ) -> Pending:
-        """What a local decision owes, built without the frozen stores (see ``frozen``): one per decision."""
-        return _new_pending(visitor, page, notifications, telemetry, experience_cloud, None)
+    of_decision: ClassVar[_OfDecision]  # set below, once the class is made
 
     def resolve(self, outcome: NotificationOutcome) -> None:
         if self.done is not None and not self.done.done():
             self.done.set_result(outcome)
 
 
-_new_pending = builder(Pending)
+_OfDecision = Callable[
+    [Visitor, PageContext, tuple[Mapping[str, Any], ...], tuple[Mapping[str, Any], ...], Mapping[str, Any] | None],
+    Pending,
+]
+Pending.of_decision = staticmethod(builder(Pending, done=None))
 Batch = list[Pending]
 BatchSend = Callable[[Batch], Awaitable[None] | None]  # None: handed on already, nothing to await
 
@@ -210,13 +208,17 @@ class NotificationQueue:
 
     def put(self, entry: Pending) -> bool:
         """Queue ``entry``; False (and ``dropped``) when the queue is full. From any thread; never blocks."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: its two method lookups and three-argument exit, on every decision's put
+        try:
             full = len(self._pending) >= self.max_pending
             if full:
                 self.counts["dropped"] += len(entry.notifications)
             else:
                 self._pending.append(entry)
                 self.counts["queued"] += len(entry.notifications)
+        finally:
+            lock.release()
         if full:
             if self._due("full"):
                 logger.warning(
