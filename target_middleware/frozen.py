@@ -37,27 +37,31 @@ def unfrozen(cls: type[Any]) -> type[Any]:
     return twin
 
 
-def builder(cls: type[T]) -> Callable[..., T]:
+def builder(cls: type[T], **fixed: Any) -> Callable[..., T]:
     """A constructor of ``cls`` values (every field, in order or by name) that skips the frozen stores.
 
     One generated function, as ``dataclasses`` makes ``__init__``: a bare instance of the twin, each field stored
     through the twin's slots, then its class set to ``cls`` (one call, not a wrapper around the twin's constructor).
+    ``fixed`` fields are not parameters: each value built holds the value given here (an immutable one: it is
+    shared), e.g. ``builder(Entry, done=None)`` takes every field of ``Entry`` but ``done``.
     """
     twin = unfrozen(cls)
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    if _OWN_NAMES.intersection(names):
-        raise TypeError(f"{cls.__name__} has a field named like one of the builder's own: {sorted(_OWN_NAMES)}")
-    stores = "".join(f"    _frozen_value_.{name} = {name}\n" for name in names)
+    if any(name.startswith("_frozen_") for name in names):
+        raise TypeError(f"{cls.__name__} has a field named like one of the builder's own (_frozen_*)")
+    if not set(fixed) <= set(names):
+        raise TypeError(f"{cls.__name__} has no field {sorted(set(fixed) - set(names))}")
+    stores = "".join(
+        f"    _frozen_value_.{name} = {'_frozen_fixed_' if name in fixed else ''}{name}\n" for name in names
+    )
     source = (
-        f"def new_{cls.__name__}({', '.join(names)}):\n"
+        f"def new_{cls.__name__}({', '.join(name for name in names if name not in fixed)}):\n"
         f"    _frozen_value_ = _frozen_new_(_frozen_twin_)\n{stores}"
         f"    _frozen_value_.__class__ = _frozen_cls_\n"
         f"    return _frozen_value_\n"
     )
     namespace: dict[str, Any] = {"_frozen_new_": object.__new__, "_frozen_twin_": twin, "_frozen_cls_": cls}
+    namespace.update({f"_frozen_fixed_{name}": value for name, value in fixed.items()})
     exec(source, namespace)  # our own source, of field names a dataclass accepted
     build: Callable[..., T] = namespace[f"new_{cls.__name__}"]
     return build
-
-
-_OWN_NAMES = frozenset({"_frozen_new_", "_frozen_twin_", "_frozen_cls_", "_frozen_value_"})

@@ -76,6 +76,29 @@ def test_every_builder_in_use_takes_every_field() -> None:
             build(*[None] * (count - 1))
 
 
+def test_a_builder_holds_its_fixed_fields_in_every_value_and_takes_the_others() -> None:
+    new_cookie = builder(CookieValue, max_age=60)
+    built = new_cookie("mbox", "v")
+    assert (type(built), built) == (CookieValue, CookieValue("mbox", "v", 60))
+    assert new_cookie(value="w", name="m") == CookieValue("m", "w", 60)
+    with pytest.raises(TypeError):
+        new_cookie("mbox", "v", 60)  # a fixed field is no parameter
+    with pytest.raises(TypeError, match="no field"):
+        builder(CookieValue, expires=0)
+
+
+def test_a_pending_decision_is_the_pending_entry_without_an_outcome_to_resolve() -> None:
+    from target_middleware.delivery.context import PageContext
+    from target_middleware.delivery.notifications import Pending
+
+    args = (visitor.Visitor(session_id="s1"), PageContext(url="https://a.example/"), ({"id": "n"},), (), None)
+    built = Pending.of_decision(*args)
+    assert (type(built), built, built.done) == (Pending, Pending(*args), None)
+    assert repr(built) == repr(Pending(*args))
+    with pytest.raises(TypeError):
+        Pending.of_decision(*args, None)  # its five, as ever
+
+
 def test_a_builder_takes_fields_by_name_and_refuses_its_own_names() -> None:
     new_cookie = builder(CookieValue)  # a field named "value"
     assert new_cookie(name="mbox", max_age=60, value="v") == CookieValue("mbox", "v", 60)

@@ -20,10 +20,10 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from ..frozen import builder
 from ..identity import visitor_ids
@@ -103,7 +103,12 @@ def event_notification(
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """Notifications for one visitor, as queued; ``done`` (when given) receives the :class:`NotificationOutcome`."""
+    """Notifications for one visitor, as queued; ``done`` (when given) receives the :class:`NotificationOutcome`.
+
+    ``Pending.of_decision(visitor, page, notifications, telemetry, experience_cloud)`` is what a local decision owes
+    (no ``done``), built without the frozen stores (see ``frozen``): one per decision, so one plain call (a
+    classmethod would add a bound method and a second frame).
+    """
 
     visitor: Visitor
     page: PageContext
@@ -111,25 +116,18 @@ class Pending:
     telemetry: tuple[Mapping[str, Any], ...] = ()
     experience_cloud: Mapping[str, Any] | None = None  # the page view's (A4T supplementalDataId, Audience Manager)
     done: concurrent.futures.Future[NotificationOutcome] | None = field(default=None, compare=False)
-
-    @classmethod
-    def of_decision(
-        cls,
-        visitor: Visitor,
-        page: PageContext,
-        notifications: tuple[Mapping[str, Any], ...],
-        telemetry: tuple[Mapping[str, Any], ...],
-        experience_cloud: Mapping[str, Any] | None,
-    ) -> Pending:
-        """What a local decision owes, built without the frozen stores (see ``frozen``): one per decision."""
-        return _new_pending(visitor, page, notifications, telemetry, experience_cloud, None)
+    of_decision: ClassVar[_OfDecision]  # set below, once the class is made
 
     def resolve(self, outcome: NotificationOutcome) -> None:
         if self.done is not None and not self.done.done():
             self.done.set_result(outcome)
 
 
-_new_pending = builder(Pending)
+_OfDecision = Callable[
+    [Visitor, PageContext, tuple[Mapping[str, Any], ...], tuple[Mapping[str, Any], ...], Mapping[str, Any] | None],
+    Pending,
+]
+Pending.of_decision = staticmethod(builder(Pending, done=None))
 Batch = list[Pending]
 BatchSend = Callable[[Batch], Awaitable[None] | None]  # None: handed on already, nothing to await
 
@@ -210,13 +208,17 @@ class NotificationQueue:
 
     def put(self, entry: Pending) -> bool:
         """Queue ``entry``; False (and ``dropped``) when the queue is full. From any thread; never blocks."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: its two method lookups and three-argument exit, on every decision's put
+        try:
             full = len(self._pending) >= self.max_pending
             if full:
                 self.counts["dropped"] += len(entry.notifications)
             else:
                 self._pending.append(entry)
                 self.counts["queued"] += len(entry.notifications)
+        finally:
+            lock.release()
         if full:
             if self._due("full"):
                 logger.warning(
@@ -289,36 +291,36 @@ class NotificationQueue:
         pending = iter(batches(taken))
         # What is handed on at once (a callback that returns nothing, the usual ``on_notifications``) is done here, in
         # order, without a task; the first batch with a send to await, and every batch after it, go to the senders.
-        for batch in pending:
-            sending = self._start(batch)
-            if sending is not None:
-                break
-        else:
+        under_way = self._hand_on(pending)
+        if under_way is None:
             return
         # At most _CONCURRENT_SENDS at a time, in order: as many senders, each taking the next batch when it is done
         # (a task per sender, not per batch: a flush of a thousand visitors' displays is a thousand batches).
-        first: list[tuple[Batch, Awaitable[None]]] = [(batch, sending)]
+        first = [under_way]
 
         async def sender() -> None:
             if first:
                 await self._finish(*first.pop())
-            for batch in pending:
-                sending = self._start(batch)
-                if sending is not None:
-                    await self._finish(batch, sending)
+            while (sending := self._hand_on(pending)) is not None:
+                await self._finish(*sending)
 
         await asyncio.gather(*(sender() for _ in range(_CONCURRENT_SENDS)))
 
-    def _start(self, batch: Batch) -> Awaitable[None] | None:
-        """Hand ``batch`` to the send: what is left to await of it, or None when it is done (sent or failed)."""
-        try:
-            sending = self._send(batch)
-        except Exception as exc:  # one failed batch must not stop the others
-            self._failed(batch, exc)
-            return None
-        if sending is None:
-            self._sent(batch)
-        return sending
+    def _hand_on(self, pending: Iterator[Batch]) -> tuple[Batch, Awaitable[None]] | None:
+        """Hand the next batches to the send, in order, while each is done at once (sent, or failed: one failed
+        batch must not stop the others); the first with a send left to await, with it, or None when none is left."""
+        send = self._send
+        for batch in pending:
+            try:
+                sending = send(batch)
+            except Exception as exc:
+                self._failed(batch, exc)
+                continue
+            if sending is None:
+                self._sent(batch)
+                continue
+            return batch, sending
+        return None
 
     async def _finish(self, batch: Batch, sending: Awaitable[None]) -> None:
         try:
@@ -379,11 +381,25 @@ def _batch_key(entry: Pending) -> tuple[Any, ...]:
 def batches(entries: Sequence[Pending]) -> list[Batch]:
     """Entries merged per visitor (ids, session and edge) and page view's ``experienceCloud``, in order, cut at
     ``MAX_BATCH`` notifications."""
+    if len({entry.visitor.session_id for entry in entries}) == len(entries):  # no two of one session
+        return _apart(entries)
+    return _merged(entries)
+
+
+def _apart(entries: Sequence[Pending]) -> list[Batch]:
+    """What ``_merged`` makes of entries no two of which share a session: each its own batch, in order. A batch key
+    (``_batch_key``) starts with the session id, so no two keys are equal, and a visitor's first entry opens a batch
+    whatever its size. The usual flush (each page view a visitor of its own) is this, without a key per entry."""
+    return [[entry] for entry in entries]
+
+
+def _merged(entries: Sequence[Pending]) -> list[Batch]:
+    """Entries merged per ``_batch_key``, in the order of their first, each visitor's cut at ``MAX_BATCH``."""
     grouped: dict[tuple[Any, ...], list[Batch]] = {}
     for entry in entries:
         key = _batch_key(entry)
         runs = grouped.get(key)
-        if runs is None:  # the usual case: a visitor's first entry
+        if runs is None:  # a visitor's first entry
             grouped[key] = [[entry]]
             continue
         if sum(len(e.notifications) for e in runs[-1]) + len(entry.notifications) > MAX_BATCH:

@@ -1,0 +1,287 @@
+"""The notification queue as it was before its flush was made fast: the oracle of the differential test.
+
+``NotificationQueue``, ``send_batch`` and ``batches`` as ``target_middleware.delivery.notifications`` had them at
+6002059 (a key per entry in ``batches``, a call per batch to start and to count it, ``put`` under ``with`` its lock,
+``Pending.of_decision`` a classmethod): ``test_notification_queue_equal`` runs both over the same generated puts and
+flushes and compares what they send, count and resolve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from target_middleware.delivery.notifications import MAX_BATCH, NotificationOutcome, Pending
+from target_middleware.identity import visitor_ids
+
+logger = logging.getLogger(__name__)
+
+_CONCURRENT_SENDS = 8
+Batch = list[Pending]
+BatchSend = Callable[[Batch], Awaitable[None] | None]
+
+
+def send_batch(
+    batch: Sequence[Pending],
+    *,
+    send: Callable[..., Awaitable[object]],
+    callback: Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None] | None,
+) -> Awaitable[None] | None:
+    """One visitor's queued notifications: to ``callback`` when there is one (now; what is left to await of it, or
+    None), else ``send`` (the client's ``send_notifications``) in requests of at most 50, the telemetry with the
+    first (to await). A failure of the callback raises here, of a send where it is awaited."""
+    first = batch[0]
+    # One request has one context: a notification from another page of this visitor says its own address.
+    notes = (
+        list(first.notifications)  # the usual batch, one page view's: all of the first page
+        if len(batch) == 1
+        else [
+            {**note, "address": {"url": entry.page.url}}
+            if entry.page.url and entry.page.url != first.page.url and "address" not in note
+            else note
+            for entry in batch
+            for note in entry.notifications
+        ]
+    )
+    if callback is not None:
+        if notes:
+            outcome = callback(notes)
+            if outcome is not None and inspect.isawaitable(outcome):
+                return outcome
+        return None
+    return _send_all(batch, notes, send)
+
+
+async def _send_all(batch: Sequence[Pending], notes: list[Any], send: Callable[..., Awaitable[object]]) -> None:
+    first = batch[0]
+    telemetry = [entry for pending in batch for entry in pending.telemetry]
+    for start in range(0, max(len(notes), 1), MAX_BATCH):
+        chunk = notes[start : start + MAX_BATCH]
+        await send(
+            chunk,
+            visitor=first.visitor,
+            page=first.page,
+            telemetry=telemetry if start == 0 else (),
+            experience_cloud=first.experience_cloud,
+        )
+
+
+class NotificationQueue:
+    """Bounded, batched, sent in the background on one event loop (the first that puts, or ``bind``'s)."""
+
+    def __init__(self, send: BatchSend, *, max_pending: int = 10_000, interval: float = 0.1) -> None:
+        if not isinstance(max_pending, int) or max_pending < 1:
+            raise ValueError("max_pending must be a positive number of queued entries")
+        self._send = send
+        self.max_pending = max_pending
+        self.interval = interval
+        self.counts: Counter[str] = Counter()  # queued, sent, failed, dropped (notifications, not requests)
+        self._pending: deque[Pending] = deque()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._signalled = False  # the task is woken and has not yet gathered: its next flush takes what is put
+        self._inflight: asyncio.Future[None] | None = None
+        self._logged = {"full": -1e9, "failed": -1e9}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send from ``loop`` (the loop the client's connections live on), whoever puts; a queue already sending
+        from a loop that is still open keeps it."""
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                self._loop, self._wake, self._task = loop, None, None
+
+    def put(self, entry: Pending) -> bool:
+        """Queue ``entry``; False (and ``dropped``) when the queue is full. From any thread; never blocks."""
+        with self._lock:
+            full = len(self._pending) >= self.max_pending
+            if full:
+                self.counts["dropped"] += len(entry.notifications)
+            else:
+                self._pending.append(entry)
+                self.counts["queued"] += len(entry.notifications)
+        if full:
+            if self._due("full"):
+                logger.warning(
+                    "Target notification queue full (%d pending): newer notifications dropped (%d so far)",
+                    self.max_pending,
+                    self.counts["dropped"],
+                )
+            entry.resolve(NotificationOutcome.DROPPED)
+            return False
+        task = self._task
+        if not (self._signalled and task is not None and not task.done()):  # else: already on its way
+            self._kick()
+        return True
+
+    def _due(self, what: str) -> bool:
+        """Log ``what`` at most once a minute: an edge that is down fails every batch, a flood fills every flush."""
+        now = time.monotonic()
+        if now - self._logged[what] < 60:
+            return False
+        self._logged[what] = now
+        return True
+
+    def _kick(self) -> None:
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            if current is None:
+                return  # sent by the next put from a loop, or by aclose()
+            self.bind(current)
+            loop = self._loop or current
+        if loop is current:
+            self._wake_up()
+        else:
+            with contextlib.suppress(RuntimeError):  # that loop closed meanwhile: aclose() sends what is left
+                loop.call_soon_threadsafe(self._wake_up)
+
+    def _wake_up(self) -> None:
+        if self._task is None or self._task.done():
+            self._wake = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="target-notifications")
+        assert self._wake is not None
+        self._wake.set()
+        self._signalled = True
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._signalled = False
+            await asyncio.sleep(self.interval)  # let a burst gather into fewer requests
+            # Shielded: aclose() cancels this task, but lets a send under way finish before it closes the client.
+            self._inflight = asyncio.ensure_future(self.flush())
+            await asyncio.shield(self._inflight)
+
+    def _take(self) -> list[Pending]:
+        with self._lock:
+            taken = list(self._pending)
+            self._pending.clear()
+        return taken
+
+    async def flush(self) -> None:
+        """Send everything pending now, on this loop."""
+        taken = self._take()
+        if not taken:
+            return
+        pending = iter(batches(taken))
+        # What is handed on at once (a callback that returns nothing, the usual ``on_notifications``) is done here, in
+        # order, without a task; the first batch with a send to await, and every batch after it, go to the senders.
+        for batch in pending:
+            sending = self._start(batch)
+            if sending is not None:
+                break
+        else:
+            return
+        # At most _CONCURRENT_SENDS at a time, in order: as many senders, each taking the next batch when it is done
+        # (a task per sender, not per batch: a flush of a thousand visitors' displays is a thousand batches).
+        first: list[tuple[Batch, Awaitable[None]]] = [(batch, sending)]
+
+        async def sender() -> None:
+            if first:
+                await self._finish(*first.pop())
+            for batch in pending:
+                sending = self._start(batch)
+                if sending is not None:
+                    await self._finish(batch, sending)
+
+        await asyncio.gather(*(sender() for _ in range(_CONCURRENT_SENDS)))
+
+    def _start(self, batch: Batch) -> Awaitable[None] | None:
+        """Hand ``batch`` to the send: what is left to await of it, or None when it is done (sent or failed)."""
+        try:
+            sending = self._send(batch)
+        except Exception as exc:  # one failed batch must not stop the others
+            self._failed(batch, exc)
+            return None
+        if sending is None:
+            self._sent(batch)
+        return sending
+
+    async def _finish(self, batch: Batch, sending: Awaitable[None]) -> None:
+        try:
+            await sending
+        except Exception as exc:
+            self._failed(batch, exc)
+            return
+        self._sent(batch)
+
+    def _sent(self, batch: Batch) -> None:
+        self.counts["sent"] += len(batch[0].notifications) if len(batch) == 1 else _count(batch)
+        for entry in batch:
+            if entry.done is not None:
+                entry.resolve(NotificationOutcome.SENT)
+
+    def _failed(self, batch: Batch, exc: Exception) -> None:
+        count = _count(batch)
+        self.counts["failed"] += count
+        if self._due("failed"):
+            logger.warning("sending %d notifications to Target failed (%s)", count, type(exc).__name__)
+        for entry in batch:
+            entry.resolve(NotificationOutcome.FAILED)
+
+    async def aclose(self) -> None:
+        """Stop the background task and send what is still pending (on the queue's loop when it still runs)."""
+        loop, task = self._loop, self._task
+        current = asyncio.get_running_loop()
+        if task is not None and loop is not None and loop is not current and loop.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.aclose(), loop))
+            return
+        if task is not None and loop is current:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if self._inflight is not None:
+                with contextlib.suppress(Exception):
+                    await self._inflight
+        self._task = self._inflight = None
+        await self.flush()
+
+
+def _count(batch: Batch) -> int:
+    return sum(len(entry.notifications) for entry in batch)
+
+
+def _batch_key(entry: Pending) -> tuple[Any, ...]:
+    """What entries sent in one request share: the visitor's session, edge, ids (``visitor_ids``) and the page
+    view's ``experienceCloud``. Without the latter and customer ids, the ids are the visitor's three id strings
+    (``visitor_ids`` keeps each that is not empty): a tuple of them, where the general key is their JSON."""
+    visitor = entry.visitor
+    if entry.experience_cloud is None and not (visitor.marketing_cloud_visitor_id and visitor.customer_ids):
+        ids = (visitor.tnt_id or None, visitor.third_party_id or None, visitor.marketing_cloud_visitor_id or None)
+        return visitor.session_id, visitor.edge_cluster, *ids
+    general = json.dumps([visitor_ids(visitor), entry.experience_cloud], sort_keys=True, default=str)
+    return visitor.session_id, visitor.edge_cluster, general
+
+
+def batches(entries: Sequence[Pending]) -> list[Batch]:
+    """Entries merged per visitor (ids, session and edge) and page view's ``experienceCloud``, in order, cut at
+    ``MAX_BATCH`` notifications."""
+    grouped: dict[tuple[Any, ...], list[Batch]] = {}
+    for entry in entries:
+        key = _batch_key(entry)
+        runs = grouped.get(key)
+        if runs is None:  # the usual case: a visitor's first entry
+            grouped[key] = [[entry]]
+            continue
+        if sum(len(e.notifications) for e in runs[-1]) + len(entry.notifications) > MAX_BATCH:
+            runs.append([])
+        runs[-1].append(entry)
+    return [batch for runs in grouped.values() for batch in runs]
