@@ -31,10 +31,31 @@ from ports import free_port, wait_for_port  # noqa: E402
 ROOT = HERE.parent
 
 
-@contextmanager
-def server(mode: str, *, cpu: int = 0, edge: str = "") -> Iterator[int]:
-    port = free_port()
+# The HTTP parser and event loop uvicorn runs on, named rather than left to its "auto" (which picks httptools and
+# uvloop whenever they are installed, so a venv with them would silently measure another server): "h11" is plain
+# `pip install uvicorn` (h11, asyncio), the stack of every figure quoted until 2026-11-30; "standard" is what
+# `pip install "uvicorn[standard]"` and `fastapi[standard]` install (httptools, uvloop: `pip install -e ".[bench]"`).
+STACKS = {"h11": ("--http", "h11", "--loop", "asyncio"), "standard": ("--http", "httptools", "--loop", "uvloop")}
+
+
+def uvicorn_command(port: int, stack: str = "h11") -> list[str]:
+    """The command that serves bench_app on ``port`` on ``stack`` (one of STACKS)."""
+    if stack not in STACKS:
+        raise ValueError(f"stack must be one of {sorted(STACKS)}, not {stack!r}")
+    if stack == "standard":
+        import importlib.util
+
+        missing = [name for name in ("httptools", "uvloop") if importlib.util.find_spec(name) is None]
+        if missing:
+            raise SystemExit(f"the standard stack needs {', '.join(missing)}: pip install -e '.[bench]'")
     command = [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--log-level", "warning"]
+    return [*command, *STACKS[stack]]
+
+
+@contextmanager
+def server(mode: str, *, cpu: int = 0, edge: str = "", stack: str = "h11") -> Iterator[int]:
+    port = free_port()
+    command = uvicorn_command(port, stack)
     if shutil.which("taskset"):
         command = ["taskset", "-c", str(cpu), *command]
     env = {**os.environ, "BENCH_MODE": mode, "BENCH_EDGE": edge, "PYTHONPATH": f"{ROOT}:{HERE}"}

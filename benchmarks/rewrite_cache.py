@@ -1,6 +1,7 @@
 """What a page personalized again for the same experience costs, with the rewrite cache and without it.
 
     python benchmarks/rewrite_cache.py [--rounds N] [--requests N] [--concurrency C] [--no-server] [--instructions N]
+                                       [--stack h11|standard]
 
 In process, for the 100 KB shop page and 5 actions, beside a bs4 + html.parser parse-and-serialize of that page
 (the baseline of benchmarks/apply_actions.py), medians: the page digests the key is built on; the rewrite
@@ -13,6 +14,7 @@ id), for 1000 returning visitors in turn (each its own mbox cookie, so half get 
 carries the visitor's own mbox cookie and signed click tokens (checked before the load). The bare app gets the same
 requests. Ratios are against figures of the same run. ``--instructions N`` also counts the instructions the server
 executes per request under valgrind (slow, but the one figure a machine shared with others does not move).
+``--stack`` names uvicorn's HTTP parser and loop (middleware.STACKS: ``h11``, the default, or ``standard``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import abtest  # noqa: E402
 import xxhash  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 from hit_path import one_request  # noqa: E402
-from middleware import load  # noqa: E402
+from middleware import STACKS, load  # noqa: E402
 from pages import ACTIONS, shop_page  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402
 from timing import median_seconds  # noqa: E402
@@ -156,16 +158,20 @@ def whole_request(rounds: int) -> dict[str, float]:
     }
 
 
-def serve_and_load(mode: str, requests: int, concurrency: int) -> tuple[tuple[float, float, float], float]:
-    """(req/s, p50, p99) and the server's CPU seconds per request, from /proc (robust on a busy machine)."""
+def serve_and_load(
+    mode: str, requests: int, concurrency: int, stack: str = "h11"
+) -> tuple[tuple[float, float, float], float]:
+    """(req/s, p50, p99) and the server's CPU seconds per request, from /proc (robust on a busy machine), on
+    ``stack`` (middleware.STACKS)."""
     import os
     import shutil
     import subprocess
 
+    from middleware import uvicorn_command
     from ports import free_port, wait_for_port
 
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--log-level", "warning"]
+    command = uvicorn_command(port, stack)
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
     env = {**os.environ, "BENCH_MODE": mode, "PYTHONPATH": f"{HERE.parent}:{HERE}"}
@@ -189,14 +195,16 @@ def serve_and_load(mode: str, requests: int, concurrency: int) -> tuple[tuple[fl
         process.wait(timeout=10)
 
 
-def instructions(mode: str, requests: int, concurrency: int) -> float:
+def instructions(mode: str, requests: int, concurrency: int, stack: str = "h11") -> float:
     """Instructions the server executes per request (valgrind's cachegrind): two runs, each warmed up alike, one
-    serving ``requests`` more; the difference over ``requests``. The same on a quiet machine and a loaded one."""
+    serving ``requests`` more; the difference over ``requests``. The same on a quiet machine and a loaded one.
+    ``stack``: uvicorn's parser and loop (middleware.STACKS)."""
     import os
     import signal
     import subprocess
     import tempfile
 
+    from middleware import uvicorn_command
     from ports import free_port, wait_for_port
 
     def total(count: int) -> int:
@@ -204,7 +212,7 @@ def instructions(mode: str, requests: int, concurrency: int) -> float:
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "cachegrind.out"
             command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
-            command += [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--log-level", "warning"]
+            command += uvicorn_command(port, stack)
             env = {**os.environ, "BENCH_MODE": mode, "PYTHONPATH": f"{HERE.parent}:{HERE}"}
             process = subprocess.Popen(command, cwd=HERE, env=env, stderr=subprocess.DEVNULL)
             try:
@@ -258,6 +266,7 @@ def main() -> None:
     parser.add_argument(
         "--instructions", type=int, default=0, metavar="N", help="also count the server's instructions over N requests"
     )
+    parser.add_argument("--stack", default="h11", choices=sorted(STACKS), help="uvicorn's parser and loop")
     args = parser.parse_args()
     figures = in_process(args.rounds)
     base = figures["bs4 parse + serialize (baseline)"]
@@ -271,10 +280,10 @@ def main() -> None:
     if args.no_server:
         return
     n, c = args.requests, args.concurrency
-    print(f"\nthrough uvicorn, {n} requests, {c} at a time, warm; server CPU per request from /proc")
+    print(f"\nthrough uvicorn ({args.stack}), {n} requests, {c} at a time, warm; server CPU per request from /proc")
     header = f"{'case':<44} {'req/s':>9} {'x bare':>7} {'p50 ms':>9} {'+p50 ms':>8} {'p99 ms':>9}"
     print(f"{header} {'cpu us':>8} {'x bare':>7}")
-    runs = {mode: serve_and_load(mode, n, c) for mode in ("bare", "on-device", "on-device-no-cache")}
+    runs = {mode: serve_and_load(mode, n, c, args.stack) for mode in ("bare", "on-device", "on-device-no-cache")}
     bare, bare_cpu = runs["bare"]
     for mode, label in (
         ("bare", "bare app, 100 KB page"),
@@ -288,7 +297,7 @@ def main() -> None:
         print(f"{label:<44} {rps:9.0f} {ratio:>7} {p50:9.2f} {added:>8} {p99:9.2f} {cpu * 1e6:8.0f} {cpu_ratio:>7}")
     if args.instructions:
         print(f"\nthrough uvicorn under valgrind (cachegrind), instructions per request over {args.instructions}")
-        counts = {mode: instructions(mode, args.instructions, c) for mode in ("bare", "on-device")}
+        counts = {mode: instructions(mode, args.instructions, c, args.stack) for mode in ("bare", "on-device")}
         for mode, label in (("bare", "bare app, 100 KB page"), ("on-device", "on-device decision, cache on")):
             ratio = "-" if mode == "bare" else f"{counts['bare'] / counts[mode]:.2f}x"
             print(f"{label:<44} {counts[mode]:12,.0f} {ratio:>7}")

@@ -1,6 +1,6 @@
 """Issue 14's served goal, alone: the personalized page through uvicorn against the bare app, in server CPU time.
 
-    python benchmarks/served.py [--rounds K] [--requests N] [--concurrency C] [--where SECONDS]
+    python benchmarks/served.py [--rounds K] [--requests N] [--concurrency C] [--where SECONDS] [--stack h11|standard]
 
 The load of benchmarks/rewrite_cache.py (bench_app.py's 100 KB page; Target's on-device engine over abtest.py's
 A/B activity for 1000 returning visitors in turn, each its own mbox cookie and signed click tokens, the rewrite cache
@@ -8,6 +8,8 @@ warm), through uvicorn on CPU 0 with the load on CPU 1. ``K`` rounds, each servi
 server and then from a fresh personalized one, so both modes meet the same moments of a shared machine; per round,
 the server's CPU per request (user + system, from /proc) and req/s; printed: the medians and the ratios of the
 medians. CPU time is the throughput a server has to give: on this machine req/s also moves with the load generator.
+``--stack`` names uvicorn's HTTP parser and loop (middleware.STACKS): ``h11`` (plain ``pip install uvicorn``, the
+default and the goal's figure so far) or ``standard`` (httptools and uvloop, as ``uvicorn[standard]`` installs).
 
 ``--where S`` also samples each server for S seconds with py-spy (``py-spy`` on PATH; it ships in the benchmark's
 venv here) and prints where its time goes, by layer, per request: our package, h11 and uvicorn, Starlette, asyncio,
@@ -30,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import abtest  # noqa: E402
-from middleware import load  # noqa: E402
+from middleware import STACKS, load  # noqa: E402
 from rewrite_cache import VISITORS, serve_and_load  # noqa: E402
 
 MODES = ("bare", "on-device")
@@ -52,13 +54,13 @@ def layer(frame: str) -> str:
     return next((name for part, name in LAYERS if part in path), REST)
 
 
-def where(mode: str, seconds: float, concurrency: int) -> tuple[collections.Counter[str], int]:
+def where(mode: str, seconds: float, concurrency: int, stack: str) -> tuple[collections.Counter[str], int]:
     """Self samples per layer over ``seconds`` of load on a fresh server of ``mode``, and the requests served."""
     from middleware import server
 
     cookies = abtest.visitor_cookies(VISITORS)
     served = 0
-    with server(mode) as port, tempfile.TemporaryDirectory() as folder:
+    with server(mode, stack=stack) as port, tempfile.TemporaryDirectory() as folder:
         load(port, "/page", 600, concurrency, cookies)  # warm
         pid = _listener(port)
         out = Path(folder) / "samples.txt"
@@ -97,6 +99,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--where", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--modes", default=",".join(MODES), help="bench_app modes, the first the baseline")
+    parser.add_argument("--stack", default="h11", choices=sorted(STACKS), help="uvicorn's parser and loop")
     args = parser.parse_args()
     modes = args.modes.split(",")
     base = modes[0]
@@ -104,10 +107,13 @@ def main() -> None:
     rps: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(args.rounds):
         for mode in modes:
-            (rate, _p50, _p99), seconds = serve_and_load(mode, args.requests, args.concurrency)
+            (rate, _p50, _p99), seconds = serve_and_load(mode, args.requests, args.concurrency, args.stack)
             cpu[mode].append(seconds * 1e6)
             rps[mode].append(rate)
-    print(f"through uvicorn, {args.rounds} rounds of {args.requests} requests, {args.concurrency} at a time, medians")
+    print(
+        f"through uvicorn ({args.stack}: {' '.join(STACKS[args.stack])}), {args.rounds} rounds of {args.requests}"
+        f" requests, {args.concurrency} at a time, medians"
+    )
     print(f"{'case':<34} {'cpu us/request':>15} {'x ' + base:>9} {'req/s':>8} {'x ' + base:>9}   cpu us per round")
     base_cpu, base_rps = statistics.median(cpu[base]), statistics.median(rps[base])
     for mode in modes:
@@ -120,7 +126,7 @@ def main() -> None:
         if shutil.which("py-spy") is None:
             sys.exit("--where needs py-spy on PATH")
         print(f"\nwhere the server's time goes, py-spy samples per 1000 requests ({args.where:.0f} s each)")
-        found = {mode: where(mode, args.where, args.concurrency) for mode in modes}
+        found = {mode: where(mode, args.where, args.concurrency, args.stack) for mode in modes}
         names = [*dict.fromkeys(name for _, name in LAYERS), REST]
         print(f"{'layer':<40}" + "".join(f"{mode:>12}" for mode in modes))
         for name in names:

@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..delivery.context import PageContext
 from .artifact import Artifact
 from .context import JSON_OBJECT, geo_context, warm_up
-from .pageload import PageLoadDecision, PageLoadPath
+from .pageload import PageLoadDecision, PageLoadPath, PageViewAnswer
 from .procedure import DecisionRun, new_id
 from .source import ArtifactSource, source_of
 from .trace import profile_trace
@@ -239,6 +240,33 @@ class DecisioningEngine:
         now_ms = int(self._clock() * 1000)
         return self._page_load.decide(
             request, artifact, now_ms, started, with_telemetry=self.telemetry_enabled, shared=shared
+        )
+
+    def decide_page_view(
+        self,
+        page: PageContext,
+        ids: dict[str, Any] | None,
+        property_token: str | None,
+        request_id: str,
+        *,
+        shared: bool = False,
+    ) -> PageViewAnswer | None:
+        """:meth:`decide_page_load` of the request ``params.page_load_request`` makes for a page view, given typed
+        rather than built and read back: ``page`` (whose context is sent without its IP address), the request's
+        ``id`` (``params.page_load_ids``: the answer keeps it, not a copy), its property token and its
+        ``requestId``. The same answer, notifications and telemetry, as a ``(response, notifications, telemetry)``
+        tuple (tests/decisioning/test_pageview.py proves them equal); None where ``decide_page_load`` would say
+        None, and for a page whose fields are not of a page view's types (``decide_page_load`` of its request then
+        answers it)."""
+        started = time.perf_counter_ns()
+        if type(self) is not DecisioningEngine:
+            return None
+        artifact = self._source if isinstance(self._source, Artifact) else self._source.artifact
+        if artifact is None:
+            return None
+        now_ms = int(self._clock() * 1000)
+        return self._page_load.decide_view(
+            page, ids, property_token, request_id, artifact, now_ms, started, self.telemetry_enabled, shared
         )
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,12 @@ import marshal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import chain
+from types import MappingProxyType
 from typing import Any
 
+from ..delivery.context import PageContext
+from ..delivery.deferred import Deferred
 from ..delivery.errors import ResponseParseError
 from ..delivery.models import Action, DeliveryResponse, Metric, Option, OptionType, PageLoadResult, parse_response
 from ..delivery.shared import SharedPageLoad, shared_page_load
@@ -33,7 +37,7 @@ from .context import base_context, mbox_context, time_context
 from .matching import candidates, matched
 from .procedure import new_id
 
-__all__ = ["PageLoadDecision", "PageLoadPath"]
+__all__ = ["PageLoadDecision", "PageLoadPath", "PageViewAnswer"]
 
 _MAX_PAGES = 4096  # (user agent, URL, referring URL) whose rule context parts are kept
 _MAX_ANSWERS = 256  # sets of matched rules remembered per artifact (an A/B activity has one per experience)
@@ -70,6 +74,10 @@ class PageLoadDecision:
 
 
 _new_decision = builder(PageLoadDecision)
+
+# What :meth:`PageLoadPath.decide_view` answers: a PageLoadDecision's fields (response, notifications, telemetry) as
+# they come, for the one caller that unpacks them at once (``TargetClient``), with no value to build and read back.
+PageViewAnswer = tuple[DeliveryResponse, tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]
 
 
 class _Prepared:
@@ -215,13 +223,38 @@ def _display(name: str, tokens: tuple[str, ...], now_ms: int) -> dict[str, Any]:
     }
 
 
+def _raw(request_id: str, ids: dict[str, Any] | None, client: str, page_load: dict[str, Any]) -> dict[str, Any]:
+    """The engine's JSON answer (``DeliveryResponse.raw``), made when first read (see ``delivery.deferred``): what
+    ``DecisioningEngine.decide`` answers, ``ids`` the request's own ``id`` (a copy, or a dict no one else holds)."""
+    return {
+        "status": 200,
+        "requestId": request_id,
+        "id": ids if ids is not None else {},
+        "client": client,
+        "execute": {"pageLoad": page_load},
+    }
+
+
+def _keepable(key: tuple[Any, ...]) -> bool:
+    """Whether a page's rule context may be kept by ``key``: its user agent and URLs strings (or None)."""
+    return all(v is None or type(v) is str for v in key[:3])
+
+
+def _page_json(page: PageContext) -> dict[str, Any]:
+    """The request's ``context`` for ``page`` as the fast path has it (no IP address sent: no geo)."""
+    return page.to_json(send_ip_address=False)
+
+
 class PageLoadPath:
     """The fast path of one client's engine (see the module's docstring); shares nothing about a visitor."""
 
     def __init__(self, client_code: str) -> None:
         self._client_code = client_code
         self._prepared: _Prepared | None = None  # replaced whole when the artifact changes: no torn state
-        self._pages: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}  # see _rule_context
+        # (minute, rule context) kept per page: see _rule_context (keys of a request's context) and _view_context
+        # (keys of a PageContext's fields), each table bounded by _MAX_PAGES
+        self._pages: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
+        self._views: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
         self._minute: tuple[int, dict[str, Any]] = (-1, {})
 
     def _rule_context(self, context: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
@@ -241,35 +274,77 @@ class PageLoadPath:
             return base_context(context, now_ms, {})
         url, referrer = (address.get("url"), address.get("referringUrl")) if address is not None else (None, None)
         key = (agent, url, referrer, hinted)
-        minute = now_ms // 60_000
         kept = self._pages.get(key)
-        if kept is None or kept[0] != minute:
-            if kept is None and not all(v is None or type(v) is str for v in key[:3]):
+        if kept is None or kept[0] != now_ms // 60_000:
+            if kept is None and not _keepable(key):
                 return base_context(context, now_ms, {})
-            if self._minute[0] != minute:
-                self._minute = (minute, time_context(now_ms))
-            clock = self._minute[1]
-            if kept is None:
-                whole = base_context(context, now_ms, {})
-                user, page, referring = whole["user"], whole["page"], whole["referring"]
-            else:
-                user, page, referring = kept[1]["user"], kept[1]["page"], kept[1]["referring"]
-            template = {
-                "current_timestamp": now_ms,
-                "current_time": clock["current_time"],
-                "current_day": clock["current_day"],
-                "user": user,
-                "page": page,
-                "referring": referring,
-                "geo": None,
-            }
-            if kept is None and len(self._pages) >= _MAX_PAGES:
-                self._pages.clear()
-            kept = self._pages[key] = (minute, template)
+            kept = self._keep(self._pages, key, kept, context, now_ms)
         ctx = kept[1].copy()
         ctx["current_timestamp"] = now_ms
         ctx["geo"] = {}
         return ctx
+
+    def _view_context(self, page: PageContext, now_ms: int) -> dict[str, Any] | None:
+        """``base_context(page.to_json(send_ip_address=False), now_ms, {})``, as :meth:`_rule_context` has it for
+        that context, keyed by the page's own fields (user agent, URL, referring URL, client hints: the context is a
+        function of them) with no context built to read them back (only when a page is first kept). None for a page
+        whose fields are not what a page view's are (strings; client hints a dict or a read-only view of one, their
+        names and values strings or booleans): ``decide`` of its request takes those as it takes any."""
+        hints = page.client_hints
+        if hints is None:
+            hinted = None
+        elif type(hints) is MappingProxyType or type(hints) is dict:
+            hinted = tuple(hints.items())
+            if not _HINT_TYPES.issuperset(map(type, chain.from_iterable(hinted))):  # one pass in C, names and values
+                return None
+        else:
+            return None
+        key = (page.user_agent, page.url, page.referring_url, hinted)  # exact, as _rule_context's
+        kept = self._views.get(key)
+        if kept is None:
+            if not _keepable(key):
+                return None
+            kept = self._keep(self._views, key, None, _page_json(page), now_ms)
+        elif kept[0] != now_ms // 60_000:
+            kept = self._keep(self._views, key, kept, None, now_ms)
+        ctx = kept[1].copy()
+        ctx["current_timestamp"] = now_ms
+        ctx["geo"] = {}
+        return ctx
+
+    def _keep(
+        self,
+        pages: dict[tuple[Any, ...], tuple[int, dict[str, Any]]],
+        key: tuple[Any, ...],
+        kept: tuple[int, dict[str, Any]] | None,
+        context: Mapping[str, Any] | None,
+        now_ms: int,
+    ) -> tuple[int, dict[str, Any]]:
+        """The rule context's template for ``key`` kept in ``pages`` for this minute: its page parts from ``kept``
+        (an earlier minute's), else worked out from ``context``."""
+        minute = now_ms // 60_000
+        if self._minute[0] != minute:
+            self._minute = (minute, time_context(now_ms))
+        clock = self._minute[1]
+        if kept is None:
+            assert context is not None
+            whole = base_context(context, now_ms, {})
+            user, page, referring = whole["user"], whole["page"], whole["referring"]
+        else:
+            user, page, referring = kept[1]["user"], kept[1]["page"], kept[1]["referring"]
+        template = {
+            "current_timestamp": now_ms,
+            "current_time": clock["current_time"],
+            "current_day": clock["current_day"],
+            "user": user,
+            "page": page,
+            "referring": referring,
+            "geo": None,
+        }
+        if kept is None and len(pages) >= _MAX_PAGES:
+            pages.clear()
+        kept = pages[key] = (minute, template)
+        return kept
 
     def _for(self, artifact: Artifact) -> _Prepared:
         prepared = self._prepared
@@ -299,16 +374,70 @@ class PageLoadPath:
         prepared = self._prepared
         if prepared is None or prepared.artifact is not artifact:
             prepared = self._for(artifact)
-        rules = prepared.rules
         context, ids = body["context"], body.get("id")
         tnt_id = ids.get("tntId") if ids is not None else None
-        if rules is None or "geo" in context or not (tnt_id is None or type(tnt_id) is str):
+        if prepared.rules is None or "geo" in context or not (tnt_id is None or type(tnt_id) is str):
             return None
         ctx = self._rule_context(context, now_ms)
         details = execute["pageLoad"]
         ctx["mbox"] = mbox_context(details) if details else {}
         prop = body.get("property")
         token = prop.get("token") if prop is not None else None
+        request_id = body.get("requestId") or new_id()
+        own_ids = dict(ids) if ids is not None else None  # the caller's: copied now, as the engine copies it
+        answer = self._decided(
+            prepared, ctx, token, own_ids, tnt_id, request_id, now_ms, started, with_telemetry, shared
+        )
+        return _new_decision(*answer)
+
+    def decide_view(  # noqa: PLR0917 (positional: once a request, and keywords cost more to match)
+        self,
+        page: PageContext,
+        ids: dict[str, Any] | None,
+        property_token: str | None,
+        request_id: str,
+        artifact: Artifact,
+        now_ms: int,
+        started: int,
+        with_telemetry: bool,
+        shared: bool,
+    ) -> PageViewAnswer | None:
+        """:meth:`decide` of the request ``params.page_load_request`` makes for ``page`` (its context without the IP
+        address), ``ids`` (its ``id``: ``params.page_load_ids``, handed over, read and kept by the answer),
+        ``property_token`` and ``request_id``, without that request: the rule context is worked out from the page's
+        own fields (``_view_context``), the ids and token are read as they are. What the request holds beside them
+        (``context``'s time offset, ``experienceCloud``, ``environmentId``) the engine's answer does not read."""
+        prepared = self._prepared
+        if prepared is None or prepared.artifact is not artifact:
+            prepared = self._for(artifact)
+        tnt_id = ids.get("tntId") if ids is not None else None
+        if prepared.rules is None or not (tnt_id is None or type(tnt_id) is str):
+            return None
+        ctx = self._view_context(page, now_ms)
+        if ctx is None:
+            return None
+        ctx["mbox"] = {}  # no params
+        return self._decided(
+            prepared, ctx, property_token, ids, tnt_id, request_id, now_ms, started, with_telemetry, shared
+        )
+
+    def _decided(  # noqa: PLR0917 (positional: once a request, and keywords cost more to match)
+        self,
+        prepared: _Prepared,
+        ctx: dict[str, Any],
+        token: Any,
+        ids: dict[str, Any] | None,
+        tnt_id: str | None,
+        request_id: str,
+        now_ms: int,
+        started: int,
+        with_telemetry: bool,
+        shared: bool,
+    ) -> PageViewAnswer:
+        """The answer for rule context ``ctx`` (``mbox`` in it), the property ``token`` and the visitor's ``ids``
+        (its own: the answer keeps them), ``tnt_id`` among them."""
+        rules = prepared.rules
+        assert rules is not None
         token = token if type(token) is str and token else None
         if tnt_id and "marketingCloudVisitorId" not in ids:  # type: ignore[operator]  # ids: a tntId in them
             visitor_id = tnt_id.partition(".")[0]  # visitor_id_for_allocation's, with no ECID before the tntId
@@ -318,7 +447,7 @@ class PageLoadPath:
         answers = prepared.answers
         answer = answers.get(key)
         if answer is None:
-            answer = _answer(artifact, tuple(rules[i] for i in key))
+            answer = _answer(prepared.artifact, tuple(rules[i] for i in key))
             if len(answers) >= _MAX_ANSWERS:  # a set of activities with more combinations: start over
                 answers.clear()
             answers[key] = answer
@@ -328,22 +457,14 @@ class PageLoadPath:
         else:
             page_load, options = answer.make()
             page_load_result = _new_page_load(options, answer.metrics, None)
-        request_id = body.get("requestId") or new_id()
-        raw = {
-            "status": 200,
-            "requestId": request_id,
-            "id": dict(ids) if ids is not None else {},
-            "client": self._client_code,
-            "execute": {"pageLoad": page_load},
-        }
         notes = answer.notes
         if len(notes) == 1:  # the usual answer (one activity's display): no generator for one
             notifications: tuple[dict[str, Any], ...] = (_display(*notes[0], now_ms),)
         else:
             notifications = tuple(_display(name, tokens, now_ms) for name, tokens in notes)
-        response = _new_response(
-            200, request_id, self._client_code, tnt_id, None, (), page_load_result, (), None, (), (), (), raw
-        )
+        client = self._client_code
+        raw = Deferred(_raw, request_id, ids, client, page_load)  # read by few: made when read
+        response = _new_response(200, request_id, client, tnt_id, None, (), page_load_result, (), None, (), (), (), raw)
         telemetry: tuple[dict[str, Any], ...] = ()
         if with_telemetry:
             telemetry = (
@@ -355,4 +476,4 @@ class PageLoadPath:
                     "features": {"decisioningMethod": "on-device"},
                 },
             )
-        return _new_decision(response, notifications, telemetry)
+        return response, notifications, telemetry

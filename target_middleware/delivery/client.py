@@ -21,7 +21,7 @@ from ..visitor import Visitor
 from . import transport
 from .atjs import run_get_offer
 from .checks import check_client_options
-from .context import PageContext
+from .context import PageContext, server_time_offset_minutes
 from .decider import (
     DeciderFactory,
     DecisioningMethod,
@@ -33,6 +33,7 @@ from .decider import (
     merge_responses,
     remote_part,
 )
+from .deferred import Deferred
 from .errors import LocalDecisionError
 from .loops import PerLoop, run_on
 from .mapping import offers_request_from_mapping, one_of
@@ -45,8 +46,23 @@ from .notifications import (
     send_batch,
     with_third_party_id,
 )
-from .offers import OffersRequest, OffersResult, executes_page_load_only, offers_result, visitor_after_local
-from .params import GLOBAL_MBOX, Mbox, build_request, page_load_request
+from .offers import (
+    OffersRequest,
+    OffersResult,
+    executes_page_load_only,
+    offers_result,
+    page_view_request,
+    visitor_after_local,
+)
+from .params import (
+    GLOBAL_MBOX,
+    Mbox,
+    build_request,
+    experience_cloud,
+    new_request_id,
+    page_load_ids,
+    page_load_request,
+)
 
 __all__ = ["NotificationsCallback", "TargetClient"]
 
@@ -145,6 +161,10 @@ class TargetClient:
         self._page_load: PageLoadDecider | None = None
         if self.decisioning is DecisioningMethod.ON_DEVICE and isinstance(decider, PageLoadDecider):
             self._page_load = decider
+        # Target's engine's typed form of it: no request dict built and read back (see _decide_page_view).
+        self._page_view: Callable[..., tuple[DeliveryResponse, Any, Any] | None] | None = (
+            getattr(decider, "decide_page_view", None) if self._page_load is not None else None
+        )
         # Whether it can answer a read-only request with the shared answer itself (see delivery.shared).
         self._shares = (
             self._page_load is not None and "shared" in inspect.signature(decider.decide_page_load).parameters
@@ -238,10 +258,17 @@ class TargetClient:
         deadline = self.timeout if timeout is None else timeout
         analytics = request.analytics.to_json() if request.analytics is not None else None
         page_load_only = self._page_load is not None and executes_page_load_only(request, self.global_mbox)
-        if page_load_only and not cast("Mbox", request.mboxes[0]).params:
+        if page_load_only and not request.mboxes[0].params:  # type: ignore[union-attr]  # an Mbox: checked
+            request_id = new_request_id()
+            if self._page_view is not None and not (self._send_ip and page.ip_address):  # no geo: the engine's own
+                result = self._decide_page_view(request_id, visitor, page, analytics, request.read_only)
+                if result is not None:
+                    return result
             # The request most pages make, as build_request builds it, for the engine's fast path (see ``pageload``).
             page_json = page.to_json(send_ip_address=self._send_ip)
-            body = page_load_request(visitor, page_json, self._property_token, self._environment_id, analytics)
+            body = page_load_request(
+                visitor, page_json, self._property_token, self._environment_id, analytics, request_id=request_id
+            )
         else:
             body = build_request(
                 execute=cast("tuple[Mbox, ...]", request.mboxes),  # Mbox values: OffersRequest made them so
@@ -277,6 +304,46 @@ class TargetClient:
             # A first download runs in the background; until it lands, local decisions fail (and fail open).
             self._managed_loop = asyncio.get_running_loop()  # where it polls, and where it is closed
             self._managed_task = self._managed_loop.create_task(self._managed.start())
+
+    def _decide_page_view(
+        self,
+        request_id: str,
+        visitor: Visitor,
+        page: PageContext,
+        analytics: Mapping[str, Any] | None,
+        read_only: bool,
+    ) -> OffersResult | None:
+        """Target's engine's typed answer to the request most pages make (``page_load_request``), its notifications
+        queued as ``_decide_page_load`` queues them; None: build the request and ask that. The request itself is
+        made only if the result's ``request`` is read (``offers.page_view_request``): the same JSON, ``requestId``
+        included, and the same ``experienceCloud`` for the notifications."""
+        assert self._page_view is not None
+        if self._managed_task is None:
+            self._start_managed()
+        offset = server_time_offset_minutes() if page.time_offset_minutes is None else None  # the context's, now
+        ids = page_load_ids(visitor)
+        try:
+            answer = self._page_view(page, ids, self._property_token, request_id, shared=read_only)
+        except Exception as exc:  # as the general path's decider failing
+            raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
+        if answer is None:
+            return None
+        response, owed, telemetry = answer
+        if owed or telemetry:
+            cloud = experience_cloud(visitor, analytics) if visitor.marketing_cloud_visitor_id or analytics else None
+            self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, cloud))
+        request = Deferred(
+            page_view_request,
+            visitor,
+            page,
+            self._send_ip,
+            offset,
+            self._property_token,
+            self._environment_id,
+            analytics,
+            request_id,
+        )
+        return offers_result(response, visitor_after_local(visitor, response.tnt_id), _ON_DEVICE, request)
 
     def _decide_page_load(
         self, body: dict[str, Any], visitor: Visitor, page: PageContext, read_only: bool = False

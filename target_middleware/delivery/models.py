@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from ..frozen import builder
+from .deferred import deferrable
 from .errors import ResponseParseError
 
 __all__ = [
@@ -118,6 +119,10 @@ class DeliveryResponse:
         groups.extend(m.options for m in self.prefetch_mboxes)
         groups.extend(v.options for v in self.prefetch_views)
         return tuple(o.response_tokens for options in groups for o in options if o.response_tokens)
+
+
+# An on-device answer's JSON, which few read, is made when first read (see ``deferred``).
+deferrable(DeliveryResponse, "raw")
 
 
 class _Misfit(Exception):

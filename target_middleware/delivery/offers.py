@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -11,8 +12,9 @@ from ..frozen import builder
 from ..visitor import CookieValue, Visitor
 from .context import PageContext
 from .decider import DecisioningMethod
+from .deferred import Deferred, deferrable
 from .models import DeliveryResponse, MboxResult, PageLoadResult
-from .params import Mbox
+from .params import Mbox, page_load_request
 
 if TYPE_CHECKING:
     from ..edgenetwork.handoff import EdgeExchange
@@ -105,6 +107,30 @@ class OffersResult:
         return (cluster, *state) if mbox is None else (mbox, cluster, *state)
 
 
+# The Delivery request of an on-device answer to the usual page view, which few read, is made when first read (see
+# ``deferred`` and ``page_view_request``).
+deferrable(OffersResult, "request")
+
+
+def page_view_request(  # noqa: PLR0917 (a Deferred's arguments: positional)
+    visitor: Visitor,
+    page: PageContext,
+    send_ip_address: bool,
+    time_offset: float | None,
+    property_token: str | None,
+    environment_id: int | None,
+    analytics: Mapping[str, Any] | None,
+    request_id: str,
+) -> dict[str, Any]:
+    """The request ``get_offers`` builds for the global mbox alone (``params.page_load_request`` of ``page``'s
+    context), made later from what it is made of: ``time_offset`` is the server's UTC offset when the page was
+    decided (``server_time_offset_minutes()``), for a page that says none; ``request_id`` the one its answer carries."""
+    if page.time_offset_minutes is None:
+        page = dataclasses.replace(page, time_offset_minutes=time_offset)
+    context = page.to_json(send_ip_address=send_ip_address)
+    return page_load_request(visitor, context, property_token, environment_id, analytics, request_id=request_id)
+
+
 def executes_page_load_only(request: OffersRequest, global_mbox: str) -> bool:
     """Whether ``request`` executes the global mbox alone: no other mbox, prefetch, view, QA mode or trace."""
     mboxes: Sequence[Mbox] = request.mboxes  # type: ignore[assignment]  # Mbox values: __post_init__ made them so
@@ -120,9 +146,10 @@ _new_result = builder(OffersResult)
 
 
 def offers_result(
-    response: DeliveryResponse, visitor: Visitor, decisioning: DecisioningMethod, request: Mapping[str, Any]
+    response: DeliveryResponse, visitor: Visitor, decisioning: DecisioningMethod, request: Mapping[str, Any] | Deferred
 ) -> OffersResult:
-    """A Delivery API answer's result, with the visitor's cookies (built without the frozen stores: see ``frozen``)."""
+    """A Delivery API answer's result, with the visitor's cookies (built without the frozen stores: see ``frozen``);
+    ``request`` the request it answers, or what makes it when first read (see ``deferred``)."""
     return _new_result(
         response, visitor, visitor.mbox_cookie(), visitor.edge_cluster_cookie(), decisioning, request, (), None
     )

@@ -17,7 +17,17 @@ from ..identity import audience_manager, visitor_ids
 from ..randomids import uuid4_hex
 from ..visitor import Visitor
 
-__all__ = ["GLOBAL_MBOX", "MappedParams", "Mbox", "build_request", "map_params", "page_load_request"]
+__all__ = [
+    "GLOBAL_MBOX",
+    "MappedParams",
+    "Mbox",
+    "build_request",
+    "experience_cloud",
+    "map_params",
+    "new_request_id",
+    "page_load_ids",
+    "page_load_request",
+]
 
 GLOBAL_MBOX = "target-global-mbox"
 _MAX_PARAMS = 50
@@ -198,32 +208,61 @@ def build_request(
     )
 
 
+def new_request_id() -> str:
+    """A fresh ``requestId`` (what ``build_request`` writes): a random UUID as 32 hex digits."""
+    return _request_id()
+
+
+def page_load_ids(visitor: Visitor) -> dict[str, Any] | None:
+    """The ``id`` of the visitor's page-load request (``visitor_ids``), None when it has none: the usual returning
+    visitor's, a tntId alone, written out without its call."""
+    if not (visitor.third_party_id or visitor.marketing_cloud_visitor_id):  # no customer ids without an ECID
+        return {"tntId": visitor.tnt_id} if visitor.tnt_id else None
+    return visitor_ids(visitor) or None
+
+
+def experience_cloud(visitor: Visitor, analytics: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The request's ``experienceCloud``: the visitor's Audience Manager part and ``analytics`` (A4T), or None."""
+    aam = audience_manager(visitor) if visitor.marketing_cloud_visitor_id else None
+    if not (aam or analytics):
+        return None
+    section: dict[str, Any] = {}
+    if aam:
+        section["audienceManager"] = aam
+    if analytics:
+        section["analytics"] = dict(analytics)
+    return section
+
+
 def page_load_request(
     visitor: Visitor,
     context: dict[str, Any],
     property_token: str | None,
     environment_id: int | None,
     analytics: Mapping[str, Any] | None,
+    *,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """``build_request`` for the global mbox alone, without params, nothing prefetched (most pages' request): what
     ``_request`` builds, key order included, without the sections' loops (no param can name a thirdPartyId or
-    property token here)."""
-    request: dict[str, Any] = {"requestId": _request_id(), "context": context, "execute": {"pageLoad": {}}}
-    if not (visitor.third_party_id or visitor.marketing_cloud_visitor_id or property_token or analytics):
-        # No ids but the tntId, no experienceCloud or property: what _with_ids adds, without its calls.
-        if visitor.tnt_id:
-            request["id"] = {"tntId": visitor.tnt_id}
-        if environment_id is not None:
-            request["environmentId"] = environment_id
-        return request
-    return _with_ids(
-        request,
-        visitor,
-        third_party_id=visitor.third_party_id,
-        property_token=property_token,
-        environment_id=environment_id,
-        analytics=analytics,
-    )
+    property token here). ``request_id``: its ``requestId``, else a new one."""
+    request: dict[str, Any] = {
+        "requestId": _request_id() if request_id is None else request_id,
+        "context": context,
+        "execute": {"pageLoad": {}},
+    }
+    ids = page_load_ids(visitor)
+    if ids is not None:
+        request["id"] = ids
+    if visitor.marketing_cloud_visitor_id or analytics:
+        cloud = experience_cloud(visitor, analytics)
+        if cloud is not None:
+            request["experienceCloud"] = cloud
+    if property_token:
+        request["property"] = {"token": property_token}
+    if environment_id is not None:
+        request["environmentId"] = environment_id
+    return request
 
 
 def _with_ids(
@@ -239,14 +278,9 @@ def _with_ids(
     visitor_id = visitor_ids(visitor, third_party_id=third_party_id)
     if visitor_id:
         request["id"] = visitor_id
-    aam = audience_manager(visitor)
-    if aam or analytics:
-        experience_cloud: dict[str, Any] = {}
-        if aam:
-            experience_cloud["audienceManager"] = aam
-        if analytics:
-            experience_cloud["analytics"] = dict(analytics)
-        request["experienceCloud"] = experience_cloud
+    cloud = experience_cloud(visitor, analytics)
+    if cloud is not None:
+        request["experienceCloud"] = cloud
     if property_token:
         request["property"] = {"token": property_token}
     if environment_id is not None:
