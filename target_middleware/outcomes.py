@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -77,17 +77,38 @@ def describe(error: BaseException) -> str:
     return text
 
 
+def counting(stats: Counter[str]) -> tuple[Callable[[str, int], int], Callable[[str, int], None]]:
+    """``stats[key] += 1`` as two methods of ``stats`` bound once: ``get(key, 0)`` and ``store(key, count)``.
+
+    ``Counter`` defines ``__delitem__`` in Python, so the type's one store-or-delete slot is the interpreter's
+    generic one: every ``stats[key] = n`` looks ``__setitem__`` up and makes a method-wrapper to call (~1 000
+    instructions, ~440 more than the bound one). Bound here, the store is ``stats``' own ``__setitem__`` (dict's
+    for a Counter, an override's for a subclass that has one), and ``del stats[key]`` is untouched. The read is
+    ``dict.get`` where ``stats[key]`` is dict's lookup with Counter's ``__missing__`` (0), else ``stats[key]``."""
+    kind = type(stats)
+    store: Callable[[str, int], None] = stats.__setitem__
+    if kind.__getitem__ is dict.__getitem__ and getattr(kind, "__missing__", None) is Counter.__missing__:
+        get: Callable[[str, int], int] = stats.get
+    else:
+
+        def get(key: str, default: int) -> int:
+            return stats[key]
+
+    return get, store
+
+
 class Outcomes:
     """Where a middleware's outcomes go: its ``TargetStats``, its breaker, its telemetry (None: OpenTelemetry is
     not installed, and nothing is called)."""
 
-    __slots__ = ("breaker", "method", "stats", "telemetry")
+    __slots__ = ("_get", "_store", "breaker", "method", "stats", "telemetry")
 
     def __init__(self, stats: TargetStats, breaker: CircuitBreaker, telemetry: Telemetry | None, method: str) -> None:
         self.stats, self.breaker, self.telemetry, self.method = stats, breaker, telemetry, method
+        self._get, self._store = counting(stats)  # stats[outcome] += 1
 
     def count(self, outcome: str, route: str) -> None:
-        self.stats[outcome] += 1
+        self._store(outcome, self._get(outcome, 0) + 1)
         telemetry = self.telemetry
         if telemetry is not None and time.monotonic() >= telemetry.quiet_until and telemetry.active:
             telemetry.count(outcome, route)
@@ -102,14 +123,14 @@ class Outcomes:
 
     def count_for(self, outcome: str, route: str, telemetry: Telemetry | None) -> None:
         """:meth:`count` for a request that asked :meth:`recording` at its start."""
-        self.stats[outcome] += 1
+        self._store(outcome, self._get(outcome, 0) + 1)
         if telemetry is not None:
             telemetry.count(outcome, route)
 
     def decided(self, route: str, telemetry: Telemetry | None) -> None:
         """A decision for ``route`` made with no span to end, for a request that asked :meth:`recording`: what
         :meth:`DecisionWatch.settle` records for it (``count`` and the breaker's ``succeeded``, written out)."""
-        self.stats[_DECIDED] += 1
+        self._store(_DECIDED, self._get(_DECIDED, 0) + 1)
         if telemetry is not None:
             telemetry.count(_DECIDED, route)
         self.breaker._streak = 0

@@ -33,6 +33,7 @@ import anyio.to_thread
 import xxhash
 
 from .html import ActionReport, SkipReason, apply_actions
+from .outcomes import counting
 from .pagebytes import body_end
 from .plankey import plan_strings, uses_nonce
 
@@ -41,6 +42,7 @@ __all__ = ["CacheInfo", "Rewrite", "RewriteCache", "cache_key", "rewrite"]
 T = TypeVar("T")
 
 DEFAULT_SIZE = 32 * 1024 * 1024
+_HIT, _MISS = "rewrite-cache-hit", "rewrite-cache-miss"  # their counts' names in stats
 ENTRY_OVERHEAD = 512  # what an entry's objects (tuple, dataclass, dict slot, digest) cost beyond their bytes
 REPORT_OVERHEAD = 200
 # Actions that mention none of script, style, click cannot put the nonce in the page (it goes on inserted <script>
@@ -103,6 +105,7 @@ class RewriteCache:
         self.size = size
         self.max_entry = size // 4
         self.stats: Counter[str] = Counter() if stats is None else stats
+        self._count_of, self._set_count = counting(self.stats)  # stats[name] += 1, stored without the generic slot
         self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         # (actions, settings, page length) -> the key and entry last stored or hit for them: see ``cached``. Only
         # entries the cache holds (an evicted one leaves it with its key).
@@ -141,14 +144,14 @@ class RewriteCache:
             latest = self._latest.get((made, settings, len(page)))
             if latest is not None and (latest[1].page is page or latest[1].page == page):
                 self._entries.move_to_end(latest[0])
-                self.stats["rewrite-cache-hit"] += 1
+                self._set_count(_HIT, self._count_of(_HIT, 0) + 1)
                 return latest[1].rewrite
         key = _keyed(page, made, settings)
         with self._lock:
             entry, _ = self._lookup(key, page)
         if entry is None:
             return None
-        self.stats["rewrite-cache-hit"] += 1
+        self._set_count(_HIT, self._count_of(_HIT, 0) + 1)
         return entry.rewrite
 
     async def apply(
@@ -188,9 +191,9 @@ class RewriteCache:
                     continue
                 if entry.page != page:  # same key, other page: rewrite this one apart
                     return await _run(rewrite, offload, page, actions, options)
-            self.stats["rewrite-cache-hit"] += 1
+            self._set_count(_HIT, self._count_of(_HIT, 0) + 1)
             return entry.rewrite
-        self.stats["rewrite-cache-miss"] += 1
+        self._set_count(_MISS, self._count_of(_MISS, 0) + 1)
         fresh: _Entry | None = None
         try:
             result = await _run(rewrite, offload, page, actions, options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -262,3 +263,44 @@ async def test_track_on_a_first_visit_decided_in_place_names_the_visitor_the_dec
     cookie = dict(messages[0]["headers"])[b"set-cookie"].decode()
     tnt_id = cookie.split("%7CPC%23", 1)[1].split("%23", 1)[0]
     assert [entry.visitor.tnt_id for entry in queued] == [tnt_id]
+
+
+class _Mirrored(TargetStats):
+    """A user's Counter that mirrors each store (an override of ``__setitem__``) and counts from 10."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stores: list[tuple[str, int]] = []
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self.stores.append((key, value))
+        super().__setitem__(key, value)
+
+    def __missing__(self, key: str) -> int:
+        return 10
+
+
+@pytest.mark.parametrize("kind", [TargetStats, Counter, _Mirrored])
+def test_outcomes_count_as_stats_key_plus_one_does_for_every_counter(kind: type[Counter[str]]) -> None:
+    """Outcomes stores through ``stats``' own methods bound once: the same counts as ``stats[key] += 1`` (an
+    override of ``__setitem__`` or ``__missing__`` honoured), and ``del stats[missing]`` still says nothing."""
+    from target_middleware.outcomes import CircuitBreaker, Outcomes
+
+    ours, theirs = kind(), kind()
+    outcomes = Outcomes(ours, CircuitBreaker(5, 1.0), None, "on-device")  # type: ignore[arg-type]
+    for key in ("decided", "applied", "decided", "timeout", "applied", "decided"):
+        outcomes.count_for(key, "/", None)
+        theirs[key] += 1
+    outcomes.decided("/", None)
+    outcomes.count("error", "/")
+    theirs["decided"] += 1
+    theirs["error"] += 1
+    assert dict(ours) == dict(theirs)
+    assert type(ours) is kind
+    if isinstance(ours, _Mirrored) and isinstance(theirs, _Mirrored):
+        assert ours.stores == theirs.stores
+        assert ours["decided"] == 14
+    del ours["never-counted"]  # Counter's own: no KeyError
+    del ours["applied"]
+    outcomes.count_for("applied", "/", None)
+    assert ours["applied"] == (11 if kind is _Mirrored else 1)
