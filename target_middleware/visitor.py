@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from .cookieclock import PC_MAX_AGE, SESSION_MAX_AGE, second_of
+from .cookieclock import last as _last_second
 from .frozen import builder
 from .identity import CustomerId, check_visitor_ids
 
@@ -38,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 MBOX_COOKIE = "mbox"
 EDGE_CLUSTER_COOKIE = "mboxEdgeCluster"
-SESSION_MAX_AGE = 1860  # 31 minutes, as at.js and the SDKs
-PC_MAX_AGE = 63_244_800  # 732 days
 MAX_COOKIE_LENGTH = 1024  # a real mbox cookie is under 200 characters
 
 _CLUSTER = re.compile(r"[0-9A-Za-z]{1,16}")
@@ -254,24 +254,22 @@ class Visitor:
 
     def mbox_cookie(self, *, now: float | None = None) -> CookieValue:
         """The ``mbox`` cookie to write: session for 31 minutes, PC (the tntId) for 732 days."""
-        now_s = math.ceil(time.time() if now is None else now)
+        if now is None:
+            now = time.time()
         session_id, tnt_id = self.session_id, self.tnt_id
         # A valid session id is ASCII (``_SESSION_ID``): alphanumeric, it is plain. A valid tntId always is
         # (``_TNT_ID``'s characters are all ``_PLAIN_ID``'s), and a Visitor holds no other.
         if session_id.isalnum() or _PLAIN_ID.fullmatch(session_id):
             # Ids as at.js and we make them, nothing in them to escape: written escaped, without _quote's passes,
-            # the expiries as written for this second (the same for every visitor in it).
-            second, session_end, pc_end = _expiries[0]
-            if second != now_s:
-                second, session_end, pc_end = _expiries[0] = (
-                    now_s,
-                    f"%23{now_s + SESSION_MAX_AGE}",
-                    f"%23{now_s + PC_MAX_AGE}",
-                )
+            # the expiries as written for this second (the same for every visitor in it: see ``cookieclock``).
+            before, second, _, session_end, pc_end = _last_second[0]
+            if not before < now <= second:
+                _, _, _, session_end, pc_end = second_of(now)
             if not tnt_id:
                 return _new_cookie_value(MBOX_COOKIE, f"session%23{session_id}{session_end}", SESSION_MAX_AGE)
             value = f"session%23{session_id}{session_end}%7CPC%23{tnt_id}{pc_end}"
             return _new_cookie_value(MBOX_COOKIE, value, PC_MAX_AGE)
+        now_s = math.ceil(now)
         value = f"session#{self.session_id}#{now_s + SESSION_MAX_AGE}"
         max_age = SESSION_MAX_AGE  # the longest part's lifetime: 63,244,800 with a PC, else 1860
         if self.tnt_id:
@@ -314,17 +312,18 @@ class Visitor:
 
 
 _new_visitor, _new_cookie_value = builder(Visitor), builder(CookieValue)
-# The mbox cookie's expiries, escaped, for the last second one was written in: (that second, "%23<session's end>",
-# "%23<PC's end>"), replaced whole (no torn read across threads).
-_expiries: list[tuple[int, str, str]] = [(-1, "", "")]
 _MAX_CLUSTER_COOKIES = 256  # Target's edge clusters are a few dozen: more is another server's names
 _cluster_cookies: dict[str, CookieValue] = {}  # cluster -> its mboxEdgeCluster cookie (a valid cluster)
 
 # A returning visitor's mbox cookie in the raw Cookie header, as at.js and we write it, escaped (see
-# ``returning_visitor``): both parts, the tntId with its location hint, each expiry ten digits (2001 to 2286).
+# ``returning_visitor``): both parts, the tntId with its location hint, each expiry ten digits (2001 to 2286); up to
+# the header's end or a ";", the mboxEdgeCluster cookie that follows it when we wrote the two (not read: the tntId's
+# hint names the cluster), and the rest of the header after a ";" (group 6).
 _RETURNING = re.compile(
     r"mbox=session%23([!$&'()*+\-.0-9:<=>@A-Z\[\]^_`a-z{}~]{1,128})%23([1-9][0-9]{9})"
-    r"%7CPC%23([0-9A-Za-z_\-]{1,100}\.([0-9A-Za-z]{1,16})_[0-9A-Za-z]{1,16})%23([1-9][0-9]{9})(?:;|\Z)"
+    r"%7CPC%23([0-9A-Za-z_\-]{1,100}\.([0-9A-Za-z]{1,16})_[0-9A-Za-z]{1,16})%23([1-9][0-9]{9})"
+    r"(?:; mboxEdgeCluster=[0-9A-Za-z]*)?(?:;(.*))?\Z",
+    re.DOTALL,
 )
 
 
@@ -332,25 +331,30 @@ def returning_visitor(header: str, *, now: float | None = None) -> Visitor | Non
     """``Visitor.from_cookies(cookie_parser(header))`` for the usual returning visitor, read from the Cookie header
     without the cookies' dict; None for any other header (read it that way then).
 
-    It takes a header whose one cookie named ``mbox`` is written as at.js and we write it (``_RETURNING``: both parts
+    It takes a header with a cookie named ``mbox`` written as at.js and we write it (``_RETURNING``: both parts
     live, every id within its syntax, the tntId's location hint naming the cluster), as a whole cookie (at the
-    header's start or after ``;`` or ``; ``, up to ``;`` or the end: ``cookie_parser`` strips nothing from it), and
-    no ``kndctr_`` cookie. What it skips is then moot: every other cookie is one ``from_cookies`` does not read
-    (no other name holds "mbox" but mboxEdgeCluster, read only when the tntId has no hint), and the value has no
-    quotes to undo (differential test in test_visitor).
+    header's start or after ``;`` or ``; ``, up to ``;`` or the end: ``cookie_parser`` strips nothing from it), no
+    other cookie named ``mbox`` after it (the last of a name is the one ``cookie_parser`` keeps; one before it is
+    moot), and no ``kndctr_`` cookie. What it skips is then moot: every other cookie is one ``from_cookies`` does not
+    read (mboxEdgeCluster is read only when the tntId has no hint), and the value has no quotes to undo
+    (differential test in test_visitor). One search finds the cookie and its end; only what follows it (most often
+    nothing, or the mboxEdgeCluster cookie we wrote with it) is looked at again for another ``mbox``.
     """
-    at = header.find("mbox=session%23")
-    if at < 0 or (at and header[at - 1] != ";" and header[at - 2 : at] != "; "):
+    written = _RETURNING.search(header)
+    if written is None or "kndctr_" in header:
         return None
-    mboxes = header.count("mbox")
-    if (mboxes != 1 and mboxes != 1 + header.count("mboxEdgeCluster")) or "kndctr_" in header:
+    at = written.start()
+    if at and header[at - 1] != ";" and header[at - 2 : at] != "; ":
         return None
-    written = _RETURNING.match(header, at)
-    if written is None:
-        return None
-    session_id, session_expires, tnt_id, cluster, pc_expires = written.groups()
-    now_s = str(math.ceil(time.time() if now is None else now))
-    # Ten digits each, no leading zero: compared as text, as numbers.
-    if len(now_s) != 10 or session_expires < now_s or pc_expires < now_s or len(tnt_id) > 128:
+    session_id, session_expires, tnt_id, cluster, pc_expires, rest = written.groups()
+    if rest is not None and "mbox" in rest:
+        return None  # maybe a later mbox cookie, the one cookie_parser keeps: the general path reads it
+    if now is None:
+        now = time.time()
+    before, second, now_s, _, _ = _last_second[0]
+    if not before < now <= second:
+        now_s = second_of(now)[2]
+    # Ten digits each, no leading zero, as ``now_s`` is (or it is "~"): compared as text, as numbers.
+    if session_expires < now_s or pc_expires < now_s or len(tnt_id) > 128:
         return None
     return _new_visitor(session_id, tnt_id, cluster, None, None, (), None, None, ())

@@ -353,10 +353,14 @@ def cookie_headers(draw: st.DrawFn) -> str:
             "mboxEdgeCluster=x!",
             "mbox=session%23other%231900000000",
             "mbox =session%23other%231900000000",
+            "mbox=1",
             "mbox",
             "kndctr_ORG_AdobeOrg_identity=CiY",
             "AMCV_X%40AdobeOrg=1",
             "mboxPC=1",
+            "mboxEdgeCluster",
+            "mboxEdgeCluster=35 ",
+            "mboxEdgeCluster=3;5",
             "x=mbox",
             "=v",
             "",
@@ -387,6 +391,17 @@ _USUAL = f"session%23s-1%23{_LIVE}%7CPC%23abc.35_0%23{_LIVE}"
 @example(f"xmbox={_USUAL}")
 @example(f"a=1 mbox={_USUAL}")  # one cookie named "a", its value holding the rest
 @example(f"mbox={_USUAL}; kndctr_ORG_AdobeOrg_identity=CiY")
+@example(f"kndctr_ORG_AdobeOrg_identity=CiY; mbox={_USUAL}")
+@example(f"mbox={_USUAL}; mboxEdgeCluster=35; mbox=session%23b%231900000000")
+@example(f"mbox={_USUAL}; mboxEdgeCluster=35;mbox=session%23b%231900000000")
+@example(f"mbox={_USUAL}; mboxEdgeCluster=35; a=1; mbox=session%23b%231900000000")
+@example(f"mbox={_USUAL}; mboxEdgeCluster=35 ; mbox=session%23b%231900000000")
+@example(f"mbox={_USUAL}; mboxEdgeCluster; mbox=session%23b%231900000000")
+@example(f"mbox=session%23b%231900000000; mbox={_USUAL}")  # the last one counts: this one
+@example(f"mbox={_USUAL}x; mbox={_USUAL}")
+@example(f"mbox={_USUAL}; mbox=1")
+@example(f"mbox={_USUAL}; mbox")  # a cookie with no "=": named "", its value "mbox"
+@example(f"mbox={_USUAL};\tmbox=session%23b%231900000000")
 @example(f"mbox=session%23s-1%23{_NOW_S}%7CPC%23abc.35_0%23{_NOW_S}")  # now == expiry: live
 @example(f"mbox=session%23s-1%23{_NOW_S - 1}%7CPC%23abc.35_0%23{_LIVE}")
 @example(f"mbox=session%23s-1%23{_LIVE}%7CPC%23abc.35_0%23{_NOW_S - 1}")
@@ -405,6 +420,8 @@ def test_the_returning_visitor_read_from_the_header_is_the_one_from_the_cookies(
         f"mbox={_USUAL}",
         f"a=1; mbox={_USUAL}; mboxEdgeCluster=35",
         f"mboxEdgeCluster=35;mbox={_USUAL}",
+        f"mbox={_USUAL}; mboxEdgeCluster=35; s_cc=true; _ga=GA1.2.3.4",  # the cookies set after ours
+        f"mboxPC=1; mbox=session%23old%231; mbox={_USUAL}; mboxEdgeCluster=7",  # a cookie_parser keeps the last
         f"mbox=session%23{'x' * 128}%23{_NOW_S}%7CPC%23{'x' * 94}{_HINT}%23{_NOW_S}",
     ],
 )
@@ -418,9 +435,32 @@ def test_the_usual_returning_visitor_is_read_from_the_header(header: str) -> Non
 def test_the_mbox_cookie_s_expiries_follow_the_second_it_is_written_in() -> None:
     """The escaped expiries are kept for the last second: another second (forward, back, a fraction) writes its own."""
     visitor = Visitor(session_id="s1", tnt_id="t1.35_0")
-    for now in (NOW, NOW + 1, NOW + 1.5, NOW, NOW - 3600, NOW + 0.25, NOW + 86_400 * 400):
+    for now in (NOW, NOW + 1, NOW + 1.5, NOW, float(_NOW_S - 1), NOW - 3600, NOW + 0.25, NOW + 86_400 * 400):
         second = math.ceil(now)
         expected = quote(f"session#s1#{second + SESSION_MAX_AGE}|PC#t1.35_0#{second + PC_MAX_AGE}", safe="")
         assert visitor.mbox_cookie(now=now).value == expected
         session_only = quote(f"session#s1#{second + SESSION_MAX_AGE}", safe="")
         assert Visitor(session_id="s1").mbox_cookie(now=now).value == session_only
+
+
+def test_the_returning_visitor_s_expiries_are_read_against_the_second_it_is_read_in() -> None:
+    """The clock's second is kept for the next reading within it: readings in other seconds (forward, back, a
+    fraction, on a second's edge) each compare against their own, as the cookies' dict reads them."""
+    for now in (NOW, NOW + 1, NOW + 0.75, NOW, NOW - 3600, float(_NOW_S), _NOW_S + 1e-6, NOW + 86_400 * 400):
+        second = math.ceil(now)
+        for session_end, pc_end in ((second, second), (second - 1, second), (second, second - 1), (second + 1,) * 2):
+            header = f"mbox=session%23s-1%23{session_end}%7CPC%23abc.35_0%23{pc_end}"
+            fast = visitor_module.returning_visitor(header, now=now)
+            general = Visitor.from_cookies(cookie_parser(header), now=now)
+            if session_end >= second and pc_end >= second:
+                assert fast == general == Visitor(session_id="s-1", tnt_id="abc.35_0", edge_cluster="35")
+            else:  # a part expired: the general path reads it (a new session, or no tntId)
+                assert fast is None
+                assert general != Visitor(session_id="s-1", tnt_id="abc.35_0", edge_cluster="35")
+
+
+@pytest.mark.parametrize("now", [999_999_998.5, 10_000_000_000.5])
+def test_a_clock_outside_ten_digits_leaves_the_header_to_the_general_path(now: float) -> None:
+    live = math.ceil(now) + 10
+    assert visitor_module.returning_visitor(f"mbox=session%23s%23{live}%7CPC%23t.35_0%23{live}", now=now) is None
+    assert visitor_module.returning_visitor(f"mbox={_USUAL}", now=now) is None  # ten-digit expiries, not compared
