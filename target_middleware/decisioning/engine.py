@@ -232,9 +232,7 @@ class DecisioningEngine:
         ``SharedPageLoad``), not a copy: for a caller that only reads it.
         """
         started = time.perf_counter_ns()
-        if type(self) is not DecisioningEngine:
-            return None
-        artifact = self._source if isinstance(self._source, Artifact) else self._source.artifact
+        artifact = self._page_load_artifact()
         if artifact is None:
             return None
         now_ms = int(self._clock() * 1000)
@@ -259,15 +257,20 @@ class DecisioningEngine:
         None, and for a page whose fields are not of a page view's types (``decide_page_load`` of its request then
         answers it)."""
         started = time.perf_counter_ns()
-        if type(self) is not DecisioningEngine:
-            return None
-        artifact = self._source if isinstance(self._source, Artifact) else self._source.artifact
+        artifact = self._page_load_artifact()
         if artifact is None:
             return None
         now_ms = int(self._clock() * 1000)
         return self._page_load.decide_view(
             page, ids, property_token, request_id, artifact, now_ms, started, self.telemetry_enabled, shared
         )
+
+    def _page_load_artifact(self) -> Artifact | None:
+        """The artifact the page-load fast paths decide on; None when none is loaded yet, or for a subclass (whose
+        ``decide`` may differ): then the caller asks ``decide``."""
+        if type(self) is not DecisioningEngine:
+            return None
+        return self._source if isinstance(self._source, Artifact) else self._source.artifact
 
     def _geo(self, artifact: Artifact, request_context: Mapping[str, Any]) -> dict[str, Any]:
         geo = request_context.get("geo")

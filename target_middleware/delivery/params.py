@@ -254,14 +254,8 @@ def page_load_request(
     ids = page_load_ids(visitor)
     if ids is not None:
         request["id"] = ids
-    if visitor.marketing_cloud_visitor_id or analytics:
-        cloud = experience_cloud(visitor, analytics)
-        if cloud is not None:
-            request["experienceCloud"] = cloud
-    if property_token:
-        request["property"] = {"token": property_token}
-    if environment_id is not None:
-        request["environmentId"] = environment_id
+    if visitor.marketing_cloud_visitor_id or analytics or property_token or environment_id is not None:
+        _close(request, visitor, property_token, environment_id, analytics)
     return request
 
 
@@ -278,6 +272,18 @@ def _with_ids(
     visitor_id = visitor_ids(visitor, third_party_id=third_party_id)
     if visitor_id:
         request["id"] = visitor_id
+    _close(request, visitor, property_token, environment_id, analytics)
+    return request
+
+
+def _close(
+    request: dict[str, Any],
+    visitor: Visitor,
+    property_token: str | None,
+    environment_id: int | None,
+    analytics: Mapping[str, Any] | None,
+) -> None:
+    """What a request ends with, after the visitor's ids: experienceCloud, property, environmentId."""
     cloud = experience_cloud(visitor, analytics)
     if cloud is not None:
         request["experienceCloud"] = cloud
@@ -285,7 +291,6 @@ def _with_ids(
         request["property"] = {"token": property_token}
     if environment_id is not None:
         request["environmentId"] = environment_id
-    return request
 
 
 def _request(
