@@ -189,7 +189,7 @@ class TargetMiddleware:
                 )
         if self._local and self._io is None:
             self._in_place = self._scoped
-        # A future already done (made on the first request's loop, awaited as done on any): what the responder
+        # A future already done, of the running loop (made again when requests come on another): what the responder
         # answers the app's send with for a message it keeps.
         self._done: asyncio.Future[None] | None = None
 
@@ -299,8 +299,8 @@ class TargetMiddleware:
             target.release()
 
     def _first_done(self) -> asyncio.Future[None]:
-        """``_done``, made on the running loop the first time: awaiting it returns at once, on any loop (a done
-        future's loop is not asked)."""
+        """``_done``, made on the running loop: awaiting it returns at once; gathered, shielded or waited for, it
+        calls back on the loop the app runs on."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         future.set_result(None)
         self._done = future
@@ -455,8 +455,12 @@ class _Responder(TargetRequest):
         self.supplemental_data_id = supplemental_data_id
         self.middleware, self.rule = middleware, rule
         self.downstream, self.telemetry = downstream, telemetry
-        # What the app's send of a message kept here returns: a future already done (the middleware's, made once).
-        self.kept = middleware._done or middleware._first_done()
+        # What the app's send of a message kept here returns: a future already done (the middleware's, made once per
+        # event loop: an app that gathers or shields its sends ties them to the future's loop).
+        kept = middleware._done
+        if kept is None or kept.get_loop() is not asyncio.get_running_loop():
+            kept = middleware._first_done()
+        self.kept = kept
         self.start: Message | None = None
         # The body so far: None, its one chunk as it came (the usual page), or a list of them from the second on.
         self.body: bytes | list[bytes] | None = None

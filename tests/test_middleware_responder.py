@@ -156,3 +156,25 @@ async def test_the_handle_a_task_keeps_is_a_target_request_that_keeps_neither_pa
     assert b"Hello" in sent[-1]["body"]
     pages = [o for o in gc.get_referents(*kept) if isinstance(o, (bytes, list))]
     assert not pages, pages
+
+
+def test_an_app_that_gathers_its_sends_is_served_on_one_event_loop_after_another() -> None:
+    """The app's send of a kept message answers a future already done, of the loop the app runs on: gathered (which
+    calls back on the future's loop), it works on a second event loop after a first has closed, as when one app
+    serves the tests of a suite each on its own loop."""
+    import asyncio
+
+    start = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(PAGE)).encode())],
+    }
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.gather(send(start))
+        await asyncio.gather(send({"type": "http.response.body", "body": PAGE, "more_body": False}))
+
+    wrapped = middleware(app, TargetStats())
+    for _ in range(2):  # asyncio.run: a new loop each time, the one before closed
+        messages = asyncio.run(asyncio.wait_for(asgi_get(wrapped), 10))
+        assert b"Hello" in messages[-1]["body"]
