@@ -216,9 +216,7 @@ class TargetRequest:
         if scope is None or not isinstance(state, dict):
             return
         if len(state) == 1 and state.get("target") is self:  # as the middleware left it: nothing else to keep
-            kept = scope.copy() if type(scope) is dict else dict(scope)  # _with_state's, written out: each request
-            kept["state"] = {}
-            self._scope = kept
+            self._scope = _with_state(scope, {})
             return
         for value in state.values():  # a loop, not any(): no generator to make
             if value is self:
