@@ -287,7 +287,12 @@ class TargetMiddleware:
             await send(start)
             await send({"type": "http.response.body", "body": body, "more_body": False})
         finally:
-            target.body = None  # the page's bytes: not kept by the handle, which a task of the app's may keep
+            # What a task of the app's may keep past the request must not keep the request: not the page's bytes, and
+            # not the server's send, which holds the scope whose state holds this handle (uvicorn's bound method of
+            # its request's cycle): a reference cycle per request, which makes the garbage collector run ~4x as often
+            # and each run find the request's objects (through uvicorn, ~40 K instructions a request).
+            target.body = None
+            target.downstream = _over
             target.release()
 
     async def _undecided(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -408,6 +413,11 @@ class TargetMiddleware:
             return self._io.submit(coroutine)
         # A task on the app's own loop: it runs beside the app from the app's first await on.
         return asyncio.get_running_loop().create_task(coroutine)
+
+
+async def _over(message: Message) -> None:
+    """The server's ``send`` of a request that is over: kept by no handle (see ``__call__``'s end)."""
+    raise RuntimeError(f"{message.get('type')!r} sent after the response ended")
 
 
 def _bypassed(scope: Scope) -> bool:
