@@ -62,18 +62,30 @@ def visitor_heads() -> list[list[tuple[bytes, bytes]]]:
     return heads
 
 
+class Cycle:
+    """One request as a server holds it: its scope, and ``send``/``receive`` bound methods of this object (as
+    uvicorn's RequestResponseCycle's are), so what keeps the server's ``send`` past the request keeps the scope and
+    its state too: a reference cycle shows here as through a real server, in the collector's work."""
+
+    __slots__ = ("scope",)
+
+    def __init__(self, scope: dict[str, Any]) -> None:
+        self.scope = scope
+
+    async def receive(self) -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(self, message: Any) -> None:
+        return None
+
+
 def one_request(app: Any) -> Callable[[], Awaitable[None]]:
     """One GET of /page through ``app`` for the next visitor in turn, then a turn of the event loop."""
     visitors = itertools.cycle(visitor_heads())
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        return None
-
     async def one() -> None:
-        await app({**SCOPE, "headers": next(visitors), "state": {}}, receive, send)
+        cycle = Cycle({**SCOPE, "headers": next(visitors), "state": {}})
+        await app(cycle.scope, cycle.receive, cycle.send)
         await asyncio.sleep(0)  # what the request scheduled (its notifications) runs, as between a server's requests
 
     return one
