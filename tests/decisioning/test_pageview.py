@@ -37,6 +37,7 @@ from target_middleware.delivery import offers as offers_module
 from target_middleware.delivery import params
 from target_middleware.delivery.context import PageContext
 from target_middleware.delivery.models import parse_response
+from target_middleware.delivery.notifications import Pending
 from target_middleware.delivery.offers import OffersRequest
 from target_middleware.delivery.params import Mbox, page_load_ids, page_load_request
 from target_middleware.delivery.shared import owned, owned_response
@@ -201,8 +202,16 @@ class _Recorder:
 
     def __init__(self, client: TargetClient) -> None:
         self.entries: list[Any] = []
-        put = client.notifications.put
+        put, owe = client.notifications.put, client.notifications.owe
         client.notifications.put = lambda entry: self.entries.append(entry) or put(entry)  # type: ignore[method-assign]
+        client.notifications.owe = lambda *owed: self.entries.append(_made(*owed)) or owe(*owed)  # type: ignore[method-assign]
+
+
+def _made(count: int, visitor: Visitor, page: PageContext, cloud: Any, make: Any, *args: Any) -> Pending:
+    """The Pending an entry ``NotificationQueue.owe`` queues stands for (``count`` notifications)."""
+    made = Pending.of_decision(visitor, page, *make(*args), cloud)
+    assert len(made.notifications) == count
+    return made
 
 
 def _pending(entry: Any) -> tuple[Any, ...]:
