@@ -64,7 +64,7 @@ def serve(requests: int, *, profile: bool = False) -> None:
 
     asyncio.run(decide_all())
     assert len(owed) == VISITORS, "a decision per visitor"
-    assert all(parts[0] == 1 for parts in owed), "each decision owes a display"
+    assert all(parts[0] == 1 and type(parts[1]) is tuple for parts in owed), "each decision owes a display"
     gc.freeze()  # the setup's objects: a full collection's cost (when one falls in the count) is not a decision's
     turns = itertools.cycle(owed)
     done = itertools.count(1)

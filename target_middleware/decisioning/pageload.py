@@ -77,9 +77,9 @@ _new_decision = builder(PageLoadDecision)
 
 # What :meth:`PageLoadPath.decide_view` answers: a PageLoadDecision's fields (response, notifications, telemetry) as
 # they come, for the one caller that unpacks them at once (``TargetClient``), with no value to build and read back.
-# With ``later`` and one display, ``(response, (owed_display, *args), None)``: ``owed_display(*args)`` makes the
-# notifications and telemetry when the client's queue hands them on (``NotificationQueue.owe``).
-PageViewAnswer = tuple[DeliveryResponse, tuple[Any, ...], tuple[dict[str, Any], ...] | None]
+# With ``later`` and one display, ``(response, owed, owed_display)``: ``owed_display(owed)`` makes the notifications
+# and telemetry when the client's queue hands them on (``NotificationQueue.owe``).
+PageViewAnswer = tuple[DeliveryResponse, tuple[Any, ...], tuple[dict[str, Any], ...] | Callable[[Any], Any]]
 
 
 class _Prepared:
@@ -215,18 +215,8 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
 
 def _display(name: str, tokens: tuple[str, ...], now_ms: int) -> dict[str, Any]:
     """The display notification of one mbox's event tokens, as ``procedure.DecisionRun`` writes it."""
-    return _note(name, tokens, now_ms, new_id(), new_id())
-
-
-def _note(name: str, tokens: tuple[str, ...], now_ms: int, note_id: str, impression_id: str) -> dict[str, Any]:
-    return {
-        "id": note_id,
-        "impressionId": impression_id,
-        "timestamp": now_ms,
-        "type": "display",
-        "mbox": {"name": name},
-        "tokens": list(tokens),
-    }
+    made: dict[str, Any] = owed_display((name, tokens, new_id(), new_id(), now_ms, None, None))[0][0]
+    return made
 
 
 def _telemetry(request_id: str, now_ms: int, execution: float) -> dict[str, Any]:
@@ -240,13 +230,26 @@ def _telemetry(request_id: str, now_ms: int, execution: float) -> dict[str, Any]
     }
 
 
-def owed_display(  # noqa: PLR0917 (positional: the arguments a queued entry keeps)
-    name: str, tokens: tuple[str, ...], note_id: str, impression_id: str, now_ms: int, request_id: str, execution: Any
-) -> tuple[tuple[dict[str, Any]], tuple[dict[str, Any], ...]]:
-    """A page view's one display notification and its telemetry (none when ``execution`` is None), made from what
-    ``decide_view(later=True)`` owes when the client's queue hands it on: as ``decide_view`` makes them at once."""
-    telemetry = () if execution is None else (_telemetry(request_id, now_ms, execution),)
-    return (_note(name, tokens, now_ms, note_id, impression_id),), telemetry
+# What a page view owes for its one display when ``decide_view(later=True)`` answers: the display's mbox name, event
+# tokens, id and impressionId, the decision's time (ms), requestId and execution time (None: no telemetry).
+Owed = tuple[str, tuple[str, ...], str, str, int, str | None, float | None]
+
+
+def owed_display(owed: Owed) -> tuple[tuple[dict[str, Any]], tuple[dict[str, Any], ...]]:
+    """The display notification (``_display``'s) and the telemetry of what a page view owes (``Owed``), made when
+    the client's queue hands them on: as ``decide_view`` makes them at once."""
+    name, tokens, note_id, impression_id, now_ms, request_id, execution = owed
+    note = {
+        "id": note_id,
+        "impressionId": impression_id,
+        "timestamp": now_ms,
+        "type": "display",
+        "mbox": {"name": name},
+        "tokens": list(tokens),
+    }
+    if execution is None:
+        return (note,), ()
+    return (note,), (_telemetry(request_id, now_ms, execution),)  # type: ignore[arg-type]  # with it, its id
 
 
 def _raw(request_id: str, ids: dict[str, Any] | None, client: str, page_load: dict[str, Any]) -> dict[str, Any]:
@@ -486,11 +489,12 @@ class PageLoadPath:
             page_load, options = answer.make()
             page_load_result = _new_page_load(options, answer.metrics, None)
         notes = answer.notes
-        owed = later and len(notes) == 1  # the usual answer (one activity's display), owed
+        owed = later and len(notes) == 1  # the usual answer (one activity's display), owed: its ids drawn now
         if owed:
-            notifications: tuple[Any, ...] = (owed_display, *notes[0], new_id(), new_id(), now_ms, request_id)
+            name, tokens = notes[0]
+            note_id, impression_id = new_id(), new_id()
         elif len(notes) == 1:  # no generator for one
-            notifications = (_display(*notes[0], now_ms),)
+            notifications: tuple[dict[str, Any], ...] = (_display(*notes[0], now_ms),)
         else:
             notifications = tuple(_display(name, tokens, now_ms) for name, tokens in notes)
         client = self._client_code
@@ -498,6 +502,6 @@ class PageLoadPath:
         response = _new_response(200, request_id, client, tnt_id, None, (), page_load_result, (), None, (), (), (), raw)
         execution = (time.perf_counter_ns() - started) // 1000 / 1000 if with_telemetry else None  # as decide's
         if owed:
-            return response, (*notifications, execution), None
+            return response, (name, tokens, note_id, impression_id, now_ms, request_id, execution), owed_display
         telemetry = () if execution is None else (_telemetry(request_id, now_ms, execution),)
         return response, notifications, telemetry

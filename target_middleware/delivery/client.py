@@ -331,8 +331,8 @@ class TargetClient:
         response, owed, telemetry = answer
         if owed or telemetry:
             cloud = experience_cloud(visitor, analytics) if visitor.marketing_cloud_visitor_id or analytics else None
-            if telemetry is None:  # one display, made when the queue sends it (``later``)
-                self.notifications.owe(1, visitor, page, cloud, *owed)
+            if type(telemetry) is not tuple:  # ``later``: one display, made by this function when the queue sends it
+                self.notifications.owe(1, (visitor, page, cloud, telemetry, owed))
             else:
                 self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, cloud))
         request = Deferred(

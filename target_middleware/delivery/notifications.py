@@ -131,7 +131,7 @@ Pending.of_decision = staticmethod(builder(Pending, done=None))
 Batch = list[Pending]
 
 # What a decision owes, as it waits for the flush when the decider makes its notifications then
-# (``NotificationQueue.owe``): one tuple ``(visitor, page, experience_cloud, make, *args)``, ``make(*args)`` its
+# (``NotificationQueue.owe``): ``(visitor, page, experience_cloud, make, owed)``, ``make(owed)`` its
 # ``(notifications, telemetry)``. A Pending of them is a dozen containers (the Pending, two tuples, four dicts, a
 # list) that outlive their request until the flush: the cycle collector's young objects, whose count made its
 # collections run (every ~60 requests) and moved them to older generations walked again by full collections.
@@ -140,7 +140,7 @@ Owed = tuple[Any, ...]
 
 def _pending(entry: Owed) -> Pending:
     """The Pending of what a decision owes (see ``Owed``), its notifications and telemetry made now."""
-    notifications, telemetry = entry[3](*entry[4:])
+    notifications, telemetry = entry[3](entry[4])
     return Pending.of_decision(entry[0], entry[1], notifications, telemetry, entry[2])
 
 
@@ -223,17 +223,13 @@ class NotificationQueue:
 
     def put(self, entry: Pending) -> bool:
         """Queue ``entry``; False (and ``dropped``) when the queue is full. From any thread; never blocks."""
-        return self._put(entry, len(entry.notifications), entry)
+        return self.owe(len(entry.notifications), entry)
 
-    def owe(self, count: int, *entry: Any) -> bool:
-        """``put`` of what a decision owes, ``count`` notifications made when their batch is handed on: ``entry`` is
-        ``(visitor, page, experience_cloud, make, *args)``, ``make(*args)`` its ``(notifications, telemetry)`` (see
-        ``Owed``): ``put(Pending.of_decision(visitor, page, *make(*args), experience_cloud))``, but one tuple waits
-        rather than a dozen containers."""
-        return self._put(entry, count, None)
-
-    def _put(self, entry: Pending | Owed, count: int, pending: Pending | None) -> bool:
-        """Queue ``entry`` of ``count`` notifications (``pending``: it, when it is a Pending to resolve)."""
+    def owe(self, count: int, entry: Pending | Owed) -> bool:
+        """``put`` of an entry of ``count`` notifications: a Pending, or what a decision owes made when its batch is
+        handed on (``Owed``): ``(visitor, page, experience_cloud, make, owed)`` is
+        ``Pending.of_decision(visitor, page, *make(owed), experience_cloud)``, one tuple waiting rather than a dozen
+        containers."""
         lock = self._lock
         lock.acquire()  # not ``with``: its two method lookups and three-argument exit, on every decision's put
         try:
@@ -252,8 +248,8 @@ class NotificationQueue:
                     self.max_pending,
                     self.counts["dropped"],
                 )
-            if pending is not None:
-                pending.resolve(NotificationOutcome.DROPPED)
+            if not isinstance(entry, tuple):
+                entry.resolve(NotificationOutcome.DROPPED)
             return False
         task = self._task
         if not (self._signalled and task is not None and not task.done()):  # else: already on its way

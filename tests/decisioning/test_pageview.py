@@ -198,18 +198,21 @@ def test_the_typed_page_view_keeps_a_page_by_its_fields_and_the_minute(monkeypat
 
 
 class _Recorder:
-    """The client's queue entries as put (Pending values: visitor, page, notifications, telemetry, experienceCloud)."""
+    """The client's queue entries as queued (Pending values: visitor, page, notifications, telemetry, experienceCloud;
+    ``owe`` queues every entry, ``put``'s too)."""
 
     def __init__(self, client: TargetClient) -> None:
         self.entries: list[Any] = []
-        put, owe = client.notifications.put, client.notifications.owe
-        client.notifications.put = lambda entry: self.entries.append(entry) or put(entry)  # type: ignore[method-assign]
+        owe = client.notifications.owe
         client.notifications.owe = lambda *owed: self.entries.append(_made(*owed)) or owe(*owed)  # type: ignore[method-assign]
 
 
-def _made(count: int, visitor: Visitor, page: PageContext, cloud: Any, make: Any, *args: Any) -> Pending:
+def _made(count: int, entry: Any) -> Pending:
     """The Pending an entry ``NotificationQueue.owe`` queues stands for (``count`` notifications)."""
-    made = Pending.of_decision(visitor, page, *make(*args), cloud)
+    if isinstance(entry, Pending):
+        return entry
+    visitor, page, cloud, make, owed = entry
+    made = Pending.of_decision(visitor, page, *make(owed), cloud)
     assert len(made.notifications) == count
     return made
 

@@ -154,9 +154,9 @@ async def _run(
             elif step[0] == "owe":
                 _, visitor, page, cloud, display = step
                 if isinstance(queue, NotificationQueue):  # as the client queues what a page view owes
-                    owed = queue.owe(1, visitor, page, cloud, owed_display, *display)
+                    owed = queue.owe(1, (visitor, page, cloud, owed_display, display))
                 else:
-                    owed = queue.put(Pending.of_decision(visitor, page, *owed_display(*display), cloud))
+                    owed = queue.put(Pending.of_decision(visitor, page, *owed_display(display), cloud))
                 log.append(("put", owed, len(queue)))
             elif step[0] == "flush":
                 await queue.flush()
