@@ -1,6 +1,6 @@
 """What one warm, personalized request costs in process: the whole ASGI stack, no server, counted in instructions.
 
-    python benchmarks/hit_path.py [--requests N] [--profile] [--modes bare,on-device]
+    python benchmarks/hit_path.py [--requests N] [--profile] [--modes bare,on-device] [--gc]
 
 The app and the load of benchmarks/rewrite_cache.py (bench_app.py: the 100 KB page, Target's on-device engine over
 abtest.py's A/B activity, 1000 returning visitors in turn, each its own mbox cookie and signed click tokens; the
@@ -8,6 +8,9 @@ rewrite cache warm), each request awaited through Starlette and the middleware w
 requests, as a server runs it. Under valgrind (cachegrind), two runs per mode, warmed alike, one serving N more
 requests: the difference over N is the instructions per request, the same on a quiet machine and a loaded one.
 ``--profile`` prints instead a cProfile of the middleware mode (shares only: the profiler's own cost inflates calls).
+``--gc`` serves each mode natively (no valgrind) and prints, per 1000 requests, the cycle collector's collections of
+each generation, the microseconds it spent (timed by ``gc.callbacks``) and the objects it found unreachable (0: no
+request leaves a reference cycle): what objects that outlive a request (queued notifications) cost the collector.
 
 The served goal (issue 14: at least 0.7x the bare app's throughput) leaves the middleware about 0.43 of what a bare
 request costs through uvicorn (1,076 K instructions there for Chromium's request, 858 K for the three-header one
@@ -19,9 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import os
+import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -120,6 +126,55 @@ def serve(mode: str, requests: int, *, profile: bool = False) -> None:
     asyncio.run(drive(one_request(bench_app.app), requests, profile=profile))
 
 
+class Collector:
+    """What the cycle collector does while it is watched (``gc.callbacks``): collections and the nanoseconds spent
+    in them per generation (this thread's CPU time: a loaded machine's other work is not counted), and the objects
+    found unreachable."""
+
+    def __init__(self) -> None:
+        self.runs = [0, 0, 0]
+        self.spent = [0, 0, 0]
+        self.found = 0
+        self._started = 0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time_ns()
+            return
+        generation = info["generation"]
+        self.runs[generation] += 1
+        self.spent[generation] += time.thread_time_ns() - self._started
+        self.found += info["collected"] + info["uncollectable"]
+
+    def report(self, mode: str, requests: int) -> str:
+        per = 1000 / requests
+        runs = "/".join(f"{count * per:.1f}" for count in self.runs)
+        spent = "/".join(f"{ns / 1000 / requests:.2f}" for ns in self.spent)
+        total = sum(self.spent) / 1000 / requests
+        return f"{mode:<22} {runs:>18} {total:8.2f} us {spent:>18} {self.found * per:8.1f}"
+
+
+def collector(mode: str, requests: int) -> str:
+    """Serve WARM requests, then ``requests`` more natively with the collector watched: its line of the report."""
+    os.environ["BENCH_MODE"] = mode
+    import bench_app
+
+    watch = Collector()
+    one = one_request(bench_app.app)
+
+    async def run() -> None:
+        await drive(one, 0)
+        gc.collect()  # the warm-up's garbage: not the count's
+        gc.callbacks.append(watch)
+        try:
+            await drive(one, requests, warm=0)
+        finally:
+            gc.callbacks.remove(watch)
+
+    asyncio.run(run())
+    return watch.report(mode, requests)
+
+
 def instructions(mode: str, requests: int) -> float:
     return cachegrind.per_call(lambda n: [sys.executable, __file__, "--serve", mode, "--requests", str(n)], requests)
 
@@ -129,10 +184,22 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--modes", default="bare,on-device")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--gc", action="store_true", help="the cycle collector's work per 1000 requests, natively")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--collector", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.requests)
+        return
+    if args.collector:
+        print(collector(args.collector, args.requests))
+        return
+    if args.gc:  # each mode in a process of its own, as under valgrind
+        print(f"the cycle collector per 1000 requests, over {args.requests}, natively")
+        print(f"{'mode':<22} {'collections 0/1/2':>18} {'us/request':>11} {'us in 0/1/2':>18} {'found':>8}")
+        for mode in args.modes.split(","):
+            command = [sys.executable, __file__, "--collector", mode, "--requests", str(args.requests)]
+            sys.stdout.write(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
         return
     if args.profile:
         serve("on-device", args.requests, profile=True)

@@ -3,7 +3,7 @@
     python benchmarks/notification_path.py [--requests N] [--profile]
 
 The notification part of benchmarks/decision_path.py without the decision: what ``TargetClient`` does with what a
-decision owes (``NotificationQueue.put(Pending.of_decision(...))``), then its share of the flush (every FLUSH
+decision owes (``NotificationQueue.owe(...)``: the entry kept until the flush), then its share of the flush (every FLUSH
 decisions, the batches handed to the client's send, here a callback that drops them, as decision_path's). The
 decisions are those the engine makes for abtest.py's 1000 returning visitors (made before the count, one each, by
 ``get_offers``: their visitor, page context, display notification and telemetry). Under valgrind (cachegrind), two
@@ -41,7 +41,6 @@ def serve(requests: int, *, profile: bool = False) -> None:
 
     from target_middleware import TargetClient
     from target_middleware.delivery.context import PageContext
-    from target_middleware.delivery.notifications import Pending
     from target_middleware.delivery.offers import OffersRequest
     from target_middleware.delivery.params import Mbox
     from target_middleware.visitor import Visitor
@@ -53,27 +52,26 @@ def serve(requests: int, *, profile: bool = False) -> None:
     queue.interval = 1e6  # flushed here, every FLUSH decisions
     headers = dict(line.split(": ", 1) for line in BROWSER_HEADERS.split("\r\n") if line)
     headers = {name.lower(): value for name, value in headers.items()}
-    owed: list[Pending] = []
+    owed: list[tuple[Any, ...]] = []
 
     async def decide_all() -> None:
-        queue.put = owed.append  # type: ignore[method-assign]  # what each decision owes, kept
+        queue.owe = lambda *parts: owed.append(parts)  # type: ignore[method-assign]  # what each decision owes, kept
         for cookie in abtest.visitor_cookies(VISITORS):
             page = PageContext.from_headers(URL, headers, client_ip="127.0.0.1")
             offers = OffersRequest(mboxes=[Mbox(abtest.GLOBAL_MBOX, {})], page=page, read_only=True)
             await client.get_offers(offers, visitor=Visitor.from_cookies(cookie_parser(cookie)), timeout=0.15)
-        del queue.put
+        del queue.owe
 
     asyncio.run(decide_all())
     assert len(owed) == VISITORS, "a decision per visitor"
-    assert all(entry.notifications for entry in owed), "each decision owes a display"
+    assert all(parts[0] == 1 and type(parts[1]) is tuple for parts in owed), "each decision owes a display"
     gc.freeze()  # the setup's objects: a full collection's cost (when one falls in the count) is not a decision's
     turns = itertools.cycle(owed)
     done = itertools.count(1)
-    of_decision, put = Pending.of_decision, queue.put
+    owe = queue.owe
 
     async def one() -> Any:
-        entry = next(turns)  # as get_offers queues it
-        put(of_decision(entry.visitor, entry.page, entry.notifications, entry.telemetry, entry.experience_cloud))
+        owe(*next(turns))  # as get_offers queues it
         if next(done) % FLUSH == 0:
             await queue.flush()
 

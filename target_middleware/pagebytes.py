@@ -15,6 +15,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 __all__ = [
+    "ascii_as_is",
     "body_end",
     "click_head",
     "clicks_json",
@@ -52,6 +53,27 @@ def clicks_json(expires: int, clicks: Iterable[tuple[str, str, str]]) -> str:
 def click_head(token: str, mbox: str) -> str:
     """What comes before a click's signature in :func:`clicks_json`'s object: ``"token":["mbox","``."""
     return f'{_script_string(token)}:[{_script_string(mbox)},"'
+
+
+_ASCII = "".join(map(chr, range(128)))
+_ascii_as_is: dict[str, bool] = {}  # encoding -> ascii_as_is: a site's pages name a few
+_MAX_ENCODINGS = 64
+
+
+def ascii_as_is(encoding: str) -> bool:
+    """Whether ASCII text encodes in ``encoding`` (``text.encode(encoding, "xmlcharrefreplace")``) to its ASCII bytes:
+    every ASCII character is its own byte there (UTF-8, Latin-1, cp1252, ...; not UTF-16/32, nor UTF-7, nor a codec
+    that writes a BOM). A codec that refuses the test (unknown, or not a text encoding) is not taken as one."""
+    same = _ascii_as_is.get(encoding)
+    if same is None:
+        try:
+            same = _ASCII.encode(encoding, "xmlcharrefreplace") == _ASCII.encode()
+        except (LookupError, ValueError, TypeError):
+            same = False
+        if len(_ascii_as_is) >= _MAX_ENCODINGS:
+            _ascii_as_is.clear()
+        _ascii_as_is[encoding] = same
+    return same
 
 
 def body_end(body: bytes, encoding: str) -> int | None:

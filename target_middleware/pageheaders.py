@@ -146,7 +146,7 @@ def page_headers(
     :func:`cache_control`; ``server-timing: timing`` appended; ``x-target-actions: debug`` set when given. Setting
     a name keeps its first line's place (appended when there is none) and drops its later lines.
     """
-    return HeaderEdit(raw, changed=length is not None, debug=debug).lines(length, cookies, timing)
+    return HeaderEdit(raw, changed=length is not None, debug=debug).lines(length, cookies, timing.encode("latin-1"))
 
 
 class HeaderEdit:
@@ -154,7 +154,7 @@ class HeaderEdit:
     all but the request's own parts (the Content-Length's value, the Set-Cookie lines, Server-Timing), which
     :meth:`lines` puts in. A rewrite-cache hit keeps the one it made last beside its rewrite (:func:`kept_edit`)."""
 
-    __slots__ = ("_after", "_at", "_head", "_tail", "changed", "debug", "raw")
+    __slots__ = ("_after", "_at", "_head", "_length", "_tail", "changed", "debug", "raw")
 
     def __init__(self, raw: Iterable[tuple[bytes, bytes]], *, changed: bool, debug: str | None) -> None:
         self.raw = raw = list(raw)  # the app's lines it is the edit of (a copy: the app's list may change)
@@ -202,17 +202,23 @@ class HeaderEdit:
             after.append((_CACHE, b"private"))
         self._head, self._at, self._after = head, at, after
         self._tail = [(_DEBUG, debug.encode("latin-1"))] if debug is not None and not seen_debug else []
+        # The last Content-Length line made: the responses of one rewrite are mostly of one length.
+        self._length: tuple[int | None, tuple[bytes, bytes]] = (None, (_LENGTH, b""))
 
     def lines(
-        self, length: int | None, cookies: Sequence[tuple[bytes, bytes]], timing: str
+        self, length: int | None, cookies: Sequence[tuple[bytes, bytes]], timing: bytes
     ) -> list[tuple[bytes, bytes]]:
-        """The response's lines (a new list): ``length`` is the changed body's (ignored when it did not change)."""
+        """The response's lines (a new list): ``length`` is the changed body's (ignored when it did not change),
+        ``timing`` Server-Timing's value in Latin-1."""
         out = self._head.copy()
         if self._at >= 0:
-            out[self._at] = (_LENGTH, str(length).encode())
+            kept = self._length
+            if kept[0] != length or type(length) is not int:
+                kept = self._length = (length, (_LENGTH, str(length).encode()))
+            out[self._at] = kept[1]
         out += cookies
         out += self._after
-        out.append((_TIMING, timing.encode("latin-1")))
+        out.append((_TIMING, timing))
         if self._tail:
             out += self._tail
         return out

@@ -24,7 +24,6 @@ from .pageheaders import (
     HeaderEdit,
     charset_of,
     kept_edit,
-    page_headers,
     read_page_headers,
     set_cookie_suffix,
     set_cookies,
@@ -317,9 +316,8 @@ class Personalizer:
         if self.redirect_keep_query and scope.get("query_string") and not urlsplit(url).query:
             url = urlunsplit(urlsplit(url)._replace(query=scope["query_string"].decode("latin-1")))
         lines = [(b"location", url.encode("latin-1")), (b"content-length", b"0")]
-        lines = page_headers(
-            lines, length=None, cookies=self._set_cookies(scope, result), timing=_timing(time.perf_counter() - started)
-        )
+        cookies, timing = self._set_cookies(scope, result), _timing(time.perf_counter() - started)
+        lines = HeaderEdit(lines, changed=False, debug=None).lines(None, cookies, timing)
         headers = MutableHeaders(raw=lines)
         headers["cache-control"] = "no-store"
         return {"type": "http.response.start", "status": 302, "headers": lines}
@@ -333,12 +331,12 @@ class Personalizer:
 
 
 # Server-Timing values of 0.0 to 99.9 ms: what f"{ms:.1f}" writes for each tenth.
-_DURATIONS = tuple(f"target;dur={tenth // 10}.{tenth % 10}" for tenth in range(1000))
+_DURATIONS = tuple(f"target;dur={tenth // 10}.{tenth % 10}".encode() for tenth in range(1000))
 
 
-def _timing(elapsed: float) -> str:
+def _timing(elapsed: float) -> bytes:
     """Server-Timing: what the middleware added after the app's page was complete (``elapsed`` seconds), in ms with
-    one decimal: ``f"target;dur={elapsed * 1000:.1f}"``.
+    one decimal, in ASCII: ``f"target;dur={elapsed * 1000:.1f}".encode()``.
 
     Below 100 ms it is read from a table, the tenths rounded to the nearest: ``.1f`` rounds the exact value of
     ``elapsed * 1000`` to the nearest tenth, and ``tenths`` is within 3e-13 of ten times that value, so unless it
@@ -349,7 +347,7 @@ def _timing(elapsed: float) -> str:
         n = round(tenths)
         if -0.4999 < tenths - n < 0.4999:
             return _DURATIONS[n]
-    return f"target;dur={elapsed * 1000:.1f}"
+    return f"target;dur={elapsed * 1000:.1f}".encode()
 
 
 def _charset(headers: Headers) -> str | None:

@@ -50,6 +50,7 @@ _items = chain.from_iterable  # a dict's items, flat: key, value, key, value, ..
 
 
 _PLAN_KEY = _Mark("plan key")  # its entries' place in a SharedPageLoad's memo
+_UNSEEN: Any = _Mark("unseen")
 _MAX_MEMO = 64  # keys kept per shared answer (one per global mbox html selector and page_load_clicks met)
 
 
@@ -74,8 +75,8 @@ def plan_key(
     if type(page_load) is SharedPageLoad and not mboxes:
         memo = page_load.memo
         at = (_PLAN_KEY, global_mbox, html_selectors.get(global_mbox), page_load_clicks)
-        if at in memo:
-            key: PlanKey | None = memo[at]
+        key: PlanKey | None = memo.get(at, _UNSEEN)  # (None is a key worked out: no exact one)
+        if key is not _UNSEEN:
             return key
         key = _walk(page_load, (), html_selectors, global_mbox, clicks=page_load_clicks, deep=False)
         if len(memo) < _MAX_MEMO:

@@ -89,11 +89,14 @@ class CacheInfo:
     entries: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Entry:
+    """A kept rewrite and the key it is kept under; hashed and compared by identity (the recency order's key)."""
+
     page: bytes
     rewrite: Rewrite
     cost: int
+    key: tuple[Any, ...]
 
 
 class RewriteCache:
@@ -109,13 +112,16 @@ class RewriteCache:
         self.max_entry = size // 4
         self.stats: Counter[str] = Counter() if stats is None else stats
         self._count_of, self._set_count = counting(self.stats)  # stats[name] += 1, stored without the generic slot
-        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self._entries: dict[tuple[Any, ...], _Entry] = {}
+        # The entries, least recently used first: keyed by the entry itself, whose hash is its identity's, where a
+        # key tuple would be hashed value by value on every hit that moves it to the end.
+        self._order: OrderedDict[_Entry, None] = OrderedDict()
         # (actions, settings, page length) -> the key and entry last stored or hit for them: see ``cached``. Only
         # entries the cache holds (an evicted one leaves it with its key).
         self._latest: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Entry]] = {}
-        # plan -> (options, page length, key, entry) of the entry ``cached`` hit last for that plan: see ``cached``.
-        # Only entries the cache holds under that key (eviction and replacement drop it).
-        self._hits: dict[_Plan, tuple[dict[str, Any], int, tuple[Any, ...], _Entry]] = {}
+        # plan -> (options, page length, entry) of the entry ``cached`` hit last for that plan: see ``cached``.
+        # Only entries the cache holds (eviction and replacement drop it).
+        self._hits: dict[_Plan, tuple[dict[str, Any], int, _Entry]] = {}
         self._used = 0
         self._lock = threading.Lock()
         self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry | None]] = {}
@@ -127,6 +133,7 @@ class RewriteCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._order.clear()
             self._latest.clear()
             self._hits.clear()
             self._used = 0
@@ -151,12 +158,16 @@ class RewriteCache:
         made = _PLANS.of(plan)
         if made is None:  # too big a plan to keep made: ``apply`` keys it by its marshalled actions
             return None
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # (not ``with``: its __enter__ and __exit__ calls cost as much again as the lock, per hit)
+        try:
             hit = self._hits.get(made)
-            if hit is not None and hit[1] == len(page) and hit[0] == options and hit[3].page == page:
-                self._entries.move_to_end(hit[2])
+            if hit is not None and hit[1] == len(page) and hit[0] == options and hit[2].page == page:
+                self._order.move_to_end(hit[2])
                 self._set_count(_HIT, self._count_of(_HIT, 0) + 1)
-                return hit[3].rewrite
+                return hit[2].rewrite
+        finally:
+            lock.release()
         settings = _settings(made.uses_nonce, options)
         with self._lock:
             latest = self._latest.get((made, settings, len(page)))
@@ -172,8 +183,8 @@ class RewriteCache:
                 return None
         with self._lock:
             if self._entries.get(key) is entry:
-                self._entries.move_to_end(key)
-                self._hits[made] = (dict(options), len(page), key, entry)
+                self._order.move_to_end(entry)
+                self._hits[made] = (dict(options), len(page), entry)
         self._set_count(_HIT, self._count_of(_HIT, 0) + 1)
         return entry.rewrite
 
@@ -220,7 +231,7 @@ class RewriteCache:
         fresh: _Entry | None = None
         try:
             result = await _run(rewrite, offload, page, actions, options)
-            fresh = _Entry(page, result, _cost(key, page, result))
+            fresh = _Entry(page, result, _cost(key, page, result), key)
             # An engine failure on one action may not happen again: that page is not kept.
             if not any(r.reason is SkipReason.ERROR for r in result.skipped):
                 self._store(key, fresh)
@@ -239,7 +250,7 @@ class RewriteCache:
             return None, False
         if entry.page is not page and entry.page != page:
             return None, len(key) == _SAMPLED
-        self._entries.move_to_end(key)
+        self._order.move_to_end(entry)
         self._latest[key[:3]] = (key, entry)
         return entry, False
 
@@ -249,13 +260,17 @@ class RewriteCache:
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
+                del self._order[old]
                 self._used -= old.cost
                 self._forget(key, old)
             self._entries[key] = entry
+            self._order[entry] = None
             self._latest[key[:3]] = (key, entry)
             self._used += entry.cost
             while self._used > self.size:
-                gone, evicted = self._entries.popitem(last=False)
+                evicted, _ = self._order.popitem(last=False)
+                gone = evicted.key
+                del self._entries[gone]
                 self._used -= evicted.cost
                 latest = self._latest.get(gone[:3])
                 if latest is not None and latest[1] is evicted:
@@ -265,7 +280,7 @@ class RewriteCache:
     def _forget(self, key: tuple[Any, ...], entry: _Entry) -> None:
         """``entry`` (under ``key``) leaves the cache: its plan's last hit no longer finds it (under the lock)."""
         hit = self._hits.get(key[0]) if type(key[0]) is _Plan else None
-        if hit is not None and hit[3] is entry:
+        if hit is not None and hit[2] is entry:
             del self._hits[key[0]]
 
 

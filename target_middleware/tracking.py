@@ -43,7 +43,7 @@ from .delivery.notifications import (
 from .delivery.offers import OffersClient, OffersResult
 from .identity import CustomerIdsSource, ThirdPartyIdSource, identified, identify, read_amcv
 from .iothread import IOThread
-from .pagebytes import click_head, script_json, splice_at, splice_before_body_end
+from .pagebytes import ascii_as_is, click_head, script_json, splice_at, splice_before_body_end
 from .visitor import Visitor
 
 __all__ = ["CLICK_TTL", "MIN_KEY_BYTES", "ClickSigner", "Tracking", "click_metrics"]
@@ -58,6 +58,17 @@ _SIGNATURE_BYTES = 16  # a BLAKE2b-128 tag (or an HMAC-SHA256 tag cut to 128 bit
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _BLOCK = hashlib.sha256().block_size
 _MAX_KEPT_HEADS = 256
+
+
+def _script_open(nonce: str | None) -> str:
+    """The signatures element's start tag: with the nonce when it can go between quotes as it is (ASCII, no quote
+    or ampersand)."""
+    if nonce is not None and nonce.isascii() and '"' not in nonce and "&" not in nonce:
+        return f'<script {_ATTRIBUTES} nonce="{nonce}">'
+    return f"<script {_ATTRIBUTES}>"
+
+
+_OPEN = _script_open(None).encode()
 _IPAD, _OPAD = bytes(x ^ 0x36 for x in range(256)), bytes(x ^ 0x5C for x in range(256))
 
 
@@ -93,7 +104,13 @@ def blake2b_keyed(key: bytes) -> Any:
 
 def signature_text(tag: bytes) -> str:
     """The first 128 bits of a tag in unpadded base64url (22 characters): ``urlsafe_b64encode(...).rstrip(b"=")``."""
-    return binascii.b2a_base64(tag[:_SIGNATURE_BYTES], newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+    return signature_ascii(tag).decode()
+
+
+def signature_ascii(tag: bytes) -> bytes:
+    """:func:`signature_text` as its ASCII bytes. 128 bits are 22 base64 characters and always two ``=`` of padding:
+    the first 22 are the unpadded text."""
+    return binascii.b2a_base64(tag[:_SIGNATURE_BYTES], newline=False)[:22].translate(_URLSAFE)
 
 
 # Without a signing_key, every middleware of this process signs with this key: clicks verify on this process only.
@@ -182,12 +199,12 @@ class ClickSigner:
         mac.update(f"{token}\n{mbox}\n".encode())
         return mac
 
-    def signed(self, fed: Any, rest: bytes) -> str:
-        """``sign(token, mbox, visitor, expires)`` from :meth:`fed` of the token and mbox and ``rest``, the
-        message's end ``f"{visitor}\\n{expires}".encode()``: the MAC fed the message in two parts."""
+    def signed(self, fed: Any, rest: bytes) -> bytes:
+        """``sign(token, mbox, visitor, expires)`` in ASCII bytes, from :meth:`fed` of the token and mbox and
+        ``rest``, the message's end ``f"{visitor}\\n{expires}".encode()``: the MAC fed the message in two parts."""
         mac = fed.copy()
         mac.update(rest)
-        return signature_text(mac.digest())
+        return signature_ascii(mac.digest())
 
     def verify(
         self, signature: str, token: str, mbox: str, visitor: str, expires: int, *, proposition: str | None = None
@@ -276,8 +293,8 @@ class Tracking:
         self.stats = stats
         self._io = io
         self.global_mbox = global_mbox
-        # (id of a page load's metrics, id of the clicked tokens) -> (those two, their _clicks): see ``_clicks``
-        self._kept_clicks: dict[tuple[int, int], tuple[object, object, tuple[tuple[str, Any], ...]]] = {}
+        # id of the clicked tokens -> (a page load's metrics, those tokens, their _clicks): see ``_clicks``
+        self._kept_clicks: dict[int, tuple[object, object, tuple[tuple[bytes, Any], ...]]] = {}
 
     # -- the page ----------------------------------------------------------------------------------
 
@@ -303,64 +320,73 @@ class Tracking:
     def signatures(
         self, result: OffersResult, *, tokens: Collection[object], encoding: str, nonce: str | None
     ) -> bytes | None:
-        """The element that carries this visitor's signatures of ``tokens``, in ``encoding``; None: nothing to sign."""
-        if result.edge is None:
-            kept = self._clicks(result, tokens)
-            if not kept:
-                return None
-            expires = int(time.time()) + self.signer.ttl
-            rest, signed = f"{binding(result.visitor)}\n{expires}".encode(), self.signer.signed
-            if len(kept) == 1:
-                head, fed = kept[0]
-                entries = f'{head}{signed(fed, rest)}"]'
-            else:
-                entries = ",".join([f'{head}{signed(fed, rest)}"]' for head, fed in kept])
-            data = f'{{"expires":{expires},"clicks":{{{entries}}}}}'  # signed_clicks_json's text, written inline
-        else:
-            metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]
-            if not metrics:
-                return None
-            expires = int(time.time()) + self.signer.ttl
-            clicks: dict[str, list[str]] = {}
-            edge_who, refs = _edge_clicks(result, self.organization_id)
-            for token, mbox in metrics:
-                ref = refs.get(token)
-                if edge_who is not None and ref is not None:
-                    clicks[token] = [mbox, self.signer.sign(token, mbox, edge_who, expires, proposition=ref), ref]
-            if not clicks:
-                return None
-            data = script_json({"expires": expires, "clicks": clicks})
-        if nonce is not None and nonce.isascii() and '"' not in nonce and "&" not in nonce:
-            element = f'<script {_ATTRIBUTES} nonce="{nonce}">{data}</script>'
-        else:
-            element = f"<script {_ATTRIBUTES}>{data}</script>"
-        return element.encode(encoding, "xmlcharrefreplace")
+        """The element that carries this visitor's signatures of ``tokens``, in ``encoding``; None: nothing to sign.
 
-    def _clicks(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[str, Any], ...]:
+        A Delivery API decision's element is written in ASCII bytes (its JSON escapes every other character, a
+        nonce that is not ASCII is left out): the element itself in an encoding where ASCII is as it is
+        (``ascii_as_is``), re-encoded otherwise."""
+        if result.edge is not None:
+            data = self._edge_data(result, tokens)
+            if data is None:
+                return None
+            return f"{_script_open(nonce)}{data}</script>".encode(encoding, "xmlcharrefreplace")
+        kept = self._clicks(result, tokens)
+        if not kept:
+            return None
+        expires = int(time.time()) + self.signer.ttl
+        rest, signed = f"{binding(result.visitor)}\n{expires}".encode(), self.signer.signed
+        if len(kept) == 1:
+            head, fed = kept[0]
+            entries = b'%s%s"]' % (head, signed(fed, rest))
+        else:
+            entries = b",".join([b'%s%s"]' % (head, signed(fed, rest)) for head, fed in kept])
+        opening = _OPEN if nonce is None else _script_open(nonce).encode()
+        # signed_clicks_json's text, written inline
+        element = b'%s{"expires":%d,"clicks":{%s}}</script>' % (opening, expires, entries)
+        return element if ascii_as_is(encoding) else element.decode("ascii").encode(encoding, "xmlcharrefreplace")
+
+    def _edge_data(self, result: OffersResult, tokens: Collection[object]) -> str | None:
+        """An Edge Network decision's signatures of ``tokens`` as the element's JSON; None: nothing to sign."""
+        metrics = [(token, mbox) for token, mbox in click_metrics(result, self.global_mbox) if token in tokens]
+        if not metrics:
+            return None
+        expires = int(time.time()) + self.signer.ttl
+        clicks: dict[str, list[str]] = {}
+        edge_who, refs = _edge_clicks(result, self.organization_id)
+        for token, mbox in metrics:
+            ref = refs.get(token)
+            if edge_who is not None and ref is not None:
+                clicks[token] = [mbox, self.signer.sign(token, mbox, edge_who, expires, proposition=ref), ref]
+        if not clicks:
+            return None
+        return script_json({"expires": expires, "clicks": clicks})
+
+    def _clicks(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[bytes, Any], ...]:
         """For each of ``tokens`` a click metric of the decision names, in the JSON object's order (a token twice
-        keeps its first place and its last mbox): its ``click_head(token, mbox)`` and the signer's hash ``fed`` the
-        message's start, what every visitor's signature of it shares (``ClickSigner.fed``).
+        keeps its first place and its last mbox): its ``click_head(token, mbox)`` (ASCII bytes) and the signer's
+        hash ``fed`` the message's start, what every visitor's signature of it shares (``ClickSigner.fed``).
 
-        Kept by the page load's metrics and the tokens, both immutable (held here, so their ids stay theirs), when
-        the decision has no regional mbox: the same for every decision of one on-device answer and every hit of
-        one rewrite-cache entry. A kept hash is only ever copied, never fed again."""
+        Kept by the tokens, with the page load's metrics they were found in, both immutable (held here, so the
+        tokens' id stays theirs), when the decision has no regional mbox: the same for every decision of one
+        on-device answer and every hit of one rewrite-cache entry. A kept hash is only ever copied, never fed
+        again."""
         page_load = result.page_load
         metrics = None if page_load is None or result.mboxes else page_load.metrics
         if type(metrics) is not tuple or type(tokens) is not frozenset:
             return self._find_clicks(result, tokens)
-        key = (id(metrics), id(tokens))
-        kept = self._kept_clicks.get(key)
+        kept = self._kept_clicks.get(id(tokens))
         if kept is not None and kept[0] is metrics and kept[1] is tokens:
             return kept[2]
         clicks = self._find_clicks(result, tokens)
         if len(self._kept_clicks) >= _MAX_KEPT_HEADS:
             self._kept_clicks.clear()
-        self._kept_clicks[key] = (metrics, tokens, clicks)
+        self._kept_clicks[id(tokens)] = (metrics, tokens, clicks)
         return clicks
 
-    def _find_clicks(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[str, Any], ...]:
+    def _find_clicks(self, result: OffersResult, tokens: Collection[object]) -> tuple[tuple[bytes, Any], ...]:
         mboxes = {token: mbox for token, mbox in click_metrics(result, self.global_mbox) if token in tokens}
-        return tuple((click_head(token, mbox), self.signer.fed(token, mbox)) for token, mbox in mboxes.items())
+        signer = self.signer
+        return tuple((click_head(token, mbox).encode(), signer.fed(token, mbox)) for token, mbox in mboxes.items())
 
     # -- the queue ---------------------------------------------------------------------------------
 

@@ -160,7 +160,7 @@ def test_one_pass_equals_the_step_by_step_edits(
     steps=st.lists(
         st.tuples(
             st.integers(0, 2),
-            st.none() | st.integers(0, 10**7),
+            st.none() | st.integers(0, 10**7) | st.sampled_from([5, 100_097]),  # a length again: its line kept
             cookie_lists,
             st.none() | st.sampled_from(["0:setHtml=applied", ""]),
             st.booleans(),
@@ -183,7 +183,7 @@ def test_a_kept_edit_equals_the_step_by_step_edits(
             raw[0] = (raw[0][0], raw[0][1] + b"x")  # the app's list itself changed after a response
         timing = f"target;dur={i}.0"
         edit = kept_edit(memo, raw, changed=length is not None, debug=debug)
-        edited = edit.lines(length, set_cookies(cookies, suffix), timing)
+        edited = edit.lines(length, set_cookies(cookies, suffix), timing.encode())
         expected = old_edits(
             raw, length=length, cookies=cookies, domain=None, secure=False, http_only=False, timing=timing, debug=debug
         )

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from target_middleware.personalize import _timing
 
 
-def formatted(elapsed: float) -> str:
-    return f"target;dur={elapsed * 1000:.1f}"
+def formatted(elapsed: float) -> bytes:
+    return f"target;dur={elapsed * 1000:.1f}".encode()
 
 
 @settings(max_examples=2000)

@@ -362,6 +362,7 @@ def test_a_hit_found_by_comparing_with_the_latest_page_is_the_pages_own(
 
     async def run() -> None:
         for op, index, experience, same, charset, nonce in steps:
+            got: Rewrite | None = None
             page, (actions, plan) = bytes(bytearray(LOOKALIKES[index])), EXPERIENCES[experience]
             plan = keys[experience] if same else tuple(part for part in plan)  # equal, another object
             options = {**OPTIONS, "charset": charset, "nonce": nonce}
@@ -369,12 +370,18 @@ def test_a_hit_found_by_comparing_with_the_latest_page_is_the_pages_own(
             if op == "clear":
                 cache.clear()
             elif op == "apply":
-                assert await cache.apply(page, actions, options, offload=False, plan=plan) == expected
+                got = await cache.apply(page, actions, options, offload=False, plan=plan)
+                assert got == expected
             else:
                 got = cache.cached(page, plan, options)
                 assert got is None or got == expected
+            if got is not None and any(entry.rewrite is got for entry in cache._order):
+                assert next(reversed(cache._order)).rewrite is got  # the most recently used now
             assert all(cache._entries.get(key) is entry for key, entry in cache._latest.values())
-            assert all(cache._entries.get(key) is entry for _, _, key, entry in cache._hits.values())
+            assert all(cache._entries.get(entry.key) is entry for _, _, entry in cache._hits.values())
+            # The recency order holds exactly the entries the cache holds.
+            assert len(cache._order) == len(cache._entries)
+            assert all(cache._entries.get(entry.key) is entry for entry in cache._order)
 
     asyncio.run(run())
 
@@ -426,13 +433,32 @@ async def test_an_evicted_entry_is_not_kept_by_its_plan_s_last_hit() -> None:
     cache = RewriteCache(4 * (2 * 3_000 + 1_000))
     kept = await cache.apply(page, actions, OPTIONS, offload=False, plan=plan)
     assert cache.cached(page, plan, OPTIONS) is kept
-    assert [hit[3].rewrite for hit in cache._hits.values()] == [kept]
+    assert [hit[2].rewrite for hit in cache._hits.values()] == [kept]
     for marker in "bcdef":  # newer pages push it out
         await cache.apply(page_of(3_000, marker), actions, OPTIONS, offload=False, plan=plan)
-    assert all(hit[3].rewrite is not kept for hit in cache._hits.values())
+    assert all(hit[2].rewrite is not kept for hit in cache._hits.values())
     assert cache.cached(page, plan, OPTIONS) is None
     assert cache.cached(page_of(3_000, "f"), plan, OPTIONS) is not None
     assert cache._hits
     cache.clear()
     assert not cache._hits
     assert cache.cached(page_of(3_000, "f"), plan, OPTIONS) is None
+
+
+async def test_a_hit_on_a_plan_s_last_entry_makes_it_the_most_recently_used() -> None:
+    """A hit that ``cached`` finds by the plan's last hit moves its entry to the end of the recency order, as every
+    other hit does: the next eviction takes the least recently used entry, not it."""
+    actions, plan = EXPERIENCES[0]
+    a, b, c, d, e = (page_of(3_000, letter) for letter in "abcde")
+    probe = RewriteCache(1024 * 1024)
+    await probe.apply(a, actions, OPTIONS, offload=False, plan=plan)
+    cache = RewriteCache(int(probe.info().used * 4.5))  # four entries fit
+    await cache.apply(a, actions, OPTIONS, offload=False, plan=plan)
+    assert cache.cached(a, plan, OPTIONS) is not None  # now the plan's last hit
+    for page in (b, c, d):
+        await cache.apply(page, actions, OPTIONS, offload=False, plan=plan)
+    assert cache.cached(a, plan, dict(OPTIONS)) is not None  # by the plan's last hit: a is the most recent
+    await cache.apply(e, actions, OPTIONS, offload=False, plan=plan)  # b goes
+    assert cache.info().entries == 4
+    assert cache.cached(b, plan, OPTIONS) is None
+    assert all(cache.cached(page, plan, OPTIONS) is not None for page in (a, c, d, e))

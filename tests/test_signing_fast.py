@@ -9,7 +9,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from target_middleware.delivery.models import MboxResult, Metric, MetricType, PageLoadResult
 from target_middleware.pagebytes import (
+    ascii_as_is,
     body_end,
     click_head,
     clicks_json,
@@ -117,6 +118,31 @@ def test_clicks_json_is_script_json_of_the_object(expires: int, clicks: dict[str
     assert clicks_json(expires, [(t, m, s) for t, (m, s) in clicks.items()]) == expected
 
 
+ENCODINGS = [
+    *("utf-8", "latin-1", "cp1252", "ascii", "iso2022_jp", "shift_jis", "raw_unicode_escape", "koi8-r"),
+    *("utf-16", "utf-16-le", "utf-32", "utf-8-sig", "utf-7", "cp500", "unicode_escape", "idna", "punycode"),
+    *("rot13", "base64", "no-such-charset"),
+]
+
+
+@settings(max_examples=500)
+@given(text=st.text(st.characters(max_codepoint=127)), encoding=st.sampled_from(ENCODINGS))
+@example(text='<script nonce="+1">{}</script>', encoding="utf-7")
+@example(text="a", encoding="utf-8-sig")
+def test_ascii_as_is_only_where_ascii_text_encodes_to_its_own_bytes(text: str, encoding: str) -> None:
+    """Where ``ascii_as_is`` holds, any ASCII text is its bytes in that encoding; where it does not, some is not
+    (or the codec is no text encoding: the element is then encoded as before, and fails as before)."""
+    if ascii_as_is(encoding):
+        assert text.encode(encoding, "xmlcharrefreplace") == text.encode("ascii")
+    else:
+        ascii = "".join(map(chr, range(128)))
+        with suppress(LookupError, ValueError, TypeError):
+            assert ascii.encode(encoding, "xmlcharrefreplace") != ascii.encode("ascii")
+    assert ascii_as_is("utf-8")
+    assert ascii_as_is("latin-1")
+    assert not ascii_as_is("utf-16")
+
+
 PAGES = st.lists(
     st.sampled_from(["<p>x</p>", "</body>", "</BODY>", "</Body >", "</body\n>", "</bod", "é", "<body>", "</html>"]),
     max_size=8,
@@ -187,7 +213,7 @@ MBOXES = st.lists(st.builds(MboxResult, st.sampled_from(["hero", "side"]), st.no
     tokens=st.tuples(st.frozensets(WORDS, max_size=3), st.frozensets(WORDS, max_size=3)),
     visitors=st.lists(st.sampled_from(["a1", "b2", "c3", None, "a1.35_0"]), min_size=1, max_size=4),
     nonce=st.none() | st.sampled_from(["n0nce", "", 'a"b', "x&y", "é"]),
-    encoding=st.sampled_from(["utf-8", "latin-1", "cp1252", "utf-16", "ascii"]),
+    encoding=st.sampled_from(["utf-8", "latin-1", "cp1252", "utf-16", "ascii", "utf-8-sig", "utf-7", "cp500"]),
     key=st.binary(min_size=16, max_size=100),
 )
 def test_the_signatures_are_the_old_ones_for_every_visitor(

@@ -248,6 +248,7 @@ class DecisioningEngine:
         request_id: str,
         *,
         shared: bool = False,
+        later: bool = False,
     ) -> PageViewAnswer | None:
         """:meth:`decide_page_load` of the request ``params.page_load_request`` makes for a page view, given typed
         rather than built and read back: ``page`` (whose context is sent without its IP address), the request's
@@ -255,14 +256,15 @@ class DecisioningEngine:
         ``requestId``. The same answer, notifications and telemetry, as a ``(response, notifications, telemetry)``
         tuple (tests/decisioning/test_pageview.py proves them equal); None where ``decide_page_load`` would say
         None, and for a page whose fields are not of a page view's types (``decide_page_load`` of its request then
-        answers it)."""
+        answers it). ``later``: one display notification is owed rather than made (see ``pageload.PageViewAnswer``),
+        for a queue that makes it when it sends it."""
         started = time.perf_counter_ns()
         artifact = self._page_load_artifact()
         if artifact is None:
             return None
         now_ms = int(self._clock() * 1000)
         return self._page_load.decide_view(
-            page, ids, property_token, request_id, artifact, now_ms, started, self.telemetry_enabled, shared
+            page, ids, property_token, request_id, artifact, now_ms, started, self.telemetry_enabled, shared, later
         )
 
     def _page_load_artifact(self) -> Artifact | None:

@@ -37,7 +37,7 @@ from .context import base_context, mbox_context, time_context
 from .matching import candidates, matched
 from .procedure import new_id
 
-__all__ = ["PageLoadDecision", "PageLoadPath", "PageViewAnswer"]
+__all__ = ["PageLoadDecision", "PageLoadPath", "PageViewAnswer", "owed_display"]
 
 _MAX_PAGES = 4096  # (user agent, URL, referring URL) whose rule context parts are kept
 _MAX_ANSWERS = 256  # sets of matched rules remembered per artifact (an A/B activity has one per experience)
@@ -77,7 +77,9 @@ _new_decision = builder(PageLoadDecision)
 
 # What :meth:`PageLoadPath.decide_view` answers: a PageLoadDecision's fields (response, notifications, telemetry) as
 # they come, for the one caller that unpacks them at once (``TargetClient``), with no value to build and read back.
-PageViewAnswer = tuple[DeliveryResponse, tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]
+# With ``later`` and one display, ``(response, owed, owed_display)``: ``owed_display(owed)`` makes the notifications
+# and telemetry when the client's queue hands them on (``NotificationQueue.owe``).
+PageViewAnswer = tuple[DeliveryResponse, tuple[Any, ...], tuple[dict[str, Any], ...] | Callable[[Any], Any]]
 
 
 class _Prepared:
@@ -213,14 +215,41 @@ def _answer(artifact: Artifact, rules: tuple[Rule, ...]) -> _Answer:
 
 def _display(name: str, tokens: tuple[str, ...], now_ms: int) -> dict[str, Any]:
     """The display notification of one mbox's event tokens, as ``procedure.DecisionRun`` writes it."""
+    made: dict[str, Any] = owed_display((name, tokens, new_id(), new_id(), now_ms, None, None))[0][0]
+    return made
+
+
+def _telemetry(request_id: str, now_ms: int, execution: float) -> dict[str, Any]:
+    """The engine's telemetry entry of a decision, ``execution`` its time in milliseconds."""
     return {
-        "id": new_id(),
-        "impressionId": new_id(),
+        "requestId": request_id,
+        "timestamp": now_ms,
+        "mode": "local",
+        "execution": execution,
+        "features": {"decisioningMethod": "on-device"},
+    }
+
+
+# What a page view owes for its one display when ``decide_view(later=True)`` answers: the display's mbox name, event
+# tokens, id and impressionId, the decision's time (ms), requestId and execution time (None: no telemetry).
+Owed = tuple[str, tuple[str, ...], str, str, int, str | None, float | None]
+
+
+def owed_display(owed: Owed) -> tuple[tuple[dict[str, Any]], tuple[dict[str, Any], ...]]:
+    """The display notification (``_display``'s) and the telemetry of what a page view owes (``Owed``), made when
+    the client's queue hands them on: as ``decide_view`` makes them at once."""
+    name, tokens, note_id, impression_id, now_ms, request_id, execution = owed
+    note = {
+        "id": note_id,
+        "impressionId": impression_id,
         "timestamp": now_ms,
         "type": "display",
         "mbox": {"name": name},
         "tokens": list(tokens),
     }
+    if execution is None:
+        return (note,), ()
+    return (note,), (_telemetry(request_id, now_ms, execution),)  # type: ignore[arg-type]  # with it, its id
 
 
 def _raw(request_id: str, ids: dict[str, Any] | None, client: str, page_load: dict[str, Any]) -> dict[str, Any]:
@@ -401,6 +430,7 @@ class PageLoadPath:
         started: int,
         with_telemetry: bool,
         shared: bool,
+        later: bool = False,
     ) -> PageViewAnswer | None:
         """:meth:`decide` of the request ``params.page_load_request`` makes for ``page`` (its context without the IP
         address), ``ids`` (its ``id``: ``params.page_load_ids``, handed over, read and kept by the answer),
@@ -418,7 +448,7 @@ class PageLoadPath:
             return None
         ctx["mbox"] = {}  # no params
         return self._decided(
-            prepared, ctx, property_token, ids, tnt_id, request_id, now_ms, started, with_telemetry, shared
+            prepared, ctx, property_token, ids, tnt_id, request_id, now_ms, started, with_telemetry, shared, later
         )
 
     def _decided(  # noqa: PLR0917 (positional: once a request, and keywords cost more to match)
@@ -433,6 +463,7 @@ class PageLoadPath:
         started: int,
         with_telemetry: bool,
         shared: bool,
+        later: bool = False,
     ) -> PageViewAnswer:
         """The answer for rule context ``ctx`` (``mbox`` in it), the property ``token`` and the visitor's ``ids``
         (its own: the answer keeps them), ``tnt_id`` among them."""
@@ -458,22 +489,19 @@ class PageLoadPath:
             page_load, options = answer.make()
             page_load_result = _new_page_load(options, answer.metrics, None)
         notes = answer.notes
-        if len(notes) == 1:  # the usual answer (one activity's display): no generator for one
+        owed = later and len(notes) == 1  # the usual answer (one activity's display), owed: its ids drawn now
+        if owed:
+            name, tokens = notes[0]
+            note_id, impression_id = new_id(), new_id()
+        elif len(notes) == 1:  # no generator for one
             notifications: tuple[dict[str, Any], ...] = (_display(*notes[0], now_ms),)
         else:
             notifications = tuple(_display(name, tokens, now_ms) for name, tokens in notes)
         client = self._client_code
         raw = Deferred(_raw, request_id, ids, client, page_load)  # read by few: made when read
         response = _new_response(200, request_id, client, tnt_id, None, (), page_load_result, (), None, (), (), (), raw)
-        telemetry: tuple[dict[str, Any], ...] = ()
-        if with_telemetry:
-            telemetry = (
-                {
-                    "requestId": request_id,
-                    "timestamp": now_ms,
-                    "mode": "local",
-                    "execution": (time.perf_counter_ns() - started) // 1000 / 1000,  # as decide measures it
-                    "features": {"decisioningMethod": "on-device"},
-                },
-            )
+        execution = (time.perf_counter_ns() - started) // 1000 / 1000 if with_telemetry else None  # as decide's
+        if owed:
+            return response, (name, tokens, note_id, impression_id, now_ms, request_id, execution), owed_display
+        telemetry = () if execution is None else (_telemetry(request_id, now_ms, execution),)
         return response, notifications, telemetry

@@ -323,7 +323,7 @@ class TargetClient:
         offset = server_time_offset_minutes() if page.time_offset_minutes is None else None  # the context's, now
         ids = page_load_ids(visitor)
         try:
-            answer = self._page_view(page, ids, self._property_token, request_id, shared=read_only)
+            answer = self._page_view(page, ids, self._property_token, request_id, shared=read_only, later=True)
         except Exception as exc:  # as the general path's decider failing
             raise LocalDecisionError(f"the local decider failed: {exc.__class__.__name__}") from exc
         if answer is None:
@@ -331,7 +331,10 @@ class TargetClient:
         response, owed, telemetry = answer
         if owed or telemetry:
             cloud = experience_cloud(visitor, analytics) if visitor.marketing_cloud_visitor_id or analytics else None
-            self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, cloud))
+            if type(telemetry) is not tuple:  # ``later``: one display, made by this function when the queue sends it
+                self.notifications.owe(1, (visitor, page, cloud, telemetry, owed))
+            else:
+                self.notifications.put(Pending.of_decision(visitor, page, owed, telemetry, cloud))
         request = Deferred(
             page_view_request,
             visitor,

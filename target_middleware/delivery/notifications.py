@@ -129,6 +129,21 @@ _OfDecision = Callable[
 ]
 Pending.of_decision = staticmethod(builder(Pending, done=None))
 Batch = list[Pending]
+
+# What a decision owes, as it waits for the flush when the decider makes its notifications then
+# (``NotificationQueue.owe``): ``(visitor, page, experience_cloud, make, owed)``, ``make(owed)`` its
+# ``(notifications, telemetry)``. A Pending of them is a dozen containers (the Pending, two tuples, four dicts, a
+# list) that outlive their request until the flush: the cycle collector's young objects, whose count made its
+# collections run (every ~60 requests) and moved them to older generations walked again by full collections.
+Owed = tuple[Any, ...]
+
+
+def _pending(entry: Owed) -> Pending:
+    """The Pending of what a decision owes (see ``Owed``), its notifications and telemetry made now."""
+    notifications, telemetry = entry[3](entry[4])
+    return Pending.of_decision(entry[0], entry[1], notifications, telemetry, entry[2])
+
+
 BatchSend = Callable[[Batch], Awaitable[None] | None]  # None: handed on already, nothing to await
 
 
@@ -187,7 +202,7 @@ class NotificationQueue:
         self.max_pending = max_pending
         self.interval = interval
         self.counts: Counter[str] = Counter()  # queued, sent, failed, dropped (notifications, not requests)
-        self._pending: deque[Pending] = deque()
+        self._pending: deque[Pending | Owed] = deque()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -208,15 +223,22 @@ class NotificationQueue:
 
     def put(self, entry: Pending) -> bool:
         """Queue ``entry``; False (and ``dropped``) when the queue is full. From any thread; never blocks."""
+        return self.owe(len(entry.notifications), entry)
+
+    def owe(self, count: int, entry: Pending | Owed) -> bool:
+        """``put`` of an entry of ``count`` notifications: a Pending, or what a decision owes made when its batch is
+        handed on (``Owed``): ``(visitor, page, experience_cloud, make, owed)`` is
+        ``Pending.of_decision(visitor, page, *make(owed), experience_cloud)``, one tuple waiting rather than a dozen
+        containers."""
         lock = self._lock
         lock.acquire()  # not ``with``: its two method lookups and three-argument exit, on every decision's put
         try:
             full = len(self._pending) >= self.max_pending
             if full:
-                self.counts["dropped"] += len(entry.notifications)
+                self.counts["dropped"] += count
             else:
                 self._pending.append(entry)
-                self.counts["queued"] += len(entry.notifications)
+                self.counts["queued"] += count
         finally:
             lock.release()
         if full:
@@ -226,7 +248,8 @@ class NotificationQueue:
                     self.max_pending,
                     self.counts["dropped"],
                 )
-            entry.resolve(NotificationOutcome.DROPPED)
+            if not isinstance(entry, tuple):
+                entry.resolve(NotificationOutcome.DROPPED)
             return False
         task = self._task
         if not (self._signalled and task is not None and not task.done()):  # else: already on its way
@@ -277,7 +300,7 @@ class NotificationQueue:
             self._inflight = asyncio.ensure_future(self.flush())
             await asyncio.shield(self._inflight)
 
-    def _take(self) -> list[Pending]:
+    def _take(self) -> list[Pending | Owed]:
         with self._lock:
             taken = list(self._pending)
             self._pending.clear()
@@ -288,7 +311,7 @@ class NotificationQueue:
         taken = self._take()
         if not taken:
             return
-        pending = iter(batches(taken))
+        pending = _batches_of(taken)
         # What is handed on at once (a callback that returns nothing, the usual ``on_notifications``) is done here, in
         # order, without a task; the first batch with a send to await, and every batch after it, go to the senders.
         under_way = self._hand_on(pending)
@@ -360,6 +383,16 @@ class NotificationQueue:
                     await self._inflight
         self._task = self._inflight = None
         await self.flush()
+
+
+def _batches_of(taken: list[Pending | Owed]) -> Iterator[Batch]:
+    """``batches`` of what ``flush`` took, what a decision owes (``Owed``) made a Pending as its batch is handed on,
+    not all at once: a flush of hundreds would make a dozen containers of each before the first is sent, and the
+    collector run over them."""
+    sessions = {entry[0].session_id if isinstance(entry, tuple) else entry.visitor.session_id for entry in taken}
+    if len(sessions) == len(taken):  # as ``batches``: each its own batch, in order (``_apart``)
+        return ([_pending(entry) if isinstance(entry, tuple) else entry] for entry in taken)
+    return iter(_merged([_pending(entry) if isinstance(entry, tuple) else entry for entry in taken]))
 
 
 def _count(batch: Batch) -> int:

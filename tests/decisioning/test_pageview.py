@@ -37,6 +37,7 @@ from target_middleware.delivery import offers as offers_module
 from target_middleware.delivery import params
 from target_middleware.delivery.context import PageContext
 from target_middleware.delivery.models import parse_response
+from target_middleware.delivery.notifications import Pending
 from target_middleware.delivery.offers import OffersRequest
 from target_middleware.delivery.params import Mbox, page_load_ids, page_load_request
 from target_middleware.delivery.shared import owned, owned_response
@@ -197,12 +198,23 @@ def test_the_typed_page_view_keeps_a_page_by_its_fields_and_the_minute(monkeypat
 
 
 class _Recorder:
-    """The client's queue entries as put (Pending values: visitor, page, notifications, telemetry, experienceCloud)."""
+    """The client's queue entries as queued (Pending values: visitor, page, notifications, telemetry, experienceCloud;
+    ``owe`` queues every entry, ``put``'s too)."""
 
     def __init__(self, client: TargetClient) -> None:
         self.entries: list[Any] = []
-        put = client.notifications.put
-        client.notifications.put = lambda entry: self.entries.append(entry) or put(entry)  # type: ignore[method-assign]
+        owe = client.notifications.owe
+        client.notifications.owe = lambda *owed: self.entries.append(_made(*owed)) or owe(*owed)  # type: ignore[method-assign]
+
+
+def _made(count: int, entry: Any) -> Pending:
+    """The Pending an entry ``NotificationQueue.owe`` queues stands for (``count`` notifications)."""
+    if isinstance(entry, Pending):
+        return entry
+    visitor, page, cloud, make, owed = entry
+    made = Pending.of_decision(visitor, page, *make(owed), cloud)
+    assert len(made.notifications) == count
+    return made
 
 
 def _pending(entry: Any) -> tuple[Any, ...]:

@@ -1,10 +1,12 @@
 """The notification queue against its oracle (``notification_oracle``: the queue before its flush was made fast).
 
 Both run the same generated puts (visitors that share sessions or not, pages, notifications, telemetry,
-``experienceCloud``, outcomes awaited or not), flushes, turns of the event loop (a timer that fires or not) and a
-close, behind the client's real send: the Delivery requests as they would go out (their bytes, key order included;
-only the random ``requestId`` blanked) or the ``on_notifications`` callback's lists, plain, awaited or failing. What
-each put returned, the counts after each step, when each outcome was resolved and the warnings logged must match.
+``experienceCloud``, outcomes awaited or not) and what on-device page views owe (the new queue's ``owe`` of
+``pageload.owed_display``'s arguments, the old's ``put`` of the Pending it makes), flushes, turns of the event loop
+(a timer that fires or not) and a close, behind the client's real send: the Delivery requests as they would go out
+(their bytes, key order included; only the random ``requestId`` blanked) or the ``on_notifications`` callback's
+lists, plain, awaited or failing (their JSON and their repr: a tuple where a list was is a difference). What each
+put returned, the counts after each step, when each outcome was resolved and the warnings logged must match.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from target_middleware.decisioning.pageload import owed_display
 from target_middleware.delivery import PageContext, TargetClient, transport
 from target_middleware.delivery.notifications import NotificationOutcome, NotificationQueue, Pending
 from target_middleware.identity import CustomerId
@@ -69,8 +72,19 @@ def notes(draw: st.DrawFn) -> tuple[dict[str, Any], ...]:
 
 telemetry = st.sampled_from([(), ({"requestId": "r-1", "timestamp": 1, "mode": "local", "execution": 0.5},)])
 puts = st.tuples(st.just("put"), visitors, pages, notes(), telemetry, clouds, st.booleans())
+displays = st.tuples(  # what a page view owes: owed_display's arguments
+    st.sampled_from(["target-global-mbox", "hero"]),
+    st.lists(st.sampled_from(["t1", "t2", "t3"]), max_size=3).map(tuple),
+    st.integers(0, 10**6).map(lambda n: f"n{n}"),
+    st.sampled_from(["i1", "i2"]),
+    st.integers(1700000000000, 1800000000000),
+    st.sampled_from(["r-1", "r-2"]),
+    st.sampled_from([None, 0.0, 0.25]),
+)
+owes = st.tuples(st.just("owe"), visitors, pages, clouds, displays)
 steps = st.lists(
-    st.one_of(puts, puts, puts, st.just(("flush",)), st.tuples(st.just("turns"), st.integers(1, 4))), max_size=40
+    st.one_of(puts, puts, owes, owes, st.just(("flush",)), st.tuples(st.just("turns"), st.integers(1, 4))),
+    max_size=40,
 )
 
 
@@ -89,7 +103,7 @@ class _Recording(TargetClient):
 
 def _callback(kind: str, log: list[Any]) -> Callable[[Sequence[Mapping[str, Any]]], Awaitable[None] | None] | None:
     def plain(handed: Sequence[Mapping[str, Any]]) -> None:
-        log.append(("handed", json.dumps(handed)))
+        log.append(("handed", json.dumps(handed), repr(handed)))
         if handed[0]["id"].startswith("x"):
             raise RuntimeError("the user's pipeline failed")
 
@@ -137,6 +151,13 @@ async def _run(
                 else:
                     entry = Pending.of_decision(visitor, page, owed, telemetry, cloud)
                 log.append(("put", queue.put(entry), len(queue)))
+            elif step[0] == "owe":
+                _, visitor, page, cloud, display = step
+                if isinstance(queue, NotificationQueue):  # as the client queues what a page view owes
+                    owed = queue.owe(1, (visitor, page, cloud, owed_display, display))
+                else:
+                    owed = queue.put(Pending.of_decision(visitor, page, *owed_display(display), cloud))
+                log.append(("put", owed, len(queue)))
             elif step[0] == "flush":
                 await queue.flush()
             else:
