@@ -30,7 +30,7 @@ _MAX_URLS = 512
 _MAX_KEPT = 512
 
 
-def page_url(scope: Scope, headers: Mapping[bytes, bytes]) -> str:
+def page_url(scope: Scope, headers: Mapping[bytes, bytes | None]) -> str:
     """``str(Request(scope).url)``, the page's URL as the app sees it, given the scope's ``headers`` as
     ``dict(reversed(scope["headers"]))``.
 

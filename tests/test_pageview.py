@@ -306,6 +306,64 @@ def test_page_view_from_the_scope_is_the_one_through_a_request(
         assert [type(m) for m in fast[1].offers.mboxes] == [Mbox] * len(rule.mboxes)
 
 
+# Every header name read()'s one table lookup reads (pageview._READ), a name that only begins like one of them, and
+# names it does not read; a few values each, Chromium's among them.
+_HEADER_VALUES: dict[bytes, list[bytes]] = {
+    b"host": [b"shop.example", b"shop.example:8443", b"[::1]"],
+    b"referer": [b"https://ref.example/x?y=1", b""],
+    b"cookie": [f"mbox=session%23s-1%23{NOW_S + 60}%7CPC%23t1.35_0%23{NOW_S + 60}".encode(), b"a=1", b""],
+    b"user-agent": [b"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0", b"curl/8", b""],
+    b"sec-ch-ua": [b'"Not:A-Brand";v="8", "Chromium";v="156"', b""],
+    b"sec-ch-ua-mobile": [b"?0", b"?1"],
+    b"sec-ch-ua-platform": [b'"Linux"', b'"Windows"'],
+    b"sec-ch-ua-model": [b'""', b'"Pixel 9"'],
+    b"sec-ch-ua-platform-version": [b'"6.1.0"'],
+    b"sec-ch-ua-full-version-list": [b'"Chromium";v="156.0.7000.1"'],
+    b"sec-ch-ua-arch": [b'"x86"', b'"arm"'],
+    b"sec-ch-ua-bitness": [b'"64"'],
+    b"sec-ch-ua-wow64": [b"?0"],
+    b"accept": [b"text/html"],
+    b"x-user-agent": [b"other"],
+}
+header_lines = st.lists(
+    st.sampled_from(sorted(_HEADER_VALUES)).flatmap(
+        lambda name: st.tuples(st.just(name), st.sampled_from(_HEADER_VALUES[name]))
+    ),
+    max_size=24,
+)
+
+
+@settings(max_examples=400)
+@given(header_lines)
+@example([(b"sec-ch-ua-arch", b'"x86"'), (b"sec-ch-ua-arch", b'"arm"'), (b"sec-ch-ua", b"")])
+@example([(b"referer", b""), (b"referer", b"https://ref.example/x?y=1"), (b"cookie", b"a=1"), (b"cookie", b"")])
+def test_the_headers_read_are_the_first_of_each_name_as_the_headers_dict_reads_them(
+    lines: list[tuple[bytes, bytes]],
+) -> None:
+    """read() takes each header it reads from one table lookup on the request's headers laid over every name it
+    reads (None where absent): what the plain dict of the first of each name gave (repeats, absent names, any
+    order), checked against the general path (Starlette's ``Headers``)."""
+    scope = {"type": "http", "method": "GET", "scheme": "https", "path": "/page", "headers": lines}
+    rule = MboxRule("/{p:path}", mboxes=["target-global-mbox"])
+    named: dict[str, Any] = {
+        "qa_mode": False,
+        "trace": False,
+        "deferred_display": False,
+        "organization_id": "",
+        "customer_ids": None,
+        "third_party_id": None,
+    }
+    pageview._BROWSERS.clear()  # both ways of the browser's part: read and remembered
+    with fixed_session_ids():
+        general = asyncio.run(pageview._page_view_with_request(scope, RouteMatch(rule, {}), analytics=None, **named))
+    for _ in range(2):
+        with fixed_session_ids():
+            offers, visitor = ScopedPageViews(rule, **named).read(scope)
+        assert (offers.page, visitor) == (general.offers.page, general.visitor)
+    first = dict(reversed(lines))
+    assert offers.page.referring_url == (first[b"referer"].decode() or None if b"referer" in first else None)
+
+
 def test_a_rule_with_callables_goes_through_a_request() -> None:
     seen: list[Any] = []
 
