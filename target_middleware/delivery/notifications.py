@@ -385,14 +385,22 @@ class NotificationQueue:
         await self.flush()
 
 
-def _batches_of(taken: list[Pending | Owed]) -> Iterator[Batch]:
+def _batches_of(taken: Sequence[Pending | Owed]) -> Iterator[Batch]:
     """``batches`` of what ``flush`` took, what a decision owes (``Owed``) made a Pending as its batch is handed on,
     not all at once: a flush of hundreds would make a dozen containers of each before the first is sent, and the
-    collector run over them."""
+    collector run over them.
+
+    Entries no two of which share a session (the usual flush: each page view a visitor of its own) are each their own
+    batch, in order, without a key each: a batch key (``_batch_key``) starts with the session id, so no two keys are
+    equal, and a visitor's first entry opens a batch whatever its size."""
     sessions = {entry[0].session_id if isinstance(entry, tuple) else entry.visitor.session_id for entry in taken}
-    if len(sessions) == len(taken):  # as ``batches``: each its own batch, in order (``_apart``)
-        return ([_pending(entry) if isinstance(entry, tuple) else entry] for entry in taken)
-    return iter(_merged([_pending(entry) if isinstance(entry, tuple) else entry for entry in taken]))
+    if len(sessions) == len(taken):
+        return ([_made(entry)] for entry in taken)
+    return iter(_merged([_made(entry) for entry in taken]))
+
+
+def _made(entry: Pending | Owed) -> Pending:
+    return _pending(entry) if isinstance(entry, tuple) else entry
 
 
 def _count(batch: Batch) -> int:
@@ -414,16 +422,7 @@ def _batch_key(entry: Pending) -> tuple[Any, ...]:
 def batches(entries: Sequence[Pending]) -> list[Batch]:
     """Entries merged per visitor (ids, session and edge) and page view's ``experienceCloud``, in order, cut at
     ``MAX_BATCH`` notifications."""
-    if len({entry.visitor.session_id for entry in entries}) == len(entries):  # no two of one session
-        return _apart(entries)
-    return _merged(entries)
-
-
-def _apart(entries: Sequence[Pending]) -> list[Batch]:
-    """What ``_merged`` makes of entries no two of which share a session: each its own batch, in order. A batch key
-    (``_batch_key``) starts with the session id, so no two keys are equal, and a visitor's first entry opens a batch
-    whatever its size. The usual flush (each page view a visitor of its own) is this, without a key per entry."""
-    return [[entry] for entry in entries]
+    return list(_batches_of(entries))
 
 
 def _merged(entries: Sequence[Pending]) -> list[Batch]:
