@@ -110,5 +110,7 @@ def test_uncached_keeps_every_setting_and_has_a_cache_of_its_own_that_keeps_noth
     for name in names:
         expected = frozenset(given[name]) if name == "redirect_hosts" else given[name]
         assert getattr(twin, name) == expected == getattr(personalizer, name), name
-    assert twin.rewrites is not cache and twin.rewrites.size == 0 and not twin.cache
+    assert twin.rewrites is not cache
+    assert twin.rewrites.size == 0
+    assert not twin.cache
     assert personalizer.cache
