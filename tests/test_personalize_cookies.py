@@ -59,3 +59,58 @@ def test_the_set_cookie_lines_are_those_of_the_result_s_cookies(
     suffix = set_cookie_suffix(domain=domain, secure=secure, http_only=http_only)
     scope = {} if scheme is None else {"scheme": scheme}
     assert personalizer._set_cookies(scope, result) == set_cookies(cookies, suffix)
+
+
+def test_uncached_keeps_every_setting_and_has_a_cache_of_its_own_that_keeps_nothing() -> None:
+    """explain's dry run rewrites as the middleware would, without its cache: every parameter of Personalizer's
+    constructor (read from the source, so a new one is checked too; compiled, the class has no signature to read)
+    comes through ``uncached`` with its value."""
+    import ast
+    from pathlib import Path
+
+    from target_middleware import personalize
+    from target_middleware.analytics import AnalyticsSettings
+    from target_middleware.handoff import ClickOwner, Handoff
+    from target_middleware.rewritecache import RewriteCache
+
+    tree = ast.parse((Path(personalize.__file__).parent / "personalize.py").read_text())
+    [init] = [
+        f
+        for c in tree.body
+        if isinstance(c, ast.ClassDef) and c.name == "Personalizer"
+        for f in c.body
+        if isinstance(f, ast.FunctionDef) and f.name == "__init__"
+    ]
+    names = {a.arg for a in init.args.kwonlyargs} - {"rewrites"}
+
+    def sign(*args: Any, **kwargs: Any) -> bytes:
+        return b""
+
+    given: dict[str, Any] = {
+        "engine": "soup",
+        "offload_size": 7,
+        "cookie_domain": ".shop.example",
+        "cookie_http_only": True,
+        "redirect_hosts": ["shop.example"],
+        "redirect_keep_query": True,
+        "click_endpoint": "/c",
+        "debug_header": True,
+        "global_mbox": "g",
+        "analytics": AnalyticsSettings(),
+        "handoff": Handoff.ATJS,
+        "clicks": ClickOwner.FIRST_PARTY,
+        "handoff_max_size": 9,
+        "send_ip_address": True,
+        "sign_clicks": sign,
+    }
+    assert set(given) == names, "a new parameter of Personalizer: give it a value here and pass it on in uncached"
+    cache = RewriteCache(1 << 20)
+    personalizer = Personalizer(**given, rewrites=cache)
+    twin = personalizer.uncached()
+    for name in names:
+        expected = frozenset(given[name]) if name == "redirect_hosts" else given[name]
+        assert getattr(twin, name) == expected == getattr(personalizer, name), name
+    assert twin.rewrites is not cache
+    assert twin.rewrites.size == 0
+    assert not twin.cache
+    assert personalizer.cache
