@@ -206,9 +206,6 @@ def main() -> None:
         return
     modes = args.modes.split(",")
     counts = {mode: instructions(mode, args.requests) for mode in modes}
-    from middleware import build
-
-    print(build())
     print(f"in process, one whole request through the ASGI stack, instructions per request over {args.requests}")
     bare = counts.get("bare")
     for mode, count in counts.items():

@@ -31,13 +31,6 @@ from ports import free_port, wait_for_port  # noqa: E402
 ROOT = HERE.parent
 
 
-def build() -> str:
-    """Which build of the package this checkout serves: its modules compiled in place (mypyc, setup.py) or not."""
-    compiled = sorted((ROOT / "target_middleware").rglob("*.so"))
-    kind = f"{len(compiled)} modules compiled (mypyc)" if compiled else "pure Python"
-    return f"the package's build: {kind}"
-
-
 # The HTTP parser and event loop uvicorn runs on, named rather than left to its "auto" (which picks httptools and
 # uvloop whenever they are installed, so a venv with them would silently measure another server): "h11" is plain
 # `pip install uvicorn` (h11, asyncio), the stack of every figure quoted until 2026-11-30; "standard" is what

@@ -37,7 +37,7 @@ import abtest  # noqa: E402
 import xxhash  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 from hit_path import one_request  # noqa: E402
-from middleware import STACKS, build, load  # noqa: E402
+from middleware import STACKS, load  # noqa: E402
 from pages import ACTIONS, shop_page  # noqa: E402
 from starlette.datastructures import Headers  # noqa: E402
 from timing import median_seconds  # noqa: E402
@@ -270,7 +270,6 @@ def main() -> None:
     args = parser.parse_args()
     figures = in_process(args.rounds)
     base = figures["bs4 parse + serialize (baseline)"]
-    print(build())
     print(f"in process, 100 KB page, {len(ACTIONS)} actions, medians")
     print(f"{'':<46} {'us':>10} {'/ baseline':>11}")
     for label, us in figures.items():

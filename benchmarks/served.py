@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import abtest  # noqa: E402
-from middleware import STACKS, build, load  # noqa: E402
+from middleware import STACKS, load  # noqa: E402
 from rewrite_cache import VISITORS, serve_and_load  # noqa: E402
 
 MODES = ("bare", "on-device")
@@ -110,7 +110,6 @@ def main() -> None:
             (rate, _p50, _p99), seconds = serve_and_load(mode, args.requests, args.concurrency, args.stack)
             cpu[mode].append(seconds * 1e6)
             rps[mode].append(rate)
-    print(build())
     print(
         f"through uvicorn ({args.stack}: {' '.join(STACKS[args.stack])}), {args.rounds} rounds of {args.requests}"
         f" requests, {args.concurrency} at a time, medians"

@@ -17,7 +17,6 @@ from typing import Any
 from starlette.requests import Request
 
 from target_middleware import Decisions, Explanation, TargetStats, explain
-from target_middleware.build import compiled_modules
 from target_middleware.identity import amcv_cookie_name
 
 from .target import TargetSettings
@@ -26,14 +25,12 @@ __all__ = ["debug_page"]
 
 
 async def debug_page(request: Request, path: str, *, stats: TargetStats, settings: TargetSettings) -> dict[str, Any]:
-    """The template's context: ``path``, ``mode``, ``build``, ``outcome``, ``error``, ``sections`` and ``stats``.
+    """The template's context: ``path``, ``mode``, ``outcome``, ``error``, ``sections`` and ``stats``.
 
     A section is ``{"title": ..., and one of "facts": {name: value}, "table": {"head": [...], "rows":
     [{"cells": [...], "class": ...}]}, "list": [(label, value)], "text": ...}``.
     """
     page: dict[str, Any] = {"path": path, "mode": settings.describe(), "stats": dict(sorted(stats.items()))}
-    compiled = compiled_modules()
-    page["build"] = f"{len(compiled)} modules compiled (mypyc)" if compiled else "pure Python"
     if not path.startswith("/") or path.startswith(("//", "/_target", "/static")):
         page["error"] = "path must be one of the shop's pages, like /products/tent-2p"
         return page

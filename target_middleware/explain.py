@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from copy import copy as shallow_copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +31,7 @@ from .delivery.shared import owned
 from .html import ActionReport
 from .middleware import TargetMiddleware, _bypassed
 from .personalize import _charset, eligible
+from .rewritecache import RewriteCache
 from .routing import MboxRule
 from .visitor import Visitor
 
@@ -154,7 +156,8 @@ async def _rewritten(
     timings = found.timings_ms
     assert isinstance(timings, dict)
     # The middleware's own rewrite, without its cache: a dry run neither fills it nor counts its hits.
-    personalizer = middleware.personalizer.uncached()
+    personalizer = shallow_copy(middleware.personalizer)
+    personalizer.rewrites = RewriteCache(0)
     try:
         start, body = await page
     except Exception as exc:  # the middleware lets it propagate; here it is the answer

@@ -118,13 +118,13 @@ class Personalizer:
     def __init__(
         self,
         *,
-        engine: object,  # Engine | None; these three are the user's, checked here (compiled, a typed parameter
-        offload_size: int,  # would refuse a wrong type before the check could say what is wrong)
-        cookie_domain: object,
+        engine: Engine | None,
+        offload_size: int,
+        cookie_domain: str | None,
         cookie_http_only: bool,
         redirect_hosts: Collection[str] | None,
         redirect_keep_query: bool,
-        click_endpoint: object,
+        click_endpoint: str | None,
         debug_header: bool,
         global_mbox: str,
         analytics: AnalyticsSettings | None = None,
@@ -145,7 +145,7 @@ class Personalizer:
             raise ValueError(
                 f"click_endpoint must be a path like '/target/click' or an http(s) URL, not {click_endpoint!r}"
             )
-        self.engine: Engine | None = engine  # type: ignore[assignment]  # one of ENGINES or None: checked above
+        self.engine = engine
         self.offload_size = offload_size
         self.cookie_domain = cookie_domain
         self.cookie_http_only = cookie_http_only
@@ -165,27 +165,6 @@ class Personalizer:
             secure: set_cookie_suffix(domain=cookie_domain, secure=secure, http_only=cookie_http_only)
             for secure in (False, True)
         }
-
-    def uncached(self) -> Personalizer:
-        """This personalizer with a rewrite cache of its own that keeps nothing (explain's dry run: it neither fills
-        the middleware's cache nor counts its hits)."""
-        return Personalizer(
-            engine=self.engine,
-            offload_size=self.offload_size,
-            cookie_domain=self.cookie_domain,
-            cookie_http_only=self.cookie_http_only,
-            redirect_hosts=self.redirect_hosts,
-            redirect_keep_query=self.redirect_keep_query,
-            click_endpoint=self.click_endpoint,
-            debug_header=self.debug_header,
-            global_mbox=self.global_mbox,
-            analytics=self.analytics,
-            handoff=self.handoff,
-            clicks=self.clicks,
-            handoff_max_size=self.handoff_max_size,
-            send_ip_address=self.send_ip_address,
-            sign_clicks=self.sign_clicks,
-        )
 
     def handoff_for(self, rule: MboxRule) -> Handoff | None:
         """The hand-off for pages of ``rule``: its own, else the middleware's."""

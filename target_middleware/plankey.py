@@ -75,10 +75,9 @@ def plan_key(
     if type(page_load) is SharedPageLoad and not mboxes:
         memo = page_load.memo
         at = (_PLAN_KEY, global_mbox, html_selectors.get(global_mbox), page_load_clicks)
-        # (None is a key worked out: no exact one; ``found`` is Any: compiled, a typed local refuses the mark)
-        found = memo.get(at, _UNSEEN)
-        if found is not _UNSEEN:
-            return found  # type: ignore[no-any-return]
+        key: PlanKey | None = memo.get(at, _UNSEEN)  # (None is a key worked out: no exact one)
+        if key is not _UNSEEN:
+            return key
         key = _walk(page_load, (), html_selectors, global_mbox, clicks=page_load_clicks, deep=False)
         if len(memo) < _MAX_MEMO:
             memo[at] = key

@@ -42,9 +42,7 @@ OPTION_LISTS, METRIC_LISTS = st.lists(OPTIONS, max_size=2).map(tuple), st.lists(
 RESULTS = st.builds(
     SimpleNamespace,
     page_load=st.none() | st.builds(PageLoadResult, OPTION_LISTS, METRIC_LISTS),
-    mboxes=st.lists(st.builds(MboxResult, st.sampled_from(["g", "side"]), st.none(), OPTION_LISTS, METRIC_LISTS)).map(
-        tuple
-    ),  # a tuple, as OffersResult.mboxes is (compiled code checks)
+    mboxes=st.lists(st.builds(MboxResult, st.sampled_from(["g", "side"]), st.none(), OPTION_LISTS, METRIC_LISTS)),
 )
 SELECTORS = st.sampled_from([{}, {"side": "#side"}, {"g": "main"}])
 
