@@ -21,16 +21,21 @@ from .harness import call, our_records, page_app
 
 SECRET = "s3cr3tVALUE"
 SESSION = "visitorSession42"  # the mbox cookie's session id: Target's own, it goes to Target as sessionId
-PRIVATE = {
-    "cookie": f"sid={SECRET}; mbox=session%23{SESSION}%23{int(time.time()) + 900}",
-    "authorization": f"Bearer {SECRET}",
-    "proxy-authorization": f"Basic {SECRET}",
-    "x-forwarded-for": "198.51.100.9",
-    "x-forwarded-host": "evil.example",
-    "x-forwarded-proto": "https",
-    "x-real-ip": "198.51.100.10",
-    "x-api-key": SECRET,
-}
+
+
+def private() -> dict[str, str]:
+    """A request's private headers, its mbox cookie's session alive from now (made at the call: a constant made at
+    import would expire on a machine slow enough to reach the test 15 minutes later, and the session id with it)."""
+    return {
+        "cookie": f"sid={SECRET}; mbox=session%23{SESSION}%23{int(time.time()) + 1800}",
+        "authorization": f"Bearer {SECRET}",
+        "proxy-authorization": f"Basic {SECRET}",
+        "x-forwarded-for": "198.51.100.9",
+        "x-forwarded-host": "evil.example",
+        "x-forwarded-proto": "https",
+        "x-real-ip": "198.51.100.10",
+        "x-api-key": SECRET,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +51,7 @@ def remote(edge: FaultEdge, **kwargs: Any) -> TargetClient:
 async def test_private_inbound_headers_never_reach_the_edge(edge: FaultEdge) -> None:
     edge.scenario, edge.requests[:] = "good", []
     app = page_app(remote(edge), timeout=30.0)
-    answer = await call(app, headers=PRIVATE)
+    answer = await call(app, headers=private())
     assert b"Edge offer for" in answer.body
     [captured] = edge.requests
     assert set(captured.headers) <= {
@@ -165,7 +170,7 @@ async def test_no_cookie_or_profile_value_in_any_log_record(
     app = page_app(remote(edge), timeout=30.0, rules=rules, debug_header=True, breaker_failures=1)
     with caplog.at_level(logging.DEBUG):
         for _ in range(2):  # the second meets an open breaker after a failure
-            await call(app, headers=PRIVATE)
+            await call(app, headers=private())
     assert edge.requests[0].body["execute"]["mboxes"][0]["profileParameters"] == {"loyalty": SECRET}
     for record in caplog.records:
         text = record.getMessage() + (logging.Formatter().formatException(record.exc_info) if record.exc_info else "")
