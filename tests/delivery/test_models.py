@@ -173,7 +173,13 @@ def test_the_parse_is_the_reference_parse(body: Any) -> None:
         assert all(type(v).__dataclass_params__.frozen for v in values)  # type: ignore[attr-defined]
         with pytest.raises(dataclasses.FrozenInstanceError):
             got.status = 0  # type: ignore[misc]
-        assert hash(got.execute_mboxes) == hash(reference.parse_response(body).execute_mboxes)
+        try:  # an option's response tokens are a dict: such a value is unhashable, as the reference's is
+            expected_hash = hash(reference.parse_response(body).execute_mboxes)
+        except TypeError:
+            with pytest.raises(TypeError, match="unhashable"):
+                hash(got.execute_mboxes)
+        else:
+            assert hash(got.execute_mboxes) == expected_hash
 
 
 def test_a_type_name_that_cannot_be_looked_up_is_a_parseerror() -> None:
