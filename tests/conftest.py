@@ -3,9 +3,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from target_middleware import tracking
 from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
+
+# No property test's outcome may depend on the machine's speed: hypothesis's default deadline (200 ms an example)
+# and its "too slow" health check both fail a test a loaded machine merely runs slowly.
+settings.register_profile("target-middleware", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("target-middleware")
 
 # A middleware without a signing_key says once per process that its clicks verify only on this process: counted as
 # said here, so that tests counting their own middleware's warnings do not depend on which test ran first.
