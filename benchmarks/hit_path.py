@@ -1,6 +1,6 @@
 """What one warm, personalized request costs in process: the whole ASGI stack, no server, counted in instructions.
 
-    python benchmarks/hit_path.py [--requests N] [--profile] [--modes bare,on-device] [--gc]
+    python benchmarks/hit_path.py [--requests N] [--profile] [--modes bare,on-device] [--gc] [--native]
 
 The app and the load of benchmarks/rewrite_cache.py (bench_app.py: the 100 KB page, Target's on-device engine over
 abtest.py's A/B activity, 1000 returning visitors in turn, each its own mbox cookie and signed click tokens; the
@@ -11,6 +11,8 @@ requests: the difference over N is the instructions per request, the same on a q
 ``--gc`` serves each mode natively (no valgrind) and prints, per 1000 requests, the cycle collector's collections of
 each generation, the microseconds it spent (timed by ``gc.callbacks``) and the objects it found unreachable (0: no
 request leaves a reference cycle): what objects that outlive a request (queued notifications) cost the collector.
+``--native`` serves each mode natively in a process of its own and prints the thread's CPU time per request,
+median of seven rounds of N (time, not instructions: noisy on a shared machine, quote it with its rounds).
 
 The served goal (issue 14: at least 0.7x the bare app's throughput) leaves the middleware about 0.43 of what a bare
 request costs through uvicorn (1,076 K instructions there for Chromium's request, 858 K for the three-header one
@@ -25,6 +27,7 @@ import asyncio
 import gc
 import itertools
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -175,6 +178,25 @@ def collector(mode: str, requests: int) -> str:
     return watch.report(mode, requests)
 
 
+def native(mode: str, requests: int, rounds: int = 7) -> str:
+    """Serve WARM requests, then ``rounds`` of ``requests`` natively: this thread's CPU µs per request per round."""
+    os.environ["BENCH_MODE"] = mode
+    import bench_app
+
+    one = one_request(bench_app.app)
+    spent: list[float] = []
+
+    async def run() -> None:
+        await drive(one, 0)
+        for _ in range(rounds):
+            started = time.thread_time_ns()
+            await drive(one, requests, warm=0)
+            spent.append((time.thread_time_ns() - started) / requests / 1000)
+
+    asyncio.run(run())
+    return " ".join(f"{us:.1f}" for us in spent)
+
+
 def instructions(mode: str, requests: int) -> float:
     return cachegrind.per_call(lambda n: [sys.executable, __file__, "--serve", mode, "--requests", str(n)], requests)
 
@@ -187,12 +209,29 @@ def main() -> None:
     parser.add_argument("--gc", action="store_true", help="the cycle collector's work per 1000 requests, natively")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--collector", help=argparse.SUPPRESS)
+    parser.add_argument("--native", action="store_true", help="CPU time per request, natively")
+    parser.add_argument("--native-mode", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.requests)
         return
     if args.collector:
         print(collector(args.collector, args.requests))
+        return
+    if args.native_mode:
+        print(native(args.native_mode, args.requests))
+        return
+    if args.native:  # each mode in a process of its own
+        print(
+            f"in process, natively: this thread's CPU per request, 7 rounds of {args.requests}: the median, each round"
+        )
+        medians: dict[str, float] = {}
+        for mode in args.modes.split(","):
+            command = [sys.executable, __file__, "--native-mode", mode, "--requests", str(args.requests)]
+            rounds = subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()
+            medians[mode] = statistics.median(map(float, rounds))
+            added = "" if mode == "bare" or "bare" not in medians else f"  adds {medians[mode] - medians['bare']:6.1f}"
+            print(f"{mode:<22} {medians[mode]:7.1f} us{added}   rounds: {' '.join(rounds)}")
         return
     if args.gc:  # each mode in a process of its own, as under valgrind
         print(f"the cycle collector per 1000 requests, over {args.requests}, natively")

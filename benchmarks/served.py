@@ -1,6 +1,7 @@
 """Issue 14's served goal, alone: the personalized page through uvicorn against the bare app, in server CPU time.
 
     python benchmarks/served.py [--rounds K] [--requests N] [--concurrency C] [--where SECONDS] [--stack h11|standard]
+                                [--modes bare,floor,on-device] [--instructions N [--pinned]]
 
 The load of benchmarks/rewrite_cache.py (bench_app.py's 100 KB page; Target's on-device engine over abtest.py's
 A/B activity for 1000 returning visitors in turn, each its own mbox cookie and signed click tokens, the rewrite cache
@@ -14,12 +15,19 @@ default and the goal's figure so far) or ``standard`` (httptools and uvloop, as 
 ``--where S`` also samples each server for S seconds with py-spy (``py-spy`` on PATH; it ships in the benchmark's
 venv here) and prints where its time goes, by layer, per request: our package, h11 and uvicorn, Starlette, asyncio,
 the rest; self time of the innermost Python frame (C calls count for the Python function that made them).
+
+``--instructions N`` counts instead the instructions each mode's server executes per request under valgrind
+(rewrite_cache.instructions: N requests more than a run warmed alike), the figure a shared machine does not move;
+``--pinned`` runs the servers with glibc's memmove held to its vector loop (``GLIBC_TUNABLES``): valgrind counts a
+``rep movsb`` copy one instruction a byte, and which of the two glibc picks for the page's 100 KB copies depends on
+their addresses, so pinned counts are steadier and closer to what the copies cost in time.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import os
 import re
 import shutil
 import statistics
@@ -33,10 +41,11 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import abtest  # noqa: E402
 from middleware import STACKS, load  # noqa: E402
-from rewrite_cache import VISITORS, serve_and_load  # noqa: E402
+from rewrite_cache import VISITORS, instructions, serve_and_load  # noqa: E402
 
 MODES = ("bare", "on-device")
 GOAL = 0.7
+PINNED = "glibc.cpu.x86_rep_movsb_threshold=16777216"  # memmove's vector loop up to 16 MiB, no rep movsb
 REST = "the rest (stdlib, generated code, ...)"
 LAYERS = (
     ("/target_middleware/", "target-middleware"),
@@ -92,6 +101,22 @@ def _listener(port: int) -> int:
     return int(found.group(1))
 
 
+def count_instructions(modes: list[str], requests: int, concurrency: int, stack: str, *, pinned: bool) -> None:
+    """Print each mode's instructions per request through uvicorn and its ratio to the first mode's."""
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind on PATH")
+    if pinned:  # the servers inherit the environment
+        os.environ["GLIBC_TUNABLES"] = ":".join(filter(None, (os.environ.get("GLIBC_TUNABLES"), PINNED)))
+    counts = {mode: instructions(mode, requests, concurrency, stack) for mode in modes}
+    how = "memmove pinned to its vector loop" if pinned else "memmove as glibc picks it"
+    print(f"through uvicorn ({stack}) under valgrind, instructions per request over {requests} ({how})")
+    base = counts[modes[0]]
+    for mode, count in counts.items():
+        ratio = "-" if mode == modes[0] else f"{base / count:.3f}x"
+        print(f"{mode:<34} {count:>12,.0f} {ratio:>9}")
+    print(f"goal: personalized at >= {GOAL}x the {modes[0]} app, so at most {base / GOAL:,.0f} instructions")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -100,9 +125,14 @@ def main() -> None:
     parser.add_argument("--where", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--modes", default=",".join(MODES), help="bench_app modes, the first the baseline")
     parser.add_argument("--stack", default="h11", choices=sorted(STACKS), help="uvicorn's parser and loop")
+    parser.add_argument("--instructions", type=int, default=0, metavar="N", help="count instructions (valgrind)")
+    parser.add_argument("--pinned", action="store_true", help="with --instructions: memmove's vector loop pinned")
     args = parser.parse_args()
     modes = args.modes.split(",")
     base = modes[0]
+    if args.instructions:
+        count_instructions(modes, args.instructions, args.concurrency, args.stack, pinned=args.pinned)
+        return
     cpu: dict[str, list[float]] = {mode: [] for mode in modes}
     rps: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(args.rounds):
