@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, settings
 
 from target_middleware import tracking
 from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
+from tests.servers import STACKS, using_stack
 
 # No property test's outcome may depend on the machine's speed: hypothesis's default deadline (200 ms an example)
 # and its "too slow" health check both fail a test a loaded machine merely runs slowly.
@@ -25,3 +26,11 @@ def edge_server() -> Iterator[ScriptedEdge]:
     edge, server, thread = start_edge()
     yield edge
     stop_edge(edge, server, thread)
+
+
+@pytest.fixture(params=sorted(STACKS))
+def each_stack(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test once on each of uvicorn's stacks (tests/servers.py: h11 and asyncio, httptools and uvloop): the
+    servers it starts run that stack. A module asks for it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    with using_stack(request.param):
+        yield request.param

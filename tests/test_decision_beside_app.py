@@ -21,6 +21,8 @@ from target_middleware import MboxRule, TargetClient, TargetMiddleware, TargetSt
 from tests.delivery.edge import ScriptedEdge
 from tests.servers import serve, start_server
 
+pytestmark = pytest.mark.usefixtures("each_stack")  # uvicorn's two stacks (tests/servers.py)
+
 PAGE = '<html><head></head><body><h1 id="hero">Welcome</h1><a id="cta" href="/">Go</a></body></html>'
 WAIT = 10.0  # how long each side waits for the other: far past what a loaded machine needs
 

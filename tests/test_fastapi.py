@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import httpx
+import pytest
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
@@ -12,6 +13,8 @@ from jinja2 import Environment
 from target_middleware import Decisions, MboxRule, TargetMiddleware, target_decisions
 from target_middleware.testing import actions_option, static_client
 from tests.servers import serve
+
+pytestmark = pytest.mark.usefixtures("each_stack")  # uvicorn's two stacks (tests/servers.py)
 
 TEMPLATE = Environment(autoescape=True).from_string(
     "<html><body><h1 id='hero'>{{ hero.title }}</h1><p id='off'>{{ hero.discount }}% off</p></body></html>"

@@ -33,6 +33,8 @@ from tests.datafiles import ARTIFACTS, OPENAPI
 from tests.delivery.test_openapi import _validator
 from tests.servers import serve
 
+pytestmark = pytest.mark.usefixtures("each_stack")  # uvicorn's two stacks (tests/servers.py)
+
 jsonschema = pytest.importorskip("jsonschema")
 yaml = pytest.importorskip("yaml")
 referencing = pytest.importorskip("referencing")

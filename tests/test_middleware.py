@@ -28,6 +28,8 @@ from target_middleware.testing import StaticDecider, actions_option, static_clie
 from tests.delivery.edge import ScriptedEdge, start_edge, stop_edge
 from tests.servers import serve
 
+pytestmark = pytest.mark.usefixtures("each_stack")  # uvicorn's two stacks (tests/servers.py)
+
 PAGE = (
     '<!DOCTYPE html><html><head><title>Shop</title></head><body><h1 id="hero">Welcome</h1>'
     '<a id="cta" href="/">Go</a><div id="slot">default</div></body></html>'

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -180,6 +181,7 @@ def test_an_app_that_gathers_its_sends_is_served_on_one_event_loop_after_another
         assert b"Hello" in messages[-1]["body"]
 
 
+@pytest.mark.usefixtures("each_stack")  # uvicorn's two stacks (tests/servers.py)
 def test_a_request_served_by_uvicorn_leaves_no_reference_cycle() -> None:
     """Through a real server the handle must not keep the server's ``send`` past the request: uvicorn's is a bound
     method of its request's cycle, which holds the scope whose state holds the handle. Kept, every request's

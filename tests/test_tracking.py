@@ -34,6 +34,8 @@ from tests.delivery.edge import ScriptedEdge, refused_port
 from tests.delivery.test_openapi import _validator
 from tests.servers import serve
 
+pytestmark = pytest.mark.usefixtures("each_stack")  # uvicorn's two stacks (tests/servers.py)
+
 KEY = "a-signing-key-shared-by-every-worker"
 PAGE = (
     "<!DOCTYPE html><html><head><title>Shop</title></head>"

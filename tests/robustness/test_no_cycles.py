@@ -25,6 +25,8 @@ from target_middleware import MboxRule, TargetMiddleware
 from target_middleware.testing import actions_option, static_client
 from tests.servers import serve
 
+pytestmark = pytest.mark.usefixtures("each_stack")  # uvicorn's two stacks (tests/servers.py)
+
 PAGE = '<!DOCTYPE html><html><head></head><body><h1 id="hero">Welcome</h1><a id="cta" href="/">Go</a></body></html>'
 HERO = actions_option({"type": "setHtml", "selector": "#hero", "content": "Hello"})
 REDIRECT = {"type": "redirect", "content": "https://shop.example/elsewhere"}

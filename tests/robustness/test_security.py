@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from target_middleware import MboxRule, TargetClient, TargetStats
 from target_middleware.testing import actions_option, static_client
+from tests.servers import serve
 
 from .faultedge import FaultEdge, fault_edge
 from .harness import call, our_records, page_app
@@ -70,42 +69,15 @@ async def test_private_inbound_headers_never_reach_the_edge(edge: FaultEdge) -> 
         assert leaked not in everything
 
 
-def serve_trusting(app: Any, forwarded_allow_ips: str) -> tuple[uvicorn.Server, threading.Thread, str]:
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
-        ws="none",
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        assert thread.is_alive()
-        time.sleep(0.01)
-    return server, thread, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-
-
 @pytest.mark.parametrize(("trusted", "geo"), [("", "127.0.0.1"), ("127.0.0.1", "198.51.100.9")])
 async def test_the_geo_ip_comes_from_the_peer_unless_the_proxy_is_trusted(
     edge: FaultEdge, trusted: str, geo: str
 ) -> None:
     edge.scenario, edge.requests[:] = "good", []
     app = page_app(remote(edge, send_ip_address=True), timeout=30.0)
-    server, thread, url = serve_trusting(app, trusted)
-    try:
+    with serve(app, proxy_headers=True, forwarded_allow_ips=trusted) as url:
         async with httpx.AsyncClient(timeout=10) as http:
             await http.get(url + "/", headers={"x-forwarded-for": "198.51.100.9"})
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     [captured] = edge.requests
     assert captured.body["context"]["geo"] == {"ipAddress": geo}
 
