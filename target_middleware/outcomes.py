@@ -67,12 +67,13 @@ class CircuitBreaker:
 
 
 def describe(error: BaseException) -> str:
-    """What a log may say of a failure: its class (and its cause's, an HTTP status), never its text."""
+    """What a log may say of a failure: its class (and its cause's, an HTTP status), never its text. A cancellation
+    as the cause says nothing: it is how ``asyncio.timeout`` ends what it times, and Python 3.13 chains it."""
     text = type(error).__name__
     if isinstance(error, UpstreamStatusError):
         text += f" {error.status_code}"
     cause = error.__cause__
-    if cause is not None and type(cause).__name__ != text:
+    if cause is not None and type(cause).__name__ != text and not isinstance(cause, asyncio.CancelledError):
         text += f" from {type(cause).__name__}"
     return text
 

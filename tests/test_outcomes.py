@@ -196,6 +196,15 @@ def test_describe_says_the_class_its_cause_and_an_http_status_only() -> None:
     assert describe(KeyError("visitor-id")) == "KeyError"
 
 
+def test_a_timeout_is_a_timeout_on_every_python() -> None:
+    # Python 3.13's asyncio.timeout raises TimeoutError from the CancelledError it ended the work with; 3.11 and
+    # 3.12 leave it as the context only. The log says the same on each.
+    timeout = TimeoutError()
+    timeout.__cause__ = asyncio.CancelledError()
+    assert describe(timeout) == "TimeoutError"
+    assert describe(TimeoutError()) == "TimeoutError"
+
+
 # -- on-device, decided in __call__ itself -------------------------------------------------------------------------
 
 
