@@ -128,6 +128,8 @@ def main() -> None:
     parser.add_argument("--instructions", type=int, default=0, metavar="N", help="count instructions (valgrind)")
     parser.add_argument("--pinned", action="store_true", help="with --instructions: memmove's vector loop pinned")
     args = parser.parse_args()
+    if args.pinned and not args.instructions:
+        parser.error("--pinned pins memmove for --instructions N: give both")
     modes = args.modes.split(",")
     base = modes[0]
     if args.instructions:
